@@ -1,9 +1,30 @@
 """codex_trio.observe: telemetry events, Prometheus metrics and structured logs.
 
-The bottom layer of codex-trio. Everything else emits telemetry through this package and nothing
-else imports ``prometheus_client`` or ``structlog``.
+The bottom layer of codex-trio. Everything else emits telemetry through this package, and nothing
+else imports ``prometheus_client`` or ``structlog``:
+
+* :mod:`~codex_trio.observe.telemetry`: the bus (``attach``/``detach``/``execute``/``span``);
+* :mod:`~codex_trio.observe.events`: the catalogue of event names (``events.TURN_STOP``...);
+* :class:`Metrics` and :func:`serve_metrics`: Prometheus collectors fed from events, and a trio
+  task serving them;
+* :func:`configure_logging`, :func:`get_logger`, :func:`attach_log_handler`: structlog with
+  secrets redacted, and telemetry events as log records.
 """
 
+from codex_trio.observe import events
+from codex_trio.observe.logging import (
+    LOG_EVENTS,
+    attach_log_handler,
+    bind_contextvars,
+    clear_contextvars,
+    configure_logging,
+    get_logger,
+    log_event_name,
+    redact_secrets,
+    unbind_contextvars,
+)
+from codex_trio.observe.metrics import Metrics
+from codex_trio.observe.metrics_server import serve_metrics
 from codex_trio.observe.telemetry import (
     HANDLER_FAILED,
     EventName,
@@ -21,15 +42,27 @@ from codex_trio.observe.telemetry import (
 
 __all__ = [
     "HANDLER_FAILED",
+    "LOG_EVENTS",
     "EventName",
     "Handler",
     "HandlerInfo",
+    "Metrics",
     "Span",
     "TelemetryBus",
     "attach",
+    "attach_log_handler",
+    "bind_contextvars",
+    "clear_contextvars",
+    "configure_logging",
     "default_bus",
     "detach",
+    "events",
     "execute",
+    "get_logger",
     "handlers",
+    "log_event_name",
+    "redact_secrets",
+    "serve_metrics",
     "span",
+    "unbind_contextvars",
 ]

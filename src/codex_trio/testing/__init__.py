@@ -1,1 +1,82 @@
-"""codex_trio.testing."""
+"""Offline testing with the real ``codex`` binary: a mock OpenAI Responses API and its tooling.
+
+Users test their own agents with it, and the offline demo runs on it::
+
+    from codex_trio.testing import MockResponsesServer, Script, exec_command, message, \\
+        write_codex_home
+
+    async with MockResponsesServer(Script([exec_command("echo hi"), message("done")])) as server:
+        home = write_codex_home(tmp_path / "codex-home", base_url=server.base_url)
+        await trio.run_process([codex, "exec", "--json", "--skip-git-repo-check"],
+                               stdin=b"say hi", env=home.environ(), capture_stdout=True)
+        assert server.requests[1].function_call_outputs()
+
+* :mod:`~codex_trio.testing.script` — output items, responses, misbehaviours, scripts;
+* :mod:`~codex_trio.testing.mock_server` — :class:`MockResponsesServer` (trio);
+  :func:`serve_in_thread` runs one for synchronous programs;
+* :mod:`~codex_trio.testing.recorded` — :class:`RecordedRequest`, what codex sent;
+* :mod:`~codex_trio.testing.codex_home` — :func:`write_codex_home`;
+* :mod:`codex_trio.testing.pytest_plugin` — pytest fixtures (``pytest_plugins = [...]``).
+"""
+
+from codex_trio.testing.background import BackgroundMockServer, serve_in_thread
+from codex_trio.testing.codex_home import (
+    DEFAULT_API_KEY,
+    DEFAULT_ENV_KEY,
+    CodexHome,
+    write_codex_home,
+)
+from codex_trio.testing.mock_server import MockResponsesServer, MockServerStatistics
+from codex_trio.testing.recorded import RecordedRequest
+from codex_trio.testing.script import (
+    OutputItem,
+    Response,
+    Script,
+    Step,
+    Usage,
+    apply_patch,
+    delay,
+    disconnect,
+    exec_command,
+    function_call,
+    hang,
+    hold,
+    http_error,
+    message,
+    reasoning,
+    response,
+    response_failed,
+    update_plan,
+    web_search,
+)
+
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_ENV_KEY",
+    "BackgroundMockServer",
+    "CodexHome",
+    "MockResponsesServer",
+    "MockServerStatistics",
+    "OutputItem",
+    "RecordedRequest",
+    "Response",
+    "Script",
+    "Step",
+    "Usage",
+    "apply_patch",
+    "delay",
+    "disconnect",
+    "exec_command",
+    "function_call",
+    "hang",
+    "hold",
+    "http_error",
+    "message",
+    "reasoning",
+    "response",
+    "response_failed",
+    "serve_in_thread",
+    "update_plan",
+    "web_search",
+    "write_codex_home",
+]

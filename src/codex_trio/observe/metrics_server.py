@@ -20,6 +20,7 @@ loopback (the default) or a private interface.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Final
 
@@ -35,6 +36,7 @@ IDLE_TIMEOUT: Final = 30.0
 
 _MAX_RECEIVE: Final = 16384
 _MAX_BODY: Final = 65536  # a scrape has no body; anything larger is not a scraper
+_GONE: Final = (trio.BrokenResourceError, trio.ClosedResourceError, h11.LocalProtocolError)
 
 
 async def serve_metrics(
@@ -58,25 +60,33 @@ async def serve_metrics(
 
 
 async def _serve_connection(registry: CollectorRegistry, stream: trio.SocketStream) -> None:
+    # Every failure of one connection ends here: serve_listeners would let it stop the server.
     conn = h11.Connection(h11.SERVER)
     try:
-        while True:
-            request = await _next_request(conn, stream)
-            if request is None:
-                return
-            await _respond(conn, stream, registry, request)
-            if conn.our_state is h11.MUST_CLOSE:
-                return
-            if not await _drain_request(conn, stream):
-                return
-            conn.start_next_cycle()
+        await _serve_requests(conn, stream, registry)
     except h11.RemoteProtocolError as exc:
         if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-            await _send_simple(conn, stream, exc.error_status_hint, b"bad request\n")
-    except (trio.BrokenResourceError, trio.ClosedResourceError, h11.LocalProtocolError):
+            with contextlib.suppress(*_GONE):
+                await _send_simple(conn, stream, exc.error_status_hint, b"bad request\n")
+    except _GONE:
         pass  # the client went away or the exchange cannot go on; nothing to tell anyone
     finally:
         await stream.aclose()
+
+
+async def _serve_requests(
+    conn: h11.Connection, stream: trio.SocketStream, registry: CollectorRegistry
+) -> None:
+    while True:
+        request = await _next_request(conn, stream)
+        if request is None:
+            return
+        await _respond(conn, stream, registry, request)
+        if conn.our_state is h11.MUST_CLOSE:
+            return
+        if not await _drain_request(conn, stream):
+            return
+        conn.start_next_cycle()
 
 
 async def _next_event(conn: h11.Connection, stream: trio.SocketStream) -> h11.Event | None:

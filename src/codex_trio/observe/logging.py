@@ -42,6 +42,7 @@ from codex_trio.redact import REDACTED, looks_secret_name, redact
 
 __all__ = [
     "LOG_EVENTS",
+    "RedactedBoundLogger",
     "attach_log_handler",
     "bind_contextvars",
     "clear_contextvars",
@@ -146,6 +147,20 @@ _LOGGER_PROCESSORS: Final[list[Processor]] = [
 ]
 
 
+class RedactedBoundLogger(structlog.stdlib.BoundLogger):
+    """structlog's stdlib logger, except that ``exception()`` leaves no raw traceback behind.
+
+    structlog forwards ``exception()`` to ``logging.Logger.exception``, which attaches the live
+    exception to the record; any handler not using our formatter (pytest's, an application's)
+    would then print the traceback unredacted. Here the traceback is rendered to text and
+    redacted by the processors, and the record is sent as a plain ``error``.
+    """
+
+    def exception(self, event: str | None = None, *args: Any, **kw: Any) -> Any:
+        kw.setdefault("exc_info", True)
+        return self._proxy_to_logger("error", event, *args, **kw)
+
+
 def get_logger(name: str = "codex_trio") -> structlog.stdlib.BoundLogger:
     """A structlog logger that writes through the standard ``logging`` logger ``name``.
 
@@ -158,7 +173,7 @@ def get_logger(name: str = "codex_trio") -> structlog.stdlib.BoundLogger:
         structlog.wrap_logger(
             logging.getLogger(name),
             processors=_LOGGER_PROCESSORS,
-            wrapper_class=structlog.stdlib.BoundLogger,
+            wrapper_class=RedactedBoundLogger,
         ),
     )
 
@@ -194,7 +209,7 @@ def configure_logging(
     structlog.configure(
         processors=_LOGGER_PROCESSORS,
         logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        wrapper_class=RedactedBoundLogger,
         cache_logger_on_first_use=False,
     )
 

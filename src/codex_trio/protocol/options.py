@@ -1,0 +1,341 @@
+"""Options for codex and their mapping onto ``codex exec`` arguments.
+
+Three levels, as in the official SDKs:
+
+* :class:`CodexOptions`: the binary and its environment (one per :class:`~codex_trio.Codex`);
+* :class:`ThreadOptions`: how a thread runs (model, sandbox, working directory...);
+* :class:`TurnOptions`: one turn (output schema, images, deadline).
+
+Every option is checked when the options object is made, so a value codex would reject at start-up
+(``approval_policy="untrusted"`` makes codex 0.163 exit 1 without a word of JSON) fails here, as a
+:class:`~codex_trio.errors.ConfigurationError`, before any process starts.
+
+:func:`exec_argv` turns them into argv. Flags always come before ``resume <id>`` (codex accepts
+exec flags there, and not all of them after it) and the prompt never appears in argv: it goes to
+stdin, so it cannot leak through ``ps`` and has no length limit.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+
+from codex_trio.errors import ConfigurationError
+from codex_trio.protocol.toml import flatten_overrides, toml_value
+from codex_trio.redact import looks_secret_name, register_secret
+
+__all__ = [
+    "API_KEY_ENV",
+    "ApprovalPolicy",
+    "CodexOptions",
+    "Input",
+    "InputPart",
+    "LocalImageInput",
+    "ReasoningEffort",
+    "SandboxMode",
+    "TextInput",
+    "ThreadOptions",
+    "TurnOptions",
+    "WebSearchMode",
+    "exec_argv",
+    "exec_env",
+    "normalize_input",
+]
+
+# The variable `codex exec` reads an API key from; setting it in the child's environment keeps
+# the key out of argv and config files.
+API_KEY_ENV = "CODEX_API_KEY"
+
+_E = TypeVar("_E", bound=enum.StrEnum)
+
+
+class SandboxMode(enum.StrEnum):
+    READ_ONLY = "read-only"
+    WORKSPACE_WRITE = "workspace-write"
+    DANGER_FULL_ACCESS = "danger-full-access"
+
+
+class ReasoningEffort(enum.StrEnum):
+    NONE = "none"
+    MINIMAL = "minimal"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    XHIGH = "xhigh"
+
+
+class WebSearchMode(enum.StrEnum):
+    DISABLED = "disabled"
+    CACHED = "cached"
+    LIVE = "live"
+
+
+class ApprovalPolicy(enum.StrEnum):
+    """Approval policies ``codex exec`` accepts. ``untrusted`` is refused: codex 0.163 exits at
+    start-up with it, since exec has nobody to ask."""
+
+    NEVER = "never"
+    ON_REQUEST = "on-request"
+    ON_FAILURE = "on-failure"
+
+
+def _to_enum(cls: type[_E], field: str, value: Any) -> _E | None:
+    if value is None or isinstance(value, cls):
+        return value
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in cls)
+        hint = ""
+        if field == "approval_policy" and value == "untrusted":
+            hint = " ('untrusted' needs an interactive client: use the app-server transport)"
+        raise ConfigurationError(
+            f"{field}={value!r} is not valid; expected one of {allowed}{hint}"
+        ) from None
+
+
+def _sandbox_mode(value: Any) -> SandboxMode | None:
+    return _to_enum(SandboxMode, "sandbox_mode", value)
+
+
+def _reasoning_effort(value: Any) -> ReasoningEffort | None:
+    return _to_enum(ReasoningEffort, "model_reasoning_effort", value)
+
+
+def _web_search_mode(value: Any) -> WebSearchMode | None:
+    return _to_enum(WebSearchMode, "web_search_mode", value)
+
+
+def _approval_policy(value: Any) -> ApprovalPolicy | None:
+    return _to_enum(ApprovalPolicy, "approval_policy", value)
+
+
+def _opt_path(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(os.fspath(value))
+
+
+def _paths(value: Any) -> tuple[str, ...]:
+    if isinstance(value, (str, os.PathLike)):
+        raise ConfigurationError("expected a list of paths, got a single path")
+    return tuple(os.fspath(v) for v in value)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"expected a mapping, got {type(value).__name__}")
+    return dict(value)
+
+
+def _raw_overrides(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise ConfigurationError("raw_overrides must be a list of 'key=value' strings")
+    out = tuple(value)
+    for item in out:
+        if not isinstance(item, str) or "=" not in item or item.startswith("="):
+            raise ConfigurationError(f"raw override {item!r} is not of the form key=value")
+    return out
+
+
+@attrs.frozen(kw_only=True)
+class CodexOptions:
+    """The codex binary and the environment it runs in.
+
+    ``env``, when given, REPLACES the inherited environment (as in the TypeScript SDK), so a
+    service can run codex with exactly the variables it chooses; remember ``PATH`` and ``HOME``.
+    ``api_key`` is passed to codex in its environment, never in argv, and masked in every error and
+    log. ``config`` is a nested mapping flattened to ``-c dotted.key=<TOML>``; ``raw_overrides``
+    are ``key=value`` strings passed through as they are.
+    """
+
+    codex_path: str | None = attrs.field(default=None, converter=_opt_path)
+    base_url: str | None = None
+    api_key: str | None = attrs.field(default=None, repr=False)
+    env: Mapping[str, str] | None = None
+    config: Mapping[str, Any] = attrs.field(factory=dict, converter=_mapping)
+    raw_overrides: tuple[str, ...] = attrs.field(default=(), converter=_raw_overrides)
+
+    def __attrs_post_init__(self) -> None:
+        # Encode once now so a bad value fails here, not at the first turn.
+        list(flatten_overrides(self.config))
+        register_secret(self.api_key)
+        if self.env is not None:
+            for k, v in self.env.items():
+                if not isinstance(k, str) or not isinstance(v, str):
+                    raise ConfigurationError("env must map str to str")
+                if looks_secret_name(k):
+                    register_secret(v)
+
+
+@attrs.frozen(kw_only=True)
+class ThreadOptions:
+    """How a thread's turns run; each field maps to a codex flag or ``-c`` override."""
+
+    model: str | None = None
+    sandbox_mode: SandboxMode | None = attrs.field(default=None, converter=_sandbox_mode)
+    working_directory: str | None = attrs.field(default=None, converter=_opt_path)
+    additional_directories: tuple[str, ...] = attrs.field(default=(), converter=_paths)
+    skip_git_repo_check: bool = False
+    model_reasoning_effort: ReasoningEffort | None = attrs.field(
+        default=None, converter=_reasoning_effort
+    )
+    network_access_enabled: bool | None = None
+    web_search_mode: WebSearchMode | None = attrs.field(default=None, converter=_web_search_mode)
+    approval_policy: ApprovalPolicy | None = attrs.field(default=None, converter=_approval_policy)
+    profile: str | None = None
+    ephemeral: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("model", "profile"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ConfigurationError(f"{name} must be a non-empty string")
+
+
+@attrs.frozen(kw_only=True)
+class TurnOptions:
+    """One turn: a JSON schema for the final answer, images to attach, and a time limit.
+
+    ``timeout`` is in seconds from the start of the turn; ``deadline`` is an absolute
+    :func:`trio.current_time` value. The earlier of the two applies. When it passes, codex is
+    stopped and the turn raises :class:`~codex_trio.errors.TurnDeadlineError`: with no reachable
+    model codex retries forever, so services should always set one.
+    """
+
+    output_schema: Mapping[str, Any] | None = None
+    images: tuple[str, ...] = attrs.field(default=(), converter=_paths)
+    timeout: float | None = None
+    deadline: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.output_schema is not None and not isinstance(self.output_schema, Mapping):
+            raise ConfigurationError("output_schema must be a JSON object (a mapping)")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ConfigurationError("timeout must be a positive number of seconds")
+
+
+@attrs.frozen
+class TextInput:
+    """A piece of text of a turn's input."""
+
+    text: str
+
+
+@attrs.frozen
+class LocalImageInput:
+    """An image file attached to a turn (sent to the model as a data URL)."""
+
+    path: str = attrs.field(converter=os.fspath)
+
+
+InputPart = TextInput | LocalImageInput
+Input = str | Sequence[InputPart | Mapping[str, Any]]
+
+
+def normalize_input(value: Input) -> tuple[str, tuple[str, ...]]:
+    """Split a turn's input into the prompt text (parts joined by blank lines) and image paths.
+
+    Accepts a string, or a list of :class:`TextInput` / :class:`LocalImageInput` or of the
+    TypeScript SDK's dicts (``{"type": "text", "text": ...}``, ``{"type": "local_image",
+    "path": ...}``).
+    """
+    if isinstance(value, str):
+        return value, ()
+    texts: list[str] = []
+    images: list[str] = []
+    for part in value:
+        if isinstance(part, Mapping):
+            kind = part.get("type")
+            if kind == "text" and isinstance(part.get("text"), str):
+                part = TextInput(part["text"])
+            elif kind == "local_image" and part.get("path"):
+                part = LocalImageInput(part["path"])
+            else:
+                raise ConfigurationError(f"unsupported input part {dict(part)!r}")
+        if isinstance(part, TextInput):
+            texts.append(part.text)
+        elif isinstance(part, LocalImageInput):
+            images.append(part.path)
+        else:
+            raise ConfigurationError(f"unsupported input part {part!r}")
+    return "\n\n".join(texts), tuple(images)
+
+
+def _check_images(images: Sequence[str]) -> None:
+    for image in images:
+        if not Path(image).is_file():
+            raise ConfigurationError(f"image {image!r} does not exist or is not a file")
+
+
+def exec_argv(
+    codex_path: str,
+    codex: CodexOptions,
+    thread: ThreadOptions,
+    *,
+    images: Sequence[str] = (),
+    output_schema_file: str | None = None,
+    resume_thread_id: str | None = None,
+) -> list[str]:
+    """The argv of one ``codex exec`` turn (prompt excluded: it goes to stdin)."""
+    argv = [codex_path, "exec"]
+    if codex.base_url is not None:
+        argv += ["-c", f"openai_base_url={toml_value(codex.base_url)}"]
+    for override in flatten_overrides(codex.config):
+        argv += ["-c", override]
+    for raw in codex.raw_overrides:
+        argv += ["-c", raw]
+    if thread.model is not None:
+        argv += ["--model", thread.model]
+    if thread.sandbox_mode is not None:
+        argv += ["--sandbox", thread.sandbox_mode.value]
+    if thread.working_directory is not None:
+        argv += ["--cd", thread.working_directory]
+    for directory in thread.additional_directories:
+        argv += ["--add-dir", directory]
+    if thread.skip_git_repo_check:
+        argv.append("--skip-git-repo-check")
+    if thread.model_reasoning_effort is not None:
+        argv += ["-c", f"model_reasoning_effort={toml_value(thread.model_reasoning_effort.value)}"]
+    if thread.network_access_enabled is not None:
+        argv += [
+            "-c",
+            f"sandbox_workspace_write.network_access={toml_value(thread.network_access_enabled)}",
+        ]
+    if thread.web_search_mode is not None:
+        argv += ["-c", f"web_search={toml_value(thread.web_search_mode.value)}"]
+    if thread.approval_policy is not None:
+        argv += ["-c", f"approval_policy={toml_value(thread.approval_policy.value)}"]
+    if thread.profile is not None:
+        argv += ["--profile", thread.profile]
+    if thread.ephemeral:
+        argv.append("--ephemeral")
+    if output_schema_file is not None:
+        argv += ["--output-schema", output_schema_file]
+    _check_images(images)
+    for image in images:
+        argv += ["--image", image]
+    # A flag after the images ends `--image`'s list of values, so `resume` is not taken for one.
+    argv.append("--experimental-json")
+    if resume_thread_id is not None:
+        argv += ["resume", resume_thread_id]
+    return argv
+
+
+def exec_env(codex: CodexOptions, *, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a codex process: ``codex.env`` if given (a full replacement), else the
+    inherited one (``base``, default ``os.environ``), plus the API key."""
+    if codex.env is not None:
+        env = dict(codex.env)
+    else:
+        env = dict(os.environ if base is None else base)
+    if codex.api_key is not None:
+        env[API_KEY_ENV] = codex.api_key
+    return env

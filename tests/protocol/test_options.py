@@ -1,0 +1,193 @@
+from pathlib import Path
+
+import pytest
+
+from codex_trio.errors import ConfigurationError
+from codex_trio.protocol.options import (
+    API_KEY_ENV,
+    CodexOptions,
+    LocalImageInput,
+    TextInput,
+    ThreadOptions,
+    TurnOptions,
+    exec_argv,
+    exec_env,
+    normalize_input,
+)
+from codex_trio.redact import redact
+
+CODEX = "/opt/codex"
+TAIL = ["--experimental-json"]
+
+
+def argv(
+    codex: CodexOptions | None = None, thread: ThreadOptions | None = None, **kw: object
+) -> list[str]:
+    return exec_argv(CODEX, codex or CodexOptions(), thread or ThreadOptions(), **kw)  # type: ignore[arg-type]
+
+
+def test_default_argv_is_exec_with_json_and_no_prompt() -> None:
+    assert argv() == [CODEX, "exec", *TAIL]
+
+
+@pytest.mark.parametrize(
+    ("thread", "expected"),
+    [
+        (ThreadOptions(model="gpt-5"), ["--model", "gpt-5"]),
+        (ThreadOptions(sandbox_mode="workspace-write"), ["--sandbox", "workspace-write"]),
+        (ThreadOptions(sandbox_mode="read-only"), ["--sandbox", "read-only"]),
+        (ThreadOptions(working_directory=Path("/w")), ["--cd", "/w"]),
+        (
+            ThreadOptions(additional_directories=["/a", "/b"]),
+            ["--add-dir", "/a", "--add-dir", "/b"],
+        ),
+        (ThreadOptions(skip_git_repo_check=True), ["--skip-git-repo-check"]),
+        (ThreadOptions(model_reasoning_effort="high"), ["-c", 'model_reasoning_effort="high"']),
+        (
+            ThreadOptions(network_access_enabled=True),
+            ["-c", "sandbox_workspace_write.network_access=true"],
+        ),
+        (
+            ThreadOptions(network_access_enabled=False),
+            ["-c", "sandbox_workspace_write.network_access=false"],
+        ),
+        (ThreadOptions(web_search_mode="live"), ["-c", 'web_search="live"']),
+        (ThreadOptions(approval_policy="on-request"), ["-c", 'approval_policy="on-request"']),
+        (ThreadOptions(approval_policy="never"), ["-c", 'approval_policy="never"']),
+        (ThreadOptions(profile="ci"), ["--profile", "ci"]),
+        (ThreadOptions(ephemeral=True), ["--ephemeral"]),
+    ],
+)
+def test_each_thread_option_maps_to_its_flag(thread: ThreadOptions, expected: list[str]) -> None:
+    assert argv(thread=thread) == [CODEX, "exec", *expected, *TAIL]
+
+
+def test_codex_options_map_to_config_overrides_before_thread_flags() -> None:
+    codex = CodexOptions(
+        base_url="http://127.0.0.1:9/v1",
+        config={
+            "model_providers": {"p": {"name": 'a "quoted" name'}},
+            "hide_agent_reasoning": True,
+        },
+        raw_overrides=["foo=bar"],
+    )
+    assert argv(codex, ThreadOptions(model="m")) == [
+        CODEX,
+        "exec",
+        "-c",
+        'openai_base_url="http://127.0.0.1:9/v1"',
+        "-c",
+        'model_providers.p.name="a \\"quoted\\" name"',
+        "-c",
+        "hide_agent_reasoning=true",
+        "-c",
+        "foo=bar",
+        "--model",
+        "m",
+        *TAIL,
+    ]
+
+
+def test_output_schema_images_and_resume_come_in_that_order_with_resume_last(
+    tmp_path: Path,
+) -> None:
+    image = tmp_path / "a.png"
+    image.write_bytes(b"png")
+    result = argv(
+        thread=ThreadOptions(model="m"),
+        images=[str(image)],
+        output_schema_file="/tmp/s.json",
+        resume_thread_id="abc",
+    )
+    assert result == [
+        CODEX, "exec", "--model", "m", "--output-schema", "/tmp/s.json",
+        "--image", str(image), "--experimental-json", "resume", "abc",
+    ]  # fmt: skip
+
+
+def test_missing_image_is_refused_before_any_process(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        argv(images=[str(tmp_path / "nope.png")])
+
+
+def test_untrusted_approval_policy_is_refused_up_front() -> None:
+    with pytest.raises(ConfigurationError, match="untrusted"):
+        ThreadOptions(approval_policy="untrusted")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"sandbox_mode": "yolo"},
+        {"model_reasoning_effort": "extreme"},
+        {"web_search_mode": "sometimes"},
+        {"model": ""},
+        {"additional_directories": "/single/path"},
+    ],
+)
+def test_invalid_thread_options_raise_configuration_error(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ConfigurationError):
+        ThreadOptions(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"config": {"a": None}},
+        {"config": {"a.b": 1}},
+        {"raw_overrides": ["novalue"]},
+        {"raw_overrides": "a=b"},
+    ],
+)
+def test_invalid_codex_options_raise_configuration_error(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ConfigurationError):
+        CodexOptions(**kwargs)  # type: ignore[arg-type]
+
+
+def test_invalid_turn_options_raise_configuration_error() -> None:
+    with pytest.raises(ConfigurationError):
+        TurnOptions(timeout=0)
+    with pytest.raises(ConfigurationError):
+        TurnOptions(output_schema=["not", "a", "mapping"])  # type: ignore[arg-type]
+
+
+def test_env_replaces_the_inherited_environment_and_carries_the_api_key() -> None:
+    codex = CodexOptions(env={"PATH": "/bin"}, api_key="sk-test-0123456789abcdef")
+    env = exec_env(codex, base={"INHERITED": "1"})
+    assert env == {"PATH": "/bin", API_KEY_ENV: "sk-test-0123456789abcdef"}
+
+
+def test_without_env_the_environment_is_inherited() -> None:
+    assert exec_env(CodexOptions(), base={"INHERITED": "1"}) == {"INHERITED": "1"}
+
+
+def test_api_key_never_reaches_argv_or_repr_and_is_redacted() -> None:
+    key = "zz-secret-key-value-42"
+    codex = CodexOptions(api_key=key)
+    assert not any(key in part for part in argv(codex))
+    assert key not in repr(codex)
+    assert key not in redact(f"failed with {key}")
+
+
+def test_secret_looking_env_values_are_registered_for_redaction() -> None:
+    CodexOptions(env={"MY_SERVICE_TOKEN": "tok-abcdef-123456"})
+    assert "tok-abcdef-123456" not in redact("echo tok-abcdef-123456")
+
+
+def test_normalize_input_joins_text_parts_and_collects_images() -> None:
+    prompt, images = normalize_input(
+        [
+            TextInput("first"),
+            {"type": "local_image", "path": "/i.png"},
+            {"type": "text", "text": "second"},
+            LocalImageInput("/j.png"),
+        ]
+    )
+    assert prompt == "first\n\nsecond"
+    assert images == ("/i.png", "/j.png")
+    assert normalize_input("just text") == ("just text", ())
+
+
+def test_normalize_input_refuses_unknown_parts() -> None:
+    with pytest.raises(ConfigurationError):
+        normalize_input([{"type": "audio", "path": "x"}])

@@ -1,0 +1,118 @@
+import signal
+from pathlib import Path
+
+import pytest
+import trio
+
+from codex_trio.errors import TransportError
+from codex_trio.transport.process import StderrRing, StopPolicy, open_codex_process
+from tests.fakes import children_of_self, fake_codex, open_fds, pid_alive
+
+FAST = StopPolicy(exit_grace=2.0, signal_grace=0.5)
+
+
+async def test_lines_are_read_and_a_normal_exit_is_recorded(tmp_path: Path) -> None:
+    codex = fake_codex(tmp_path, "data = sys.stdin.read(); print('got', data); print('bye')")
+    async with open_codex_process([codex], stop_policy=FAST) as proc:
+        await proc.send(b"hello")
+        await proc.close_stdin()
+        lines = [await proc.receive_line(), await proc.receive_line(), await proc.receive_line()]
+        proc.expect_exit = True
+    assert lines == [b"got hello", b"bye", None]
+    assert proc.exit_info is not None
+    assert proc.exit_info.exit_code == 0 and proc.exit_info.reason == "normal"
+
+
+async def test_exit_code_and_stderr_tail_reach_the_error(tmp_path: Path) -> None:
+    codex = fake_codex(tmp_path, "sys.stderr.write('boom: it broke\\n'); sys.exit(7)")
+    async with open_codex_process([codex], stop_policy=FAST) as proc:
+        assert await proc.receive_line() is None
+        await proc.wait()
+        error = proc.error("codex died")
+    assert error.exit_code == 7 and error.signal is None
+    assert "boom: it broke" in error.stderr_tail
+    assert "exit code 7" in str(error)
+
+
+async def test_stderr_ring_stays_bounded_and_keeps_the_last_lines(tmp_path: Path) -> None:
+    codex = fake_codex(tmp_path, "for i in range(20000): sys.stderr.write(f'line {i}\\n')")
+    async with open_codex_process([codex], stop_policy=FAST, stderr_lines=50) as proc:
+        await proc.wait()
+        proc.expect_exit = True
+    assert len(proc.stderr._lines) == 50
+    assert proc.stderr.tail(1) == "line 19999"
+
+
+def test_stderr_ring_cuts_a_runaway_partial_line() -> None:
+    ring = StderrRing(max_lines=3, max_line_chars=10)
+    ring.feed(b"x" * 100)
+    assert all(len(line) <= 10 for line in ring._lines) and len(ring._partial) <= 10
+
+
+async def test_cancel_stops_a_process_that_ignores_sigint_and_sigterm(tmp_path: Path) -> None:
+    codex = fake_codex(
+        tmp_path,
+        """
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print('ready', flush=True)
+        while True: time.sleep(1)
+        """,
+    )
+    fds_before = open_fds()
+    with trio.move_on_after(10) as scope:
+        async with open_codex_process([codex], stop_policy=FAST) as proc:
+            assert await proc.receive_line() == b"ready"
+            scope.cancel()
+            await trio.sleep_forever()
+    assert proc.exit_info is not None
+    assert proc.exit_info.signal == signal.SIGKILL and proc.exit_info.reason == "killed"
+    assert not pid_alive(proc.pid)
+    assert proc.pid not in children_of_self()
+    assert open_fds() == fds_before
+
+
+async def test_sigint_is_enough_for_a_well_behaved_process(tmp_path: Path) -> None:
+    codex = fake_codex(tmp_path, "print('ready', flush=True); time.sleep(60)")
+    with trio.move_on_after(10) as scope:
+        async with open_codex_process([codex], stop_policy=FAST) as proc:
+            assert await proc.receive_line() == b"ready"
+            scope.cancel()
+    assert proc.exit_info is not None and proc.exit_info.reason == "killed"
+    assert proc.exit_info.sent_signal == signal.SIGINT
+
+
+async def test_grandchildren_left_running_are_killed_with_the_group(tmp_path: Path) -> None:
+    codex = fake_codex(
+        tmp_path,
+        """
+        import subprocess
+        child = subprocess.Popen(['sleep', '300'], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(child.pid, flush=True)
+        """,
+    )
+    async with open_codex_process([codex], stop_policy=FAST) as proc:
+        line = await proc.receive_line()
+        assert line is not None
+        grandchild = int(line)
+        assert pid_alive(grandchild)
+        proc.expect_exit = True
+    with trio.fail_after(5):
+        while pid_alive(grandchild):
+            await trio.sleep(0.05)
+
+
+async def test_missing_binary_is_a_transport_error(tmp_path: Path) -> None:
+    with pytest.raises(TransportError, match="could not start codex"):
+        async with open_codex_process([str(tmp_path / "missing")]):
+            pass  # pragma: no cover
+
+
+async def test_send_after_codex_closed_stdin_is_a_transport_error(tmp_path: Path) -> None:
+    codex = fake_codex(tmp_path, "os.close(0); print('closed', flush=True); time.sleep(30)")
+    async with open_codex_process([codex], stop_policy=FAST) as proc:
+        assert await proc.receive_line() == b"closed"
+        with pytest.raises(TransportError, match="closed its stdin"):
+            for _ in range(100):
+                await proc.send(b"x" * 65536)

@@ -16,6 +16,8 @@ Users test their own agents with it, and the offline demo runs on it::
   :func:`serve_in_thread` runs one for synchronous programs;
 * :mod:`~codex_trio.testing.recorded` — :class:`RecordedRequest`, what codex sent;
 * :mod:`~codex_trio.testing.codex_home` — :func:`write_codex_home`;
+* :mod:`~codex_trio.testing.mock_model` — :func:`open_mock_model`: server + home + a
+  ``codex exec`` runner in one object;
 * :mod:`codex_trio.testing.pytest_plugin` — pytest fixtures (``pytest_plugins = [...]``).
 """
 
@@ -25,6 +27,12 @@ from codex_trio.testing.codex_home import (
     DEFAULT_ENV_KEY,
     CodexHome,
     write_codex_home,
+)
+from codex_trio.testing.mock_model import (
+    ExecResult,
+    MockModel,
+    find_codex,
+    open_mock_model,
 )
 from codex_trio.testing.mock_server import MockResponsesServer, MockServerStatistics
 from codex_trio.testing.recorded import RecordedRequest
@@ -55,6 +63,8 @@ __all__ = [
     "DEFAULT_ENV_KEY",
     "BackgroundMockServer",
     "CodexHome",
+    "ExecResult",
+    "MockModel",
     "MockResponsesServer",
     "MockServerStatistics",
     "OutputItem",
@@ -67,11 +77,13 @@ __all__ = [
     "delay",
     "disconnect",
     "exec_command",
+    "find_codex",
     "function_call",
     "hang",
     "hold",
     "http_error",
     "message",
+    "open_mock_model",
     "reasoning",
     "response",
     "response_failed",

@@ -43,6 +43,11 @@ class BackgroundMockServer:
         return self.server.base_url
 
     @property
+    def port(self) -> int:
+        """The TCP port listened on."""
+        return self.server.port
+
+    @property
     def requests(self) -> list[RecordedRequest]:
         """The Responses API requests received so far."""
         return self.server.requests

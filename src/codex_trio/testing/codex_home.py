@@ -12,7 +12,8 @@ Why each setting (observed with codex 0.163):
 * ``stream_idle_timeout_ms``: a stream that stalls (``hang()``, a ``hold()`` never released) fails
   after this long rather than after the default five minutes;
 * ``model_catalog_json``: without a catalogue entry codex adds a "Model metadata ... not found"
-  warning item to every turn and does not offer ``apply_patch``.
+  warning item to every turn and does not offer ``apply_patch``;
+* ``[analytics] enabled = false``: an offline test has no business reporting usage analytics.
 
 What it cannot do: a server that is not listening is *not* covered by ``request_max_retries``;
 codex then retries the connection without end, so a caller always needs a deadline.
@@ -100,6 +101,8 @@ def write_codex_home(
     config: dict[str, Any] = {
         "model": model,
         "model_provider": PROVIDER_ID,
+        # Offline runs must not try to send usage analytics anywhere.
+        "analytics": {"enabled": False},
         "model_providers": {
             PROVIDER_ID: {
                 "name": "codex-trio mock",
@@ -148,8 +151,25 @@ def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
+            "\r": "\\r"}
+
+
+def _string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for char in text:
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
 def _key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else json.dumps(key)
+    return key if _BARE_KEY.match(key) else _string(key)
 
 
 def _value(value: Any) -> str:
@@ -162,10 +182,9 @@ def _value(value: Any) -> str:
             return {math.inf: "inf", -math.inf: "-inf"}.get(value, "nan")
         return repr(value)
     if isinstance(value, str):
-        # A JSON string is a valid TOML basic string for every character JSON escapes.
-        return json.dumps(value, ensure_ascii=False)
+        return _string(value)
     if isinstance(value, os.PathLike):
-        return json.dumps(os.fspath(value), ensure_ascii=False)
+        return _string(os.fspath(value))
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):

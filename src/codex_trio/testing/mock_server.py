@@ -232,7 +232,11 @@ class MockResponsesServer:
         stack, self._stack = self._stack, None
         self._bound_port = None
         assert stack is not None
-        return await stack.__aexit__(exc_type, exc, tb)
+        # The body's exception is not handed to the nursery: it would come out wrapped in an
+        # ExceptionGroup, and ``pytest.raises(SomeError)`` around the ``async with`` would fail.
+        # The nursery is cancelled first, so closing it only waits for the handlers to unwind.
+        await stack.aclose()
+        return None
 
     # -- test controls -------------------------------------------------------------------------
 
@@ -268,6 +272,11 @@ class MockResponsesServer:
             await self._changed.wait()
         return self.requests[:count]
 
+    async def wait_for_idle(self) -> None:
+        """Wait until no connection is open (e.g. every codex process has gone away)."""
+        while self._connections_open:
+            await self._changed.wait()
+
     async def wait_for_held(self, count: int = 1) -> None:
         """Wait until ``count`` streams in total have reached their hold point."""
         while self._held_total < count:
@@ -278,6 +287,7 @@ class MockResponsesServer:
     async def _serve_connection(self, stream: trio.SocketStream) -> None:
         self._connections_total += 1
         self._connections_open += 1
+        self._notify()
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_HEADER_BYTES)
         try:
             async with stream:
@@ -296,6 +306,7 @@ class MockResponsesServer:
             return
         finally:
             self._connections_open -= 1
+            self._notify()
 
     async def _receive(self, conn: h11.Connection, stream: trio.SocketStream) -> Any:
         while True:

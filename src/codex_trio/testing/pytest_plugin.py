@@ -1,0 +1,84 @@
+"""pytest fixtures for testing agents against the mock model with the real ``codex`` binary.
+
+Enable the plugin in a ``conftest.py`` (it needs ``pytest-trio``; with ``trio_mode = true`` async
+tests need no marker, otherwise mark them ``@pytest.mark.trio``)::
+
+    pytest_plugins = ["codex_trio.testing.pytest_plugin"]
+
+Fixtures:
+
+``mock_model`` (async)
+    A :class:`~codex_trio.testing.mock_model.MockModel`: a running mock server with an empty
+    script, a CODEX_HOME in ``tmp_path`` pointing at it, and the codex binary. Set the script per
+    test, run codex, check what it sent::
+
+        async def test_runs_echo(mock_model):
+            mock_model.script = [exec_command("echo hi"), message("done")]
+            result = await mock_model.exec("run echo")
+            assert result.items("command_execution")[0]["exit_code"] == 0
+            assert "hi" in mock_model.requests[1].function_call_outputs().popitem()[1]
+
+    ``mock_model.env`` is the environment for codex processes your own code starts;
+    ``mock_model.home`` the :class:`~codex_trio.testing.CodexHome`;
+    ``mock_model.configure(update_plan=True)`` rewrites the config for later processes.
+
+``mock_model_options``
+    Keyword arguments for :func:`~codex_trio.testing.write_codex_home` used by ``mock_model``;
+    ``{}`` by default. Override it in a module or conftest to change every test there, e.g.
+    ``return {"update_plan": True}``.
+
+``mock_server`` (async)
+    A bare running :class:`~codex_trio.testing.MockResponsesServer` with an empty script, for
+    tests that talk HTTP themselves.
+
+``codex_binary``
+    The path of the codex binary: ``$CODEX_TRIO_CODEX`` or the pinned wheel's. Skips the test
+    when there is none.
+
+A test whose script runs out sees codex fail the turn; ``mock_model`` does not fail the test by
+itself, so assert on the result (or on ``mock_model.server.exhausted == 0``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codex_trio.testing.mock_model import MockModel, find_codex, open_mock_model
+from codex_trio.testing.mock_server import MockResponsesServer
+
+__all__ = ["codex_binary", "mock_model", "mock_model_options", "mock_server"]
+
+
+@pytest.fixture
+def codex_binary() -> str:
+    """The codex binary the tests run; the test is skipped when there is none."""
+    try:
+        return find_codex()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def mock_model_options() -> dict[str, Any]:
+    """Options for ``write_codex_home``; override to configure ``mock_model``."""
+    return {}
+
+
+@pytest.fixture
+async def mock_server() -> AsyncIterator[MockResponsesServer]:
+    """A running mock Responses API server with an empty script."""
+    async with MockResponsesServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def mock_model(
+    tmp_path: Path, codex_binary: str, mock_model_options: dict[str, Any]
+) -> AsyncIterator[MockModel]:
+    """A mock server, a CODEX_HOME in ``tmp_path`` pointing at it, and the codex binary."""
+    async with open_mock_model(tmp_path, codex=codex_binary, **mock_model_options) as model:
+        yield model

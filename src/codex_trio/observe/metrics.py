@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 import attrs
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 from codex_trio.observe import events as ev
 from codex_trio.observe.telemetry import EventName, Handler, TelemetryBus, default_bus
@@ -64,6 +65,9 @@ _TOKEN_KINDS: Final = (
 )
 
 
+_M = TypeVar("_M", bound=MetricWrapperBase)
+
+
 def _label(value: object, allowed: frozenset[str]) -> str:
     """``value`` if it is an allowed label value, else ``"other"``."""
     return value if isinstance(value, str) and value in allowed else OTHER
@@ -71,10 +75,12 @@ def _label(value: object, allowed: frozenset[str]) -> str:
 
 def _number(value: object) -> float | None:
     """A finite, non-negative float, or None for anything else (None, strings, NaN, -1...)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) and number >= 0 else None
+    kind = type(value)
+    if kind is not float and kind is not int:  # exact types first: this runs on every event
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+    number = float(cast(float, value))
+    return number if 0 <= number < math.inf else None  # NaN fails both comparisons
 
 
 @attrs.define(eq=False, init=False)
@@ -106,12 +112,16 @@ class Metrics:
     backpressure_wait: Histogram
     _bus: TelemetryBus | None
     _handler_ids: list[str]
+    # prometheus_client's labels() validates and locks (~1 us); children are cached here instead.
+    # The cache is bounded because label values are (allow-lists).
+    _children: dict[tuple[int, tuple[str, ...]], MetricWrapperBase]
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         reg = CollectorRegistry() if registry is None else registry
         self.registry = reg
         self._bus = None
         self._handler_ids = []
+        self._children = {}
         self.turns = Counter(
             "codex_turns_total", "Turns ended, by status.", ["status", "transport"], registry=reg
         )
@@ -246,6 +256,13 @@ class Metrics:
                 flat[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
         return flat
 
+    def _child(self, metric: _M, *labels: str) -> _M:
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return cast(_M, child)
+
     # --- handlers (synchronous, in the emitter's task; keep them cheap) ---------------------------
 
     def _on_thread_start(
@@ -260,10 +277,10 @@ class Metrics:
 
     def _turn_ended(self, status: str, m: Mapping[str, float], meta: Mapping[str, Any]) -> None:
         transport = _label(meta.get("transport"), ev.TRANSPORT_VALUES)
-        self.turns.labels(status, transport).inc()
+        self._child(self.turns, status, transport).inc()
         duration = _number(m.get("duration"))
         if duration is not None:
-            self.turn_duration.labels(transport).observe(duration)
+            self._child(self.turn_duration, transport).observe(duration)
 
     def _on_turn_stop(
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
@@ -272,7 +289,7 @@ class Metrics:
         for kind, key in _TOKEN_KINDS:
             count = _number(m.get(key))
             if count:
-                self.tokens.labels(kind).inc(count)
+                self._child(self.tokens, kind).inc(count)
 
     def _on_turn_exception(
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
@@ -283,7 +300,8 @@ class Metrics:
     def _on_item_completed(
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
     ) -> None:
-        self.items.labels(
+        self._child(
+            self.items,
             _label(meta.get("item_type"), ev.ITEM_TYPE_VALUES),
             _label(meta.get("status"), ev.ITEM_STATUS_VALUES),
         ).inc()
@@ -291,12 +309,13 @@ class Metrics:
     def _on_command_executed(
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
     ) -> None:
-        self.commands.labels(_label(meta.get("status"), ev.COMMAND_STATUS_VALUES)).inc()
+        self._child(self.commands, _label(meta.get("status"), ev.COMMAND_STATUS_VALUES)).inc()
 
     def _on_approval_decided(
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
     ) -> None:
-        self.approvals.labels(
+        self._child(
+            self.approvals,
             _label(meta.get("kind"), ev.APPROVAL_KIND_VALUES),
             _label(meta.get("decision"), ev.APPROVAL_DECISION_VALUES),
         ).inc()
@@ -307,12 +326,12 @@ class Metrics:
     def _on_tool_call_stop(
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
     ) -> None:
-        self.tool_calls.labels(_label(meta.get("status"), ev.TOOL_STATUS_VALUES)).inc()
+        self._child(self.tool_calls, _label(meta.get("status"), ev.TOOL_STATUS_VALUES)).inc()
 
     def _on_tool_call_exception(
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
     ) -> None:
-        self.tool_calls.labels("error").inc()
+        self._child(self.tool_calls, "error").inc()
 
     def _on_process_spawn(
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
@@ -323,12 +342,16 @@ class Metrics:
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
     ) -> None:
         self.processes_running.dec()
-        self.process_exits.labels(_label(meta.get("reason"), ev.PROCESS_EXIT_REASON_VALUES)).inc()
+        self._child(
+            self.process_exits, _label(meta.get("reason"), ev.PROCESS_EXIT_REASON_VALUES)
+        ).inc()
 
     def _on_protocol_error(
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
     ) -> None:
-        self.protocol_errors.labels(_label(meta.get("kind"), ev.PROTOCOL_ERROR_KIND_VALUES)).inc()
+        self._child(
+            self.protocol_errors, _label(meta.get("kind"), ev.PROTOCOL_ERROR_KIND_VALUES)
+        ).inc()
 
     def _on_supervisor_restart(
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
@@ -345,15 +368,15 @@ class Metrics:
     ) -> None:
         depth = _number(m.get("queue_depth"))
         if depth is not None:
-            self.channel_queue_depth.labels(_label(meta.get("channel"), ev.CHANNEL_VALUES)).set(
-                depth
-            )
+            self._child(
+                self.channel_queue_depth, _label(meta.get("channel"), ev.CHANNEL_VALUES)
+            ).set(depth)
 
     def _on_backpressure(
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
     ) -> None:
         wait = _number(m.get("wait"))
         if wait is not None:
-            self.backpressure_wait.labels(_label(meta.get("channel"), ev.CHANNEL_VALUES)).observe(
-                wait
-            )
+            self._child(
+                self.backpressure_wait, _label(meta.get("channel"), ev.CHANNEL_VALUES)
+            ).observe(wait)

@@ -72,3 +72,14 @@ def test_credentials_are_only_available_through_authorization() -> None:
     assert req.headers["x-other"] == "visible"
     assert "secret-value-123" not in repr(req) and "secret-value-123" not in str(req)
     assert req.authorization() == "Bearer secret-value-123"
+
+
+def test_marker_returns_the_first_group_of_the_first_matching_user_text() -> None:
+    req = recorded({"input": [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "no"}]},
+        {"type": "message", "role": "user", "content": [
+            {"type": "input_text", "text": "hi [conv:7] and [conv:8]"}]},
+    ]})
+    assert req.marker(r"\[conv:(\d+)\]") == "7"
+    assert req.marker(r"conv:\d") == "conv:7"
+    assert req.marker("absent") is None

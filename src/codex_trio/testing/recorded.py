@@ -11,6 +11,7 @@ a recorded request is safe to print or log. Read it with :meth:`RecordedRequest.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -146,6 +147,21 @@ class RecordedRequest:
         for text in self.input_texts("user"):
             if containing is None or containing in text:
                 return text
+        return None
+
+    def marker(self, pattern: str | re.Pattern[str]) -> str | None:
+        """The first match of ``pattern`` in the user texts (its first group, if it has one).
+
+        Made for :meth:`Script.by_key` when many codex processes share a server: put a marker
+        such as ``[conv:42]`` in each thread's first prompt and key by
+        ``lambda r: r.marker(r"\\[conv:(\\w+)\\]")``. Plain substrings of the prompt are risky
+        keys: codex's own environment context message contains the working directory too.
+        """
+        regex = re.compile(pattern)
+        for text in self.input_texts("user"):
+            found = regex.search(text)
+            if found:
+                return found.group(1) if regex.groups else found.group(0)
         return None
 
     def input_images(self) -> list[str]:

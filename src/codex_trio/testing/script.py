@@ -501,7 +501,8 @@ class Script:
 
         ``key(request)`` names the conversation a request belongs to; the request is answered from
         that conversation's queue. A request whose key is ``None`` or unknown, or whose queue is
-        empty, gets the default. :meth:`RecordedRequest.first_user_text` makes a good key.
+        empty, gets the default. :meth:`RecordedRequest.marker` makes a good key: a marker in the
+        first prompt of a thread is repeated in every later request of that thread.
         """
         script = cls(default=default)
         script._key = key

@@ -5,7 +5,8 @@ Each scenario runs the pinned ``codex`` binary against :class:`codex_trio.testin
 MockResponsesServer` with a fixed script and prompt, and writes codex's raw stdout (JSONL) to
 ``fixtures/exec/<scenario>.jsonl``. Thread ids, installation ids and the mock's port differ
 between recordings; everything else is stable (fixed prompts, a fixed working directory under the
-system temp dir, commands run without a login shell).
+system temp dir, commands run without a login shell). A fixture whose new recording differs only
+in those is left untouched, so re-recording an unchanged binary leaves ``git diff`` empty.
 
 Usage::
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -69,6 +71,29 @@ PATCH = """*** Begin Patch
 +hello from the mock model
 *** End Patch
 """
+
+
+_VOLATILE = [
+    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
+    (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
+]
+
+
+def _normalised(data: bytes) -> str:
+    text = data.decode()
+    for pattern, replacement in _VOLATILE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _write_fixture(path: Path, data: bytes) -> None:
+    """Write ``data`` unless ``path`` already holds the same transcript up to ids and port.
+
+    Keeps re-recording from producing diffs that only change thread ids.
+    """
+    if path.exists() and _normalised(path.read_bytes()) == _normalised(data):
+        return
+    path.write_bytes(data)
 
 
 @attrs.frozen(kw_only=True)
@@ -184,7 +209,7 @@ async def record(scenario: Scenario, codex: str, out: Path) -> list[str]:
             if scenario.resume:
                 code, first, stderr = await _exec(codex, env, work, scenario.args,
                                                   "Say hello.")
-                (out / f"{scenario.name}_first_turn.jsonl").write_bytes(first)
+                _write_fixture(out / f"{scenario.name}_first_turn.jsonl", first)
                 thread_id: Any = json.loads(first.decode().splitlines()[0])["thread_id"]
                 code, stdout, stderr = await _exec(codex, env, work, scenario.args,
                                                    scenario.prompt, ["resume", thread_id])
@@ -197,7 +222,7 @@ async def record(scenario: Scenario, codex: str, out: Path) -> list[str]:
                 problems.append(f"{server.script.remaining} scripted response(s) left unused")
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    (out / f"{scenario.name}.jsonl").write_bytes(stdout)
+    _write_fixture(out / f"{scenario.name}.jsonl", stdout)
     last = _last_type(stdout)
     if last != scenario.expect:
         problems.append(f"ended with {last!r}, expected {scenario.expect!r} (exit {code}); "

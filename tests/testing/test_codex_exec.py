@@ -77,15 +77,20 @@ async def test_codex_sends_the_dummy_key_as_bearer_token(mock_model: MockModel) 
 
 
 async def test_reasoning_summary_becomes_a_reasoning_item(mock_model: MockModel) -> None:
-    mock_model.script = [response(reasoning("Thinking."), message("Done."),
-                                  usage=Usage(input_tokens=30, output_tokens=12,
-                                              reasoning_output_tokens=7))]
+    mock_model.script = [response(reasoning("Thinking."), message("Done."))]
     result = await mock_model.exec("think")
     assert [(i["type"], i["text"]) for i in result.items()] == [
         ("reasoning", "Thinking."), ("agent_message", "Done.")]
-    usage = result.events[-1]["usage"]
-    assert (usage["input_tokens"], usage["output_tokens"], usage["reasoning_output_tokens"]) == (
-        30, 12, 7)
+
+
+async def test_scripted_usage_is_reported_in_turn_completed(mock_model: MockModel) -> None:
+    mock_model.script = [response(message("x"), usage=Usage(
+        input_tokens=30, cached_input_tokens=4, output_tokens=12, reasoning_output_tokens=7,
+        cache_write_input_tokens=2))]
+    result = await mock_model.exec("count")
+    assert result.events[-1]["usage"] == {
+        "input_tokens": 30, "cached_input_tokens": 4, "cache_write_input_tokens": 2,
+        "output_tokens": 12, "reasoning_output_tokens": 7}
 
 
 async def test_exec_command_runs_and_its_output_goes_back_to_the_model(

@@ -53,7 +53,7 @@ async def test_stream_frames_events_and_ends_with_completed_usage() -> None:
     ]
     assert events[4][1]["item"]["content"][0]["text"] == "hi"
     assert events[-1][1]["response"]["usage"] == {
-        "input_tokens": 7, "input_tokens_details": {"cached_tokens": 3},
+        "input_tokens": 7, "input_tokens_details": {"cached_tokens": 3, "cache_write_tokens": 0},
         "output_tokens": 2, "output_tokens_details": {"reasoning_tokens": 1}, "total_tokens": 9,
     }
 

@@ -343,7 +343,7 @@ class MockResponsesServer:
             raw_body=bytes(body),
         )
         self.all_requests.append(recorded)
-        if recorded.method == "POST" and recorded.path.split("?")[0] == RESPONSES_PATH:
+        if _is_responses_request(recorded):
             self.requests.append(recorded)
         self._notify()
         return recorded
@@ -385,7 +385,7 @@ class MockResponsesServer:
         self, conn: h11.Connection, stream: trio.SocketStream, request: RecordedRequest
     ) -> bool:
         """Answer one request; False when the connection must be closed afterwards."""
-        if request not in self.requests:
+        if not _is_responses_request(request):
             await self._send_error(conn, stream, 404, f"mock: no route for {request.path}")
             return True
         try:
@@ -459,6 +459,10 @@ class MockResponsesServer:
             raise _PeerClosed from None
         finally:
             self._held_now -= 1
+
+
+def _is_responses_request(request: RecordedRequest) -> bool:
+    return request.method == "POST" and request.path.split("?")[0] == RESPONSES_PATH
 
 
 async def _wait_for_peer_close(stream: trio.SocketStream) -> None:

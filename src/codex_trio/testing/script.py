@@ -343,11 +343,15 @@ class Usage:
     cached_input_tokens: int = 0
     output_tokens: int = 5
     reasoning_output_tokens: int = 0
+    cache_write_input_tokens: int = 0
+    """Sent as ``input_tokens_details.cache_write_tokens``; codex 0.163 reports it in
+    ``turn.completed.usage.cache_write_input_tokens``."""
 
     def to_json(self) -> JSON:
         return {
             "input_tokens": self.input_tokens,
-            "input_tokens_details": {"cached_tokens": self.cached_input_tokens},
+            "input_tokens_details": {"cached_tokens": self.cached_input_tokens,
+                                     "cache_write_tokens": self.cache_write_input_tokens},
             "output_tokens": self.output_tokens,
             "output_tokens_details": {"reasoning_tokens": self.reasoning_output_tokens},
             "total_tokens": self.input_tokens + self.output_tokens,

@@ -22,6 +22,7 @@ from codex_trio.testing import (
     Usage,
     apply_patch,
     exec_command,
+    function_call,
     hang,
     hold,
     http_error,
@@ -272,3 +273,22 @@ async def test_concurrent_codex_processes_get_their_own_conversation(
                 nursery.start_soon(run)
     assert finals == {name: f"done {name}" for name in names}
     assert mock_model.server.exhausted == 0
+
+
+async def test_escalated_command_is_refused_under_the_default_never_policy(
+    mock_model: MockModel,
+) -> None:
+    mock_model.script = [exec_command("echo esc", escalated=True, justification="why"),
+                         message("refused")]
+    result = await mock_model.exec("escalate")
+    assert result.items("command_execution") == []
+    [output] = mock_model.requests[1].function_call_outputs().values()
+    assert "approval policy is Never" in output
+
+
+async def test_unknown_function_tool_is_answered_as_unsupported(mock_model: MockModel) -> None:
+    mock_model.script = [function_call("no_such_tool", {"a": 1}), message("ok")]
+    result = await mock_model.exec("call it")
+    assert result.events[-1]["type"] == "turn.completed"
+    [output] = mock_model.requests[1].function_call_outputs().values()
+    assert output == "unsupported call: no_such_tool"

@@ -1,5 +1,6 @@
 """codex-trio: a Python SDK and supervised trio runtime for the Codex agent engine."""
 
+from codex_trio.api import Codex, StreamedTurn, Thread, TurnResult
 from codex_trio.errors import (
     CodexError,
     CodexNotFoundError,
@@ -11,10 +12,38 @@ from codex_trio.errors import (
     TurnDeadlineError,
     TurnFailedError,
 )
+from codex_trio.protocol import ThreadEvent, ThreadItem, Usage
+from codex_trio.protocol.options import (
+    ApprovalPolicy,
+    CodexOptions,
+    LocalImageInput,
+    ReasoningEffort,
+    SandboxMode,
+    TextInput,
+    ThreadOptions,
+    TurnOptions,
+    WebSearchMode,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ApprovalPolicy",
+    "Codex",
+    "CodexOptions",
+    "LocalImageInput",
+    "ReasoningEffort",
+    "SandboxMode",
+    "StreamedTurn",
+    "TextInput",
+    "Thread",
+    "ThreadEvent",
+    "ThreadItem",
+    "ThreadOptions",
+    "TurnOptions",
+    "TurnResult",
+    "Usage",
+    "WebSearchMode",
     "CodexError",
     "CodexNotFoundError",
     "CodexVersionError",

@@ -24,36 +24,30 @@ from typing import Any
 import attrs
 import trio
 
+from codex_trio.errors import CodexNotFoundError
 from codex_trio.testing.codex_home import CodexHome, write_codex_home
 from codex_trio.testing.mock_server import MockResponsesServer
 from codex_trio.testing.recorded import RecordedRequest
 from codex_trio.testing.script import Script, Step
+from codex_trio.transport import discovery
+from codex_trio.transport.discovery import ENV_VAR
 
 __all__ = ["CODEX_ENV_VAR", "ExecResult", "MockModel", "find_codex", "open_mock_model"]
 
-CODEX_ENV_VAR = "CODEX_TRIO_CODEX"
-"""Environment variable naming the codex binary the testing helpers run."""
+CODEX_ENV_VAR = ENV_VAR
+"""Environment variable naming the codex binary (the same one :class:`~codex_trio.Codex` reads)."""
 
 
 def find_codex() -> str:
-    """The codex binary to test with: ``$CODEX_TRIO_CODEX``, else the pinned wheel's binary.
+    """The codex binary to test with, found as :class:`~codex_trio.Codex` finds it
+    (``$CODEX_TRIO_CODEX_PATH``, the pinned wheel, ``PATH``).
 
-    Raises ``FileNotFoundError`` naming both places when neither exists.
+    Raises ``FileNotFoundError`` naming every place tried when there is none.
     """
-    explicit = os.environ.get(CODEX_ENV_VAR)
-    if explicit:
-        if not Path(explicit).is_file():
-            raise FileNotFoundError(f"${CODEX_ENV_VAR} names {explicit}, which does not exist")
-        return explicit
     try:
-        import codex_cli_bin  # type: ignore[import-untyped]
-
-        return str(codex_cli_bin.bundled_codex_path())
-    except (ImportError, FileNotFoundError) as exc:
-        raise FileNotFoundError(
-            f"no codex binary: ${CODEX_ENV_VAR} is not set and the openai-codex-cli-bin wheel "
-            f"is unusable ({exc})"
-        ) from exc
+        return discovery.find_codex()
+    except CodexNotFoundError as exc:
+        raise FileNotFoundError(str(exc)) from exc
 
 
 @attrs.frozen(kw_only=True)
@@ -135,8 +129,9 @@ class MockModel:
         Options given earlier are kept unless overridden. Affects codex processes started later.
         """
         self._home_options.update(options)
-        self.home = write_codex_home(self.home.path, base_url=self.server.base_url,
-                                     **self._home_options)
+        self.home = write_codex_home(
+            self.home.path, base_url=self.server.base_url, **self._home_options
+        )
         return self.home
 
     async def exec(
@@ -160,12 +155,24 @@ class MockModel:
             argv += ["resume", resume]
         full_env = {**self.env, **(env or {})}
         with trio.fail_after(hang_guard):
-            proc = await trio.run_process(argv, stdin=prompt.encode(), env=full_env,
-                                          capture_stdout=True, capture_stderr=True, check=False)
-        events = tuple(json.loads(line) for line in proc.stdout.decode().splitlines()
-                       if line.strip())
-        return ExecResult(argv=tuple(argv), returncode=proc.returncode, stdout=proc.stdout,
-                          stderr=proc.stderr.decode(errors="replace"), events=events)
+            proc = await trio.run_process(
+                argv,
+                stdin=prompt.encode(),
+                env=full_env,
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
+        events = tuple(
+            json.loads(line) for line in proc.stdout.decode().splitlines() if line.strip()
+        )
+        return ExecResult(
+            argv=tuple(argv),
+            returncode=proc.returncode,
+            stdout=proc.stdout,
+            stderr=proc.stderr.decode(errors="replace"),
+            events=events,
+        )
 
 
 @asynccontextmanager
@@ -189,5 +196,6 @@ async def open_mock_model(
     binary = codex if codex is not None else find_codex()
     async with MockResponsesServer(script) as server:
         home = write_codex_home(root / "codex-home", base_url=server.base_url, **home_options)
-        yield MockModel(server=server, home=home, codex=binary, workdir=workdir,
-                        home_options=dict(home_options))
+        yield MockModel(
+            server=server, home=home, codex=binary, workdir=workdir, home_options=dict(home_options)
+        )

@@ -62,8 +62,9 @@ def catalog_for(model: str) -> dict[str, Any]:
     return {"models": [entry]}
 
 
-def generate_catalog(codex: str | os.PathLike[str], source_slug: str = DEFAULT_SOURCE_SLUG
-                     ) -> dict[str, Any]:
+def generate_catalog(
+    codex: str | os.PathLike[str], source_slug: str = DEFAULT_SOURCE_SLUG
+) -> dict[str, Any]:
     """Read ``source_slug``'s entry from the bundled catalogue of the binary ``codex``.
 
     Runs ``codex --version`` and ``codex debug models --bundled`` with an empty, temporary
@@ -78,7 +79,10 @@ def generate_catalog(codex: str | os.PathLike[str], source_slug: str = DEFAULT_S
         ).stdout.split()[-1]
         dump = subprocess.run(
             [os.fspath(codex), "debug", "models", "--bundled"],
-            env=env, check=True, capture_output=True, text=True,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
     models = json.loads(dump)["models"]
     for entry in models:
@@ -94,7 +98,7 @@ def _main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     codex = args.codex
     if codex is None:
-        import codex_cli_bin  # type: ignore[import-untyped]
+        import codex_cli_bin
 
         codex = str(codex_cli_bin.bundled_codex_path())
     data = generate_catalog(codex, args.source_slug)

@@ -32,8 +32,8 @@ Fixtures:
     tests that talk HTTP themselves.
 
 ``codex_binary``
-    The path of the codex binary: ``$CODEX_TRIO_CODEX`` or the pinned wheel's. Skips the test
-    when there is none.
+    The path of the codex binary: ``$CODEX_TRIO_CODEX_PATH``, the pinned wheel's, or ``codex``
+    on PATH. Skips the test when there is none.
 
 A test whose script runs out sees codex fail the turn; ``mock_model`` does not fail the test by
 itself, so assert on the result (or on ``mock_model.server.exhausted == 0``).

@@ -133,7 +133,8 @@ async def check_version(path: str) -> str:
     version = parse_version(text)
     if result.returncode != 0 or version is None:
         raise CodexVersionError(
-            f"{path!r} --version did not print a version (exit {result.returncode}: {text[:200]!r})",
+            f"{path!r} --version did not print a version "
+            f"(exit {result.returncode}: {text[:200]!r})",
             path=path,
             version=None,
         )

@@ -27,6 +27,7 @@ from contextlib import asynccontextmanager
 import attrs
 import trio
 
+from codex_trio._groups import collapse
 from codex_trio.errors import TransportError
 from codex_trio.observe import telemetry
 from codex_trio.redact import redact
@@ -275,21 +276,22 @@ async def open_codex_process(
         ("codex", "process", "spawn"), {"count": 1}, {"pid": proc.pid, "transport": transport}
     )
     try:
-        async with trio.open_nursery() as nursery:
-            assert proc.stderr is not None
-            stderr_done = trio.Event()
-            nursery.start_soon(_drain_stderr, proc.stderr, ring, stderr_done)
-            try:
-                yield process
-            finally:
-                await process.stop(stop_policy)
-                # stderr reaches EOF once codex and its group are gone; the wait is bounded in
-                # case something else inherited the pipe. Reading it to the end keeps the tail
-                # complete for error reports.
-                with trio.move_on_after(stop_policy.signal_grace) as scope:
-                    scope.shield = True
-                    await stderr_done.wait()
-                nursery.cancel_scope.cancel()
+        with collapse():
+            async with trio.open_nursery() as nursery:
+                assert proc.stderr is not None
+                stderr_done = trio.Event()
+                nursery.start_soon(_drain_stderr, proc.stderr, ring, stderr_done)
+                try:
+                    yield process
+                finally:
+                    await process.stop(stop_policy)
+                    # stderr reaches EOF once codex and its group are gone; the wait is bounded in
+                    # case something else inherited the pipe. Reading it to the end keeps the tail
+                    # complete for error reports.
+                    with trio.move_on_after(stop_policy.signal_grace) as scope:
+                        scope.shield = True
+                        await stderr_done.wait()
+                    nursery.cancel_scope.cancel()
     finally:
         with trio.CancelScope(shield=True):
             for stream in (proc.stdin, proc.stdout, proc.stderr):

@@ -1,0 +1,72 @@
+"""The ``codex-trio`` command: ``doctor`` checks the installation, ``demo`` runs offline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import trio
+
+from codex_trio.errors import CodexError
+
+__all__ = ["main"]
+
+
+async def _offline_turn(codex_path: str, directory: Path) -> str:
+    """Run one trivial turn on the real binary against the built-in mock model."""
+    from codex_trio.api import Codex
+    from codex_trio.testing import MockResponsesServer, message, write_codex_home
+
+    async with MockResponsesServer([message("pong")]) as server:
+        home = write_codex_home(directory / "codex-home", base_url=server.base_url)
+        codex = Codex(codex_path=codex_path, env=home.environ())
+        thread = codex.start_thread(working_directory=str(directory), skip_git_repo_check=True)
+        result = await thread.run("ping", timeout=60)
+        return result.final_response or ""
+
+
+async def _doctor(explicit: str | None) -> int:
+    from codex_trio.transport.discovery import check_version, find_codex
+
+    try:
+        path = find_codex(explicit)
+        print(f"codex binary : {path}")
+        version = await check_version(path)
+        print(f"version      : {version} (supported)")
+    except CodexError as exc:
+        print(f"problem      : {exc}", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="codex-trio-doctor-") as tmp:
+        try:
+            with trio.fail_after(90):
+                answer = await _offline_turn(path, Path(tmp))
+        except (CodexError, trio.TooSlowError) as exc:
+            print(f"offline turn : FAILED: {exc}", file=sys.stderr)
+            return 1
+    ok = answer == "pong"
+    print(f"offline turn : {'ok' if ok else 'unexpected answer ' + repr(answer)}")
+    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="codex-trio", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    doctor = sub.add_parser("doctor", help="show the codex binary, its version, try a turn")
+    doctor.add_argument("--codex-path", default=None)
+    demo = sub.add_parser("demo", help="run the offline demo (real codex, mock model)")
+    demo.add_argument("--serve", action="store_true", help="keep running until SIGINT/SIGTERM")
+    demo.add_argument("--threads", type=int, default=4)
+    demo.add_argument("--port", type=int, default=0, help="/metrics port (0: any free port)")
+    args = parser.parse_args(argv)
+    if args.command == "doctor":
+        return trio.run(_doctor, args.codex_path)
+    from codex_trio.demo import run_demo
+
+    return trio.run(run_demo, args.threads, args.serve, args.port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

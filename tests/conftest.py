@@ -1,0 +1,1 @@
+pytest_plugins = ["codex_trio.testing.pytest_plugin"]

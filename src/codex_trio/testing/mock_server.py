@@ -100,24 +100,44 @@ def sse_events(response: Response, ids: _Ids, model: str | None) -> Iterator[byt
             started = {**item, "status": "in_progress", "content": []}
             yield _sse("response.output_item.added", {"output_index": index, "item": started})
             for chunk in spec.delta_chunks():
-                yield _sse("response.output_text.delta", {
-                    "item_id": item["id"], "output_index": index, "content_index": 0,
-                    "delta": chunk,
-                })
+                yield _sse(
+                    "response.output_text.delta",
+                    {
+                        "item_id": item["id"],
+                        "output_index": index,
+                        "content_index": 0,
+                        "delta": chunk,
+                    },
+                )
         else:
             yield _sse("response.output_item.added", {"output_index": index, "item": item})
         yield _sse("response.output_item.done", {"output_index": index, "item": item})
         output.append(item)
     if response.kind == "failed":
         error = {"code": response.error_code or "server_error", "message": response.error or ""}
-        yield _sse("response.failed", {"response": {
-            **header, "status": "failed", "error": error, "output": output,
-        }})
+        yield _sse(
+            "response.failed",
+            {
+                "response": {
+                    **header,
+                    "status": "failed",
+                    "error": error,
+                    "output": output,
+                }
+            },
+        )
     else:
-        yield _sse("response.completed", {"response": {
-            **header, "status": "completed", "output": output,
-            "usage": response.usage.to_json(),
-        }})
+        yield _sse(
+            "response.completed",
+            {
+                "response": {
+                    **header,
+                    "status": "completed",
+                    "output": output,
+                    "usage": response.usage.to_json(),
+                }
+            },
+        )
 
 
 class _PeerClosed(Exception):
@@ -301,8 +321,13 @@ class MockResponsesServer:
                     if conn.their_state is not h11.DONE:
                         return
                     conn.start_next_cycle()
-        except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError,
-                _PeerClosed, OSError):
+        except (
+            trio.BrokenResourceError,
+            trio.ClosedResourceError,
+            h11.ProtocolError,
+            _PeerClosed,
+            OSError,
+        ):
             return
         finally:
             self._connections_open -= 1
@@ -362,8 +387,11 @@ class MockResponsesServer:
         extra_headers: Iterable[tuple[str, str]] = (),
     ) -> None:
         payload = json.dumps(body).encode()
-        headers = [("content-type", "application/json"), ("content-length", str(len(payload))),
-                   *extra_headers]
+        headers = [
+            ("content-type", "application/json"),
+            ("content-length", str(len(payload))),
+            *extra_headers,
+        ]
         await self._send(conn, stream, h11.Response(status_code=status, headers=headers))
         await self._send(conn, stream, h11.Data(data=payload))
         await self._send(conn, stream, h11.EndOfMessage())
@@ -392,14 +420,17 @@ class MockResponsesServer:
             scripted = self.script.next_response(request)
         except Exception as exc:
             self.errors.append(exc)
-            await self._send_error(conn, stream, self._exhausted_status,
-                                   f"mock script raised {exc!r}")
+            await self._send_error(
+                conn, stream, self._exhausted_status, f"mock script raised {exc!r}"
+            )
             return True
         if scripted is None:
             self.exhausted += 1
             self._notify()
             await self._send_error(
-                conn, stream, self._exhausted_status,
+                conn,
+                stream,
+                self._exhausted_status,
                 f"mock script exhausted: nothing scripted for request #{request.index} "
                 f"({self.exhausted} unanswered so far)",
                 code="mock_script_exhausted",
@@ -408,8 +439,14 @@ class MockResponsesServer:
         if scripted.delay > 0:
             await trio.sleep(scripted.delay)
         if scripted.kind == "http_error":
-            await self._send_error(conn, stream, scripted.status, scripted.error or "",
-                                   scripted.error_code, scripted.headers)
+            await self._send_error(
+                conn,
+                stream,
+                scripted.status,
+                scripted.error or "",
+                scripted.error_code,
+                scripted.headers,
+            )
             return True
         if scripted.kind == "hang":
             await _wait_for_peer_close(stream)
@@ -423,8 +460,11 @@ class MockResponsesServer:
         request: RecordedRequest,
         scripted: Response,
     ) -> bool:
-        headers = [("content-type", "text/event-stream"), ("cache-control", "no-cache"),
-                   *scripted.headers]
+        headers = [
+            ("content-type", "text/event-stream"),
+            ("cache-control", "no-cache"),
+            *scripted.headers,
+        ]
         await self._send(conn, stream, h11.Response(status_code=200, headers=headers))
         limit = scripted.disconnect_after_events
         sent = 0

@@ -71,8 +71,15 @@ class RecordedRequest:
             body: Any = json.loads(raw_body) if raw_body else None
         except (ValueError, UnicodeDecodeError):
             body = None
-        return cls(index=index, method=method, path=path, headers=public, body=body,
-                   raw_body=raw_body, secret_headers=secret)
+        return cls(
+            index=index,
+            method=method,
+            path=path,
+            headers=public,
+            body=body,
+            raw_body=raw_body,
+            secret_headers=secret,
+        )
 
     def authorization(self) -> str | None:
         """The ``Authorization`` header as sent (e.g. ``"Bearer <key>"``). Never log it."""

@@ -350,8 +350,10 @@ class Usage:
     def to_json(self) -> JSON:
         return {
             "input_tokens": self.input_tokens,
-            "input_tokens_details": {"cached_tokens": self.cached_input_tokens,
-                                     "cache_write_tokens": self.cache_write_input_tokens},
+            "input_tokens_details": {
+                "cached_tokens": self.cached_input_tokens,
+                "cache_write_tokens": self.cache_write_input_tokens,
+            },
             "output_tokens": self.output_tokens,
             "output_tokens_details": {"reasoning_tokens": self.reasoning_output_tokens},
             "total_tokens": self.input_tokens + self.output_tokens,
@@ -409,8 +411,9 @@ def response(*items: OutputItem, usage: Usage | None = None) -> Response:
     return Response(items=items, usage=usage or Usage())
 
 
-def http_error(status: int, message: str, *, code: str | None = None,
-               retry_after: float | None = None) -> Response:
+def http_error(
+    status: int, message: str, *, code: str | None = None, retry_after: float | None = None
+) -> Response:
     """Answer with HTTP ``status`` and an OpenAI-style ``{"error": {...}}`` body.
 
     With the retries of a CODEX_HOME from ``write_codex_home`` set to 0, codex 0.163 turns a 400,
@@ -420,8 +423,9 @@ def http_error(status: int, message: str, *, code: str | None = None,
     if status < 400 or status > 599:
         raise ValueError(f"an HTTP error status is 4xx or 5xx, not {status}")
     headers = () if retry_after is None else (("retry-after", f"{retry_after:g}"),)
-    return Response(kind="http_error", status=status, error=message, error_code=code,
-                    headers=headers)
+    return Response(
+        kind="http_error", status=status, error=message, error_code=code, headers=headers
+    )
 
 
 def response_failed(message: str, *, code: str = "server_error") -> Response:

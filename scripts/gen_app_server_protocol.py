@@ -1,0 +1,594 @@
+#!/usr/bin/env python3
+"""Generate ``src/codex_trio/protocol/app_server/_generated.py`` from the engine's own schema.
+
+Runs ``codex app-server generate-json-schema --experimental --out DIR`` on the pinned binary,
+merges the v2 bundle with the top-level bundle (which alone holds the server-request params and
+responses and ``InitializeResponse``), and writes one Python module of:
+
+* an ``@attrs.frozen`` class per JSON object definition (wire keys in camelCase become
+  snake_case attributes; unknown wire keys are kept in ``extra``);
+* a ``Literal`` alias per string enumeration (unknown values are kept as plain strings);
+* for each tagged union (``oneOf`` of objects sharing a one-value tag property): one class per
+  variant, an ``Unknown<Union>`` class for tags this version does not know, and an alias;
+* straight-line ``_d_<Name>`` (decode) and ``_e_<Name>`` (encode) functions, with the method
+  tables ``CLIENT_REQUESTS``, ``SERVER_REQUESTS`` and ``SERVER_NOTIFICATIONS``.
+
+Everything else (untagged unions, free-form objects) is kept as parsed JSON (``Any``).
+
+Usage::
+
+    python scripts/gen_app_server_protocol.py            # rewrite the module
+    python scripts/gen_app_server_protocol.py --check    # exit 1 if it would change
+
+The drift test (tests/protocol/test_app_server_generated.py) calls :func:`render` the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import keyword
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = ROOT / "src" / "codex_trio" / "protocol" / "app_server" / "_generated.py"
+
+Schema = dict[str, Any]
+
+# Definitions handled by hand-written code (message envelopes and the method unions).
+_SKIP = {
+    "ClientRequest",
+    "ServerRequest",
+    "ServerNotification",
+    "ClientNotification",
+    "JSONRPCMessage",
+    "JSONRPCRequest",
+    "JSONRPCResponse",
+    "JSONRPCNotification",
+    "JSONRPCError",
+    "JSONRPCErrorError",
+}
+
+
+# Responses whose names do not follow ``<Params minus "Params">Response``.
+_RESPONSE_OVERRIDES = {
+    "account/logout": "LogoutAccountResponse",
+    "account/rateLimits/read": "GetAccountRateLimitsResponse",
+    "account/read": "GetAccountResponse",
+    "account/login/start": "LoginAccountResponse",
+    "account/login/cancel": "CancelLoginAccountResponse",
+    "mcpServerStatus/list": "ListMcpServerStatusResponse",
+}
+
+
+def codex_path() -> str:
+    import codex_cli_bin  # type: ignore[import-untyped]
+
+    return str(codex_cli_bin.bundled_codex_path())
+
+
+def load_schema(codex: str) -> tuple[dict[str, Schema], str]:
+    """The merged definitions and the codex version that produced them."""
+    version = subprocess.run(
+        [codex, "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="codex-schema-") as out:
+        subprocess.run(
+            [codex, "app-server", "generate-json-schema", "--experimental", "--out", out],
+            check=True,
+            capture_output=True,
+        )
+        v2 = json.loads((Path(out) / "codex_app_server_protocol.v2.schemas.json").read_text())
+        full = json.loads((Path(out) / "codex_app_server_protocol.schemas.json").read_text())
+        client = json.loads((Path(out) / "ClientRequest.json").read_text())
+        server_req = json.loads((Path(out) / "ServerRequest.json").read_text())
+        notif = json.loads((Path(out) / "ServerNotification.json").read_text())
+    defs: dict[str, Schema] = dict(v2["definitions"])
+    for name, schema in full["definitions"].items():
+        if name != "v2" and name not in defs:
+            defs[name] = schema
+    defs["ClientRequest"] = client
+    defs["ServerRequest"] = server_req
+    defs["ServerNotification"] = notif
+    return defs, version
+
+
+# ------------------------------------------------------------------------------------ naming
+
+
+def snake(name: str) -> str:
+    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    s = re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", s)
+    s = re.sub(r"[^0-9a-zA-Z_]", "_", s).lower().lstrip("_") or "value"
+    if s[0].isdigit():
+        s = "_" + s
+    if keyword.iskeyword(s) or s in ("extra",):
+        s += "_"
+    return s
+
+
+def pascal(tag: str) -> str:
+    parts = re.split(r"[^0-9a-zA-Z]+", tag)
+    return "".join(p[:1].upper() + p[1:] for p in parts if p)
+
+
+def ref_name(ref: str) -> str:
+    return ref.rsplit("/", 1)[-1]
+
+
+def docstring(text: str | None, indent: str) -> list[str]:
+    if not text:
+        return []
+    text = text.strip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    lines = text.splitlines()
+    if len(lines) == 1 and len(lines[0]) + len(indent) < 90:
+        return [f'{indent}"""{lines[0]}"""']
+    out = [f'{indent}"""{lines[0]}']
+    out += [f"{indent}{line}".rstrip() for line in lines[1:]]
+    out.append(f'{indent}"""')
+    return out
+
+
+# -------------------------------------------------------------------------------- the model
+
+
+class Kind:
+    """How one named definition is represented in Python."""
+
+    CLASS = "class"
+    LITERAL = "literal"
+    UNION = "union"
+    ANY = "any"
+    STR = "str"
+
+
+def _string_enum_values(schema: Schema) -> list[str] | None:
+    if schema.get("type") == "string" and isinstance(schema.get("enum"), list):
+        return [str(v) for v in schema["enum"]]
+    variants = schema.get("oneOf")
+    if isinstance(variants, list) and variants:
+        values: list[str] = []
+        for v in variants:
+            sub = _string_enum_values(v)
+            if sub is None:
+                return None
+            values += sub
+        return values
+    return None
+
+
+def _tag_of(variants: list[Schema]) -> str | None:
+    if not variants or not all(v.get("type") == "object" and "properties" in v for v in variants):
+        return None
+    first = variants[0]["properties"]
+    for prop in first:
+        if all(
+            isinstance(v["properties"].get(prop), dict)
+            and isinstance(v["properties"][prop].get("enum"), list)
+            and len(v["properties"][prop]["enum"]) == 1
+            for v in variants
+        ):
+            return str(prop)
+    return None
+
+
+class Model:
+    def __init__(self, defs: dict[str, Schema]) -> None:
+        self.defs = defs
+        self.kinds: dict[str, str] = {}
+        # union name -> (tag property, [(tag value, class name, schema)])
+        self.unions: dict[str, tuple[str, list[tuple[str, str, Schema]]]] = {}
+        self.classes: dict[str, Schema] = {}
+        self.variant_of: dict[str, tuple[str, str, str]] = {}  # class -> (union, tagprop, tag)
+        self.literals: dict[str, list[str]] = {}
+        taken = set(defs)
+        for name in sorted(defs):
+            if name in _SKIP:
+                continue
+            schema = defs[name]
+            values = _string_enum_values(schema)
+            if values is not None:
+                self.kinds[name] = Kind.LITERAL
+                self.literals[name] = values
+            elif schema.get("type") == "object" and "oneOf" not in schema and (
+                "properties" in schema or "additionalProperties" not in schema
+            ):
+                schema.setdefault("properties", {})
+                self.kinds[name] = Kind.CLASS
+                self.classes[name] = schema
+            elif isinstance(schema.get("oneOf"), list) and (tag := _tag_of(schema["oneOf"])):
+                self.kinds[name] = Kind.UNION
+                members: list[tuple[str, str, Schema]] = []
+                for variant in schema["oneOf"]:
+                    value = str(variant["properties"][tag]["enum"][0])
+                    cls = variant.get("title") or ""
+                    if not cls.isidentifier():
+                        cls = f"{pascal(value)}{name}"
+                    if cls in taken or cls.startswith("Unknown"):
+                        cls = f"{name}{pascal(value)}"
+                    taken.add(cls)
+                    members.append((value, cls, variant))
+                    self.classes[cls] = variant
+                    self.variant_of[cls] = (name, tag, value)
+                self.unions[name] = (tag, members)
+            elif schema.get("type") == "string":
+                self.kinds[name] = Kind.STR
+            else:
+                self.kinds[name] = Kind.ANY
+
+    # A "converter" for a schema node: (annotation, decode(expr) or None, encode(expr) or None);
+    # None means the JSON value is used as it is.
+    def conv(
+        self, node: Schema
+    ) -> tuple[str, Callable[[str], str] | None, Callable[[str], str] | None]:
+        if not isinstance(node, dict):
+            return "Any", None, None
+        if "$ref" in node:
+            return self.named(ref_name(node["$ref"]))
+        if "allOf" in node and len(node["allOf"]) == 1:
+            return self.conv(node["allOf"][0])
+        if "anyOf" in node:
+            options = node["anyOf"]
+            non_null = [o for o in options if o.get("type") != "null"]
+            if len(non_null) == 1 and len(options) == 2:
+                ann, dec, enc = self.conv(non_null[0])
+                return (
+                    f"{ann} | None",
+                    (lambda e, d=dec: f"None if {e} is None else {d(e)}") if dec else None,
+                    (lambda e, c=enc: f"None if {e} is None else {c(e)}") if enc else None,
+                )
+            return "Any", None, None
+        if isinstance(node.get("enum"), list) and node.get("type") == "string":
+            values = ", ".join(json.dumps(v) for v in node["enum"])
+            return f"Literal[{values}]", None, None
+        types = node.get("type")
+        nullable = False
+        if isinstance(types, list):
+            nullable = "null" in types
+            rest = [t for t in types if t != "null"]
+            types = rest[0] if len(rest) == 1 else None
+        ann: str
+        dec: Callable[[str], str] | None = None
+        enc: Callable[[str], str] | None = None
+        if types == "string":
+            ann = "str"
+        elif types == "integer":
+            ann = "int"
+        elif types == "number":
+            ann = "float"
+        elif types == "boolean":
+            ann = "bool"
+        elif types == "array":
+            iann, idec, ienc = self.conv(node.get("items", {}))
+            ann = f"tuple[{iann}, ...]"
+            dec = (lambda e, d=idec: f"tuple([{d('x')} for x in {e}])") if idec else (
+                lambda e: f"tuple({e})"
+            )
+            enc = (lambda e, c=ienc: f"[{c('x')} for x in {e}]") if ienc else (
+                lambda e: f"list({e})"
+            )
+        elif types == "object" and isinstance(node.get("additionalProperties"), dict) and not (
+            node.get("properties")
+        ):
+            vann, vdec, venc = self.conv(node["additionalProperties"])
+            ann = f"Mapping[str, {vann}]"
+            if vdec:
+                dec = lambda e, d=vdec: f"{{k: {d('x')} for k, x in {e}.items()}}"  # noqa: E731
+            if venc:
+                enc = lambda e, c=venc: f"{{k: {c('x')} for k, x in {e}.items()}}"  # noqa: E731
+        else:
+            ann = "Any"
+        if nullable:
+            ann = f"{ann} | None"
+            if dec:
+                dec = lambda e, d=dec: f"None if {e} is None else {d(e)}"  # noqa: E731
+            if enc:
+                enc = lambda e, c=enc: f"None if {e} is None else {c(e)}"  # noqa: E731
+        return ann, dec, enc
+
+    def named(
+        self, name: str
+    ) -> tuple[str, Callable[[str], str] | None, Callable[[str], str] | None]:
+        kind = self.kinds.get(name, Kind.ANY)
+        if kind in (Kind.CLASS, Kind.UNION):
+            return name, (lambda e: f"_d_{name}({e})"), (lambda e: f"_e_{name}({e})")
+        if kind == Kind.LITERAL:
+            return name, None, None
+        if kind == Kind.STR:
+            return "str", None, None
+        return "Any", None, None
+
+
+# ------------------------------------------------------------------------------- rendering
+
+
+HEADER = '''\
+# ruff: noqa: E501, RUF001
+"""The ``codex app-server`` v2 protocol, generated from ``{version}``'s own JSON Schema.
+
+DO NOT EDIT: run ``python scripts/gen_app_server_protocol.py`` after changing the pinned binary.
+A test fails when this file differs from what the pinned binary's schema produces.
+
+Conventions (see :mod:`codex_trio.protocol.app_server` for the hand-written layer on top):
+
+* attributes are the wire keys in snake_case; unknown wire keys are kept in ``extra`` and
+  written back by the encoder, so nothing a newer codex sends is lost;
+* optional keys read ``None`` when absent or null; the encoder leaves ``None`` out;
+* string enumerations are ``Literal`` aliases; a value this version does not know stays a plain
+  string (no crash);
+* a tagged union decodes to the variant class named by its tag, or to its ``Unknown...`` class
+  (holding the raw JSON object) for a tag this version does not know;
+* primitive values are trusted as the engine sends them; a missing required key or a container
+  of the wrong shape raises (``KeyError``/``TypeError``/``AttributeError``), which
+  :func:`codex_trio.protocol.app_server.decode_params` turns into ``ProtocolError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal, TypeAlias
+
+import attrs
+
+EMPTY_EXTRA: Mapping[str, Any] = MappingProxyType({{}})
+
+CODEX_VERSION = {version!r}
+
+
+def _extra(o: Mapping[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
+    if o.keys() <= known:
+        return EMPTY_EXTRA
+    return {{k: v for k, v in o.items() if k not in known}}
+'''
+
+
+def render(defs: dict[str, Schema], version: str) -> str:
+    model = Model(defs)
+    out: list[str] = [HEADER.format(version=version)]
+    out.append("\n# " + "-" * 60 + " enumerations\n")
+    for name, values in sorted(model.literals.items()):
+        out.append("")
+        out.append(f"{name}: TypeAlias = Literal[{', '.join(json.dumps(v) for v in values)}]")
+        out += docstring(defs[name].get("description"), "")
+    out.append("\n# " + "-" * 60 + " free-form and untagged values\n")
+    for name, kind in sorted(model.kinds.items()):
+        if kind == Kind.ANY:
+            out.append(f"{name}: TypeAlias = Any")
+        elif kind == Kind.STR:
+            out.append(f"{name}: TypeAlias = str")
+    out.append("\n# " + "-" * 60 + " objects\n")
+    for cls in sorted(model.classes):
+        out += render_class(model, cls)
+    out.append("\n# " + "-" * 60 + " tagged unions\n")
+    for union in sorted(model.unions):
+        out += render_union(model, union, defs[union].get("description"))
+    out.append("\n# " + "-" * 60 + " decoders and encoders\n")
+    for cls in sorted(model.classes):
+        out += render_codec(model, cls)
+    for union in sorted(model.unions):
+        out += render_union_codec(model, union)
+    out += render_methods(model, defs)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _fields(model: Model, cls: str) -> list[tuple[str, str, bool, Schema]]:
+    """(wire key, python name, required, node) of a class, tag excluded."""
+    schema = model.classes[cls]
+    required = set(schema.get("required", []))
+    tag = model.variant_of.get(cls, (None, None, None))[1]
+    fields = []
+    used: set[str] = set()
+    for key, node in schema["properties"].items():
+        if key == tag:
+            continue
+        attr = snake(key)
+        while attr in used:
+            attr += "_"
+        used.add(attr)
+        fields.append((key, attr, key in required, node))
+    return fields
+
+
+def render_class(model: Model, cls: str) -> list[str]:
+    schema = model.classes[cls]
+    out = ["", "", "@attrs.frozen(kw_only=True)", f"class {cls}:"]
+    doc = schema.get("description")
+    variant = model.variant_of.get(cls)
+    if variant is not None:
+        doc = (doc + "\n\n" if doc else "") + f"``{variant[0]}`` variant ``{variant[2]}``."
+    out += docstring(doc or f"``{cls}`` (wire object).", "    ")
+    if variant is not None:
+        out.append(f"    {snake(variant[1])}: ClassVar[str] = {json.dumps(variant[2])}")
+    for _key, attr, required, node in _fields(model, cls):
+        ann, _, _ = model.conv(node)
+        if required:
+            out.append(f"    {attr}: {ann}")
+        else:
+            if not ann.endswith("| None") and ann != "Any":
+                ann += " | None"
+            out.append(f"    {attr}: {ann} = None")
+        desc = node.get("description") if isinstance(node, dict) else None
+        if desc:
+            out += docstring(desc, "    ")
+    out.append("    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False)")
+    return out
+
+
+def render_union(model: Model, union: str, description: str | None) -> list[str]:
+    tag, members = model.unions[union]
+    out = ["", "", "@attrs.frozen", f"class Unknown{union}:"]
+    out += docstring(
+        f"A ``{union}`` whose ``{tag}`` this codex-trio version does not know; ``raw`` as read.",
+        "    ",
+    )
+    out.append(f"    {snake(tag)}: str | None")
+    out.append("    raw: Mapping[str, Any]")
+    out.append("")
+    names = " | ".join([cls for _, cls, _ in members] + [f"Unknown{union}"])
+    out.append(f"{union}: TypeAlias = {names}")
+    out += docstring(description, "")
+    return out
+
+
+def render_codec(model: Model, cls: str) -> list[str]:
+    fields = _fields(model, cls)
+    variant = model.variant_of.get(cls)
+    known = [k for k, *_ in fields] + ([variant[1]] if variant else [])
+    out = ["", f"_K_{cls}: frozenset[str] = frozenset({json.dumps(sorted(known))})", ""]
+    out.append(f"def _d_{cls}(o: Any) -> {cls}:")
+    args = []
+    for key, attr, required, node in fields:
+        _, dec, _ = model.conv(node)
+        if required:
+            expr = dec(f'o["{key}"]') if dec else f'o["{key}"]'
+        elif dec:
+            expr = f'None if (v := o.get("{key}")) is None else {dec("v")}'
+        else:
+            expr = f'o.get("{key}")'
+        args.append(f"        {attr}={expr},")
+    args.append(f"        extra=_extra(o, _K_{cls}),")
+    out.append(f"    return {cls}(")
+    out += args
+    out.append("    )")
+    out.append("")
+    out.append("")
+    out.append(f"def _e_{cls}(v: {cls}) -> dict[str, Any]:")
+    if variant is not None:
+        out.append(f'    o: dict[str, Any] = {{"{variant[1]}": {json.dumps(variant[2])}}}')
+    else:
+        out.append("    o: dict[str, Any] = {}")
+    for key, attr, required, node in fields:
+        _, _, enc = model.conv(node)
+        value = enc(f"v.{attr}") if enc else f"v.{attr}"
+        if required:
+            out.append(f'    o["{key}"] = {value}')
+        else:
+            out.append(f"    if v.{attr} is not None:")
+            out.append(f'        o["{key}"] = {value}')
+    out.append("    if v.extra:")
+    out.append("        o.update(v.extra)")
+    out.append("    return o")
+    out.append("")
+    return out
+
+
+def render_union_codec(model: Model, union: str) -> list[str]:
+    tag, members = model.unions[union]
+    out = ["", f"_U_{union}: dict[str, Callable[[Any], {union}]] = {{"]
+    for value, cls, _ in members:
+        out.append(f"    {json.dumps(value)}: _d_{cls},")
+    out.append("}")
+    out.append("")
+    out.append("")
+    out.append(f"def _d_{union}(o: Any) -> {union}:")
+    out.append(f'    decode = _U_{union}.get(o.get("{tag}"))')
+    out.append("    if decode is None:")
+    out.append(f'        found = o.get("{tag}")')
+    out.append(
+        f"        return Unknown{union}(found if isinstance(found, str) else None, dict(o))"
+    )
+    out.append("    return decode(o)")
+    out.append("")
+    out.append("")
+    out.append(f"def _e_{union}(v: {union}) -> dict[str, Any]:")
+    out.append(f"    if isinstance(v, Unknown{union}):")
+    out.append("        return dict(v.raw)")
+    out.append("    return _ENCODERS[type(v)](v)")
+    out.append("")
+    return out
+
+
+def _method_table(schema: Schema) -> list[tuple[str, str | None]]:
+    table = []
+    for variant in schema["oneOf"]:
+        method = variant["properties"]["method"]["enum"][0]
+        params = variant["properties"].get("params")
+        name = ref_name(params["$ref"]) if params and "$ref" in params else None
+        table.append((method, name))
+    return table
+
+
+def render_methods(model: Model, defs: dict[str, Schema]) -> list[str]:
+    out = ["", "", "# " + "-" * 60 + " method tables", ""]
+    out.append("_ENCODERS: dict[type, Callable[[Any], dict[str, Any]]] = {")
+    for cls in sorted(model.classes):
+        out.append(f"    {cls}: _e_{cls},")
+    out.append("}")
+    out.append("")
+    out.append("DECODERS: Mapping[type, Callable[[Any], Any]] = {")
+    for cls in sorted(model.classes):
+        out.append(f"    {cls}: _d_{cls},")
+    out.append("}")
+    out.append('"""Decoder of each generated class, from a parsed JSON object."""')
+    out.append("")
+    out.append("ENCODERS: Mapping[type, Callable[[Any], dict[str, Any]]] = _ENCODERS")
+    out.append('"""Encoder of each generated class, to a JSON-ready dict (wire keys)."""')
+
+    def cls_or_none(name: str | None) -> str:
+        return name if name is not None and model.kinds.get(name) == Kind.CLASS else "None"
+
+    def response_of(params: str | None, method: str) -> str:
+        if method in _RESPONSE_OVERRIDES:
+            return cls_or_none(_RESPONSE_OVERRIDES[method])
+        if params is not None and params.startswith("Nullable"):
+            params = params[len("Nullable"):]
+        if params is None:
+            guess = pascal(method.replace("/", " ")) + "Response"
+            return cls_or_none(guess if guess in defs else None)
+        base = params[: -len("Params")] if params.endswith("Params") else params
+        return cls_or_none(base + "Response")
+
+    out.append("")
+    out.append("CLIENT_REQUESTS: Mapping[str, tuple[type | None, type | None]] = {")
+    for method, params in _method_table(defs["ClientRequest"]):
+        out.append(
+            f"    {json.dumps(method)}: ({cls_or_none(params)}, {response_of(params, method)}),"
+        )
+    out.append("}")
+    out.append('"""Client request method -> (params class, response class); None: untyped."""')
+    out.append("")
+    out.append("SERVER_REQUESTS: Mapping[str, tuple[type | None, type | None]] = {")
+    for method, params in _method_table(defs["ServerRequest"]):
+        out.append(
+            f"    {json.dumps(method)}: ({cls_or_none(params)}, {response_of(params, method)}),"
+        )
+    out.append("}")
+    out.append('"""Server request method -> (params class, response class); None: untyped."""')
+    out.append("")
+    out.append("SERVER_NOTIFICATIONS: Mapping[str, type | None] = {")
+    for method, params in _method_table(defs["ServerNotification"]):
+        out.append(f"    {json.dumps(method)}: {cls_or_none(params)},")
+    out.append("}")
+    out.append('"""Server notification method -> params class; None: untyped."""')
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--codex", default=None, help="codex binary (default: the pinned wheel's)")
+    parser.add_argument("--out", type=Path, default=TARGET)
+    parser.add_argument("--check", action="store_true", help="fail if the output would change")
+    args = parser.parse_args(argv)
+    defs, version = load_schema(args.codex or codex_path())
+    text = render(defs, version)
+    if args.check:
+        current = args.out.read_text() if args.out.exists() else ""
+        if current != text:
+            print(f"{args.out} is out of date; regenerate it", file=sys.stderr)
+            return 1
+        return 0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(f"wrote {args.out} ({len(text.splitlines())} lines) from {version}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -569,6 +569,23 @@ async def test_cancelling_run_cancels_every_child_at_once() -> None:
     assert not sup.running
 
 
+async def test_a_child_can_stop_its_own_supervisor_with_request_stop() -> None:
+    h = Harness()
+
+    async def quitter(ctx: ChildContext, *, task_status: trio.TaskStatus[Any]) -> None:
+        task_status.started()
+        sup.request_stop()
+        await ctx.stop_requested.wait()
+        h.log.append("stop quitter")
+
+    sup = Supervisor([h.spec("a"), ChildSpec(id="quitter", start=quitter, shutdown="infinity")])
+    async with trio.open_nursery() as nursery:
+        outcome = await start_supervised(nursery, sup)
+        await outcome.done.wait()
+    assert outcome.error is None
+    assert h.log == ["start a", "stop quitter", "stop a"]
+
+
 async def test_stop_when_not_running_returns_at_once() -> None:
     sup = Supervisor([])
     await sup.stop()

@@ -187,7 +187,13 @@ class Actor(Generic[RequestT, ReplyT, CastT]):
             raise crash
 
     def request_stop(self) -> None:
-        """Ask the actor to stop gracefully, without waiting (see :meth:`stop`)."""
+        """Ask the actor to stop gracefully, without waiting (see :meth:`stop`).
+
+        Usable from a handler (``stop`` there would wait for the handler itself). Does nothing
+        if the actor is not running.
+        """
+        if self._mailbox is None:
+            return
         self._stopping = True
         if self._idle is not None:
             self._idle.cancel()

@@ -296,6 +296,14 @@ class BaseSupervisor:
         self._request_stop()
         await finished.wait()
 
+    def request_stop(self) -> None:
+        """Ask for the shutdown :meth:`stop` performs, without waiting for it.
+
+        The way for a child to stop its own supervisor: ``stop`` would wait for the shutdown,
+        which waits for that very child (forever, with ``shutdown="infinity"``).
+        """
+        self._request_stop()
+
     # --- inspecting ------------------------------------------------------------------------------
 
     def which_children(self) -> list[ChildInfo]:

@@ -348,6 +348,14 @@ def test_extra_keys_keep_the_item_typed_and_survive_reencoding(kind: str) -> Non
     assert json.loads(encode_event(ItemCompletedEvent(item)))["item"] == raw
 
 
+def test_extra_keys_of_a_web_search_item_follow_both_ids() -> None:
+    line = WEB_SEARCH_LINE[:-2] + ',"results":[{"url":"https://e.x"}]}}'
+    event = decode_event(line)
+    assert isinstance(event, ItemCompletedEvent) and isinstance(event.item, WebSearchItem)
+    assert dict(event.item.extra) == {"results": [{"url": "https://e.x"}]}
+    assert encode_event(event) == line
+
+
 def test_extra_keys_in_nested_objects_survive_reencoding() -> None:
     raw = dict(
         ITEMS["mcp_tool_call"],
@@ -407,3 +415,13 @@ def test_known_item_missing_a_required_key_is_a_protocol_error(kind: str) -> Non
 def test_item_without_a_string_type_is_a_protocol_error() -> None:
     with pytest.raises(ProtocolError, match="'type'"):
         decode_event(_line({"id": "item_0", "text": "hi"}))
+
+
+def test_other_web_search_action_keeps_its_extra_keys() -> None:
+    line = WEB_SEARCH_LINE.replace(
+        '{"type":"search","query":"weather paris"}', '{"type":"other","note":"n"}'
+    )
+    event = decode_event(line)
+    assert isinstance(event, ItemCompletedEvent) and isinstance(event.item, WebSearchItem)
+    assert event.item.action == OtherAction({"note": "n"})
+    assert encode_event(event) == line

@@ -1,12 +1,13 @@
 """codex_trio.protocol: pure data, no I/O.
 
 The typed events and items of ``codex exec --json`` and the functions that decode codex's lines
-into them and encode them back (:func:`decode_event`, :func:`encode_event`).
+into them and encode them back (:func:`decode_event`, :func:`encode_event`). The cattrs
+converter with every class registered is ``codex_trio.protocol.converter.converter`` (not
+re-exported here, where the name ``converter`` is the module).
 """
 
 from codex_trio.protocol.converter import (
     DuplicateKeyDict,
-    converter,
     decode_event,
     encode_event,
     structure_event,
@@ -111,7 +112,6 @@ __all__ = [
     "Usage",
     "WebSearchAction",
     "WebSearchItem",
-    "converter",
     "decode_event",
     "encode_event",
     "structure_event",

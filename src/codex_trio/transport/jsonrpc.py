@@ -1,0 +1,324 @@
+"""A JSON-RPC 2.0 client over one codex process's stdio, on trio.
+
+:func:`open_jsonrpc` runs a reader task over a :class:`~codex_trio.transport.process.CodexProcess`
+for the extent of an ``async with`` block and gives a :class:`JsonRpcConnection`:
+
+* :meth:`~JsonRpcConnection.call` sends a request and waits for its response, **always under a
+  timeout** (the server silently drops a line it cannot parse, so an answer may never come);
+  JSON-RPC errors raise the typed :class:`~codex_trio.protocol.app_server.JsonRpcError`
+  subclasses; :meth:`~JsonRpcConnection.call_with_retry` retries "server overloaded" with
+  exponential backoff.
+* Notifications go to ``on_notification``, awaited **on the reader**: if it blocks (a full
+  bounded channel), reading stops, the pipe fills and codex waits. That is the backpressure, and
+  it means a notification consumer must not wait for a response while its own channel is full.
+* Server-to-client requests go to ``on_request``, each **in its own task**, so a slow approval
+  blocks neither the reader nor other requests. Its return value is the result; a
+  ``JsonRpcError`` it raises is sent as that error; any other exception as an internal error.
+  Every request gets exactly one answer.
+* A stdout line that is not JSON, or not JSON-RPC, is reported (telemetry
+  ``codex.protocol.error``) and skipped; an oversized line likewise. Neither stops the reader.
+* When the process dies (stdout reaches EOF), every pending call fails **at once** with the
+  same :class:`~codex_trio.errors.TransportError` (exit code, signal, stderr tail), and so does
+  every later call. ``on_closed`` is told, so subscriptions above can fail too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import trio
+
+from codex_trio.errors import CodexError, ProtocolError, TransportError
+from codex_trio.observe import get_logger, telemetry
+from codex_trio.protocol.app_server.messages import (
+    INTERNAL_ERROR,
+    JsonRpcError,
+    Notification,
+    Request,
+    Response,
+    ServerOverloadedError,
+    classify,
+    encode_message,
+    error_from_wire,
+)
+from codex_trio.transport.lines import LineTooLongError
+from codex_trio.transport.process import CodexProcess
+
+__all__ = ["JsonRpcConnection", "RequestTimeoutError", "open_jsonrpc"]
+
+_log = get_logger("codex_trio.transport.jsonrpc")
+
+NotificationHandler = Callable[[Notification], Awaitable[None]]
+RequestHandler = Callable[[Request], Awaitable[Any]]
+ClosedHandler = Callable[[TransportError], None]
+
+
+class RequestTimeoutError(CodexError, TimeoutError):
+    """No response arrived within the request's timeout. The connection stays usable; a late
+    response to this request is dropped."""
+
+    def __init__(self, method: str, timeout: float) -> None:
+        self.method = method
+        self.timeout = timeout
+        super().__init__(f"{method}: no response within {timeout:g} s")
+
+
+class _Pending:
+    __slots__ = ("error", "event", "method", "result")
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.event = trio.Event()
+        self.result: Any = None
+        self.error: CodexError | None = None
+
+
+def _protocol_error(kind: str) -> None:
+    telemetry.execute(
+        ("codex", "protocol", "error"), {"count": 1}, {"kind": kind, "transport": "app-server"}
+    )
+
+
+class JsonRpcConnection:
+    """See the module docstring. Obtain one from :func:`open_jsonrpc`."""
+
+    def __init__(
+        self,
+        process: CodexProcess,
+        nursery: trio.Nursery,
+        *,
+        on_notification: NotificationHandler,
+        on_request: RequestHandler,
+        on_closed: ClosedHandler | None,
+        request_timeout: float,
+    ) -> None:
+        self.process = process
+        self._nursery = nursery
+        self._on_notification = on_notification
+        self._on_request = on_request
+        self._on_closed = on_closed
+        self.request_timeout = request_timeout
+        self._next_id = 0
+        self._pending: dict[int, _Pending] = {}
+        self.error: TransportError | None = None
+        """Set once the connection is dead; every call raises it from then on."""
+        self.skipped_lines = 0
+        """Lines that were not JSON-RPC (or too long) and were skipped."""
+        self.requests_answered = 0
+
+    @property
+    def pending(self) -> int:
+        """Requests sent and not yet answered."""
+        return len(self._pending)
+
+    async def send(self, message: Mapping[str, Any]) -> None:
+        """Encode and write one message; :class:`InvalidMessageError` before sending anything
+        the server could not parse; :class:`TransportError` if the connection is dead."""
+        data = encode_message(message)
+        if self.error is not None:
+            raise self.error
+        await self.process.send(data)
+
+    async def notify(self, method: str, params: Mapping[str, Any] | None = None) -> None:
+        """Send a notification (no answer)."""
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            message["params"] = params
+        await self.send(message)
+
+    async def call(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        time_limit: float | None = None,
+    ) -> Any:
+        """Send a request and return its ``result``.
+
+        Raises :class:`JsonRpcError` (a subclass per standard code) for an error response,
+        :class:`RequestTimeoutError` after ``time_limit`` (default :attr:`request_timeout`) seconds,
+        :class:`TransportError` if the process dies first, and
+        :class:`~codex_trio.protocol.app_server.InvalidMessageError` (nothing sent) for params
+        that are not valid JSON for the server.
+        """
+        if self.error is not None:
+            raise self.error
+        request_id = self._next_id
+        self._next_id += 1
+        message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        data = encode_message(message)
+        pending = _Pending(method)
+        self._pending[request_id] = pending
+        limit = self.request_timeout if time_limit is None else time_limit
+        try:
+            with trio.move_on_after(limit) as scope:
+                await self.process.send(data)
+                await pending.event.wait()
+        except TransportError:
+            if self.error is not None:
+                raise self.error from None
+            raise
+        finally:
+            self._pending.pop(request_id, None)
+        if pending.error is not None:
+            raise pending.error
+        if scope.cancelled_caught:
+            raise RequestTimeoutError(method, limit)
+        return pending.result
+
+    async def call_with_retry(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        attempts: int = 5,
+        initial_backoff: float = 0.05,
+        max_backoff: float = 2.0,
+        time_limit: float | None = None,
+    ) -> Any:
+        """:meth:`call`, retried after :class:`ServerOverloadedError` with exponential backoff
+        (``initial_backoff`` doubling up to ``max_backoff``), at most ``attempts`` times. Any
+        other error is raised at once; so is the last overload."""
+        delay = initial_backoff
+        for attempt in range(attempts):
+            try:
+                return await self.call(method, params, time_limit=time_limit)
+            except ServerOverloadedError:
+                if attempt == attempts - 1:
+                    raise
+            await trio.sleep(delay)
+            delay = min(delay * 2, max_backoff)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ----------------------------------------------------------------------- reading
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                try:
+                    line = await self.process.receive_line()
+                except LineTooLongError as exc:
+                    self.skipped_lines += 1
+                    _protocol_error("oversized_line")
+                    _log.warning("app_server.line_skipped", reason="too long", limit=exc.limit)
+                    continue
+                if line is None:
+                    break
+                if not line.strip():
+                    continue
+                try:
+                    message = classify(json.loads(line), line)
+                except (ValueError, ProtocolError) as exc:
+                    self.skipped_lines += 1
+                    _protocol_error("invalid_json" if isinstance(exc, ValueError) else "invalid")
+                    _log.warning(
+                        "app_server.line_skipped",
+                        reason=str(exc)[:200],
+                        line=line[:200].decode("utf-8", "replace"),
+                    )
+                    continue
+                if isinstance(message, Response):
+                    self._resolve(message)
+                elif isinstance(message, Notification):
+                    await self._on_notification(message)
+                else:
+                    self._nursery.start_soon(self._answer, message)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            pass
+        # stdout closed: codex exited (or is exiting). Wait briefly for its status so the error
+        # carries the exit code, then fail everyone at once.
+        with trio.move_on_after(2.0):
+            await self.process.wait()
+        self._close(self.process.error("codex app-server exited"))
+
+    def _resolve(self, response: Response) -> None:
+        request_id = response.id
+        pending = self._pending.get(request_id) if isinstance(request_id, int) else None
+        if pending is None:
+            _protocol_error("unknown_response_id")
+            return
+        if response.error is not None:
+            pending.error = error_from_wire(response.error, method=pending.method)
+        else:
+            pending.result = response.result
+        pending.event.set()
+
+    def _close(self, error: TransportError) -> None:
+        if self.error is not None:
+            return
+        self.error = error
+        for pending in self._pending.values():
+            pending.error = error
+            pending.event.set()
+        if self._on_closed is not None:
+            self._on_closed(error)
+
+    async def _answer(self, request: Request) -> None:
+        try:
+            result = await self._on_request(request)
+            reply: dict[str, Any] = {"jsonrpc": "2.0", "id": request.id, "result": result}
+        except JsonRpcError as exc:
+            reply = {
+                "jsonrpc": "2.0",
+                "id": request.id,
+                "error": {"code": exc.code, "message": exc.message, **(
+                    {"data": exc.data} if exc.data is not None else {})},
+            }
+        except Exception as exc:  # a handler bug must still produce an answer
+            _log.warning("app_server.request_handler_failed", method=request.method,
+                         error=repr(exc)[:300])
+            reply = {
+                "jsonrpc": "2.0",
+                "id": request.id,
+                "error": {"code": INTERNAL_ERROR, "message": f"client handler failed: {exc}"},
+            }
+        try:
+            await self.send(reply)
+        except TransportError:
+            return  # codex is gone: nobody to answer
+        except CodexError as exc:  # the result itself was not encodable
+            await self.send({
+                "jsonrpc": "2.0", "id": request.id,
+                "error": {"code": INTERNAL_ERROR, "message": f"unencodable result: {exc.message}"},
+            })
+        self.requests_answered += 1
+
+
+@asynccontextmanager
+async def open_jsonrpc(
+    process: CodexProcess,
+    *,
+    on_notification: NotificationHandler,
+    on_request: RequestHandler,
+    on_closed: ClosedHandler | None = None,
+    request_timeout: float = 60.0,
+) -> AsyncIterator[JsonRpcConnection]:
+    """Run a reader over ``process`` for the block's extent; see the module docstring.
+
+    Leaving the block cancels the reader and any server-request handlers still running, and
+    fails calls still pending with :class:`TransportError`. The process itself belongs to the
+    caller.
+    """
+    if not (request_timeout > 0 and math.isfinite(request_timeout)):
+        raise ValueError("request_timeout must be a positive, finite number of seconds")
+    async with trio.open_nursery() as nursery:
+        connection = JsonRpcConnection(
+            process,
+            nursery,
+            on_notification=on_notification,
+            on_request=on_request,
+            on_closed=on_closed,
+            request_timeout=request_timeout,
+        )
+        nursery.start_soon(connection._read)
+        try:
+            yield connection
+        finally:
+            connection._close(TransportError("app-server connection closed", pid=process.pid))
+            nursery.cancel_scope.cancel()

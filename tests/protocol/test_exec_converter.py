@@ -435,9 +435,9 @@ def _dump_pairs(value: Any) -> str:
 def test_converter_hooks_agree_with_the_module_functions(event: ThreadEvent) -> None:
     obj = converter.unstructure(event)
     assert obj == unstructure_event(event)
-    assert converter.structure(json.loads(encode_event(event)), ThreadEvent) == structure_event(
-        json.loads(encode_event(event))
-    )
+    parsed = json.loads(encode_event(event))
+    # cattrs' stubs do not accept a union as the target type; the hook does.
+    assert converter.structure(parsed, ThreadEvent) == structure_event(parsed)  # type: ignore[arg-type]
 
 
 def test_converter_structures_single_classes() -> None:
@@ -445,9 +445,8 @@ def test_converter_structures_single_classes() -> None:
     assert converter.structure(usage, Usage) == Usage(
         input_tokens=3, cached_input_tokens=1, output_tokens=2
     )
-    assert converter.structure(
-        {"id": "i", "type": "agent_message", "text": "t"}, ThreadItem
-    ) == AgentMessageItem(id="i", text="t")
+    item = {"id": "i", "type": "agent_message", "text": "t"}
+    assert converter.structure(item, ThreadItem) == AgentMessageItem(id="i", text="t")  # type: ignore[arg-type]
     with pytest.raises(ProtocolError):
         converter.structure({"input_tokens": "3"}, Usage)
 

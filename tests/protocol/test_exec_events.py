@@ -243,6 +243,7 @@ def test_extra_top_level_keys_keep_the_event_typed_and_survive(kind: str) -> Non
     line = LINES[kind][:-1] + ',"turn_id":"t-9","meta":{"a":[true,null]}}'
     event = decode_event(line)
     assert type(event) is CLASSES[kind]
+    assert not isinstance(event, UnknownEvent)
     assert dict(event.extra) == {"turn_id": "t-9", "meta": {"a": [True, None]}}
     assert encode_event(event) == line
 

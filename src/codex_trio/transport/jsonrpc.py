@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import trio
@@ -48,7 +48,7 @@ from codex_trio.protocol.app_server.messages import (
 from codex_trio.transport.lines import LineTooLongError
 from codex_trio.transport.process import CodexProcess
 
-__all__ = ["JsonRpcConnection", "RequestTimeoutError", "open_jsonrpc"]
+__all__ = ["JsonRpcConnection", "RequestTimeoutError", "collapse_single", "open_jsonrpc"]
 
 _log = get_logger("codex_trio.transport.jsonrpc")
 
@@ -290,6 +290,25 @@ class JsonRpcConnection:
         self.requests_answered += 1
 
 
+@contextmanager
+def collapse_single() -> Iterator[None]:
+    """Re-raise a group holding exactly one exception as that exception.
+
+    Our internal nurseries wrap whatever the user's block raised in an ``ExceptionGroup``;
+    a caller who wrote ``except TransportError`` should not need ``except*`` because of a task
+    it never started. Groups of several exceptions stay groups.
+    """
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        inner = group
+        while isinstance(inner, BaseExceptionGroup) and len(inner.exceptions) == 1:
+            inner = inner.exceptions[0]
+        if inner is group:
+            raise
+        raise inner from group.__cause__
+
+
 @asynccontextmanager
 async def open_jsonrpc(
     process: CodexProcess,
@@ -307,18 +326,19 @@ async def open_jsonrpc(
     """
     if not (request_timeout > 0 and math.isfinite(request_timeout)):
         raise ValueError("request_timeout must be a positive, finite number of seconds")
-    async with trio.open_nursery() as nursery:
-        connection = JsonRpcConnection(
-            process,
-            nursery,
-            on_notification=on_notification,
-            on_request=on_request,
-            on_closed=on_closed,
-            request_timeout=request_timeout,
-        )
-        nursery.start_soon(connection._read)
-        try:
-            yield connection
-        finally:
-            connection._close(TransportError("app-server connection closed", pid=process.pid))
-            nursery.cancel_scope.cancel()
+    with collapse_single():
+        async with trio.open_nursery() as nursery:
+            connection = JsonRpcConnection(
+                process,
+                nursery,
+                on_notification=on_notification,
+                on_request=on_request,
+                on_closed=on_closed,
+                request_timeout=request_timeout,
+            )
+            nursery.start_soon(connection._read)
+            try:
+                yield connection
+            finally:
+                connection._close(TransportError("app-server connection closed", pid=process.pid))
+                nursery.cancel_scope.cancel()

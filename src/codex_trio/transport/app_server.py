@@ -1,0 +1,859 @@
+"""``codex app-server``: one long-lived process serving many threads over JSON-RPC.
+
+:func:`open_app_server` spawns ``codex app-server``, performs the ``initialize`` /
+``initialized`` handshake, and yields an :class:`AppServerClient` for the extent of an ``async
+with`` block; leaving it stops and reaps the process (and the shell commands it started).
+
+Routing. One reader task (see :mod:`codex_trio.transport.jsonrpc`) receives everything. A
+notification carrying a ``threadId`` goes to the subscribers of that thread (a streamed turn is
+one), each through a bounded memory channel: a slow subscriber makes the reader wait, which makes
+codex wait, so memory stays bounded; the flip side is that a subscriber that stops reading stalls
+every thread on this process, so consume streams promptly (or close them). Notifications without
+a thread, or for a thread nobody listens to, are dropped after telemetry.
+
+Server requests run in their own tasks: approvals go to the approval handler registered for the
+thread (or the client's default, which DECLINES and logs); ``item/tool/call`` to the thread's
+dynamic tools; anything else gets a JSON-RPC "method not found" error. Every decision is
+recorded on the turn that asked (:attr:`AppServerTurn.approvals`).
+
+Failure. If the process dies, every pending call and every open turn stream fails at once with
+:class:`~codex_trio.errors.TransportError` (exit code, stderr tail). Leaving a streamed turn early
+(break, exception, cancellation) sends ``turn/interrupt`` so the engine stops spending tokens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, ClassVar, TypeVar, cast
+
+import attrs
+import trio
+
+from codex_trio.errors import CodexError, ConfigurationError, TransportError
+from codex_trio.observe import get_logger, telemetry
+from codex_trio.protocol.app_server import _generated as g
+from codex_trio.protocol.app_server.mapping import AppServerEvent, TurnEventMapper
+from codex_trio.protocol.app_server.messages import (
+    MethodNotFoundError,
+    Notification,
+    Request,
+    decode_params,
+    encode_params,
+)
+from codex_trio.protocol.app_server.server_requests import (
+    APPROVAL_METHODS,
+    ApprovalDecision,
+    ApprovalRecord,
+    ApprovalRequest,
+    DynamicTool,
+    ToolCall,
+    ToolResult,
+    approval_request,
+    approval_response,
+    tool_response,
+)
+from codex_trio.protocol.exec_events import (
+    ThreadEvent,
+    ThreadStartedEvent,
+    TurnCompletedEvent,
+    TurnFailedEvent,
+    Usage,
+)
+from codex_trio.protocol.options import (
+    CodexOptions,
+    LocalImageInput,
+    TextInput,
+    ThreadOptions,
+    TurnOptions,
+    exec_env,
+)
+from codex_trio.protocol.toml import flatten_overrides, toml_value
+from codex_trio.transport.discovery import check_version, find_codex
+from codex_trio.transport.jsonrpc import JsonRpcConnection, collapse_single, open_jsonrpc
+from codex_trio.transport.lines import DEFAULT_MAX_LINE_BYTES
+from codex_trio.transport.process import StopPolicy, open_codex_process
+
+__all__ = [
+    "AppServerClient",
+    "AppServerTransport",
+    "AppServerTurn",
+    "ApprovalHandler",
+    "TurnOverrides",
+    "app_server_argv",
+    "open_app_server",
+]
+
+_log = get_logger("codex_trio.transport.app_server")
+
+ApprovalHandler = Callable[[ApprovalRequest], Awaitable[ApprovalDecision]]
+_T = TypeVar("_T")
+UserInput = str | Sequence[TextInput | LocalImageInput | Mapping[str, Any]]
+_DEFAULT_THREAD = ThreadOptions()
+_DEFAULT_CODEX = CodexOptions()
+
+
+async def decline_and_log(request: ApprovalRequest) -> ApprovalDecision:
+    """The default approval handler: never silently accept."""
+    _log.warning(
+        "approval.declined_by_default",
+        kind=request.kind.value,
+        thread_id=request.thread_id,
+        command=request.command,
+    )
+    return ApprovalDecision.DECLINE
+
+
+def app_server_argv(codex_path: str, options: CodexOptions) -> list[str]:
+    """``codex app-server`` with the ``-c`` overrides of ``options``."""
+    argv = [codex_path, "app-server"]
+    if options.base_url is not None:
+        argv += ["-c", f"openai_base_url={toml_value(options.base_url)}"]
+    for override in flatten_overrides(options.config):
+        argv += ["-c", override]
+    for raw in options.raw_overrides:
+        argv += ["-c", raw]
+    return argv
+
+
+def user_input(value: UserInput) -> list[dict[str, Any]]:
+    """``UserInput`` wire objects for a prompt (text, or parts with local images)."""
+    if isinstance(value, str):
+        return [{"type": "text", "text": value}]
+    out: list[dict[str, Any]] = []
+    for part in value:
+        if isinstance(part, TextInput):
+            out.append({"type": "text", "text": part.text})
+        elif isinstance(part, LocalImageInput):
+            out.append({"type": "localImage", "path": part.path})
+        elif isinstance(part, Mapping):
+            kind = part.get("type")
+            if kind == "local_image":
+                out.append({"type": "localImage", "path": str(part["path"])})
+            else:
+                out.append(dict(part))
+        else:
+            raise ConfigurationError(f"unsupported input part {part!r}")
+    return out
+
+
+@attrs.frozen(kw_only=True)
+class TurnOverrides:
+    """Per-turn settings (``turn/start``); ``None`` keeps the thread's.
+
+    ``sandbox_policy`` is a v2 ``SandboxPolicy`` object, e.g. ``{"type": "readOnly"}`` or
+    ``{"type": "workspaceWrite", "writableRoots": [...], "networkAccess": False}``;
+    ``approval_policy`` one of ``"untrusted"``, ``"on-request"``, ``"never"`` or the granular
+    object. ``output_schema`` is a JSON schema the final message must follow.
+    """
+
+    model: str | None = None
+    effort: str | None = None
+    summary: str | None = None
+    cwd: str | None = None
+    sandbox_policy: Mapping[str, Any] | None = None
+    approval_policy: str | Mapping[str, Any] | None = None
+    output_schema: Mapping[str, Any] | None = None
+    personality: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in (
+            ("model", self.model),
+            ("effort", self.effort),
+            ("summary", self.summary),
+            ("cwd", self.cwd),
+            ("sandboxPolicy", self.sandbox_policy),
+            ("approvalPolicy", self.approval_policy),
+            ("outputSchema", self.output_schema),
+            ("personality", self.personality),
+        ):
+            if value is not None:
+                out[key] = dict(value) if isinstance(value, Mapping) else value
+        return out
+
+
+def thread_params(options: ThreadOptions) -> dict[str, Any]:
+    """``thread/start`` params for the exec-style :class:`ThreadOptions`."""
+    params: dict[str, Any] = {}
+    config: dict[str, Any] = {}
+    if options.model is not None:
+        params["model"] = options.model
+    if options.working_directory is not None:
+        params["cwd"] = options.working_directory
+    if options.sandbox_mode is not None:
+        params["sandbox"] = options.sandbox_mode.value
+    if options.approval_policy is not None:
+        params["approvalPolicy"] = options.approval_policy.value
+    if options.ephemeral:
+        params["ephemeral"] = True
+    if options.model_reasoning_effort is not None:
+        config["model_reasoning_effort"] = options.model_reasoning_effort.value
+    if options.network_access_enabled is not None:
+        config["sandbox_workspace_write.network_access"] = options.network_access_enabled
+    if options.web_search_mode is not None:
+        config["web_search"] = options.web_search_mode.value
+    if options.additional_directories:
+        config["sandbox_workspace_write.writable_roots"] = list(options.additional_directories)
+    if options.profile is not None:
+        config["profile"] = options.profile
+    if config:
+        params["config"] = config
+    return params
+
+
+class _Subscription:
+    def __init__(self, thread_id: str, capacity: int) -> None:
+        self.thread_id = thread_id
+        self.send, self.receive = trio.open_memory_channel[Notification](capacity)
+
+
+class AppServerTurn:
+    """One running turn: iterate it for events (``async for``); see :meth:`AppServerClient.turn`.
+
+    ``approvals`` records every approval decision of the turn, in order; ``usage`` is the
+    thread's cumulative usage after the turn; ``status`` is ``completed``, ``failed`` or
+    ``interrupted`` once it ended. Raises :class:`TransportError` (after the events before it)
+    if the app-server dies.
+    """
+
+    def __init__(
+        self, client: AppServerClient, thread_id: str, sub: _Subscription, usage: Usage | None
+    ) -> None:
+        self.client = client
+        self.thread_id = thread_id
+        self.turn_id: str | None = None
+        self._sub = sub
+        self._mapper = TurnEventMapper(usage=usage)
+        self._queue: list[AppServerEvent] = []
+        self.approvals: list[ApprovalRecord] = []
+
+    @property
+    def ended(self) -> bool:
+        return self._mapper.finished and not self._queue
+
+    @property
+    def status(self) -> str | None:
+        return self._mapper.status
+
+    @property
+    def usage(self) -> Usage:
+        return self._mapper.usage
+
+    def __aiter__(self) -> AppServerTurn:
+        return self
+
+    async def __anext__(self) -> AppServerEvent:
+        while not self._queue:
+            if self._mapper.finished:
+                raise StopAsyncIteration
+            try:
+                note = await self._sub.receive.receive()
+            except (trio.EndOfChannel, trio.ClosedResourceError):
+                error = self.client.error or TransportError("app-server connection closed")
+                raise TransportError(
+                    error.message if isinstance(error, CodexError) else str(error),
+                    exit_code=getattr(error, "exit_code", None),
+                    signal=getattr(error, "signal", None),
+                    stderr_tail=getattr(error, "stderr_tail", ""),
+                    pid=getattr(error, "pid", None),
+                    thread_id=self.thread_id,
+                    turn_id=self.turn_id,
+                ) from None
+            turn_id = note.params.get("turnId")
+            if turn_id is None and isinstance(note.params.get("turn"), dict):
+                turn_id = note.params["turn"].get("id")
+            if turn_id is not None and self.turn_id is not None and turn_id != self.turn_id:
+                continue  # a previous turn's stragglers
+            params = self.client.decode_notification(note)
+            self._queue.extend(self._mapper.map(note.method, params))
+        return self._queue.pop(0)
+
+    async def steer(self, prompt: UserInput) -> None:
+        """Add input to this running turn (``turn/steer``)."""
+        assert self.turn_id is not None
+        await self.client.turn_steer(self.thread_id, self.turn_id, prompt)
+
+    async def interrupt(self) -> None:
+        """Ask codex to stop this turn (``turn/interrupt``); the stream then ends with
+        ``TurnFailedEvent`` whose ``extra["status"]`` is ``"interrupted"``."""
+        assert self.turn_id is not None
+        await self.client.turn_interrupt(self.thread_id, self.turn_id)
+
+
+class AppServerClient:
+    """A connected, initialized ``codex app-server``. Obtain one from :func:`open_app_server`.
+
+    Typed wrappers return the generated response classes of
+    :mod:`codex_trio.protocol.app_server.types`; :meth:`request` reaches any method untyped.
+    """
+
+    def __init__(
+        self,
+        connection: JsonRpcConnection,
+        *,
+        approval_handler: ApprovalHandler,
+        event_buffer: int,
+    ) -> None:
+        self.connection = connection
+        self.approval_handler = approval_handler
+        self.event_buffer = event_buffer
+        self.initialize_response: g.InitializeResponse | None = None
+        self._subs: dict[str, list[_Subscription]] = {}
+        self._thread_handlers: dict[str, ApprovalHandler] = {}
+        self._thread_tools: dict[str, dict[str, DynamicTool]] = {}
+        self._turns: dict[str, AppServerTurn] = {}  # thread id -> running turn
+        self._usage: dict[str, Usage] = {}
+        self.dropped_notifications = 0
+
+    @property
+    def error(self) -> TransportError | None:
+        """Why the connection died, once it has."""
+        return self.connection.error
+
+    @property
+    def pid(self) -> int:
+        return self.connection.process.pid
+
+    # ------------------------------------------------------------------- plumbing
+
+    async def request(
+        self, method: str, params: Any = None, *, time_limit: float | None = None
+    ) -> Any:
+        """Call any method with raw (or generated-class) params; returns the raw result."""
+        return await self.connection.call(method, encode_params(params), time_limit=time_limit)
+
+    async def _typed(self, method: str, params: Any, response: type[_T]) -> _T:
+        result = await self.request(method, params)
+        decoded: _T = decode_params(response, result if result is not None else {}, method=method)
+        return decoded
+
+    def decode_notification(self, note: Notification) -> Any:
+        """The generated params class of a notification (raw mapping if the method is unknown)."""
+        cls = g.SERVER_NOTIFICATIONS.get(note.method)
+        if cls is None:
+            return note.params
+        return decode_params(cls, note.params, method=note.method)
+
+    @asynccontextmanager
+    async def subscribe(
+        self, thread_id: str
+    ) -> AsyncIterator[trio.MemoryReceiveChannel[Notification]]:
+        """Receive every notification of ``thread_id`` for the block's extent (bounded channel
+        of :attr:`event_buffer`; see the module docstring on backpressure)."""
+        sub = self._subscribe(thread_id)
+        try:
+            yield sub.receive
+        finally:
+            self._unsubscribe(sub)
+
+    def _subscribe(self, thread_id: str) -> _Subscription:
+        sub = _Subscription(thread_id, self.event_buffer)
+        if self.error is not None:
+            sub.send.close()
+        else:
+            self._subs.setdefault(thread_id, []).append(sub)
+        return sub
+
+    def _unsubscribe(self, sub: _Subscription) -> None:
+        subs = self._subs.get(sub.thread_id, [])
+        if sub in subs:
+            subs.remove(sub)
+        if not subs:
+            self._subs.pop(sub.thread_id, None)
+        sub.send.close()
+        sub.receive.close()
+
+    async def _on_notification(self, note: Notification) -> None:
+        thread_id = note.params.get("threadId")
+        if thread_id is None and isinstance(note.params.get("thread"), dict):
+            thread_id = note.params["thread"].get("id")
+        if note.method == "thread/tokenUsage/updated" and isinstance(thread_id, str):
+            self._record_usage(thread_id, note.params)
+        subs = self._subs.get(thread_id, ()) if isinstance(thread_id, str) else ()
+        if not subs:
+            self.dropped_notifications += 1
+            return
+        for sub in list(subs):
+            try:
+                await sub.send.send(note)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._unsubscribe(sub)
+
+    def _record_usage(self, thread_id: str, params: Mapping[str, Any]) -> None:
+        try:
+            usage = decode_params(g.ThreadTokenUsageUpdatedNotification, params)
+        except CodexError:
+            return
+        from codex_trio.protocol.app_server.mapping import usage_from_breakdown
+
+        self._usage[thread_id] = usage_from_breakdown(usage.token_usage.total)
+
+    def _on_closed(self, error: TransportError) -> None:
+        for subs in self._subs.values():
+            for sub in subs:
+                sub.send.close()
+
+    async def _on_request(self, request: Request) -> Any:
+        if request.method in APPROVAL_METHODS:
+            return await self._approve(request)
+        if request.method == "item/tool/call":
+            return await self._call_tool(request)
+        raise MethodNotFoundError(
+            f"codex-trio has no handler for server request {request.method!r}",
+            method=request.method,
+        )
+
+    async def _approve(self, request: Request) -> Any:
+        asked = approval_request(request.method, request.params)
+        handler = self._thread_handlers.get(asked.thread_id or "", self.approval_handler)
+        telemetry.execute(
+            ("codex", "approval", "requested"),
+            {"count": 1},
+            {"thread_id": asked.thread_id, "kind": asked.kind.value},
+        )
+        began = time.monotonic()
+        note: str | None = None
+        try:
+            decision = ApprovalDecision(await handler(asked))
+        except Exception as exc:  # the handler's bug must not approve anything
+            decision, note = ApprovalDecision.DECLINE, f"handler failed: {exc!r:.200}"
+            _log.warning("approval.handler_failed", error=note, thread_id=asked.thread_id)
+        latency = time.monotonic() - began
+        telemetry.execute(
+            ("codex", "approval", "decided"),
+            {"latency": latency},
+            {"thread_id": asked.thread_id, "kind": asked.kind.value, "decision": decision.value},
+        )
+        record = ApprovalRecord(request=asked, decision=decision, latency=latency, note=note)
+        turn = self._turns.get(asked.thread_id or "")
+        if turn is not None:
+            turn.approvals.append(record)
+        return approval_response(asked, decision)
+
+    async def _call_tool(self, request: Request) -> Any:
+        params = decode_params(g.DynamicToolCallParams, request.params, method=request.method)
+        call = ToolCall(
+            thread_id=params.thread_id,
+            turn_id=params.turn_id,
+            call_id=params.call_id,
+            tool=params.tool,
+            namespace=params.namespace,
+            arguments=params.arguments,
+        )
+        tool = self._thread_tools.get(call.thread_id, {}).get(call.tool)
+        status = "ok"
+        with telemetry.span(("codex", "tool", "call"),
+                            {"thread_id": call.thread_id, "tool": call.tool}) as span:
+            if tool is None:
+                status = "error"
+                result = ToolResult(text=f"unknown tool {call.tool!r}", success=False)
+            else:
+                result, status = await _run_tool(tool, call)
+            span.metadata["status"] = status
+        return tool_response(result)
+
+    # ------------------------------------------------------------------- threads
+
+    def _register(
+        self,
+        thread_id: str,
+        tools: Iterable[DynamicTool],
+        approval_handler: ApprovalHandler | None,
+    ) -> None:
+        registered = {t.name: t for t in tools}
+        if registered:
+            self._thread_tools[thread_id] = registered
+        if approval_handler is not None:
+            self._thread_handlers[thread_id] = approval_handler
+
+    async def thread_start(
+        self,
+        options: ThreadOptions = _DEFAULT_THREAD,
+        *,
+        tools: Sequence[DynamicTool] = (),
+        approval_handler: ApprovalHandler | None = None,
+        approval_policy: str | Mapping[str, Any] | None = None,
+        developer_instructions: str | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+    ) -> g.ThreadStartResponse:
+        """Start a thread. ``tools`` are offered to the model (experimental API, enabled at
+        ``initialize``); ``approval_handler`` answers this thread's approvals (default: the
+        client's). ``approval_policy`` overrides ``options.approval_policy`` and accepts the
+        app-server-only ``"untrusted"`` and granular forms."""
+        params = thread_params(options)
+        if approval_policy is not None:
+            params["approvalPolicy"] = approval_policy
+        if tools:
+            params["dynamicTools"] = [t.spec() for t in tools]
+        if developer_instructions is not None:
+            params["developerInstructions"] = developer_instructions
+        params.update(extra_params or {})
+        response = await self._typed("thread/start", params, g.ThreadStartResponse)
+        self._register(response.thread.id, tools, approval_handler)
+        return response
+
+    async def thread_resume(
+        self,
+        thread_id: str,
+        options: ThreadOptions = _DEFAULT_THREAD,
+        *,
+        tools: Sequence[DynamicTool] = (),
+        approval_handler: ApprovalHandler | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+    ) -> g.ThreadResumeResponse:
+        """Load a stored thread into this process so turns can run on it (e.g. after a
+        restart). Dynamic tools are not stored with the thread: pass them again."""
+        params = thread_params(options)
+        params.pop("ephemeral", None)
+        params["threadId"] = thread_id
+        params.update(extra_params or {})
+        response = await self._typed("thread/resume", params, g.ThreadResumeResponse)
+        self._register(thread_id, tools, approval_handler)
+        return response
+
+    async def thread_fork(
+        self, thread_id: str, *, extra_params: Mapping[str, Any] | None = None
+    ) -> g.ThreadForkResponse:
+        """A new thread holding a copy of ``thread_id``'s history."""
+        params = {"threadId": thread_id, **(extra_params or {})}
+        response = await self._typed("thread/fork", params, g.ThreadForkResponse)
+        if thread_id in self._thread_tools:
+            self._thread_tools[response.thread.id] = dict(self._thread_tools[thread_id])
+        if thread_id in self._thread_handlers:
+            self._thread_handlers[response.thread.id] = self._thread_handlers[thread_id]
+        return response
+
+    async def thread_archive(self, thread_id: str) -> g.ThreadArchiveResponse:
+        return await self._typed("thread/archive", {"threadId": thread_id},
+                                 g.ThreadArchiveResponse)
+
+    async def thread_unarchive(self, thread_id: str) -> g.ThreadUnarchiveResponse:
+        return await self._typed("thread/unarchive", {"threadId": thread_id},
+                                 g.ThreadUnarchiveResponse)
+
+    async def thread_list(
+        self,
+        *,
+        cursor: str | None = None,
+        limit: int | None = None,
+        archived: bool | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+    ) -> g.ThreadListResponse:
+        """One page of stored threads; pass ``next_cursor`` back for the next one."""
+        params: dict[str, Any] = {}
+        for key, value in (("cursor", cursor), ("limit", limit), ("archived", archived)):
+            if value is not None:
+                params[key] = value
+        params.update(extra_params or {})
+        return await self._typed("thread/list", params, g.ThreadListResponse)
+
+    async def iter_threads(
+        self, *, page_size: int = 50, archived: bool | None = None
+    ) -> AsyncIterator[g.Thread]:
+        """Every stored thread, page after page."""
+        cursor: str | None = None
+        while True:
+            page = await self.thread_list(cursor=cursor, limit=page_size, archived=archived)
+            for thread in page.data:
+                yield thread
+            cursor = page.next_cursor
+            if not cursor or not page.data:
+                return
+
+    async def thread_read(
+        self, thread_id: str, *, include_turns: bool = True
+    ) -> g.ThreadReadResponse:
+        return await self._typed(
+            "thread/read", {"threadId": thread_id, "includeTurns": include_turns},
+            g.ThreadReadResponse,
+        )
+
+    async def thread_set_name(self, thread_id: str, name: str) -> g.ThreadSetNameResponse:
+        return await self._typed("thread/name/set", {"threadId": thread_id, "name": name},
+                                 g.ThreadSetNameResponse)
+
+    async def thread_compact(self, thread_id: str) -> g.ThreadCompactStartResponse:
+        """Start compacting the thread's history (progress arrives as notifications)."""
+        return await self._typed("thread/compact/start", {"threadId": thread_id},
+                                 g.ThreadCompactStartResponse)
+
+    async def thread_revert(self, thread_id: str, before_turn_id: str) -> g.ThreadRevertResponse:
+        """Drop ``before_turn_id`` and every later turn from the thread's history."""
+        return await self._typed(
+            "thread/revert", {"threadId": thread_id, "beforeTurnId": before_turn_id},
+            g.ThreadRevertResponse,
+        )
+
+    # --------------------------------------------------------------------- turns
+
+    async def turn_start(
+        self, thread_id: str, prompt: UserInput, overrides: TurnOverrides = TurnOverrides()
+    ) -> g.TurnStartResponse:
+        """Start a turn without following it (see :meth:`turn` for a stream)."""
+        params = {"threadId": thread_id, "input": user_input(prompt), **overrides.params()}
+        return await self._typed("turn/start", params, g.TurnStartResponse)
+
+    async def turn_steer(
+        self, thread_id: str, turn_id: str, prompt: UserInput
+    ) -> g.TurnSteerResponse:
+        """Add input to the running turn ``turn_id``."""
+        params = {"threadId": thread_id, "expectedTurnId": turn_id, "input": user_input(prompt)}
+        return await self._typed("turn/steer", params, g.TurnSteerResponse)
+
+    async def turn_interrupt(self, thread_id: str, turn_id: str) -> g.TurnInterruptResponse:
+        return await self._typed("turn/interrupt", {"threadId": thread_id, "turnId": turn_id},
+                                 g.TurnInterruptResponse)
+
+    @asynccontextmanager
+    async def turn(
+        self,
+        thread_id: str,
+        prompt: UserInput,
+        overrides: TurnOverrides = TurnOverrides(),
+    ) -> AsyncIterator[AppServerTurn]:
+        """Start a turn and stream its events (exec-style classes plus the richer app-server
+        ones). Leaving the block before the turn ended sends ``turn/interrupt`` (shielded,
+        bounded), so an abandoned turn stops spending tokens."""
+        if thread_id in self._turns:
+            raise ConfigurationError(f"thread {thread_id} already has a turn streaming here")
+        sub = self._subscribe(thread_id)
+        turn = AppServerTurn(self, thread_id, sub, self._usage.get(thread_id))
+        self._turns[thread_id] = turn
+        try:
+            started = await self.turn_start(thread_id, prompt, overrides)
+            turn.turn_id = started.turn.id
+            yield turn
+        finally:
+            self._turns.pop(thread_id, None)
+            self._unsubscribe(sub)
+            if turn.turn_id is not None and not turn._mapper.finished and self.error is None:
+                with trio.move_on_after(5) as scope:
+                    scope.shield = True
+                    try:
+                        await self.turn_interrupt(thread_id, turn.turn_id)
+                    except CodexError as exc:
+                        _log.warning("turn.interrupt_failed", error=str(exc)[:200])
+
+    # ------------------------------------------------------------- account, models
+
+    async def model_list(self, *, include_hidden: bool = False) -> g.ModelListResponse:
+        return await self._typed("model/list", {"includeHidden": include_hidden},
+                                 g.ModelListResponse)
+
+    async def account_read(self) -> g.GetAccountResponse:
+        return await self._typed("account/read", {}, g.GetAccountResponse)
+
+    async def login_api_key(self, api_key: str) -> Any:
+        """Log in with an API key (``account/login/start`` type ``apiKey``); the key is never
+        logged. Returns the raw response."""
+        from codex_trio.redact import register_secret
+
+        register_secret(api_key)
+        return await self.request("account/login/start", {"type": "apiKey", "apiKey": api_key})
+
+    async def logout(self) -> g.LogoutAccountResponse:
+        return await self._typed("account/logout", None, g.LogoutAccountResponse)
+
+    async def rate_limits(self) -> g.GetAccountRateLimitsResponse:
+        return await self._typed("account/rateLimits/read", None, g.GetAccountRateLimitsResponse)
+
+
+async def _run_tool(tool: DynamicTool, call: ToolCall) -> tuple[ToolResult, str]:
+    try:
+        with trio.fail_after(tool.timeout):
+            result = await tool.handler(call)
+    except trio.TooSlowError:
+        return ToolResult(text=f"tool {tool.name!r} timed out after {tool.timeout:g} s",
+                          success=False), "timeout"
+    except Exception as exc:
+        return ToolResult(text=f"tool {tool.name!r} failed: {exc}", success=False), "error"
+    return result, ("ok" if result.success else "error")
+
+
+@asynccontextmanager
+async def open_app_server(
+    options: CodexOptions = _DEFAULT_CODEX,
+    *,
+    codex_path: str | None = None,
+    approval_handler: ApprovalHandler = decline_and_log,
+    request_timeout: float = 60.0,
+    event_buffer: int = 256,
+    client_name: str = "codex_trio",
+    client_version: str = "0.1.0",
+    experimental_api: bool = True,
+    stop_policy: StopPolicy = StopPolicy(),
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    cwd: str | None = None,
+    check: bool = True,
+) -> AsyncIterator[AppServerClient]:
+    """Spawn ``codex app-server``, initialize it, yield a client; stop and reap it on exit.
+
+    ``experimental_api`` (default on) is needed for dynamic tools. A failed handshake raises
+    :class:`TransportError` or :class:`~codex_trio.protocol.app_server.JsonRpcError`.
+    """
+    path = find_codex(codex_path or options.codex_path)
+    if check:
+        await check_version(path)
+    argv = app_server_argv(path, options)
+    client: AppServerClient | None = None
+
+    async def on_notification(note: Notification) -> None:
+        if client is not None:
+            await client._on_notification(note)
+
+    async def on_request(request: Request) -> Any:
+        assert client is not None
+        return await client._on_request(request)
+
+    def on_closed(error: TransportError) -> None:
+        if client is not None:
+            client._on_closed(error)
+
+    with collapse_single():
+        async with _serve(argv, options, cwd, max_line_bytes, stop_policy, on_notification,
+                          on_request, on_closed, request_timeout) as connection:
+            client = AppServerClient(
+                connection, approval_handler=approval_handler, event_buffer=event_buffer
+            )
+            init = await connection.call("initialize", {
+                "clientInfo": {"name": client_name, "title": client_name,
+                               "version": client_version},
+                "capabilities": {"experimentalApi": experimental_api},
+            })
+            client.initialize_response = decode_params(g.InitializeResponse, init or {},
+                                                      method="initialize")
+            await connection.notify("initialized")
+            yield client
+            connection.process.expect_exit = True
+
+
+@asynccontextmanager
+async def _serve(
+    argv: list[str],
+    options: CodexOptions,
+    cwd: str | None,
+    max_line_bytes: int,
+    stop_policy: StopPolicy,
+    on_notification: Callable[[Notification], Awaitable[None]],
+    on_request: Callable[[Request], Awaitable[Any]],
+    on_closed: Callable[[TransportError], None],
+    request_timeout: float,
+) -> AsyncIterator[JsonRpcConnection]:
+    async with open_codex_process(
+        argv, env=exec_env(options), cwd=cwd, max_line_bytes=max_line_bytes,
+        stop_policy=stop_policy, transport="app-server",
+    ) as process:
+        async with open_jsonrpc(
+            process, on_notification=on_notification, on_request=on_request,
+            on_closed=on_closed, request_timeout=request_timeout,
+        ) as connection:
+            yield connection
+
+
+@attrs.define(kw_only=True)
+class AppServerTransport:
+    """The app-server transport behind ``Codex(transport="app-server")``.
+
+    Owns one long-lived app-server process for its whole life (:meth:`run` / :meth:`open`),
+    shared by every thread; :meth:`turn` has the same shape as ``ExecTransport.turn`` and yields
+    exec-style events only (``ThreadStartedEvent`` first, then what the turn did, ending with
+    ``TurnCompletedEvent`` or ``TurnFailedEvent``).
+    """
+
+    name: ClassVar[str] = "app-server"
+
+    options: CodexOptions = attrs.field(factory=CodexOptions)
+    approval_handler: ApprovalHandler = decline_and_log
+    tools: Sequence[DynamicTool] = ()
+    event_buffer: int = 256
+    request_timeout: float = 60.0
+    stop_policy: StopPolicy = StopPolicy()
+    client: AppServerClient | None = None
+    _loaded: set[str] = attrs.field(factory=set)
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[AppServerTransport]:
+        """Start the app-server for the block's extent."""
+        async with open_app_server(
+            self.options, approval_handler=self.approval_handler,
+            request_timeout=self.request_timeout, event_buffer=self.event_buffer,
+            stop_policy=self.stop_policy,
+        ) as client:
+            self.client = client
+            try:
+                yield self
+            finally:
+                self.client = None
+                self._loaded.clear()
+
+    def turn(
+        self,
+        prompt: str,
+        thread: ThreadOptions,
+        turn: TurnOptions = TurnOptions(),
+        *,
+        images: Sequence[str] = (),
+        resume_thread_id: str | None = None,
+    ) -> AbstractAsyncContextManager[AsyncIterator[ThreadEvent]]:
+        """One turn, as ``ExecTransport.turn``; needs :meth:`open` around it."""
+        return self._turn(prompt, thread, turn, images=images, resume_thread_id=resume_thread_id)
+
+    @asynccontextmanager
+    async def _turn(
+        self,
+        prompt: str,
+        thread: ThreadOptions,
+        turn: TurnOptions,
+        *,
+        images: Sequence[str],
+        resume_thread_id: str | None,
+    ) -> AsyncIterator[AsyncIterator[ThreadEvent]]:
+        client = self.client
+        if client is None:
+            raise ConfigurationError("AppServerTransport.turn needs `async with transport.open()`")
+        deadline = _deadline(turn)
+        if resume_thread_id is None:
+            started = await client.thread_start(thread, tools=self.tools)
+            thread_id = started.thread.id
+        else:
+            thread_id = resume_thread_id
+            if thread_id not in self._loaded:
+                await client.thread_resume(thread_id, thread, tools=self.tools)
+        self._loaded.add(thread_id)
+        parts: list[TextInput | LocalImageInput] = [TextInput(prompt)]
+        parts += [LocalImageInput(p) for p in (*turn.images, *images)]
+        overrides = TurnOverrides(output_schema=turn.output_schema)
+        with trio.CancelScope(deadline=deadline):
+            async with client.turn(thread_id, parts, overrides) as running:
+                yield _exec_events(thread_id, running)
+
+
+async def _exec_events(thread_id: str, turn: AppServerTurn) -> AsyncIterator[ThreadEvent]:
+    yield ThreadStartedEvent(thread_id)
+    async for event in turn:
+        if isinstance(event, _EXEC_EVENT_TYPES):
+            yield cast(ThreadEvent, event)
+            if isinstance(event, (TurnCompletedEvent, TurnFailedEvent)):
+                return
+
+
+def _deadline(turn: TurnOptions) -> float:
+    deadline = turn.deadline if turn.deadline is not None else float("inf")
+    if turn.timeout is not None:
+        deadline = min(deadline, trio.current_time() + turn.timeout)
+    return deadline
+
+
+def _exec_types() -> tuple[type, ...]:
+    from codex_trio.protocol import exec_events as e
+
+    return (
+        e.ThreadStartedEvent, e.TurnStartedEvent, e.TurnCompletedEvent, e.TurnFailedEvent,
+        e.ItemStartedEvent, e.ItemUpdatedEvent, e.ItemCompletedEvent, e.PlanDeltaEvent,
+        e.RequestUserInputEvent, e.ThreadErrorEvent, e.UnknownEvent,
+    )
+
+
+_EXEC_EVENT_TYPES = _exec_types()

@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, Final, NoReturn, TypeVar
+from typing import Any, Final, NoReturn, TypeVar, cast
 
+import attrs
 import cattrs
 
 from codex_trio.errors import ProtocolError
@@ -288,16 +289,22 @@ class _Optionals:
         return value
 
     def text(self, key: str) -> str | None:
-        value = self.get(key)
-        if value is not None and type(value) is not str:
-            raise _bad(self.obj, key, "a string or null", self.where)
-        return value
+        value = self.obj.get(key, _MISSING)
+        if type(value) is str or value is None:
+            return value
+        if value is _MISSING:
+            self.absent.append(key)
+            return None
+        raise _bad(self.obj, key, "a string or null", self.where)
 
     def integer(self, key: str) -> int | None:
-        value = self.get(key)
-        if value is not None and type(value) is not int:
-            raise _bad(self.obj, key, "an integer or null", self.where)
-        return value
+        value = self.obj.get(key, _MISSING)
+        if type(value) is int or value is None:
+            return value
+        if value is _MISSING:
+            self.absent.append(key)
+            return None
+        raise _bad(self.obj, key, "an integer or null", self.where)
 
     def boolean(self, key: str, name: str) -> bool:
         value = self.obj.get(key, _MISSING)
@@ -318,13 +325,101 @@ class _Optionals:
         return frozenset(self.absent) if self.absent else _NOTHING_OMITTED
 
 
+# ------------------------------------------------------------------------ fast constructors
+
+_T = TypeVar("_T")
+
+
+def _builder(cls: type[_T], *, positional: bool = False) -> Callable[..., _T]:
+    """A constructor for ``cls`` that the decoders use instead of its attrs ``__init__``.
+
+    A frozen attrs ``__init__`` sets each field through ``object.__setattr__``, which costs
+    about twice as much as calling the slot's descriptor directly; with two or three objects per
+    line that was a quarter of the decoding time. The function made here has the same
+    parameters and defaults as ``__init__`` and stores them through the slot descriptors, so it
+    builds exactly the object ``__init__`` would, provided ``__init__`` does nothing else. That
+    is checked here, at import: a class with ``__slots__`` and no validator, converter, factory
+    default or ``__attrs_post_init__``. Whoever adds one of those gets an error at import, not a
+    silently skipped check. ``positional`` allows positional arguments even for a ``kw_only``
+    class (whose fields must then be in a valid order for that).
+    """
+    fields = attrs.fields(cast("type[attrs.AttrsInstance]", cls))
+    if (
+        "__slots__" not in cls.__dict__
+        or hasattr(cls, "__attrs_post_init__")
+        or any(
+            f.validator is not None
+            or f.converter is not None
+            or isinstance(f.default, attrs.Factory)  # type: ignore[arg-type]
+            or not f.init
+            for f in fields
+        )
+    ):
+        raise TypeError(f"{cls.__name__} cannot be built without its __init__")
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    params: list[str] = []
+    body: list[str] = []
+    for f in fields:
+        namespace[f"_set_{f.name}"] = getattr(cls, f.name).__set__
+        if f.default is attrs.NOTHING:
+            params.append(f.name)
+        else:
+            namespace[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        body.append(f"    _set_{f.name}(o, {f.name})\n")
+    kw_only = "*, " if any(f.kw_only for f in fields) and not positional else ""
+    source = f"def build({kw_only}{', '.join(params)}):\n    o = _new(_cls)\n"
+    source += "".join(body) + "    return o\n"
+    exec(compile(source, f"<codex_trio build {cls.__name__}>", "exec"), namespace)
+    build: Callable[..., _T] = namespace["build"]
+    return build
+
+
+_new_CommandExecutionItem: Final = _builder(CommandExecutionItem)
+_new_FileUpdateChange: Final = _builder(FileUpdateChange)
+_new_FileChangeItem: Final = _builder(FileChangeItem)
+_new_McpToolCallResult: Final = _builder(McpToolCallResult)
+_new_McpToolCallError: Final = _builder(McpToolCallError)
+_new_McpToolCallItem: Final = _builder(McpToolCallItem)
+_new_CollabAgentState: Final = _builder(CollabAgentState)
+_new_CollabToolCallItem: Final = _builder(CollabToolCallItem)
+_new_UnknownAction: Final = _builder(UnknownAction)
+_new_SearchAction: Final = _builder(SearchAction)
+_new_OpenPageAction: Final = _builder(OpenPageAction)
+_new_FindInPageAction: Final = _builder(FindInPageAction)
+_new_OtherAction: Final = _builder(OtherAction)
+_new_WebSearchItem: Final = _builder(WebSearchItem)
+_new_TodoItem: Final = _builder(TodoItem)
+_new_TodoListItem: Final = _builder(TodoListItem)
+_new_AgentMessageItem: Final = _builder(AgentMessageItem, positional=True)
+_new_ReasoningItem: Final = _builder(ReasoningItem, positional=True)
+_new_PlanItem: Final = _builder(PlanItem, positional=True)
+_new_ErrorItem: Final = _builder(ErrorItem, positional=True)
+_new_UnknownItem: Final = _builder(UnknownItem)
+_new_Usage: Final = _builder(Usage)
+_new_ThreadStartedEvent: Final = _builder(ThreadStartedEvent)
+_new_TurnStartedEvent: Final = _builder(TurnStartedEvent)
+_new_TurnCompletedEvent: Final = _builder(TurnCompletedEvent)
+_new_TurnFailedEvent: Final = _builder(TurnFailedEvent)
+_new_TurnError: Final = _builder(TurnError)
+_new_PlanDeltaEvent: Final = _builder(PlanDeltaEvent)
+_new_RequestUserInputOption: Final = _builder(RequestUserInputOption)
+_new_RequestUserInputQuestion: Final = _builder(RequestUserInputQuestion)
+_new_RequestUserInputEvent: Final = _builder(RequestUserInputEvent)
+_new_ThreadErrorEvent: Final = _builder(ThreadErrorEvent)
+_new_ItemStartedEvent: Final = _builder(ItemStartedEvent)
+_new_ItemUpdatedEvent: Final = _builder(ItemUpdatedEvent)
+_new_ItemCompletedEvent: Final = _builder(ItemCompletedEvent)
+_new_UnknownEvent: Final = _builder(UnknownEvent)
+
+
 # --------------------------------------------------------------------------- item decoders
 
 _ITEM_HEAD: Final = frozenset({"id", "type"})
 
 
 def _text_item(
-    type_: str, key: str, make: Callable[[str, str, Mapping[str, Any]], ThreadItem]
+    type_: str, key: str, build: Callable[..., ThreadItem]
 ) -> Callable[[_Obj], ThreadItem]:
     where = f"{type_} item"
     known = _ITEM_HEAD | {key}
@@ -336,7 +431,7 @@ def _text_item(
             raise _bad(obj, "id", "a string", where)
         if type(text) is not str:
             raise _bad(obj, key, "a string", where)
-        return make(id_, text, EMPTY_EXTRA if len(obj) == 3 else _extra_of(obj, known))
+        return build(id_, text, EMPTY_EXTRA if len(obj) == 3 else _extra_of(obj, known))
 
     return structure
 
@@ -364,7 +459,7 @@ def _command_execution(obj: _Obj) -> CommandExecutionItem:
     elif exit_code is not None and type(exit_code) is not int:
         raise _bad(obj, "exit_code", "an integer or null", where)
     status = _member(_COMMAND_STATUS, obj, "status", where)
-    return CommandExecutionItem(
+    return _new_CommandExecutionItem(
         id=id_,
         command=command,
         aggregated_output=output,
@@ -384,16 +479,16 @@ def _file_change(obj: _Obj) -> FileChangeItem:
     id_ = _str(obj, "id", where)
     changes = []
     for raw in _array(obj, "changes", where):
-        change = _object(raw, f"{where}: each of 'changes'")
+        change = _object(raw, "file_change item change")
         changes.append(
-            FileUpdateChange(
-                path=_str(change, "path", f"{where} change"),
-                kind=_member(_PATCH_KIND, change, "kind", f"{where} change"),
+            _new_FileUpdateChange(
+                path=_str(change, "path", "file_change item change"),
+                kind=_member(_PATCH_KIND, change, "kind", "file_change item change"),
                 extra=EMPTY_EXTRA if len(change) == 2 else _extra_of(change, _CHANGE_KEYS),
             )
         )
     status = _member(_PATCH_STATUS, obj, "status", where)
-    return FileChangeItem(
+    return _new_FileChangeItem(
         id=id_,
         changes=tuple(changes),
         status=status,
@@ -406,15 +501,15 @@ _MCP_RESULT_KEYS: Final = frozenset({"content", "structured_content"})
 _MCP_ERROR_KEYS: Final = frozenset({"message"})
 
 
-def _mcp_result(value: Any, where: str) -> McpToolCallResult | None:
+def _mcp_result(value: Any) -> McpToolCallResult | None:
     if value is None:
         return None
-    obj = _object(value, f"{where}: 'result'")
-    where = f"{where} result"
+    where = "mcp_tool_call item result"
+    obj = _object(value, where)
     content = _array(obj, "content", where)
     opt = _Optionals(obj, where)
     structured = opt.get("structured_content")
-    return McpToolCallResult(
+    return _new_McpToolCallResult(
         content=tuple(content),
         structured_content=structured,
         extra=EMPTY_EXTRA if len(obj) == 2 - opt.missing else _extra_of(obj, _MCP_RESULT_KEYS),
@@ -422,12 +517,12 @@ def _mcp_result(value: Any, where: str) -> McpToolCallResult | None:
     )
 
 
-def _mcp_error(value: Any, where: str) -> McpToolCallError | None:
+def _mcp_error(value: Any) -> McpToolCallError | None:
     if value is None:
         return None
-    obj = _object(value, f"{where}: 'error'")
-    message = _str(obj, "message", f"{where} error")
-    return McpToolCallError(
+    obj = _object(value, "mcp_tool_call item error")
+    message = _str(obj, "message", "mcp_tool_call item error")
+    return _new_McpToolCallError(
         message, EMPTY_EXTRA if len(obj) == 1 else _extra_of(obj, _MCP_ERROR_KEYS)
     )
 
@@ -439,10 +534,10 @@ def _mcp_tool_call(obj: _Obj) -> McpToolCallItem:
     server = _str(obj, "server", where)
     tool = _str(obj, "tool", where)
     arguments = opt.get("arguments")
-    result = _mcp_result(opt.get("result"), where)
-    error = _mcp_error(opt.get("error"), where)
+    result = _mcp_result(opt.get("result"))
+    error = _mcp_error(opt.get("error"))
     status = _member(_MCP_STATUS, obj, "status", where)
-    return McpToolCallItem(
+    return _new_McpToolCallItem(
         id=id_,
         server=server,
         tool=tool,
@@ -466,12 +561,13 @@ _COLLAB_KEYS: Final = _ITEM_HEAD | {
 _AGENT_STATE_KEYS: Final = frozenset({"status", "message"})
 
 
-def _agent_state(value: Any, where: str) -> CollabAgentState:
-    obj = _object(value, f"{where}: each of 'agents_states'")
-    opt = _Optionals(obj, f"{where} agent state")
-    status = _member(_AGENT_STATUS, obj, "status", f"{where} agent state")
+def _agent_state(value: Any) -> CollabAgentState:
+    where = "collab_tool_call item agent state"
+    obj = _object(value, where)
+    opt = _Optionals(obj, where)
+    status = _member(_AGENT_STATUS, obj, "status", where)
     message = opt.text("message")
-    return CollabAgentState(
+    return _new_CollabAgentState(
         status=status,
         message=message,
         extra=EMPTY_EXTRA if len(obj) == 2 - opt.missing else _extra_of(obj, _AGENT_STATE_KEYS),
@@ -491,13 +587,13 @@ def _collab_tool_call(obj: _Obj) -> CollabToolCallItem:
     if not isinstance(states, dict):
         raise _bad(obj, "agents_states", "an object", where)
     status = _member(_COLLAB_STATUS, obj, "status", where)
-    return CollabToolCallItem(
+    return _new_CollabToolCallItem(
         id=id_,
         tool=tool,
         sender_thread_id=sender,
         receiver_thread_ids=receivers,
         prompt=prompt,
-        agents_states={k: _agent_state(v, where) for k, v in states.items()},
+        agents_states={k: _agent_state(v) for k, v in states.items()},
         status=status,
         extra=EMPTY_EXTRA if len(obj) == 8 - opt.missing else _extra_of(obj, _COLLAB_KEYS),
         omitted=opt.omitted,
@@ -512,7 +608,7 @@ _OTHER_KEYS: Final = frozenset({"type"})
 def _action(value: Any) -> WebSearchAction:
     # Never raises: any shape we cannot type is kept whole as UnknownAction.
     if not isinstance(value, dict):
-        return UnknownAction(value)
+        return _new_UnknownAction(value)
     tag = value.get("type")
     opt = _Optionals(value, "web_search action")
     try:
@@ -523,28 +619,28 @@ def _action(value: Any) -> WebSearchAction:
                 queries = None if value["queries"] is None else _str_array(value, "queries", "")
             else:
                 opt.absent.append("queries")
-            return SearchAction(
+            return _new_SearchAction(
                 query=query,
                 queries=queries,
                 extra=_extra_of(value, _SEARCH_KEYS),
                 omitted=opt.omitted,
             )
         if tag == "open_page":
-            return OpenPageAction(
+            return _new_OpenPageAction(
                 url=opt.text("url"), extra=_extra_of(value, _PAGE_KEYS), omitted=opt.omitted
             )
         if tag == "find_in_page":
-            return FindInPageAction(
+            return _new_FindInPageAction(
                 url=opt.text("url"),
                 pattern=opt.text("pattern"),
                 extra=_extra_of(value, _PAGE_KEYS),
                 omitted=opt.omitted,
             )
         if tag == "other":
-            return OtherAction(_extra_of(value, _OTHER_KEYS))
+            return _new_OtherAction(_extra_of(value, _OTHER_KEYS))
     except _Invalid:
         pass
-    return UnknownAction(value)
+    return _new_UnknownAction(value)
 
 
 _WEB_SEARCH_KEYS: Final = _ITEM_HEAD | {"query", "action"}
@@ -569,7 +665,7 @@ def _web_search(obj: _Obj) -> WebSearchItem:
     query = _str(obj, "query", where)
     if "action" not in obj:
         raise _bad(obj, "action", "an object", where)
-    return WebSearchItem(
+    return _new_WebSearchItem(
         id=id_,
         call_id=call_id,
         query=query,
@@ -587,18 +683,18 @@ def _todo_list(obj: _Obj) -> TodoListItem:
     id_ = _str(obj, "id", where)
     todos = []
     for raw in _array(obj, "items", where):
-        todo = _object(raw, f"{where}: each of 'items'")
+        todo = _object(raw, "todo_list item entry")
         completed = todo.get("completed")
         if type(completed) is not bool:
-            raise _bad(todo, "completed", "a boolean", f"{where} entry")
+            raise _bad(todo, "completed", "a boolean", "todo_list item entry")
         todos.append(
-            TodoItem(
-                text=_str(todo, "text", f"{where} entry"),
+            _new_TodoItem(
+                text=_str(todo, "text", "todo_list item entry"),
                 completed=completed,
                 extra=EMPTY_EXTRA if len(todo) == 2 else _extra_of(todo, _TODO_KEYS),
             )
         )
-    return TodoListItem(
+    return _new_TodoListItem(
         id=id_,
         items=tuple(todos),
         extra=EMPTY_EXTRA if len(obj) == 3 else _extra_of(obj, _TODO_LIST_KEYS),
@@ -606,14 +702,10 @@ def _todo_list(obj: _Obj) -> TodoListItem:
 
 
 _ITEM_DECODERS: Final[dict[str, Callable[[_Obj], ThreadItem]]] = {
-    "agent_message": _text_item(
-        "agent_message", "text", lambda i, t, x: AgentMessageItem(id=i, text=t, extra=x)
-    ),
-    "reasoning": _text_item(
-        "reasoning", "text", lambda i, t, x: ReasoningItem(id=i, text=t, extra=x)
-    ),
-    "plan": _text_item("plan", "text", lambda i, t, x: PlanItem(id=i, text=t, extra=x)),
-    "error": _text_item("error", "message", lambda i, m, x: ErrorItem(id=i, message=m, extra=x)),
+    "agent_message": _text_item("agent_message", "text", _new_AgentMessageItem),
+    "reasoning": _text_item("reasoning", "text", _new_ReasoningItem),
+    "plan": _text_item("plan", "text", _new_PlanItem),
+    "error": _text_item("error", "message", _new_ErrorItem),
     "command_execution": _command_execution,
     "file_change": _file_change,
     "mcp_tool_call": _mcp_tool_call,
@@ -636,7 +728,7 @@ def _item(value: Any, where: str) -> ThreadItem:
         except _UnknownValue:
             pass
     id_ = value.get("id")
-    return UnknownItem(id=id_ if type(id_) is str else None, type=tag, raw=value)
+    return _new_UnknownItem(id=id_ if type(id_) is str else None, type=tag, raw=value)
 
 
 # -------------------------------------------------------------------------- event decoders
@@ -644,14 +736,12 @@ def _item(value: Any, where: str) -> ThreadItem:
 _ITEM_EVENT_KEYS: Final = frozenset({"type", "item"})
 
 
-def _item_event(
-    type_: str, make: Callable[[ThreadItem, Mapping[str, Any]], ThreadEvent]
-) -> Callable[[_Obj], ThreadEvent]:
+def _item_event(type_: str, build: Callable[..., ThreadEvent]) -> Callable[[_Obj], ThreadEvent]:
     where = f"{type_} event"
 
     def structure(obj: _Obj) -> ThreadEvent:
         item = _item(obj.get("item", _MISSING), where)
-        return make(item, EMPTY_EXTRA if len(obj) == 2 else _extra_of(obj, _ITEM_EVENT_KEYS))
+        return build(item, EMPTY_EXTRA if len(obj) == 2 else _extra_of(obj, _ITEM_EVENT_KEYS))
 
     return structure
 
@@ -669,10 +759,9 @@ _USAGE_KEYS: Final = frozenset(
 
 
 def _usage(value: Any, where: str) -> Usage:
-    obj = _object(value, f"{where}: 'usage'")
-    where = f"{where} usage"
+    obj = _object(value, where)
     opt = _Optionals(obj, where)
-    return Usage(
+    return _new_Usage(
         input_tokens=_int(obj, "input_tokens", where),
         cached_input_tokens=_int(obj, "cached_input_tokens", where),
         cache_write_input_tokens=opt.integer("cache_write_input_tokens"),
@@ -697,20 +786,20 @@ def _thread_started(obj: _Obj) -> ThreadStartedEvent:
     thread_id = obj.get("thread_id")
     if type(thread_id) is not str:
         raise _bad(obj, "thread_id", "a string", "thread.started event")
-    return ThreadStartedEvent(
+    return _new_ThreadStartedEvent(
         thread_id, EMPTY_EXTRA if len(obj) == 2 else _extra_of(obj, _THREAD_STARTED_KEYS)
     )
 
 
 def _turn_started(obj: _Obj) -> TurnStartedEvent:
-    return TurnStartedEvent(EMPTY_EXTRA if len(obj) == 1 else _extra_of(obj, _TYPE_ONLY))
+    return _new_TurnStartedEvent(EMPTY_EXTRA if len(obj) == 1 else _extra_of(obj, _TYPE_ONLY))
 
 
 def _turn_completed(obj: _Obj) -> TurnCompletedEvent:
     if "usage" not in obj:
         raise _bad(obj, "usage", "an object", "turn.completed event")
-    return TurnCompletedEvent(
-        _usage(obj["usage"], "turn.completed event"),
+    return _new_TurnCompletedEvent(
+        _usage(obj["usage"], "turn.completed event usage"),
         EMPTY_EXTRA if len(obj) == 2 else _extra_of(obj, _TURN_COMPLETED_KEYS),
     )
 
@@ -719,17 +808,19 @@ def _turn_failed(obj: _Obj) -> TurnFailedEvent:
     where = "turn.failed event"
     if "error" not in obj:
         raise _bad(obj, "error", "an object", where)
-    error = _object(obj["error"], f"{where}: 'error'")
-    message = _str(error, "message", f"{where} error")
-    return TurnFailedEvent(
-        TurnError(message, EMPTY_EXTRA if len(error) == 1 else _extra_of(error, _MESSAGE_KEYS)),
+    error = _object(obj["error"], "turn.failed event error")
+    message = _str(error, "message", "turn.failed event error")
+    return _new_TurnFailedEvent(
+        _new_TurnError(
+            message, EMPTY_EXTRA if len(error) == 1 else _extra_of(error, _MESSAGE_KEYS)
+        ),
         EMPTY_EXTRA if len(obj) == 2 else _extra_of(obj, _TURN_FAILED_KEYS),
     )
 
 
 def _plan_delta(obj: _Obj) -> PlanDeltaEvent:
     where = "item.plan.delta event"
-    return PlanDeltaEvent(
+    return _new_PlanDeltaEvent(
         item_id=_str(obj, "item_id", where),
         delta=_str(obj, "delta", where),
         extra=EMPTY_EXTRA if len(obj) == 3 else _extra_of(obj, _PLAN_DELTA_KEYS),
@@ -741,9 +832,9 @@ _QUESTION_KEYS: Final = frozenset({"id", "header", "question", "isOther", "isSec
 _OPTION_KEYS: Final = frozenset({"label", "description"})
 
 
-def _question(value: Any, where: str) -> RequestUserInputQuestion:
-    obj = _object(value, f"{where}: each of 'questions'")
-    where = f"{where} question"
+def _question(value: Any) -> RequestUserInputQuestion:
+    where = "request_user_input event question"
+    obj = _object(value, where)
     opt = _Optionals(obj, where)
     is_other = opt.boolean("isOther", "is_other")
     is_secret = opt.boolean("isSecret", "is_secret")
@@ -754,15 +845,17 @@ def _question(value: Any, where: str) -> RequestUserInputQuestion:
             raise _bad(obj, "options", "an array or null", where)
         options = []
         for raw in raw_options:
-            option = _object(raw, f"{where}: each of 'options'")
+            option = _object(raw, "request_user_input event question option")
             options.append(
-                RequestUserInputOption(
-                    label=_str(option, "label", f"{where} option"),
-                    description=_str(option, "description", f"{where} option"),
+                _new_RequestUserInputOption(
+                    label=_str(option, "label", "request_user_input event question option"),
+                    description=_str(
+                        option, "description", "request_user_input event question option"
+                    ),
                     extra=EMPTY_EXTRA if len(option) == 2 else _extra_of(option, _OPTION_KEYS),
                 )
             )
-    return RequestUserInputQuestion(
+    return _new_RequestUserInputQuestion(
         id=_str(obj, "id", where),
         header=_str(obj, "header", where),
         question=_str(obj, "question", where),
@@ -776,10 +869,10 @@ def _question(value: Any, where: str) -> RequestUserInputQuestion:
 
 def _request_user_input(obj: _Obj) -> RequestUserInputEvent:
     where = "request_user_input event"
-    return RequestUserInputEvent(
+    return _new_RequestUserInputEvent(
         id=_str(obj, "id", where),
         call_id=_str(obj, "call_id", where),
-        questions=tuple(_question(q, where) for q in _array(obj, "questions", where)),
+        questions=tuple(_question(q) for q in _array(obj, "questions", where)),
         extra=EMPTY_EXTRA if len(obj) == 4 else _extra_of(obj, _REQUEST_KEYS),
     )
 
@@ -788,7 +881,7 @@ def _thread_error(obj: _Obj) -> ThreadErrorEvent:
     message = obj.get("message")
     if type(message) is not str:
         raise _bad(obj, "message", "a string", "error event")
-    return ThreadErrorEvent(
+    return _new_ThreadErrorEvent(
         message, EMPTY_EXTRA if len(obj) == 2 else _extra_of(obj, _ERROR_EVENT_KEYS)
     )
 
@@ -798,9 +891,9 @@ _EVENT_DECODERS: Final[dict[str, Callable[[_Obj], ThreadEvent]]] = {
     "turn.started": _turn_started,
     "turn.completed": _turn_completed,
     "turn.failed": _turn_failed,
-    "item.started": _item_event("item.started", lambda i, x: ItemStartedEvent(i, x)),
-    "item.updated": _item_event("item.updated", lambda i, x: ItemUpdatedEvent(i, x)),
-    "item.completed": _item_event("item.completed", lambda i, x: ItemCompletedEvent(i, x)),
+    "item.started": _item_event("item.started", _new_ItemStartedEvent),
+    "item.updated": _item_event("item.updated", _new_ItemUpdatedEvent),
+    "item.completed": _item_event("item.completed", _new_ItemCompletedEvent),
     "item.plan.delta": _plan_delta,
     "request_user_input": _request_user_input,
     "error": _thread_error,
@@ -818,7 +911,7 @@ def _structure_event(obj: Any, line: str | bytes) -> ThreadEvent:
                 f"event 'type' must be a string, got {_kind(tag) if 'type' in obj else 'none'}",
                 line=line,
             )
-        return UnknownEvent(tag, obj)
+        return _new_UnknownEvent(tag, obj)
     try:
         return decode(obj)
     except _Invalid as exc:
@@ -857,6 +950,17 @@ def decode_event(data: bytes | str) -> ThreadEvent:
         raise ProtocolError(f"not a JSON line: {exc}", line=data) from None
     if "\\u" in text and _has_lone_surrogate(obj):
         raise ProtocolError("line holds a lone UTF-16 surrogate", line=data)
+    # The common case inline (one call less per line); anything unusual goes the long way.
+    if type(obj) is dict:
+        tag = obj.get("type")
+        decode = _EVENT_DECODERS.get(tag) if type(tag) is str else None
+        if decode is not None:
+            try:
+                return decode(obj)
+            except _Invalid as exc:
+                raise ProtocolError(f"invalid {tag} event: {exc}", line=data) from None
+            except Exception as exc:  # a bug here must still surface as the documented error
+                raise ProtocolError(f"cannot decode {tag} event: {exc!r}", line=data) from exc
     return _structure_event(obj, data)
 
 

@@ -101,7 +101,7 @@ async def test_declined_approval_does_not_run_the_command(mock_model: MockModel)
 
 
 async def test_default_handler_declines(mock_model: MockModel) -> None:
-    events, approvals = await run_escalated_touch(mock_model, None)  # type: ignore[arg-type]
+    _, approvals = await run_escalated_touch(mock_model, None)  # type: ignore[arg-type]
     assert not (mock_model.workdir / "approved.txt").exists()
     assert [a.decision for a in approvals] == [ApprovalDecision.DECLINE]
 

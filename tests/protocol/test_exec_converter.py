@@ -480,6 +480,7 @@ BAD_LINES: list[str | bytes] = [
     '{"type":"error","message":"\ud800"}',
     '{"type":"error","message":NaN}',
     '{"type":"turn.completed","usage":{"input_tokens":Infinity}}',
+    '{"type":"error","message":"m","size":1e400}',
     b'{"type":"error","message":"\xff\xfe"}',
     b"\xef\xbb\xbf" + b'{"type":"turn.started"}',
     "[" * 100_000 + "]" * 100_000,

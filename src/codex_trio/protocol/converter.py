@@ -15,8 +15,9 @@ composes cattrs hooks. It is configured once, at import; do not register more ho
 
 What can go wrong, and what happens then:
 
-* a line that is not JSON, not UTF-8, holds a lone UTF-16 surrogate or ``NaN``, or is not a JSON
-  object: :class:`~codex_trio.errors.ProtocolError`, carrying (a prefix of) the line;
+* a line that is not JSON, not UTF-8, holds a lone UTF-16 surrogate, ``NaN`` or a number too
+  large for a float, or is not a JSON object: :class:`~codex_trio.errors.ProtocolError`,
+  carrying (a prefix of) the line;
 * a known event or item type with a required key missing or a value of the wrong JSON type:
   :class:`~codex_trio.errors.ProtocolError` as well. Nothing else ever escapes
   :func:`decode_event`;
@@ -139,9 +140,19 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_decode_json: Final = json.JSONDecoder(parse_constant=_reject_constant).decode
+def _finite_float(text: str) -> float:
+    # Python reads 1e400 as infinity, which no JSON encoder (ours included) can write back.
+    value = float(text)
+    if value - value != 0.0:
+        raise ValueError(f"number {text} is out of range")
+    return value
+
+
+_decode_json: Final = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_float=_finite_float
+).decode
 _decode_json_keeping_duplicates: Final = json.JSONDecoder(
-    parse_constant=_reject_constant, object_pairs_hook=_keep_duplicates
+    parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_keep_duplicates
 ).decode
 # serde_json's compact form: no spaces, non-ASCII written as is, same escapes as Python's.
 _encode_json: Final = json.JSONEncoder(
@@ -928,10 +939,10 @@ def decode_event(data: bytes | str) -> ThreadEvent:
     keys to the ``extra`` of their object, so a newer codex never makes this fail.
 
     Raises :class:`~codex_trio.errors.ProtocolError` (with the line, secrets redacted) when the
-    line is not JSON, not UTF-8, holds a lone surrogate or ``NaN``, is not a JSON object, has no
-    string ``type``, or is a known type with a required key missing or of the wrong JSON type.
-    No other exception escapes for bad data; a ``TypeError`` means ``data`` was neither bytes
-    nor str.
+    line is not JSON, not UTF-8, holds a lone surrogate, ``NaN`` or an out-of-range number, is
+    not a JSON object, has no string ``type``, or is a known type with a required key missing or
+    of the wrong JSON type. No other exception escapes for bad data; a ``TypeError`` means
+    ``data`` was neither bytes nor str.
     """
     try:
         if isinstance(data, str):

@@ -146,9 +146,10 @@ mcp_items = st.builds(
         st.builds(
             McpToolCallResult,
             content=st.lists(json_values, max_size=2).map(tuple),
+            meta=json_values,
             structured_content=json_values,
-            extra=extras(frozenset({"content", "structured_content"})),
-            omitted=omissions("structured_content"),
+            extra=extras(frozenset({"content", "_meta", "structured_content"})),
+            omitted=omissions("meta", "structured_content"),
         )
     ),
     error=optional(st.builds(McpToolCallError, texts, extras(frozenset({"message"})))),

@@ -359,12 +359,28 @@ def test_extra_keys_of_a_web_search_item_follow_both_ids() -> None:
 def test_extra_keys_in_nested_objects_survive_reencoding() -> None:
     raw = dict(
         ITEMS["mcp_tool_call"],
-        result={"content": [], "structured_content": None, "_meta": {"k": 1}},
+        result={"content": [], "structured_content": None, "annotations": {"k": 1}},
     )
     item = _item(raw)
     assert isinstance(item, McpToolCallItem) and item.result is not None
-    assert dict(item.result.extra) == {"_meta": {"k": 1}}
+    assert dict(item.result.extra) == {"annotations": {"k": 1}}
     assert json.loads(encode_event(ItemCompletedEvent(item)))["item"] == raw
+
+
+def test_mcp_result_meta_is_typed_and_written_back_in_place() -> None:
+    # As codex 0.163 writes it when the MCP server's result carries `_meta`.
+    line = (
+        '{"type":"item.completed","item":{"id":"item_1","type":"mcp_tool_call","server":"docs",'
+        '"tool":"lookup","arguments":{"q":"trio"},"result":{"content":[{"type":"text",'
+        '"text":"found trio"}],"_meta":{"trace":"t1"},"structured_content":{"hits":2}},'
+        '"error":null,"status":"completed"}}'
+    )
+    event = decode_event(line)
+    assert isinstance(event, ItemCompletedEvent) and isinstance(event.item, McpToolCallItem)
+    assert event.item.result is not None
+    assert event.item.result.meta == {"trace": "t1"}
+    assert dict(event.item.result.extra) == {}
+    assert encode_event(event) == line
 
 
 # ------------------------------------------------------------------------------ bad items

@@ -508,7 +508,7 @@ def _file_change(obj: _Obj) -> FileChangeItem:
 
 
 _MCP_KEYS: Final = _ITEM_HEAD | {"server", "tool", "arguments", "result", "error", "status"}
-_MCP_RESULT_KEYS: Final = frozenset({"content", "structured_content"})
+_MCP_RESULT_KEYS: Final = frozenset({"content", "_meta", "structured_content"})
 _MCP_ERROR_KEYS: Final = frozenset({"message"})
 
 
@@ -519,11 +519,13 @@ def _mcp_result(value: Any) -> McpToolCallResult | None:
     obj = _object(value, where)
     content = _array(obj, "content", where)
     opt = _Optionals(obj, where)
+    meta = opt.get("_meta", "meta")
     structured = opt.get("structured_content")
     return _new_McpToolCallResult(
         content=tuple(content),
+        meta=meta,
         structured_content=structured,
-        extra=EMPTY_EXTRA if len(obj) == 2 - opt.missing else _extra_of(obj, _MCP_RESULT_KEYS),
+        extra=EMPTY_EXTRA if len(obj) == 3 - opt.missing else _extra_of(obj, _MCP_RESULT_KEYS),
         omitted=opt.omitted,
     )
 
@@ -1024,6 +1026,8 @@ def _u_file_change(item: FileChangeItem) -> _Obj:
 
 def _u_mcp_result(result: McpToolCallResult) -> _Obj:
     obj: _Obj = {"content": list(result.content)}
+    if result.meta is not None or "meta" not in result.omitted:
+        obj["_meta"] = result.meta
     if result.structured_content is not None or "structured_content" not in result.omitted:
         obj["structured_content"] = result.structured_content
     return _put_extra(obj, result.extra)

@@ -256,12 +256,18 @@ class FileChangeItem:
 
 @attrs.frozen(kw_only=True)
 class McpToolCallResult:
-    """What an MCP tool returned: MCP content blocks, kept as raw JSON, plus structured data."""
+    """What an MCP tool returned: MCP content blocks, kept as raw JSON, plus structured data.
+
+    ``meta`` is the result's MCP ``_meta`` object (wire key ``_meta``), which codex leaves out
+    when the server sent none. A tool that reports failure (MCP ``isError``) still has a result:
+    the item's ``status`` is then ``failed`` while ``error`` stays ``None``.
+    """
 
     content: tuple[Any, ...]
+    meta: Any = None
     structured_content: Any = None
     extra: Mapping[str, Any] = _extra()
-    omitted: frozenset[str] = _omitted()
+    omitted: frozenset[str] = _omitted(frozenset({"meta"}))
 
 
 @attrs.frozen

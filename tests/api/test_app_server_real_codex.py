@@ -23,7 +23,7 @@ from codex_trio.api.approvals import (
     deny_all,
 )
 from codex_trio.api.tools import tool
-from codex_trio.errors import TransportError
+from codex_trio.errors import TransportError, TurnDeadlineError
 from codex_trio.protocol.app_server import types as g
 from codex_trio.protocol.exec_events import (
     ItemCompletedEvent,
@@ -33,7 +33,7 @@ from codex_trio.protocol.exec_events import (
     TurnStartedEvent,
 )
 from codex_trio.protocol.exec_items import AgentMessageItem, CommandExecutionItem
-from codex_trio.protocol.options import CodexOptions, ThreadOptions
+from codex_trio.protocol.options import CodexOptions, ThreadOptions, TurnOptions
 from codex_trio.testing import MockModel, exec_command, function_call, hold, message
 from codex_trio.transport.app_server import (
     ApprovalHandler,
@@ -274,3 +274,22 @@ async def test_approval_request_carries_the_command_and_reason(mock_model: MockM
 
     await run_escalated_touch(mock_model, record)
     assert seen and seen[0].reason == "needs it" and seen[0].thread_id
+
+
+async def test_transport_turn_past_its_deadline_raises_and_interrupts(
+    mock_model: MockModel,
+) -> None:
+    mock_model.script = [hold(message("too late")), message("next")]
+    transport = AppServerTransport(options=codex_options(mock_model))
+    with trio.fail_after(90):
+        async with transport.open():
+            assert transport.client is not None
+            with pytest.raises(TurnDeadlineError) as info:
+                async with transport.turn("wait", thread_options(mock_model),
+                                          TurnOptions(timeout=2)) as stream:
+                    async for _ in stream:
+                        pass
+            thread_id = info.value.thread_id
+            assert thread_id is not None
+            read = await transport.client.thread_read(thread_id)
+            assert [t.status for t in read.thread.turns] == ["interrupted"]

@@ -31,7 +31,7 @@ from typing import Any, ClassVar, TypeVar, cast
 import attrs
 import trio
 
-from codex_trio.errors import CodexError, ConfigurationError, TransportError
+from codex_trio.errors import CodexError, ConfigurationError, TransportError, TurnDeadlineError
 from codex_trio.observe import get_logger, telemetry
 from codex_trio.protocol.app_server import _generated as g
 from codex_trio.protocol.app_server.mapping import AppServerEvent, TurnEventMapper
@@ -88,6 +88,7 @@ __all__ = [
 _log = get_logger("codex_trio.transport.app_server")
 
 ApprovalHandler = Callable[[ApprovalRequest], Awaitable[ApprovalDecision]]
+UserInputHandler = Callable[[g.ToolRequestUserInputParams], Awaitable[Mapping[str, Sequence[str]]]]
 _T = TypeVar("_T")
 UserInput = str | Sequence[TextInput | LocalImageInput | Mapping[str, Any]]
 _DEFAULT_THREAD = ThreadOptions()
@@ -306,6 +307,10 @@ class AppServerClient:
         self._turns: dict[str, AppServerTurn] = {}  # thread id -> running turn
         self._usage: dict[str, Usage] = {}
         self.dropped_notifications = 0
+        self.user_input_handler: UserInputHandler | None = None
+        """Answers the model's ``request_user_input`` questions: gets the generated
+        ``ToolRequestUserInputParams``, returns ``{question id: [answers]}``. Without one, the
+        questions are answered with no answers (and logged)."""
 
     @property
     def error(self) -> TransportError | None:
@@ -400,6 +405,10 @@ class AppServerClient:
             return await self._approve(request)
         if request.method == "item/tool/call":
             return await self._call_tool(request)
+        if request.method == "item/tool/requestUserInput":
+            return await self._user_input(request)
+        if request.method == "currentTime/read":
+            return {"currentTimeAt": int(time.time())}
         raise MethodNotFoundError(
             f"codex-trio has no handler for server request {request.method!r}",
             method=request.method,
@@ -431,6 +440,16 @@ class AppServerClient:
         if turn is not None:
             turn.approvals.append(record)
         return approval_response(asked, decision)
+
+    async def _user_input(self, request: Request) -> Any:
+        params = decode_params(g.ToolRequestUserInputParams, request.params,
+                               method=request.method)
+        if self.user_input_handler is None:
+            _log.warning("user_input.unanswered", thread_id=params.thread_id,
+                         questions=len(params.questions))
+            return {"answers": {}}
+        answers = await self.user_input_handler(params)
+        return {"answers": {qid: {"answers": list(a)} for qid, a in answers.items()}}
 
     async def _call_tool(self, request: Request) -> Any:
         params = decode_params(g.DynamicToolCallParams, request.params, method=request.method)
@@ -825,9 +844,18 @@ class AppServerTransport:
         parts: list[TextInput | LocalImageInput] = [TextInput(prompt)]
         parts += [LocalImageInput(p) for p in (*turn.images, *images)]
         overrides = TurnOverrides(output_schema=turn.output_schema)
-        with trio.CancelScope(deadline=deadline):
+        running: AppServerTurn | None = None
+        with trio.CancelScope(deadline=deadline) as scope:
             async with client.turn(thread_id, parts, overrides) as running:
                 yield _exec_events(thread_id, running)
+        if scope.cancelled_caught:
+            # Leaving client.turn above already sent turn/interrupt.
+            raise TurnDeadlineError(
+                "turn deadline passed; the turn was interrupted",
+                thread_id=thread_id,
+                turn_id=running.turn_id if running is not None else None,
+                pid=client.pid,
+            )
 
 
 async def _exec_events(thread_id: str, turn: AppServerTurn) -> AsyncIterator[ThreadEvent]:

@@ -282,3 +282,14 @@ def test_known_event_with_missing_or_wrongly_typed_field_is_a_protocol_error(lin
     with pytest.raises(ProtocolError) as info:
         decode_event(line)
     assert info.value.line == line
+
+
+def test_events_of_strings_and_numbers_are_hashable_even_with_extra_keys() -> None:
+    plain = decode_event(LINES["item.completed"])
+    with_extra = decode_event(LINES["item.completed"][:-1] + ',"meta":{"a":[1]}}')
+    assert len({plain, decode_event(LINES["item.completed"]), decode_event(USAGE_LINE)}) == 2
+    assert hash(with_extra) == hash(plain)
+    assert with_extra != plain
+
+
+USAGE_LINE = '{"type":"turn.completed","usage":' + USAGE + "}"

@@ -51,7 +51,8 @@ _USAGE_OPTIONAL = frozenset({"cache_write_input_tokens", "reasoning_output_token
 
 
 def _extra() -> Any:
-    return attrs.field(default=EMPTY_EXTRA)
+    # Unknown keys hold JSON values, which cannot be hashed: keep them out of __hash__.
+    return attrs.field(default=EMPTY_EXTRA, hash=False)
 
 
 # ------------------------------------------------------------------------------------ usage
@@ -289,7 +290,7 @@ class UnknownEvent:
     """
 
     type: str
-    raw: Mapping[str, Any]
+    raw: Mapping[str, Any] = attrs.field(hash=False)
 
 
 ThreadEvent: TypeAlias = (

@@ -78,8 +78,10 @@ EMPTY_EXTRA: Mapping[str, Any] = MappingProxyType({})
 _NO_OMISSIONS: frozenset[str] = frozenset()
 
 
+# JSON values (dicts, lists) cannot be hashed, so fields that hold them stay out of __hash__:
+# objects made only of strings, numbers and enums (most events) remain usable as dict keys.
 def _extra() -> Any:
-    return attrs.field(default=EMPTY_EXTRA)
+    return attrs.field(default=EMPTY_EXTRA, hash=False)
 
 
 def _omitted(default: frozenset[str] = _NO_OMISSIONS) -> Any:
@@ -263,9 +265,9 @@ class McpToolCallResult:
     the item's ``status`` is then ``failed`` while ``error`` stays ``None``.
     """
 
-    content: tuple[Any, ...]
-    meta: Any = None
-    structured_content: Any = None
+    content: tuple[Any, ...] = attrs.field(hash=False)
+    meta: Any = attrs.field(default=None, hash=False)
+    structured_content: Any = attrs.field(default=None, hash=False)
     extra: Mapping[str, Any] = _extra()
     omitted: frozenset[str] = _omitted(frozenset({"meta"}))
 
@@ -290,7 +292,7 @@ class McpToolCallItem:
     id: str
     server: str
     tool: str
-    arguments: Any = None
+    arguments: Any = attrs.field(default=None, hash=False)
     result: McpToolCallResult | None = None
     error: McpToolCallError | None = None
     status: McpToolCallStatus
@@ -324,7 +326,7 @@ class CollabToolCallItem:
     sender_thread_id: str
     receiver_thread_ids: tuple[str, ...]
     prompt: str | None = None
-    agents_states: Mapping[str, CollabAgentState]
+    agents_states: Mapping[str, CollabAgentState] = attrs.field(hash=False)
     status: CollabToolCallStatus
     extra: Mapping[str, Any] = _extra()
     omitted: frozenset[str] = _omitted()
@@ -388,7 +390,7 @@ class UnknownAction:
     it had a string one, else ``None``.
     """
 
-    raw: Any
+    raw: Any = attrs.field(hash=False)
 
     @property
     def type(self) -> str | None:
@@ -459,7 +461,7 @@ class UnknownItem:
 
     id: str | None
     type: str
-    raw: Mapping[str, Any]
+    raw: Mapping[str, Any] = attrs.field(hash=False)
 
 
 ThreadItem: TypeAlias = (

@@ -293,3 +293,16 @@ async def test_transport_turn_past_its_deadline_raises_and_interrupts(
             assert thread_id is not None
             read = await transport.client.thread_read(thread_id)
             assert [t.status for t in read.thread.turns] == ["interrupted"]
+
+
+async def test_transport_turn_without_open_runs_on_a_private_app_server(
+    mock_model: MockModel,
+) -> None:
+    mock_model.script = [message("solo")]
+    transport = AppServerTransport(options=codex_options(mock_model))
+    with trio.fail_after(90):
+        async with transport.turn("hi", thread_options(mock_model)) as stream:
+            events = [e async for e in stream]
+    assert isinstance(events[0], ThreadStartedEvent)
+    assert isinstance(events[-1], TurnCompletedEvent)
+    assert transport.client is None

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
@@ -775,10 +775,11 @@ async def _serve(
 class AppServerTransport:
     """The app-server transport behind ``Codex(transport="app-server")``.
 
-    Owns one long-lived app-server process for its whole life (:meth:`run` / :meth:`open`),
-    shared by every thread; :meth:`turn` has the same shape as ``ExecTransport.turn`` and yields
-    exec-style events only (``ThreadStartedEvent`` first, then what the turn did, ending with
-    ``TurnCompletedEvent`` or ``TurnFailedEvent``).
+    Inside ``async with transport.open():`` one long-lived app-server process serves every
+    thread and turn (the intended use); without it, each turn starts a private one.
+    :meth:`turn` has the same shape as ``ExecTransport.turn`` and yields exec-style events
+    only: ``ThreadStartedEvent`` first, then what the turn did, ending with
+    ``TurnCompletedEvent`` or ``TurnFailedEvent``.
     """
 
     name: ClassVar[str] = "app-server"
@@ -792,14 +793,17 @@ class AppServerTransport:
     client: AppServerClient | None = None
     _loaded: set[str] = attrs.field(factory=set)
 
-    @asynccontextmanager
-    async def open(self) -> AsyncIterator[AppServerTransport]:
-        """Start the app-server for the block's extent."""
-        async with open_app_server(
+    def _open_client(self) -> AbstractAsyncContextManager[AppServerClient]:
+        return open_app_server(
             self.options, approval_handler=self.approval_handler,
             request_timeout=self.request_timeout, event_buffer=self.event_buffer,
             stop_policy=self.stop_policy,
-        ) as client:
+        )
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[AppServerTransport]:
+        """Start the shared app-server for the block's extent (every turn then reuses it)."""
+        async with self._open_client() as client:
             self.client = client
             try:
                 yield self
@@ -816,7 +820,8 @@ class AppServerTransport:
         images: Sequence[str] = (),
         resume_thread_id: str | None = None,
     ) -> AbstractAsyncContextManager[AsyncIterator[ThreadEvent]]:
-        """One turn, as ``ExecTransport.turn``; needs :meth:`open` around it."""
+        """One turn, as ``ExecTransport.turn``. Inside :meth:`open` it runs on the shared
+        process; outside, on a private app-server started and stopped for this turn."""
         return self._turn(prompt, thread, turn, images=images, resume_thread_id=resume_thread_id)
 
     @asynccontextmanager
@@ -829,33 +834,38 @@ class AppServerTransport:
         images: Sequence[str],
         resume_thread_id: str | None,
     ) -> AsyncIterator[AsyncIterator[ThreadEvent]]:
-        client = self.client
-        if client is None:
-            raise ConfigurationError("AppServerTransport.turn needs `async with transport.open()`")
-        deadline = _deadline(turn)
-        if resume_thread_id is None:
-            started = await client.thread_start(thread, tools=self.tools)
-            thread_id = started.thread.id
-        else:
-            thread_id = resume_thread_id
-            if thread_id not in self._loaded:
-                await client.thread_resume(thread_id, thread, tools=self.tools)
-        self._loaded.add(thread_id)
-        parts: list[TextInput | LocalImageInput] = [TextInput(prompt)]
-        parts += [LocalImageInput(p) for p in (*turn.images, *images)]
-        overrides = TurnOverrides(output_schema=turn.output_schema)
-        running: AppServerTurn | None = None
-        with trio.CancelScope(deadline=deadline) as scope:
-            async with client.turn(thread_id, parts, overrides) as running:
-                yield _exec_events(thread_id, running)
-        if scope.cancelled_caught:
-            # Leaving client.turn above already sent turn/interrupt.
-            raise TurnDeadlineError(
-                "turn deadline passed; the turn was interrupted",
-                thread_id=thread_id,
-                turn_id=running.turn_id if running is not None else None,
-                pid=client.pid,
-            )
+        async with AsyncExitStack() as stack:
+            client = self.client
+            loaded = self._loaded
+            if client is None:
+                # Not opened: a private app-server for this one turn (about a second of
+                # start-up; the thread lives on in CODEX_HOME and resumes by id next time).
+                client = await stack.enter_async_context(self._open_client())
+                loaded = set()
+            deadline = _deadline(turn)
+            if resume_thread_id is None:
+                started = await client.thread_start(thread, tools=self.tools)
+                thread_id = started.thread.id
+            else:
+                thread_id = resume_thread_id
+                if thread_id not in loaded:
+                    await client.thread_resume(thread_id, thread, tools=self.tools)
+            loaded.add(thread_id)
+            parts: list[TextInput | LocalImageInput] = [TextInput(prompt)]
+            parts += [LocalImageInput(p) for p in (*turn.images, *images)]
+            overrides = TurnOverrides(output_schema=turn.output_schema)
+            running: AppServerTurn | None = None
+            with trio.CancelScope(deadline=deadline) as scope:
+                async with client.turn(thread_id, parts, overrides) as running:
+                    yield _exec_events(thread_id, running)
+            if scope.cancelled_caught:
+                # Leaving client.turn above already sent turn/interrupt.
+                raise TurnDeadlineError(
+                    "turn deadline passed; the turn was interrupted",
+                    thread_id=thread_id,
+                    turn_id=running.turn_id if running is not None else None,
+                    pid=client.pid,
+                )
 
 
 async def _exec_events(thread_id: str, turn: AppServerTurn) -> AsyncIterator[ThreadEvent]:

@@ -8,7 +8,11 @@ from contextlib import asynccontextmanager
 import pytest
 import trio
 
-from codex_trio.protocol.app_server import AgentMessageDeltaEvent, AppServerNotificationEvent
+from codex_trio.protocol.app_server import (
+    AgentMessageDeltaEvent,
+    AppServerNotificationEvent,
+    InvalidRequestError,
+)
 from codex_trio.protocol.exec_events import (
     ItemCompletedEvent,
     TurnCompletedEvent,
@@ -16,8 +20,9 @@ from codex_trio.protocol.exec_events import (
 )
 from codex_trio.protocol.exec_items import AgentMessageItem
 from codex_trio.protocol.options import CodexOptions, ThreadOptions
-from codex_trio.testing import MockModel, message
+from codex_trio.testing import MockModel, hold, message
 from codex_trio.transport.app_server import AppServerClient, open_app_server
+from tests.fakes import children_of_self, open_fds, pid_alive
 
 pytestmark = pytest.mark.integration
 
@@ -49,3 +54,74 @@ async def test_full_turn_streams_exec_style_events_with_deltas(mock_model: MockM
     assert isinstance(events[-1], TurnCompletedEvent)
     assert events[-1].usage.input_tokens > 0
     assert turn.status == "completed"
+
+
+async def test_buffered_turn_returns_items_final_response_and_usage(mock_model: MockModel) -> None:
+    mock_model.script = [message("first"), message("final answer")]
+    with trio.fail_after(60):
+        async with app_server(mock_model) as client:
+            thread_id = (await client.thread_start(thread_options(mock_model))).thread.id
+            first = await client.run_turn(thread_id, "one")
+            result = await client.run_turn(thread_id, "two")
+    assert result.status == "completed" and result.final_response == "final answer"
+    assert [type(i) for i in result.items] == [AgentMessageItem]
+    assert result.usage.input_tokens > first.usage.input_tokens > 0
+
+
+async def test_cancelling_mid_turn_leaves_no_process_and_no_fd(mock_model: MockModel) -> None:
+    mock_model.script = [hold(message("never"))]
+    fds_before = open_fds()
+    pid = None
+    with trio.fail_after(60):
+        with trio.CancelScope() as scope:
+            async with app_server(mock_model) as client:
+                pid = client.pid
+                thread_id = (await client.thread_start(thread_options(mock_model))).thread.id
+                async with client.turn(thread_id, "wait") as turn:
+                    async for event in turn:
+                        if isinstance(event, TurnStartedEvent):
+                            await mock_model.server.wait_for_held()
+                            scope.cancel()
+    assert scope.cancelled_caught and pid is not None
+    assert not pid_alive(pid)
+    assert pid not in children_of_self()
+    assert open_fds() <= fds_before
+
+
+async def test_thread_revert_drops_the_turns_from_the_given_one_on(mock_model: MockModel) -> None:
+    mock_model.script = [message("a"), message("b")]
+    with trio.fail_after(60):
+        async with app_server(mock_model) as client:
+            thread_id = (await client.thread_start(thread_options(mock_model))).thread.id
+            first = await client.run_turn(thread_id, "one")
+            second = await client.run_turn(thread_id, "two")
+            await client.thread_revert(thread_id, second.turn_id)
+            turns = (await client.thread_read(thread_id)).thread.turns
+    assert [t.id for t in turns] == [first.turn_id]
+
+
+async def test_thread_listing_naming_and_archiving(mock_model: MockModel) -> None:
+    mock_model.script = [message("a")]
+    with trio.fail_after(60):
+        async with app_server(mock_model) as client:
+            thread_id = (await client.thread_start(thread_options(mock_model))).thread.id
+            await client.run_turn(thread_id, "one")
+            await client.thread_set_name(thread_id, "named thread")
+            listed = [t.id async for t in client.iter_threads(page_size=1)]
+            name = (await client.thread_read(thread_id)).thread.name
+            await client.thread_archive(thread_id)
+            after_archive = [t.id async for t in client.iter_threads()]
+            archived = [t.id async for t in client.iter_threads(archived=True)]
+            await client.thread_unarchive(thread_id)
+            after_unarchive = [t.id async for t in client.iter_threads()]
+    assert listed == [thread_id] and name == "named thread"
+    assert after_archive == [] and archived == [thread_id] and after_unarchive == [thread_id]
+
+
+async def test_account_read_without_login_and_rate_limits_need_auth(mock_model: MockModel) -> None:
+    with trio.fail_after(60):
+        async with app_server(mock_model) as client:
+            account = await client.account_read()
+            with pytest.raises(InvalidRequestError, match="authentication required"):
+                await client.rate_limits()
+    assert account.account is None

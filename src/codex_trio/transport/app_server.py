@@ -55,12 +55,14 @@ from codex_trio.protocol.app_server.server_requests import (
     tool_response,
 )
 from codex_trio.protocol.exec_events import (
+    ItemCompletedEvent,
     ThreadEvent,
     ThreadStartedEvent,
     TurnCompletedEvent,
     TurnFailedEvent,
     Usage,
 )
+from codex_trio.protocol.exec_items import AgentMessageItem, ThreadItem
 from codex_trio.protocol.options import (
     CodexOptions,
     LocalImageInput,
@@ -79,6 +81,7 @@ __all__ = [
     "AppServerClient",
     "AppServerTransport",
     "AppServerTurn",
+    "AppServerTurnResult",
     "ApprovalHandler",
     "TurnOverrides",
     "app_server_argv",
@@ -281,6 +284,26 @@ class AppServerTurn:
         ``TurnFailedEvent`` whose ``extra["status"]`` is ``"interrupted"``."""
         assert self.turn_id is not None
         await self.client.turn_interrupt(self.thread_id, self.turn_id)
+
+
+@attrs.frozen(kw_only=True)
+class AppServerTurnResult:
+    """A finished turn, buffered (:meth:`AppServerClient.run_turn`).
+
+    ``items`` are the completed exec-style items in order; ``final_response`` the text of the
+    last agent message; ``usage`` the thread's cumulative usage; ``status`` ``completed``,
+    ``failed`` or ``interrupted`` (``error_message`` says why for the last two);
+    ``approvals`` every approval decision taken during the turn.
+    """
+
+    thread_id: str
+    turn_id: str
+    status: str
+    items: tuple[ThreadItem, ...]
+    final_response: str | None
+    usage: Usage
+    approvals: tuple[ApprovalRecord, ...]
+    error_message: str | None = None
 
 
 class AppServerClient:
@@ -654,6 +677,34 @@ class AppServerClient:
                         await self.turn_interrupt(thread_id, turn.turn_id)
                     except CodexError as exc:
                         _log.warning("turn.interrupt_failed", error=str(exc)[:200])
+
+    async def run_turn(
+        self,
+        thread_id: str,
+        prompt: UserInput,
+        overrides: TurnOverrides = TurnOverrides(),
+    ) -> AppServerTurnResult:
+        """Run a turn to its end and return what it produced (see :meth:`turn` to stream)."""
+        items: list[ThreadItem] = []
+        error_message: str | None = None
+        async with self.turn(thread_id, prompt, overrides) as turn:
+            async for event in turn:
+                if isinstance(event, ItemCompletedEvent):
+                    items.append(event.item)
+                elif isinstance(event, TurnFailedEvent):
+                    error_message = event.message
+        assert turn.turn_id is not None
+        messages = [i.text for i in items if isinstance(i, AgentMessageItem)]
+        return AppServerTurnResult(
+            thread_id=thread_id,
+            turn_id=turn.turn_id,
+            status=turn.status or "completed",
+            items=tuple(items),
+            final_response=messages[-1] if messages else None,
+            usage=turn.usage,
+            approvals=tuple(turn.approvals),
+            error_message=error_message,
+        )
 
     # ------------------------------------------------------------- account, models
 

@@ -125,3 +125,16 @@ async def test_account_read_without_login_and_rate_limits_need_auth(mock_model: 
             with pytest.raises(InvalidRequestError, match="authentication required"):
                 await client.rate_limits()
     assert account.account is None
+
+
+async def test_api_key_login_stores_the_key_and_logout_removes_it(mock_model: MockModel) -> None:
+    auth = mock_model.home.path / "auth.json"
+    key = "sk-test-not-a-real-key-123456"
+    with trio.fail_after(60):
+        async with app_server(mock_model) as client:
+            answer = await client.login_api_key(key)
+            stored = auth.read_text() if auth.exists() else ""
+            await client.logout()
+    assert answer == {"type": "apiKey"}
+    assert key in stored
+    assert not auth.exists() or key not in auth.read_text()

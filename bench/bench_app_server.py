@@ -64,7 +64,7 @@ LONG_TEXT = " ".join(f"word{i}" for i in range(300))
 
 async def record(directory: Path, turns: int = 3) -> list[bytes]:
     """Raw stdout lines of ``turns`` turns (notifications only)."""
-    script = []
+    script: list[Any] = []
     for i in range(turns):
         script += [
             response(reasoning("thinking about it"),

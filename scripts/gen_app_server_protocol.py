@@ -68,7 +68,7 @@ _RESPONSE_OVERRIDES = {
 
 
 def codex_path() -> str:
-    import codex_cli_bin  # type: ignore[import-untyped]
+    import codex_cli_bin
 
     return str(codex_cli_bin.bundled_codex_path())
 
@@ -178,6 +178,26 @@ def _tag_of(variants: list[Schema]) -> str | None:
     return None
 
 
+Template = Callable[[str], str]
+"""Python source of a conversion, given the source of the value to convert."""
+
+
+def _or_none(convert: Template | None) -> Template | None:
+    if convert is None:
+        return None
+    return lambda e: f"None if {e} is None else {convert(e)}"
+
+
+def _each(convert: Template | None, pattern: str, plain: str | None) -> Template | None:
+    """Convert each element ``x`` of a container with ``convert`` (``pattern`` gets the
+    element's conversion and the container); ``plain`` is used when elements need none."""
+    if convert is not None:
+        return lambda e: pattern.format(convert("x"), e)
+    if plain is None:
+        return None
+    return lambda e: plain.format(e)
+
+
 class Model:
     def __init__(self, defs: dict[str, Schema]) -> None:
         self.defs = defs
@@ -237,12 +257,8 @@ class Model:
             options = node["anyOf"]
             non_null = [o for o in options if o.get("type") != "null"]
             if len(non_null) == 1 and len(options) == 2:
-                ann, dec, enc = self.conv(non_null[0])
-                return (
-                    f"{ann} | None",
-                    (lambda e, d=dec: f"None if {e} is None else {d(e)}") if dec else None,
-                    (lambda e, c=enc: f"None if {e} is None else {c(e)}") if enc else None,
-                )
+                inner, idec, ienc = self.conv(non_null[0])
+                return f"{inner} | None", _or_none(idec), _or_none(ienc)
             return "Any", None, None
         if isinstance(node.get("enum"), list) and node.get("type") == "string":
             values = ", ".join(json.dumps(v) for v in node["enum"])
@@ -267,29 +283,20 @@ class Model:
         elif types == "array":
             iann, idec, ienc = self.conv(node.get("items", {}))
             ann = f"tuple[{iann}, ...]"
-            dec = (lambda e, d=idec: f"tuple([{d('x')} for x in {e}])") if idec else (
-                lambda e: f"tuple({e})"
-            )
-            enc = (lambda e, c=ienc: f"[{c('x')} for x in {e}]") if ienc else (
-                lambda e: f"list({e})"
-            )
+            dec = _each(idec, "tuple([{} for x in {}])", "tuple({})")
+            enc = _each(ienc, "[{} for x in {}]", "list({})")
         elif types == "object" and isinstance(node.get("additionalProperties"), dict) and not (
             node.get("properties")
         ):
             vann, vdec, venc = self.conv(node["additionalProperties"])
             ann = f"Mapping[str, {vann}]"
-            if vdec:
-                dec = lambda e, d=vdec: f"{{k: {d('x')} for k, x in {e}.items()}}"  # noqa: E731
-            if venc:
-                enc = lambda e, c=venc: f"{{k: {c('x')} for k, x in {e}.items()}}"  # noqa: E731
+            dec = _each(vdec, "{{k: {} for k, x in {}.items()}}", None)
+            enc = _each(venc, "{{k: {} for k, x in {}.items()}}", None)
         else:
             ann = "Any"
         if nullable:
             ann = f"{ann} | None"
-            if dec:
-                dec = lambda e, d=dec: f"None if {e} is None else {d(e)}"  # noqa: E731
-            if enc:
-                enc = lambda e, c=enc: f"None if {e} is None else {c(e)}"  # noqa: E731
+            dec, enc = _or_none(dec), _or_none(enc)
         return ann, dec, enc
 
     def named(

@@ -72,8 +72,9 @@ def test_known_union_tag_decodes_to_its_variant_with_nested_unions() -> None:
     decoded = decode_params(g.ItemCompletedNotification,
                             {"threadId": "t", "turnId": "u", "completedAtMs": 2, "item": item})
     assert isinstance(decoded.item, g.CommandExecutionThreadItem)
-    assert decoded.item.exit_code == 0 and decoded.item.command_actions[0].command == "ls"
-    assert isinstance(decoded.item.command_actions[0], g.ListFilesCommandAction)
+    action = decoded.item.command_actions[0]
+    assert isinstance(action, g.ListFilesCommandAction)
+    assert decoded.item.exit_code == 0 and action.command == "ls"
 
 
 def test_unknown_enum_value_is_kept_as_a_string() -> None:

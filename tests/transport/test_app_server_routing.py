@@ -8,6 +8,8 @@ import pytest
 import trio
 
 from codex_trio.errors import TransportError
+from codex_trio.protocol.app_server import AppServerNotificationEvent
+from codex_trio.protocol.exec_events import TurnCompletedEvent, TurnFailedEvent
 from codex_trio.protocol.options import CodexOptions
 from codex_trio.transport.app_server import open_app_server
 from tests.fakes import fake_codex
@@ -102,3 +104,31 @@ read()
             async with client.subscribe("A") as a:
                 reply = (await a.receive()).params["delta"]
     assert '"code": -32601' in reply and '"result"' not in reply
+
+
+TURN = """
+msg = read()  # turn/start
+out({"id": msg["id"], "result": {"turn": {"id": "u", "items": [], "status": "inProgress"}}})
+out({"method": "item/completed", "params": {"threadId": "A", "turnId": "u", "item": "not an object"}})
+out({"method": "turn/completed", "params": {"threadId": "A", "turn": %s}})
+read()
+"""
+
+
+@pytest.mark.parametrize(
+    ("turn", "final"),
+    [('{"id": "u", "items": [], "status": "completed"}', TurnCompletedEvent),
+     ('{"id": "u", "status": "completed", "items": 5}', TurnCompletedEvent),
+     ('{"id": "u", "status": "failed", "items": 5}', TurnFailedEvent)],
+)
+async def test_undecodable_notifications_are_passed_on_raw_and_still_end_the_turn(
+    tmp_path: Path, turn: str, final: type
+) -> None:
+    path = fake_codex(tmp_path, PRELUDE + TURN % turn)
+    with trio.fail_after(30):
+        async with open_app_server(CodexOptions(codex_path=path)) as client:
+            async with client.turn("A", "hi") as stream:
+                events = [e async for e in stream]
+    raw = [e for e in events if isinstance(e, AppServerNotificationEvent)]
+    assert raw[0].method == "item/completed" and raw[0].params["item"] == "not an object"
+    assert isinstance(events[-1], final)

@@ -31,10 +31,20 @@ from typing import Any, ClassVar, TypeVar, cast
 import attrs
 import trio
 
-from codex_trio.errors import CodexError, ConfigurationError, TransportError, TurnDeadlineError
+from codex_trio.errors import (
+    CodexError,
+    ConfigurationError,
+    ProtocolError,
+    TransportError,
+    TurnDeadlineError,
+)
 from codex_trio.observe import get_logger, telemetry
 from codex_trio.protocol.app_server import _generated as g
-from codex_trio.protocol.app_server.mapping import AppServerEvent, TurnEventMapper
+from codex_trio.protocol.app_server.mapping import (
+    AppServerEvent,
+    AppServerNotificationEvent,
+    TurnEventMapper,
+)
 from codex_trio.protocol.app_server.messages import (
     MethodNotFoundError,
     Notification,
@@ -59,6 +69,7 @@ from codex_trio.protocol.exec_events import (
     ThreadEvent,
     ThreadStartedEvent,
     TurnCompletedEvent,
+    TurnError,
     TurnFailedEvent,
     Usage,
 )
@@ -270,9 +281,35 @@ class AppServerTurn:
                 turn_id = note.params["turn"].get("id")
             if turn_id is not None and self.turn_id is not None and turn_id != self.turn_id:
                 continue  # a previous turn's stragglers
-            params = self.client.decode_notification(note)
+            try:
+                params = self.client.decode_notification(note)
+            except ProtocolError as exc:
+                self._queue.extend(self._undecodable(note, exc))
+                continue
             self._queue.extend(self._mapper.map(note.method, params))
         return self._queue.pop(0)
+
+    def _undecodable(self, note: Notification, exc: ProtocolError) -> list[AppServerEvent]:
+        """A notification whose params do not match the schema: reported, passed on raw, and,
+        if it was the one that ends the turn, still ending it (else the stream would hang)."""
+        telemetry.execute(
+            ("codex", "protocol", "error"), {"count": 1},
+            {"kind": "invalid_params", "transport": "app-server"},
+        )
+        _log.warning("notification.undecodable", method=note.method, error=exc.message[:300])
+        events: list[AppServerEvent] = [AppServerNotificationEvent(method=note.method,
+                                                                   params=note.params)]
+        if note.method == "turn/completed":
+            raw_turn = note.params.get("turn")
+            status = raw_turn.get("status") if isinstance(raw_turn, Mapping) else None
+            self._mapper.finished = True
+            self._mapper.status = status if isinstance(status, str) else "failed"
+            if status == "completed":
+                events.append(TurnCompletedEvent(self._mapper.usage))
+            else:
+                events.append(TurnFailedEvent(TurnError(f"turn {self._mapper.status}"),
+                                              extra={"status": self._mapper.status}))
+        return events
 
     async def steer(self, prompt: UserInput) -> None:
         """Add input to this running turn (``turn/steer``)."""
@@ -568,8 +605,22 @@ class AppServerClient:
         return response
 
     async def thread_archive(self, thread_id: str) -> g.ThreadArchiveResponse:
-        return await self._typed("thread/archive", {"threadId": thread_id},
-                                 g.ThreadArchiveResponse)
+        """Archive a thread; this client forgets its tools and handler (see
+        :meth:`forget_thread`)."""
+        response = await self._typed("thread/archive", {"threadId": thread_id},
+                                     g.ThreadArchiveResponse)
+        self.forget_thread(thread_id)
+        return response
+
+    def forget_thread(self, thread_id: str) -> None:
+        """Drop what this client keeps per thread (tools, approval handler, last usage).
+
+        A long-lived client serving many threads should call it for threads it is done with;
+        the engine keeps the thread itself, and :meth:`thread_resume` (with the tools again)
+        brings it back."""
+        self._thread_tools.pop(thread_id, None)
+        self._thread_handlers.pop(thread_id, None)
+        self._usage.pop(thread_id, None)
 
     async def thread_unarchive(self, thread_id: str) -> g.ThreadUnarchiveResponse:
         return await self._typed("thread/unarchive", {"threadId": thread_id},

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from codex_trio.api.approvals import (
 )
 from codex_trio.api.tools import tool
 from codex_trio.errors import TransportError, TurnDeadlineError
+from codex_trio.observe import telemetry
 from codex_trio.protocol.app_server import types as g
 from codex_trio.protocol.exec_events import (
     ItemCompletedEvent,
@@ -39,6 +40,7 @@ from codex_trio.transport.app_server import (
     ApprovalHandler,
     AppServerClient,
     AppServerTransport,
+    TurnOverrides,
     open_app_server,
 )
 
@@ -306,3 +308,56 @@ async def test_transport_turn_without_open_runs_on_a_private_app_server(
     assert isinstance(events[0], ThreadStartedEvent)
     assert isinstance(events[-1], TurnCompletedEvent)
     assert transport.client is None
+
+
+@contextmanager
+def recorded_telemetry(*names: tuple[str, ...]) -> Iterator[list[tuple[Any, ...]]]:
+    seen: list[tuple[Any, ...]] = []
+
+    def handler(name: Any, measurements: Any, metadata: Any, config: Any) -> None:
+        seen.append((tuple(name), dict(measurements), dict(metadata)))
+
+    telemetry.attach("test-app-server", names, handler)
+    try:
+        yield seen
+    finally:
+        telemetry.detach("test-app-server")
+
+
+async def test_approvals_emit_requested_and_decided_telemetry(mock_model: MockModel) -> None:
+    with recorded_telemetry(("codex", "approval", "requested"),
+                            ("codex", "approval", "decided")) as seen:
+        await run_escalated_touch(mock_model, allow_all)
+    assert [s[0][-1] for s in seen] == ["requested", "decided"]
+    assert seen[0][2]["kind"] == "command_execution" and seen[0][2]["thread_id"]
+    assert seen[1][2]["decision"] == "accept" and seen[1][1]["latency"] >= 0
+
+
+async def test_tool_calls_emit_a_span_with_their_status(mock_model: MockModel) -> None:
+    @tool
+    async def echo(text: str) -> str:
+        """Echo."""
+        return text
+
+    mock_model.script = [function_call("echo", {"text": "x"}), message("done")]
+    with recorded_telemetry(("codex", "tool", "call", "start"),
+                            ("codex", "tool", "call", "stop")) as seen:
+        async with app_server(mock_model) as client:
+            started = await client.thread_start(thread_options(mock_model), tools=[echo])
+            await client.run_turn(started.thread.id, "echo")
+    assert [s[0][-1] for s in seen] == ["start", "stop"]
+    assert seen[1][2]["tool"] == "echo" and seen[1][2]["status"] == "ok"
+
+
+async def test_turn_overrides_reach_the_model_request(mock_model: MockModel) -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"],
+              "additionalProperties": False}
+    mock_model.script = [message('{"n": 1}')]
+    async with app_server(mock_model) as client:
+        thread_id = (await client.thread_start(thread_options(mock_model))).thread.id
+        result = await client.run_turn(thread_id, "count", TurnOverrides(
+            model="override-model", output_schema=schema))
+    assert result.final_response == '{"n": 1}'
+    assert mock_model.requests[0].model == "override-model"
+    text_format = mock_model.requests[0].text_format
+    assert text_format is not None and text_format["schema"] == schema

@@ -22,6 +22,8 @@ from codex_trio.api.approvals import (
     allow_all,
     deny_all,
 )
+from codex_trio.api.result import UsageLedger
+from codex_trio.api.thread import Thread
 from codex_trio.api.tools import tool
 from codex_trio.errors import TransportError, TurnDeadlineError
 from codex_trio.observe import telemetry
@@ -361,3 +363,17 @@ async def test_turn_overrides_reach_the_model_request(mock_model: MockModel) -> 
     assert mock_model.requests[0].model == "override-model"
     text_format = mock_model.requests[0].text_format
     assert text_format is not None and text_format["schema"] == schema
+
+
+async def test_thread_api_runs_on_the_app_server_transport(mock_model: MockModel) -> None:
+    mock_model.script = [message("first"), message("second")]
+    transport = AppServerTransport(options=codex_options(mock_model))
+    with trio.fail_after(90):
+        async with transport.open():
+            thread = Thread(transport, thread_options(mock_model), ledger=UsageLedger())
+            first = await thread.run("one")
+            second = await thread.run("two")
+    assert (first.final_response, second.final_response) == ("first", "second")
+    assert first.thread_id == second.thread_id == thread.id
+    assert second.usage is not None and second.cumulative_usage is not None
+    assert second.usage.input_tokens < second.cumulative_usage.input_tokens

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,39 @@ async def test_undecodable_notifications_are_passed_on_raw_and_still_end_the_tur
     raw = [e for e in events if isinstance(e, AppServerNotificationEvent)]
     assert raw[0].method == "item/completed" and raw[0].params["item"] == "not an object"
     assert isinstance(events[-1], final)
+
+
+async def test_cancel_while_turn_start_is_pending_still_interrupts_the_turn(
+    tmp_path: Path,
+) -> None:
+    received = tmp_path / "received"
+    log = tmp_path / "log.jsonl"
+    body = f"""
+msg = read()  # turn/start
+open({str(received)!r}, "w").write("yes")
+time.sleep(0.2)
+out({{"id": msg["id"], "result": {{"turn": {{"id": "u", "items": [], "status": "inProgress"}}}}}})
+while True:
+    msg = read()
+    open({str(log)!r}, "a").write(json.dumps(msg) + "\\n")
+    out({{"id": msg["id"], "result": {{}}}})
+"""
+    path = fake_codex(tmp_path, PRELUDE + body)
+    with trio.fail_after(30):
+        async with open_app_server(CodexOptions(codex_path=path)) as client:
+            with trio.CancelScope() as scope:
+                async with trio.open_nursery() as nursery:
+
+                    async def cancel_once_sent() -> None:
+                        while not received.exists():
+                            await trio.sleep(0.01)
+                        scope.cancel()
+
+                    nursery.start_soon(cancel_once_sent)
+                    async with client.turn("A", "hi") as turn:
+                        async for _ in turn:
+                            pass
+            sent = [json.loads(line) for line in log.read_text().splitlines()]
+    assert scope.cancelled_caught
+    assert [(m["method"], m["params"]) for m in sent] == [
+        ("turn/interrupt", {"threadId": "A", "turnId": "u"})]

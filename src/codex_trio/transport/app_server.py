@@ -367,6 +367,9 @@ class AppServerClient:
         self._turns: dict[str, AppServerTurn] = {}  # thread id -> running turn
         self._usage: dict[str, Usage] = {}
         self.dropped_notifications = 0
+        self.overload_attempts = 4
+        """How many times a request is sent while the server answers "overloaded" (-32001);
+        the server processes nothing it answers so, which makes every request safe to retry."""
         self.user_input_handler: UserInputHandler | None = None
         """Answers the model's ``request_user_input`` questions: gets the generated
         ``ToolRequestUserInputParams``, returns ``{question id: [answers]}``. Without one, the
@@ -386,8 +389,14 @@ class AppServerClient:
     async def request(
         self, method: str, params: Any = None, *, time_limit: float | None = None
     ) -> Any:
-        """Call any method with raw (or generated-class) params; returns the raw result."""
-        return await self.connection.call(method, encode_params(params), time_limit=time_limit)
+        """Call any method with raw (or generated-class) params; returns the raw result.
+
+        Retried with backoff while the server is overloaded; raises the typed
+        :class:`~codex_trio.protocol.app_server.JsonRpcError` subclasses, ``RequestTimeoutError``
+        after ``time_limit`` (default: the client's request timeout) and ``TransportError``."""
+        return await self.connection.call_with_retry(
+            method, encode_params(params), attempts=self.overload_attempts, time_limit=time_limit
+        )
 
     async def _typed(self, method: str, params: Any, response: type[_T]) -> _T:
         result = await self.request(method, params)
@@ -715,8 +724,12 @@ class AppServerClient:
         turn = AppServerTurn(self, thread_id, sub, self._usage.get(thread_id))
         self._turns[thread_id] = turn
         try:
-            started = await self.turn_start(thread_id, prompt, overrides)
+            # Shielded (the call has its own timeout): once turn/start is sent the engine runs
+            # the turn, so we must learn its id to be able to interrupt it if we are cancelled.
+            with trio.CancelScope(shield=True):
+                started = await self.turn_start(thread_id, prompt, overrides)
             turn.turn_id = started.turn.id
+            await trio.lowlevel.checkpoint_if_cancelled()
             yield turn
         finally:
             self._turns.pop(thread_id, None)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from codex_trio.errors import ProtocolError
 from codex_trio.protocol.app_server import (
@@ -60,3 +62,14 @@ def test_encoding_refuses_lone_surrogates_and_nan_but_keeps_other_unicode() -> N
     line = encode_message({"text": "héllo 🎉 \u2028"})
     assert line.endswith(b"\n") and json.loads(line) == {"text": "héllo 🎉 \u2028"}
     assert b"\n" not in line[:-1]
+
+
+@given(st.text())
+def test_any_text_is_either_sent_intact_or_refused_for_a_lone_surrogate(text: str) -> None:
+    has_lone_surrogate = any("\ud800" <= ch <= "\udfff" for ch in text)
+    if has_lone_surrogate:
+        with pytest.raises(InvalidMessageError):
+            encode_message({"text": text})
+    else:
+        line = encode_message({"text": text})
+        assert line.count(b"\n") == 1 and json.loads(line) == {"text": text}

@@ -23,6 +23,8 @@ Failure. If the process dies, every pending call and every open turn stream fail
 
 from __future__ import annotations
 
+import collections
+import copy
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -44,6 +46,7 @@ from codex_trio.protocol.app_server.mapping import (
     AppServerEvent,
     AppServerNotificationEvent,
     TurnEventMapper,
+    usage_from_breakdown,
 )
 from codex_trio.protocol.app_server.messages import (
     MethodNotFoundError,
@@ -241,7 +244,7 @@ class AppServerTurn:
         self.turn_id: str | None = None
         self._sub = sub
         self._mapper = TurnEventMapper(usage=usage)
-        self._queue: list[AppServerEvent] = []
+        self._queue: collections.deque[AppServerEvent] = collections.deque()
         self.approvals: list[ApprovalRecord] = []
 
     @property
@@ -266,16 +269,15 @@ class AppServerTurn:
             try:
                 note = await self._sub.receive.receive()
             except (trio.EndOfChannel, trio.ClosedResourceError):
-                error = self.client.error or TransportError("app-server connection closed")
-                raise TransportError(
-                    error.message if isinstance(error, CodexError) else str(error),
-                    exit_code=getattr(error, "exit_code", None),
-                    signal=getattr(error, "signal", None),
-                    stderr_tail=getattr(error, "stderr_tail", ""),
-                    pid=getattr(error, "pid", None),
-                    thread_id=self.thread_id,
-                    turn_id=self.turn_id,
-                ) from None
+                # Only the client closes a subscription's sending end: the process died. Each
+                # stream gets its own copy of the error, naming its thread and turn.
+                error = self.client.error
+                if error is None:
+                    raise TransportError("app-server connection closed", pid=self.client.pid,
+                                         thread_id=self.thread_id, turn_id=self.turn_id) from None
+                mine = copy.copy(error)
+                mine.thread_id, mine.turn_id = self.thread_id, self.turn_id
+                raise mine from None
             turn_id = note.params.get("turnId")
             if turn_id is None and isinstance(note.params.get("turn"), dict):
                 turn_id = note.params["turn"].get("id")
@@ -287,7 +289,7 @@ class AppServerTurn:
                 self._queue.extend(self._undecodable(note, exc))
                 continue
             self._queue.extend(self._mapper.map(note.method, params))
-        return self._queue.pop(0)
+        return self._queue.popleft()
 
     def _undecodable(self, note: Notification, exc: ProtocolError) -> list[AppServerEvent]:
         """A notification whose params do not match the schema: reported, passed on raw, and,
@@ -460,8 +462,6 @@ class AppServerClient:
             usage = decode_params(g.ThreadTokenUsageUpdatedNotification, params)
         except CodexError:
             return
-        from codex_trio.protocol.app_server.mapping import usage_from_breakdown
-
         self._usage[thread_id] = usage_from_breakdown(usage.token_usage.total)
 
     def _on_closed(self, error: TransportError) -> None:

@@ -73,8 +73,7 @@ async def run_escalated_touch(
     mock_model: MockModel, handler: ApprovalHandler
 ) -> tuple[list[Any], list[Any]]:
     mock_model.script = [
-        exec_command("touch approved.txt", escalated=True, justification="needs it",
-                     login=False),
+        exec_command("touch approved.txt", escalated=True, justification="needs it", login=False),
         message("done"),
     ]
     async with app_server(mock_model, handler) as client:
@@ -92,8 +91,11 @@ async def test_accepted_approval_runs_the_command(mock_model: MockModel) -> None
     assert [a.decision for a in approvals] == [ApprovalDecision.ACCEPT]
     assert approvals[0].request.kind is ApprovalKind.COMMAND_EXECUTION
     assert "touch approved.txt" in (approvals[0].request.command or "")
-    commands = [e.item for e in events if isinstance(e, ItemCompletedEvent)
-                and isinstance(e.item, CommandExecutionItem)]
+    commands = [
+        e.item
+        for e in events
+        if isinstance(e, ItemCompletedEvent) and isinstance(e.item, CommandExecutionItem)
+    ]
     assert commands and commands[0].exit_code == 0
 
 
@@ -121,8 +123,10 @@ async def test_dynamic_tool_result_reaches_the_models_next_request(
         calls.append((a, b))
         return a + b
 
-    mock_model.script = [function_call("add", {"a": 2, "b": 40}, call_id="call_add"),
-                         message("it is 42")]
+    mock_model.script = [
+        function_call("add", {"a": 2, "b": 40}, call_id="call_add"),
+        message("it is 42"),
+    ]
     async with app_server(mock_model) as client:
         started = await client.thread_start(thread_options(mock_model), tools=[add])
         async with client.turn(started.thread.id, "add 2 and 40") as turn:
@@ -165,8 +169,9 @@ async def test_interrupt_stops_a_running_turn(mock_model: MockModel) -> None:
                     await turn.interrupt()
     assert isinstance(events[-1], TurnFailedEvent)
     assert events[-1].extra["status"] == "interrupted" and turn.status == "interrupted"
-    assert not any(isinstance(e, ItemCompletedEvent) and isinstance(e.item, AgentMessageItem)
-                   for e in events)
+    assert not any(
+        isinstance(e, ItemCompletedEvent) and isinstance(e.item, AgentMessageItem) for e in events
+    )
 
 
 async def test_leaving_a_turn_early_interrupts_it(mock_model: MockModel) -> None:
@@ -209,8 +214,12 @@ async def test_fork_copies_history_and_read_returns_turns(mock_model: MockModel)
         forked = await client.thread_fork(thread_id)
         assert forked.thread.id != thread_id
         read = await client.thread_read(forked.thread.id, include_turns=True)
-    texts = [i.text for t in read.thread.turns for i in t.items
-             if isinstance(i, g.AgentMessageThreadItem)]
+    texts = [
+        i.text
+        for t in read.thread.turns
+        for i in t.items
+        if isinstance(i, g.AgentMessageThreadItem)
+    ]
     assert texts == ["original answer"]
 
 
@@ -259,13 +268,17 @@ async def test_transport_turn_yields_exec_events_and_cumulative_usage(
                 first = [e async for e in stream]
             assert isinstance(first[0], ThreadStartedEvent)
             thread_id = first[0].thread_id
-            async with transport.turn("second", thread_options(mock_model),
-                                      resume_thread_id=thread_id) as stream:
+            async with transport.turn(
+                "second", thread_options(mock_model), resume_thread_id=thread_id
+            ) as stream:
                 second = [e async for e in stream]
     assert isinstance(first[-1], TurnCompletedEvent) and isinstance(second[-1], TurnCompletedEvent)
     assert second[-1].usage.input_tokens > first[-1].usage.input_tokens  # cumulative
-    texts = [e.item.text for e in second if isinstance(e, ItemCompletedEvent)
-             and isinstance(e.item, AgentMessageItem)]
+    texts = [
+        e.item.text
+        for e in second
+        if isinstance(e, ItemCompletedEvent) and isinstance(e.item, AgentMessageItem)
+    ]
     assert texts == ["two"]
 
 
@@ -289,8 +302,9 @@ async def test_transport_turn_past_its_deadline_raises_and_interrupts(
         async with transport.open():
             assert transport.client is not None
             with pytest.raises(TurnDeadlineError) as info:
-                async with transport.turn("wait", thread_options(mock_model),
-                                          TurnOptions(timeout=2)) as stream:
+                async with transport.turn(
+                    "wait", thread_options(mock_model), TurnOptions(timeout=2)
+                ) as stream:
                     async for _ in stream:
                         pass
             thread_id = info.value.thread_id
@@ -327,8 +341,9 @@ def recorded_telemetry(*names: tuple[str, ...]) -> Iterator[list[tuple[Any, ...]
 
 
 async def test_approvals_emit_requested_and_decided_telemetry(mock_model: MockModel) -> None:
-    with recorded_telemetry(("codex", "approval", "requested"),
-                            ("codex", "approval", "decided")) as seen:
+    with recorded_telemetry(
+        ("codex", "approval", "requested"), ("codex", "approval", "decided")
+    ) as seen:
         await run_escalated_touch(mock_model, allow_all)
     assert [s[0][-1] for s in seen] == ["requested", "decided"]
     assert seen[0][2]["kind"] == "command_execution" and seen[0][2]["thread_id"]
@@ -342,8 +357,9 @@ async def test_tool_calls_emit_a_span_with_their_status(mock_model: MockModel) -
         return text
 
     mock_model.script = [function_call("echo", {"text": "x"}), message("done")]
-    with recorded_telemetry(("codex", "tool", "call", "start"),
-                            ("codex", "tool", "call", "stop")) as seen:
+    with recorded_telemetry(
+        ("codex", "tool", "call", "start"), ("codex", "tool", "call", "stop")
+    ) as seen:
         async with app_server(mock_model) as client:
             started = await client.thread_start(thread_options(mock_model), tools=[echo])
             await client.run_turn(started.thread.id, "echo")
@@ -352,13 +368,18 @@ async def test_tool_calls_emit_a_span_with_their_status(mock_model: MockModel) -
 
 
 async def test_turn_overrides_reach_the_model_request(mock_model: MockModel) -> None:
-    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"],
-              "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"n": {"type": "integer"}},
+        "required": ["n"],
+        "additionalProperties": False,
+    }
     mock_model.script = [message('{"n": 1}')]
     async with app_server(mock_model) as client:
         thread_id = (await client.thread_start(thread_options(mock_model))).thread.id
-        result = await client.run_turn(thread_id, "count", TurnOverrides(
-            model="override-model", output_schema=schema))
+        result = await client.run_turn(
+            thread_id, "count", TurnOverrides(model="override-model", output_schema=schema)
+        )
     assert result.final_response == '{"n": 1}'
     assert mock_model.requests[0].model == "override-model"
     text_format = mock_model.requests[0].text_format
@@ -377,3 +398,36 @@ async def test_thread_api_runs_on_the_app_server_transport(mock_model: MockModel
     assert first.thread_id == second.thread_id == thread.id
     assert second.usage is not None and second.cumulative_usage is not None
     assert second.usage.input_tokens < second.cumulative_usage.input_tokens
+
+
+async def test_shared_app_server_killed_mid_turn_is_restarted_and_the_thread_resumes(
+    mock_model: MockModel,
+) -> None:
+    mock_model.script = [message("one"), hold(message("never")), message("after restart")]
+    transport = AppServerTransport(options=codex_options(mock_model))
+    with trio.fail_after(90):
+        async with transport.open():
+            async with transport.turn("first", thread_options(mock_model)) as stream:
+                first = [e async for e in stream]
+            assert isinstance(first[0], ThreadStartedEvent)
+            thread_id = first[0].thread_id
+            assert transport.client is not None
+            old_pid = transport.client.pid
+            with pytest.raises(TransportError) as info:
+                async with transport.turn(
+                    "second", thread_options(mock_model), resume_thread_id=thread_id
+                ) as stream:
+                    async for event in stream:
+                        if isinstance(event, TurnStartedEvent):
+                            await mock_model.server.wait_for_held()
+                            os.kill(old_pid, signal.SIGKILL)
+            async with transport.turn(
+                "third", thread_options(mock_model), resume_thread_id=thread_id
+            ) as stream:
+                third = [e async for e in stream]
+            assert transport.client is not None and transport.client.pid != old_pid
+    assert info.value.signal == signal.SIGKILL
+    assert transport.restarts == 1
+    assert isinstance(third[-1], TurnCompletedEvent)
+    texts = " ".join(mock_model.requests[-1].input_texts())
+    assert "first" in texts and "third" in texts

@@ -19,14 +19,24 @@ from codex_trio.protocol.app_server.server_requests import approval_request, app
 
 
 def command(cmd: str) -> ApprovalRequest:
-    return ApprovalRequest(kind=ApprovalKind.COMMAND_EXECUTION, method="item/commandExecution/"
-                           "requestApproval", thread_id="t", turn_id="u", item_id="i",
-                           command=cmd)
+    return ApprovalRequest(
+        kind=ApprovalKind.COMMAND_EXECUTION,
+        method="item/commandExecution/requestApproval",
+        thread_id="t",
+        turn_id="u",
+        item_id="i",
+        command=cmd,
+    )
 
 
 def file_change() -> ApprovalRequest:
-    return ApprovalRequest(kind=ApprovalKind.FILE_CHANGE, method="item/fileChange/"
-                           "requestApproval", thread_id="t", turn_id="u", item_id="i")
+    return ApprovalRequest(
+        kind=ApprovalKind.FILE_CHANGE,
+        method="item/fileChange/requestApproval",
+        thread_id="t",
+        turn_id="u",
+        item_id="i",
+    )
 
 
 async def test_deny_all_declines_and_allow_all_accepts() -> None:
@@ -74,37 +84,69 @@ async def test_with_timeout_declines_when_the_handler_does_not_answer() -> None:
 
 
 def test_command_approval_answers_with_the_v2_decision() -> None:
-    request = approval_request("item/commandExecution/requestApproval", {
-        "threadId": "t", "turnId": "u", "itemId": "i", "startedAtMs": 1, "command": "ls",
-        "cwd": "/w", "reason": "why"})
+    request = approval_request(
+        "item/commandExecution/requestApproval",
+        {
+            "threadId": "t",
+            "turnId": "u",
+            "itemId": "i",
+            "startedAtMs": 1,
+            "command": "ls",
+            "cwd": "/w",
+            "reason": "why",
+        },
+    )
     assert (request.command, request.cwd, request.reason) == ("ls", "/w", "why")
     for decision in ApprovalDecision:
         assert approval_response(request, decision) == {"decision": decision.value}
 
 
 def test_legacy_exec_approval_answers_in_its_own_vocabulary() -> None:
-    request = approval_request("execCommandApproval", {
-        "conversationId": "t", "callId": "c", "command": ["ls", "-l"], "cwd": "/w",
-        "parsedCmd": [], "approvalId": None})
+    request = approval_request(
+        "execCommandApproval",
+        {
+            "conversationId": "t",
+            "callId": "c",
+            "command": ["ls", "-l"],
+            "cwd": "/w",
+            "parsedCmd": [],
+            "approvalId": None,
+        },
+    )
     assert request.command == "ls -l" and request.thread_id == "t"
     assert approval_response(request, ApprovalDecision.ACCEPT) == {"decision": "approved"}
     assert approval_response(request, ApprovalDecision.DECLINE) == {"decision": "denied"}
 
 
 def test_elicitation_answers_with_an_action() -> None:
-    request = ApprovalRequest(kind=ApprovalKind.MCP_ELICITATION,
-                              method="mcpServer/elicitation/request", thread_id="t",
-                              turn_id=None, item_id=None)
-    assert approval_response(request, ApprovalDecision.DECLINE) == {"action": "decline",
-                                                                    "content": None}
+    request = ApprovalRequest(
+        kind=ApprovalKind.MCP_ELICITATION,
+        method="mcpServer/elicitation/request",
+        thread_id="t",
+        turn_id=None,
+        item_id=None,
+    )
+    assert approval_response(request, ApprovalDecision.DECLINE) == {
+        "action": "decline",
+        "content": None,
+    }
     assert approval_response(request, ApprovalDecision.ACCEPT)["action"] == "accept"
 
 
 def test_permissions_decline_grants_nothing() -> None:
-    request = ApprovalRequest(kind=ApprovalKind.PERMISSIONS,
-                              method="item/permissions/requestApproval", thread_id="t",
-                              turn_id="u", item_id="i", params={"permissions": {"network": {}}})
-    assert approval_response(request, ApprovalDecision.DECLINE) == {"permissions": {},
-                                                                    "scope": "turn"}
+    request = ApprovalRequest(
+        kind=ApprovalKind.PERMISSIONS,
+        method="item/permissions/requestApproval",
+        thread_id="t",
+        turn_id="u",
+        item_id="i",
+        params={"permissions": {"network": {}}},
+    )
+    assert approval_response(request, ApprovalDecision.DECLINE) == {
+        "permissions": {},
+        "scope": "turn",
+    }
     assert approval_response(request, ApprovalDecision.ACCEPT_FOR_SESSION) == {
-        "permissions": {"network": {}}, "scope": "session"}
+        "permissions": {"network": {}},
+        "scope": "session",
+    }

@@ -43,7 +43,9 @@ Options = dict[str, Any]
 async def test_plain_message_gives_final_response_and_usage(
     mock_model: MockModel, codex: codex_trio.Codex, thread_options: Options
 ) -> None:
-    mock_model.script = [response(message("Hello there."), usage=Usage(input_tokens=11, output_tokens=3))]
+    mock_model.script = [
+        response(message("Hello there."), usage=Usage(input_tokens=11, output_tokens=3))
+    ]
     thread = codex.start_thread(**thread_options)
     result = await thread.run("Say hello")
     assert result.final_response == "Hello there."
@@ -73,7 +75,11 @@ async def test_reasoning_then_message_are_typed_items(
 async def test_shell_command_items_carry_output_and_exit_codes(
     mock_model: MockModel, codex: codex_trio.Codex, thread_options: Options
 ) -> None:
-    mock_model.script = [exec_command("echo hi", login=False), exec_command("exit 3", login=False), message("ran both")]
+    mock_model.script = [
+        exec_command("echo hi", login=False),
+        exec_command("exit 3", login=False),
+        message("ran both"),
+    ]
     result = await codex.start_thread(**thread_options).run("run commands")
     commands = [item for item in result.items if isinstance(item, CommandExecutionItem)]
     assert [c.exit_code for c in commands] == [0, 3]
@@ -106,7 +112,10 @@ async def test_plan_becomes_a_todo_list(
     result = await codex.start_thread(**thread_options).run("plan it")
     todos = [item for item in result.items if isinstance(item, TodoListItem)]
     assert todos, result.items
-    assert [(t.text, t.completed) for t in todos[-1].items] == [("write tests", True), ("ship", False)]
+    assert [(t.text, t.completed) for t in todos[-1].items] == [
+        ("write tests", True),
+        ("ship", False),
+    ]
 
 
 async def test_web_search_item_keeps_both_ids(
@@ -145,7 +154,10 @@ async def test_structured_output_that_is_not_json_raises_with_the_raw_text(
 
 
 async def test_schema_temp_file_is_removed_after_the_turn(
-    mock_model: MockModel, codex: codex_trio.Codex, thread_options: Options, tmp_path: Path,
+    mock_model: MockModel,
+    codex: codex_trio.Codex,
+    thread_options: Options,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TMPDIR", str(tmp_path))

@@ -20,14 +20,20 @@ class Colour(enum.Enum):
 
 
 def call(arguments: object, name: str = "t") -> ToolCall:
-    return ToolCall(thread_id="t", turn_id="u", call_id="c", tool=name, namespace=None,
-                    arguments=arguments)
+    return ToolCall(
+        thread_id="t", turn_id="u", call_id="c", tool=name, namespace=None, arguments=arguments
+    )
 
 
 def test_schema_comes_from_the_type_hints_and_defaults() -> None:
     @tool
-    async def search(query: str, limit: int = 10, tags: list[str] | None = None,
-                     mode: Literal["fast", "slow"] = "fast", colour: Colour = Colour.RED) -> str:
+    async def search(
+        query: str,
+        limit: int = 10,
+        tags: list[str] | None = None,
+        mode: Literal["fast", "slow"] = "fast",
+        colour: Colour = Colour.RED,
+    ) -> str:
         """Search the index.
 
         Longer text that is not part of the description."""
@@ -57,7 +63,11 @@ def test_given_schema_name_and_description_win() -> None:
         return "x"
 
     assert (anything.name, anything.description, anything.input_schema, anything.timeout) == (
-        "my-tool", "does x", schema, 3)
+        "my-tool",
+        "does x",
+        schema,
+        3,
+    )
 
 
 def test_sync_functions_bad_names_and_unknown_hints_are_refused() -> None:
@@ -84,9 +94,10 @@ async def test_call_passes_arguments_and_returns_json_text() -> None:
 
     result = await pair.handler(call({"a": 1, "b": "x"}))
     assert result == ToolResult(text='{"a": 1, "b": "x"}')
-    assert tool_response(result) == {"contentItems": [{"type": "inputText",
-                                                       "text": '{"a": 1, "b": "x"}'}],
-                                     "success": True}
+    assert tool_response(result) == {
+        "contentItems": [{"type": "inputText", "text": '{"a": 1, "b": "x"}'}],
+        "success": True,
+    }
 
 
 async def test_raising_tool_reports_failure_with_the_error_text() -> None:

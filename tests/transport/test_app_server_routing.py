@@ -11,8 +11,8 @@ import trio
 from codex_trio.errors import TransportError
 from codex_trio.protocol.app_server import AppServerNotificationEvent
 from codex_trio.protocol.exec_events import TurnCompletedEvent, TurnFailedEvent
-from codex_trio.protocol.options import CodexOptions
-from codex_trio.transport.app_server import open_app_server
+from codex_trio.protocol.options import CodexOptions, ThreadOptions
+from codex_trio.transport.app_server import AppServerTransport, open_app_server
 from tests.fakes import fake_codex
 
 # A fake app-server: answers initialize, then runs SCENARIO with helpers out()/read().
@@ -169,3 +169,19 @@ while True:
     assert scope.cancelled_caught
     assert [(m["method"], m["params"]) for m in sent] == [
         ("turn/interrupt", {"threadId": "A", "turnId": "u"})]
+
+
+async def test_shared_process_that_keeps_dying_is_given_up_after_max_restarts(
+    tmp_path: Path,
+) -> None:
+    path = fake_codex(tmp_path, PRELUDE + "sys.exit(1)\n")
+    transport = AppServerTransport(options=CodexOptions(codex_path=path), max_restarts=1)
+    with trio.fail_after(30):
+        async with transport.open():
+            while transport.gave_up is None:
+                await trio.sleep(0.01)
+            with pytest.raises(TransportError, match="not restarted again"):
+                async with transport.turn("hi", ThreadOptions()) as stream:
+                    async for _ in stream:
+                        pass
+    assert transport.restarts == 1

@@ -369,6 +369,7 @@ class AppServerClient:
         self._turns: dict[str, AppServerTurn] = {}  # thread id -> running turn
         self._usage: dict[str, Usage] = {}
         self.dropped_notifications = 0
+        self._closed = trio.Event()
         self.overload_attempts = 4
         """How many times a request is sent while the server answers "overloaded" (-32001);
         the server processes nothing it answers so, which makes every request safe to retry."""
@@ -464,7 +465,13 @@ class AppServerClient:
             return
         self._usage[thread_id] = usage_from_breakdown(usage.token_usage.total)
 
+    async def wait_closed(self) -> None:
+        """Return once the connection is dead (the process exited or the block ended);
+        :attr:`error` then says why."""
+        await self._closed.wait()
+
     def _on_closed(self, error: TransportError) -> None:
+        self._closed.set()
         for subs in self._subs.values():
             for sub in subs:
                 sub.send.close()
@@ -905,8 +912,18 @@ class AppServerTransport:
     event_buffer: int = 256
     request_timeout: float = 60.0
     stop_policy: StopPolicy = StopPolicy()
+    max_restarts: int = 3
+    """Restarts of the shared process allowed within ``restart_period`` seconds; one more and
+    the transport gives up (every later turn raises the last ``TransportError``)."""
+    restart_period: float = 60.0
     client: AppServerClient | None = None
+    restarts: int = 0
+    """How many times the shared process was restarted after dying."""
     _loaded: set[str] = attrs.field(factory=set)
+    _opened: bool = False
+    _changed: trio.Event = attrs.field(factory=trio.Event)
+    gave_up: TransportError | None = None
+    """Set when the shared process died too often and was not restarted; turns raise it."""
 
     def _open_client(self) -> AbstractAsyncContextManager[AppServerClient]:
         return open_app_server(
@@ -917,14 +934,79 @@ class AppServerTransport:
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[AppServerTransport]:
-        """Start the shared app-server for the block's extent (every turn then reuses it)."""
-        async with self._open_client() as client:
-            self.client = client
+        """Run the shared app-server for the block's extent (every turn then reuses it).
+
+        If the process dies, turns in flight fail with ``TransportError``; it is restarted
+        (at most :attr:`max_restarts` times per :attr:`restart_period`) and the next turn of a
+        thread resumes it by id (``thread/resume``) on the new process. A failure to start the
+        first process raises here.
+        """
+        if self._opened:
+            raise ConfigurationError("AppServerTransport.open() is already active")
+        self._opened = True
+        self.gave_up = None
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self._keep_running)
+                try:
+                    yield self
+                finally:
+                    nursery.cancel_scope.cancel()
+        finally:
+            self._opened = False
+            self.client = None
+            self._loaded.clear()
+
+    def _announce(self) -> None:
+        """Wake turns waiting for a live client (a new process, or giving up)."""
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def _keep_running(self, *, task_status: trio.TaskStatus[None]) -> None:
+        failures: collections.deque[float] = collections.deque()
+        started = False
+        while True:
+            error: CodexError | None = None
             try:
-                yield self
-            finally:
+                async with self._open_client() as client:
+                    self.client = client
+                    self._loaded.clear()  # a new process has no thread loaded
+                    self._announce()
+                    if not started:
+                        started = True
+                        task_status.started()
+                    await client.wait_closed()
+                    self.client = None
+                    error = client.error
+            except CodexError as exc:
+                if not started:
+                    raise  # the first start failing is the caller's error
                 self.client = None
-                self._loaded.clear()
+                error = exc
+            now = trio.current_time()
+            failures.append(now)
+            while failures and failures[0] < now - self.restart_period:
+                failures.popleft()
+            if len(failures) > self.max_restarts:
+                self.gave_up = TransportError(
+                    f"app-server died {len(failures)} times in {self.restart_period:g} s; "
+                    f"not restarted again (last: {error})"
+                )
+                self._announce()
+                _log.error("app_server.gave_up", restarts=self.restarts)
+                return
+            self.restarts += 1
+            _log.warning("app_server.restarting", error=str(error)[:300], restarts=self.restarts)
+
+    async def _shared_client(self) -> AppServerClient:
+        """The live shared client, waiting while a dead one is being replaced."""
+        while True:
+            client = self.client
+            if client is not None and client.error is None:
+                return client
+            if self.gave_up is not None:
+                raise self.gave_up
+            await self._changed.wait()
 
     def turn(
         self,
@@ -950,9 +1032,10 @@ class AppServerTransport:
         resume_thread_id: str | None,
     ) -> AsyncIterator[AsyncIterator[ThreadEvent]]:
         async with AsyncExitStack() as stack:
-            client = self.client
             loaded = self._loaded
-            if client is None:
+            if self._opened:
+                client: AppServerClient = await self._shared_client()
+            else:
                 # Not opened: a private app-server for this one turn (about a second of
                 # start-up; the thread lives on in CODEX_HOME and resumes by id next time).
                 client = await stack.enter_async_context(self._open_client())

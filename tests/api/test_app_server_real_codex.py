@@ -22,7 +22,6 @@ from codex_trio.api.approvals import (
     allow_all,
     deny_all,
 )
-from codex_trio.api.result import UsageLedger
 from codex_trio.api.thread import Thread
 from codex_trio.api.tools import tool
 from codex_trio.errors import TransportError, TurnDeadlineError
@@ -37,6 +36,7 @@ from codex_trio.protocol.exec_events import (
 )
 from codex_trio.protocol.exec_items import AgentMessageItem, CommandExecutionItem
 from codex_trio.protocol.options import CodexOptions, ThreadOptions, TurnOptions
+from codex_trio.runtime.turn import UsageLedger
 from codex_trio.testing import MockModel, exec_command, function_call, hold, message
 from codex_trio.transport.app_server import (
     ApprovalHandler,

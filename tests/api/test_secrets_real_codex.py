@@ -25,7 +25,8 @@ async def test_api_key_is_not_in_argv_and_reaches_codex_env(mock_model: MockMode
     async with thread.run_streamed("hi", timeout=60) as events:
         async for event in events:
             if isinstance(event, ThreadStartedEvent):
-                pid = events._events.pid  # type: ignore[attr-defined]
+                await mock_model.server.wait_for_held(1)
+                pid = events.pid or -1
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
                     cmdline = f.read()
                 with open(f"/proc/{pid}/environ", "rb") as f:

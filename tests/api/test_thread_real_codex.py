@@ -262,7 +262,7 @@ async def test_cancellation_mid_turn_leaves_no_codex_process(
         async with thread.run_streamed("hang") as events:
             async for event in events:
                 if isinstance(event, ThreadStartedEvent):
-                    pids.append(events._events.pid)  # type: ignore[attr-defined]
+                    pids.append(events.pid or -1)
                     await mock_model.server.wait_for_requests(1)
                     scope.cancel()
     assert scope.cancelled_caught and pids
@@ -275,7 +275,7 @@ async def test_leaving_a_stream_early_stops_codex(
     mock_model.script = [hang()]
     async with codex.start_thread(**thread_options).run_streamed("x") as events:
         async for _event in events:
-            pid = events._events.pid  # type: ignore[attr-defined]
+            pid = events.pid or -1
             break
     assert not pid_alive(pid)
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from typing import Any, Literal, Self
 
 import attrs
 
-from codex_trio.api.result import UsageLedger, default_ledger
-from codex_trio.api.thread import Thread, TurnRunner
+from codex_trio.api.thread import Thread
 from codex_trio.errors import ConfigurationError
+from codex_trio.protocol.app_server.server_requests import DynamicTool
 from codex_trio.protocol.options import CodexOptions, ThreadOptions
+from codex_trio.runtime.turn import TurnRunner, UsageLedger, default_ledger
+from codex_trio.transport.app_server import ApprovalHandler, AppServerTransport, decline_and_log
 from codex_trio.transport.discovery import find_codex
 from codex_trio.transport.exec import ExecTransport
 
 __all__ = ["Codex"]
 
-TransportName = Literal["exec"]
+TransportName = Literal["exec", "app-server"]
 
 
 class Codex:
@@ -28,7 +32,13 @@ class Codex:
 
         codex = Codex(api_key=..., config={"model_reasoning_summary": "concise"})
 
-    Creating threads starts nothing: a process is spawned per turn (``exec`` transport).
+    Two transports speak to the same binary:
+
+    * ``"exec"`` (default): one ``codex exec`` process per turn. Nothing to open or close.
+    * ``"app-server"``: ``codex app-server`` over JSON-RPC, which adds approvals answered by your
+      code (``approval_handler``) and client-defined tools (``tools``, see
+      :mod:`codex_trio.api.tools`). Use ``async with Codex(transport="app-server") as codex:``
+      to keep one long-lived process for all threads; without it each turn starts its own.
     """
 
     def __init__(
@@ -38,22 +48,55 @@ class Codex:
         transport: TransportName = "exec",
         ledger: UsageLedger | None = None,
         event_buffer: int = 64,
+        approval_handler: ApprovalHandler | None = None,
+        tools: Sequence[DynamicTool] = (),
         **option_fields: Any,
     ) -> None:
         if options is None:
             options = CodexOptions(**option_fields)
         elif option_fields:
             options = attrs.evolve(options, **option_fields)
-        if transport != "exec":
-            raise ConfigurationError(f"unknown transport {transport!r}; expected 'exec'")
+        if transport not in ("exec", "app-server"):
+            raise ConfigurationError(
+                f"unknown transport {transport!r}; expected 'exec' or 'app-server'"
+            )
+        if transport == "exec" and (approval_handler is not None or tools):
+            raise ConfigurationError(
+                "approval_handler and tools need transport='app-server' (codex exec cannot ask)"
+            )
         if event_buffer < 1:
             raise ConfigurationError("event_buffer must be at least 1")
         self.options = options
         self.codex_path = find_codex(options.codex_path)
         self._ledger = ledger if ledger is not None else default_ledger
-        self._runner: TurnRunner = ExecTransport(
-            codex_path=self.codex_path, options=options, event_buffer=event_buffer
-        )
+        self._app_server: AppServerTransport | None = None
+        self._runner: TurnRunner
+        if transport == "exec":
+            self._runner = ExecTransport(
+                codex_path=self.codex_path, options=options, event_buffer=event_buffer
+            )
+        else:
+            self._app_server = AppServerTransport(
+                options=attrs.evolve(options, codex_path=self.codex_path),
+                approval_handler=approval_handler or decline_and_log,
+                tools=tuple(tools),
+                event_buffer=max(event_buffer, 16),
+            )
+            self._runner = self._app_server
+        self._exit_stack: AsyncExitStack | None = None
+
+    async def __aenter__(self) -> Self:
+        """Start the long-lived app-server process (nothing to do for the exec transport)."""
+        if self._app_server is not None:
+            stack = AsyncExitStack()
+            await stack.enter_async_context(self._app_server.open())
+            self._exit_stack = stack
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        stack, self._exit_stack = self._exit_stack, None
+        if stack is not None:
+            await stack.aclose()
 
     @property
     def transport(self) -> TurnRunner:

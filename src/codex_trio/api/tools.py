@@ -61,12 +61,17 @@ def json_schema_for(annotation: Any) -> dict[str, Any]:
         return {"enum": list(args)}
     if origin in (typing.Union, types.UnionType):
         return {"anyOf": [json_schema_for(a) for a in args]}
-    if origin in (list, set, frozenset) or (origin is tuple and len(args) == 2
-                                              and args[1] is Ellipsis):
+    if origin in (list, set, frozenset) or (
+        origin is tuple and len(args) == 2 and args[1] is Ellipsis
+    ):
         return {"type": "array", "items": json_schema_for(args[0]) if args else {}}
     if origin is tuple:
-        return {"type": "array", "prefixItems": [json_schema_for(a) for a in args],
-                "minItems": len(args), "maxItems": len(args)}
+        return {
+            "type": "array",
+            "prefixItems": [json_schema_for(a) for a in args],
+            "minItems": len(args),
+            "maxItems": len(args),
+        }
     if origin in (dict, Mapping) or annotation in (dict, Mapping):
         value = json_schema_for(args[1]) if len(args) == 2 else {}
         return {"type": "object", "additionalProperties": value}
@@ -85,8 +90,12 @@ def _schema_of(fn: ToolFunction) -> dict[str, Any]:
         properties[name] = json_schema_for(hints.get(name, inspect.Parameter.empty))
         if param.default is inspect.Parameter.empty:
             required.append(name)
-    return {"type": "object", "properties": properties, "required": required,
-            "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
 
 
 def _text(value: Any) -> str:
@@ -118,15 +127,21 @@ def _make(
         if isinstance(arguments, str):  # some models send the JSON text
             arguments = json.loads(arguments)
         if not isinstance(arguments, Mapping):
-            return ToolResult(text=f"arguments must be a JSON object, got {arguments!r}",
-                              success=False)
+            return ToolResult(
+                text=f"arguments must be a JSON object, got {arguments!r}", success=False
+            )
         result = await fn(**arguments)
         if isinstance(result, ToolResult):
             return result
         return ToolResult(text=_text(result))
 
-    return DynamicTool(name=tool_name, description=text or tool_name,
-                       input_schema=input_schema, handler=handler, timeout=timeout)
+    return DynamicTool(
+        name=tool_name,
+        description=text or tool_name,
+        input_schema=input_schema,
+        handler=handler,
+        timeout=timeout,
+    )
 
 
 @overload

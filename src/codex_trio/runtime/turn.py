@@ -1,0 +1,303 @@
+"""One turn of a Codex thread, shared by the plain :class:`~codex_trio.Thread` and the supervised
+:class:`~codex_trio.runtime.ThreadActor`.
+
+:func:`open_turn` runs a turn on a transport (anything with the :class:`TurnRunner` shape) and
+yields a :class:`StreamedTurn`: the events as they come, collected on the way into a
+:class:`TurnResult`. Around it: the ``("codex", "turn")`` telemetry span and the
+``thread_id``/``turn_id`` log context. :func:`finish` turns a finished stream into the result a
+buffered ``run`` returns, raising for ``turn.failed`` and for structured output that is not JSON.
+
+Usage: codex reports tokens cumulatively per thread. :class:`UsageLedger` remembers the last
+report of each thread so that a turn's own figures are the difference, also across
+``resume_thread`` within the process.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import threading
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Protocol
+
+import attrs
+
+from codex_trio.errors import CodexError, StructuredOutputError, TurnFailedError
+from codex_trio.observe import bind_contextvars, telemetry, unbind_contextvars
+from codex_trio.protocol import (
+    AgentMessageItem,
+    ItemCompletedEvent,
+    ThreadEvent,
+    ThreadItem,
+    ThreadStartedEvent,
+    TurnCompletedEvent,
+    TurnFailedEvent,
+    Usage,
+)
+from codex_trio.protocol.options import Input, ThreadOptions, TurnOptions, normalize_input
+
+__all__ = [
+    "StreamedTurn",
+    "ThreadState",
+    "TurnResult",
+    "TurnRunner",
+    "UsageLedger",
+    "default_ledger",
+    "finish",
+    "open_turn",
+]
+
+
+@attrs.frozen(kw_only=True)
+class TurnResult:
+    """A finished turn.
+
+    ``usage`` holds this turn's own token figures; ``cumulative_usage`` the thread's totals as
+    codex reports them (codex counts per thread, not per turn). ``structured`` is the final
+    message decoded as JSON when the turn had an output schema, else None.
+    """
+
+    thread_id: str | None
+    turn_id: str
+    items: Sequence[ThreadItem]
+    final_response: str | None
+    usage: Usage | None
+    cumulative_usage: Usage | None
+    structured: Any = None
+    failed: bool = False
+    error_message: str | None = None
+
+
+class UsageLedger:
+    """The last cumulative usage seen per thread id, so that the next turn's per-turn figures are
+    the difference, also when the thread is resumed by another object.
+
+    Bounded: the oldest of more than ``max_threads`` threads is forgotten (its next turn then
+    reports the cumulative figures as its own, the best that can be known).
+    """
+
+    def __init__(self, max_threads: int = 10_000) -> None:
+        self._max = max_threads
+        self._last: collections.OrderedDict[str, Usage] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def per_turn(self, thread_id: str | None, cumulative: Usage) -> Usage:
+        """Record ``cumulative`` for ``thread_id`` and return the figures of this turn alone."""
+        if thread_id is None:
+            return cumulative
+        with self._lock:
+            previous = self._last.pop(thread_id, None)
+            self._last[thread_id] = cumulative
+            while len(self._last) > self._max:
+                self._last.popitem(last=False)
+        return cumulative.minus(previous) if previous is not None else cumulative
+
+    def last(self, thread_id: str) -> Usage | None:
+        with self._lock:
+            return self._last.get(thread_id)
+
+
+default_ledger = UsageLedger()
+
+
+class TurnRunner(Protocol):
+    """What a transport offers: run one turn as a stream of typed events."""
+
+    @property
+    def name(self) -> str:
+        """The transport's name for telemetry: ``"exec"`` or ``"app-server"``."""
+        ...
+
+    def turn(
+        self,
+        prompt: str,
+        thread: ThreadOptions,
+        turn: TurnOptions = ...,
+        *,
+        images: Sequence[str] = ...,
+        resume_thread_id: str | None = ...,
+    ) -> AbstractAsyncContextManager[AsyncIterator[ThreadEvent]]: ...
+
+
+@attrs.define(kw_only=True, eq=False)
+class ThreadState:
+    """What outlives a single turn of a thread: its id (None until codex names it), options,
+    transport and usage ledger. A ThreadActor keeps one across restarts, which is how a restarted
+    actor resumes the same session."""
+
+    runner: TurnRunner
+    options: ThreadOptions
+    ledger: UsageLedger = default_ledger
+    thread_id: str | None = None
+    _announced: bool = False
+
+    def set_id(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+        if not self._announced:
+            self._announced = True
+            telemetry.execute(
+                ("codex", "thread", "start"),
+                {"count": 1},
+                {"thread_id": thread_id, "transport": self.runner.name},
+            )
+
+
+class StreamedTurn:
+    """The events of a turn as they come (``async for``), collected on the way.
+
+    Once iteration ends, :attr:`result` holds the :class:`TurnResult`; a ``turn.failed`` event is
+    delivered like any other event and leaves ``result.failed`` true. ``pid`` is the codex
+    process of the turn while it runs (exec transport).
+    """
+
+    def __init__(
+        self, state: ThreadState, events: AsyncIterator[ThreadEvent], turn_id: str
+    ) -> None:
+        self._state = state
+        self._events = events
+        self.turn_id = turn_id
+        self.items: list[ThreadItem] = []
+        self.final_response: str | None = None
+        self.cumulative_usage: Usage | None = None
+        self.usage: Usage | None = None
+        self.failed_message: str | None = None
+        self._done = False
+
+    @property
+    def pid(self) -> int | None:
+        pid = getattr(self._events, "pid", None)
+        return pid if isinstance(pid, int) else None
+
+    def __aiter__(self) -> StreamedTurn:
+        return self
+
+    async def __anext__(self) -> ThreadEvent:
+        event = await self._events.__anext__()
+        self._observe(event)
+        return event
+
+    def _observe(self, event: ThreadEvent) -> None:
+        if isinstance(event, ThreadStartedEvent):
+            self._state.set_id(event.thread_id)
+        elif isinstance(event, ItemCompletedEvent):
+            self.items.append(event.item)
+            if isinstance(event.item, AgentMessageItem):
+                self.final_response = event.item.text
+        elif isinstance(event, TurnCompletedEvent):
+            self.cumulative_usage = event.usage
+            self.usage = self._state.ledger.per_turn(self._state.thread_id, event.usage)
+            self._done = True
+        elif isinstance(event, TurnFailedEvent):
+            self.failed_message = event.error.message
+            self._done = True
+
+    @property
+    def done(self) -> bool:
+        """True once ``turn.completed`` or ``turn.failed`` has been read."""
+        return self._done
+
+    @property
+    def status(self) -> str:
+        if not self._done:
+            return "cancelled"
+        return "failed" if self.failed_message is not None else "completed"
+
+    @property
+    def result(self) -> TurnResult:
+        if not self._done:
+            raise CodexError("the turn has not ended yet", thread_id=self._state.thread_id)
+        return TurnResult(
+            thread_id=self._state.thread_id,
+            turn_id=self.turn_id,
+            items=tuple(self.items),
+            final_response=self.final_response,
+            usage=self.usage,
+            cumulative_usage=self.cumulative_usage,
+            failed=self.failed_message is not None,
+            error_message=self.failed_message,
+        )
+
+
+@asynccontextmanager
+async def open_turn(
+    state: ThreadState, input: Input, options: TurnOptions
+) -> AsyncIterator[StreamedTurn]:
+    """Run one turn of ``state``'s thread; see the module docstring. Not serialised: callers
+    make sure a thread runs one turn at a time."""
+    prompt, images = normalize_input(input)
+    turn_id = f"turn_{uuid.uuid4().hex[:12]}"
+    metadata: dict[str, Any] = {
+        "thread_id": state.thread_id,
+        "turn_id": turn_id,
+        "transport": state.runner.name,
+        "model": state.options.model,
+        "status": "cancelled",
+    }
+    bind_contextvars(thread_id=state.thread_id, turn_id=turn_id)
+    try:
+        with telemetry.span(("codex", "turn"), metadata) as span:
+            async with state.runner.turn(
+                prompt, state.options, options, images=images, resume_thread_id=state.thread_id
+            ) as events:
+                streamed = StreamedTurn(state, events, turn_id)
+                try:
+                    yield streamed
+                finally:
+                    span.metadata["thread_id"] = state.thread_id
+                    span.metadata["status"] = streamed.status
+                    if streamed.usage is not None:
+                        span.measurements.update(_usage_measurements(streamed.usage))
+    finally:
+        unbind_contextvars("thread_id", "turn_id")
+
+
+def finish(streamed: StreamedTurn, options: TurnOptions) -> TurnResult:
+    """The :class:`TurnResult` of a turn read to its end.
+
+    Raises :class:`TurnFailedError` for ``turn.failed`` and :class:`StructuredOutputError` when
+    the turn had an output schema and its final message is not JSON.
+    """
+    if not streamed.done:
+        raise CodexError(
+            "codex ended the turn without a result", thread_id=streamed._state.thread_id
+        )
+    result = streamed.result
+    if result.failed:
+        raise TurnFailedError(
+            result.error_message or "turn failed",
+            thread_id=result.thread_id,
+            turn_id=result.turn_id,
+            items=result.items,
+        )
+    if options.output_schema is None:
+        return result
+    raw = result.final_response
+    if raw is None:
+        raise StructuredOutputError(
+            "the turn had an output schema but no final message", raw="", thread_id=result.thread_id
+        )
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise StructuredOutputError(
+            f"final message is not valid JSON: {exc}", raw=raw, thread_id=result.thread_id
+        ) from None
+    return attrs.evolve(result, structured=parsed)
+
+
+def turn_options(options: TurnOptions | None, extra: dict[str, Any]) -> TurnOptions:
+    """``options`` with keyword overrides, or a TurnOptions made of them."""
+    if options is None:
+        return TurnOptions(**extra)
+    return attrs.evolve(options, **extra) if extra else options
+
+
+def _usage_measurements(usage: Usage) -> dict[str, float]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "cached_input_tokens": usage.cached_input_tokens,
+        "output_tokens": usage.output_tokens,
+        "reasoning_output_tokens": usage.reasoning_output_tokens or 0,
+    }

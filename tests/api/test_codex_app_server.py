@@ -1,0 +1,73 @@
+"""``Codex(transport="app-server")``: the public entry point on the app-server transport, real
+binary and mock model."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+import codex_trio
+from codex_trio.api.approvals import allow_all
+from codex_trio.api.tools import tool
+from codex_trio.errors import ConfigurationError
+from codex_trio.testing import MockModel, exec_command, function_call, message
+
+
+async def test_codex_app_server_runs_turns_on_one_long_lived_process(mock_model: MockModel) -> None:
+    mock_model.script = [message("first"), message("second")]
+    with trio.fail_after(90):
+        async with codex_trio.Codex(transport="app-server", env=mock_model.env) as codex:
+            thread = codex.start_thread(
+                working_directory=str(mock_model.workdir), skip_git_repo_check=True
+            )
+            first = await thread.run("one")
+            second = await thread.run("two")
+            client = codex.transport.client  # type: ignore[attr-defined]
+            assert client is not None
+    assert (first.final_response, second.final_response) == ("first", "second")
+    assert thread.id == first.thread_id == second.thread_id
+
+
+async def test_codex_app_server_answers_approvals_with_the_given_handler(
+    mock_model: MockModel,
+) -> None:
+    mock_model.script = [
+        exec_command("touch approved.txt", escalated=True, justification="needed", login=False),
+        message("done"),
+    ]
+    with trio.fail_after(90):
+        async with codex_trio.Codex(
+            transport="app-server", env=mock_model.env, approval_handler=allow_all
+        ) as codex:
+            thread = codex.start_thread(
+                working_directory=str(mock_model.workdir),
+                skip_git_repo_check=True,
+                approval_policy="on-request",
+                sandbox_mode="workspace-write",
+            )
+            result = await thread.run("touch it")
+    assert result.final_response == "done"
+    assert (mock_model.workdir / "approved.txt").exists()
+
+
+async def test_codex_app_server_offers_python_tools(mock_model: MockModel) -> None:
+    @tool
+    async def shout(text: str) -> str:
+        """Upper-case some text."""
+        return text.upper()
+
+    mock_model.script = [function_call("shout", {"text": "hey"}, call_id="c1"), message("ok")]
+    with trio.fail_after(90):
+        async with codex_trio.Codex(
+            transport="app-server", env=mock_model.env, tools=[shout]
+        ) as codex:
+            thread = codex.start_thread(
+                working_directory=str(mock_model.workdir), skip_git_repo_check=True
+            )
+            await thread.run("shout hey")
+    assert mock_model.requests[1].function_call_outputs()["c1"] == "HEY"
+
+
+def test_approval_handler_on_exec_transport_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="app-server"):
+        codex_trio.Codex(approval_handler=allow_all)

@@ -67,15 +67,17 @@ async def record(directory: Path, turns: int = 3) -> list[bytes]:
     script: list[Any] = []
     for i in range(turns):
         script += [
-            response(reasoning("thinking about it"),
-                     exec_command(f"echo step{i}", login=False)),
+            response(reasoning("thinking about it"), exec_command(f"echo step{i}", login=False)),
             message(LONG_TEXT, deltas=True),
         ]
     lines: list[bytes] = []
     async with open_mock_model(directory, script) as model:
         argv = [model.codex, "app-server"]
         proc = await trio.lowlevel.open_process(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             env=model.env,
         )
         try:
@@ -108,14 +110,25 @@ async def record(directory: Path, turns: int = 3) -> list[bytes]:
                 reply = await read_until(lambda m: m.get("id") == request_id and "method" not in m)
                 return reply["result"]
 
-            await call("initialize", {"clientInfo": {"name": "bench", "version": "0"},
-                                      "capabilities": {"experimentalApi": True}})
+            await call(
+                "initialize",
+                {
+                    "clientInfo": {"name": "bench", "version": "0"},
+                    "capabilities": {"experimentalApi": True},
+                },
+            )
             await send({"method": "initialized"})
-            thread = await call("thread/start", {"cwd": str(model.workdir),
-                                                 "approvalPolicy": "never"})
+            thread = await call(
+                "thread/start", {"cwd": str(model.workdir), "approvalPolicy": "never"}
+            )
             for i in range(turns):
-                await call("turn/start", {"threadId": thread["thread"]["id"],
-                                          "input": [{"type": "text", "text": f"turn {i}"}]})
+                await call(
+                    "turn/start",
+                    {
+                        "threadId": thread["thread"]["id"],
+                        "input": [{"type": "text", "text": f"turn {i}"}],
+                    },
+                )
                 await read_until(lambda m: m.get("method") == "turn/completed")
             pass
         finally:
@@ -156,8 +169,13 @@ def best_seconds(fn: Any, lines: list[bytes]) -> float:
 def official(path: Path) -> float | None:
     if not OFFICIAL_PYTHON.exists():
         return None
-    out = subprocess.run([str(OFFICIAL_PYTHON), "-c", OFFICIAL_SCRIPT, str(path)],
-                         capture_output=True, text=True, cwd="/", check=False)
+    out = subprocess.run(
+        [str(OFFICIAL_PYTHON), "-c", OFFICIAL_SCRIPT, str(path)],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        check=False,
+    )
     if out.returncode != 0:
         print("official SDK failed:", out.stderr[-2000:], file=sys.stderr)
         return None
@@ -165,8 +183,9 @@ def official(path: Path) -> float | None:
 
 
 async def turn_latency(directory: Path, turns: int) -> tuple[list[float], list[float]]:
-    async with open_mock_model(directory, [message(f"answer {i}") for i in range(2 * turns)]) \
-            as model:
+    async with open_mock_model(
+        directory, [message(f"answer {i}") for i in range(2 * turns)]
+    ) as model:
         options = CodexOptions(codex_path=model.codex, env=model.env)
         thread = ThreadOptions(working_directory=str(model.workdir), skip_git_repo_check=True)
         app: list[float] = []
@@ -200,11 +219,15 @@ async def main_async(turns: int) -> None:
         for line in lines:
             method = json.loads(line)["method"]
             methods[method] = methods.get(method, 0) + 1
-        print(f"transcript: {len(lines)} notifications, {path.stat().st_size} bytes; "
-              f"{dict(sorted(methods.items(), key=lambda kv: -kv[1])[:6])}")
-        rows = [("bare json.loads", best_seconds(bare_json, lines)),
-                ("ours: route only", best_seconds(ours_route, lines)),
-                ("ours: full typed decode", best_seconds(ours_full, lines))]
+        print(
+            f"transcript: {len(lines)} notifications, {path.stat().st_size} bytes; "
+            f"{dict(sorted(methods.items(), key=lambda kv: -kv[1])[:6])}"
+        )
+        rows = [
+            ("bare json.loads", best_seconds(bare_json, lines)),
+            ("ours: route only", best_seconds(ours_route, lines)),
+            ("ours: full typed decode", best_seconds(ours_full, lines)),
+        ]
         off = official(path)
         if off is not None:
             rows.append(("official SDK (pydantic)", off))
@@ -213,12 +236,16 @@ async def main_async(turns: int) -> None:
         if off is not None:
             full = dict(rows)["ours: full typed decode"]
             route = dict(rows)["ours: route only"]
-            print(f"ours full vs official: {off / full:.2f}x; route only vs official: "
-                  f"{off / route:.2f}x")
+            print(
+                f"ours full vs official: {off / full:.2f}x; route only vs official: "
+                f"{off / route:.2f}x"
+            )
         app, exe = await turn_latency(Path(tmp) / "latency", turns)
-        print(f"turn latency over {turns} turns (median / min): app-server "
-              f"{statistics.median(app) * 1000:.0f} / {min(app) * 1000:.0f} ms; exec "
-              f"{statistics.median(exe) * 1000:.0f} / {min(exe) * 1000:.0f} ms")
+        print(
+            f"turn latency over {turns} turns (median / min): app-server "
+            f"{statistics.median(app) * 1000:.0f} / {min(app) * 1000:.0f} ms; exec "
+            f"{statistics.median(exe) * 1000:.0f} / {min(exe) * 1000:.0f} ms"
+        )
 
 
 def main() -> None:

@@ -216,8 +216,10 @@ class Model:
             if values is not None:
                 self.kinds[name] = Kind.LITERAL
                 self.literals[name] = values
-            elif schema.get("type") == "object" and "oneOf" not in schema and (
-                "properties" in schema or "additionalProperties" not in schema
+            elif (
+                schema.get("type") == "object"
+                and "oneOf" not in schema
+                and ("properties" in schema or "additionalProperties" not in schema)
             ):
                 schema.setdefault("properties", {})
                 self.kinds[name] = Kind.CLASS
@@ -285,8 +287,10 @@ class Model:
             ann = f"tuple[{iann}, ...]"
             dec = _each(idec, "tuple([{} for x in {}])", "tuple({})")
             enc = _each(ienc, "[{} for x in {}]", "list({})")
-        elif types == "object" and isinstance(node.get("additionalProperties"), dict) and not (
-            node.get("properties")
+        elif (
+            types == "object"
+            and isinstance(node.get("additionalProperties"), dict)
+            and not (node.get("properties"))
         ):
             vann, vdec, venc = self.conv(node["additionalProperties"])
             ann = f"Mapping[str, {vann}]"
@@ -514,9 +518,7 @@ def render_union_codec(model: Model, union: str) -> list[str]:
     out.append(f'    decode = _U_{union}.get(o.get("{tag}"))')
     out.append("    if decode is None:")
     out.append(f'        found = o.get("{tag}")')
-    out.append(
-        f"        return Unknown{union}(found if isinstance(found, str) else None, dict(o))"
-    )
+    out.append(f"        return Unknown{union}(found if isinstance(found, str) else None, dict(o))")
     out.append("    return decode(o)")
     out.append("")
     out.append("")
@@ -561,7 +563,7 @@ def render_methods(model: Model, defs: dict[str, Schema]) -> list[str]:
         if method in _RESPONSE_OVERRIDES:
             return cls_or_none(_RESPONSE_OVERRIDES[method])
         if params is not None and params.startswith("Nullable"):
-            params = params[len("Nullable"):]
+            params = params[len("Nullable") :]
         if params is None:
             guess = pascal(method.replace("/", " ")) + "Response"
             return cls_or_none(guess if guess in defs else None)

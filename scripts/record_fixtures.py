@@ -121,68 +121,158 @@ def _write_schema(work: Path) -> None:
 
 
 SCENARIOS = [
-    Scenario(name="plain_message", description="one assistant message",
-             steps=[message("Hello from the mock model.")]),
-    Scenario(name="reasoning_message", description="a reasoning summary, then a message",
-             steps=[response(reasoning("Thinking about a greeting."),
-                             message("Hello after some thought."),
-                             usage=Usage(input_tokens=30, output_tokens=12,
-                                         reasoning_output_tokens=7))]),
-    Scenario(name="command_ok", description="exec_command `echo hi` (exit 0), then a message",
-             prompt="Run echo hi.",
-             steps=[exec_command("echo hi", login=False), message("The command printed hi.")]),
-    Scenario(name="command_failing", description="exec_command that exits 3, then a message",
-             prompt="Run a failing command.",
-             steps=[exec_command("echo oops >&2; exit 3", login=False),
-                    message("The command failed with exit code 3.")]),
-    Scenario(name="patch", description="apply_patch adding hello.txt (workspace-write sandbox)",
-             prompt="Create hello.txt.", args=["-s", "workspace-write"],
-             steps=[apply_patch(PATCH), message("Created hello.txt.")]),
-    Scenario(name="plan", description="update_plan with three steps ([tools.update_plan])",
-             prompt="Make a plan.", update_plan=True,
-             steps=[update_plan([("Read the code", "completed"), ("Write the fix", "in_progress"),
-                                 "Run the tests"], explanation="Three steps."),
-                    message("Plan recorded.")]),
-    Scenario(name="web_search", description="a web_search_call item, then a message",
-             prompt="Search the web for trio.",
-             steps=[response(web_search("python trio structured concurrency"),
-                             message("Trio is a structured concurrency library."))]),
-    Scenario(name="output_schema", description="--output-schema; the message is the JSON answer",
-             prompt="Answer in JSON.", args=["--output-schema", "{work}/schema.json"],
-             prepare=_write_schema,
-             steps=[message(json.dumps({"answer": "hello", "confidence": 0.9}))]),
-    Scenario(name="image_input", description="-i pixel.png with the prompt on stdin",
-             prompt="Describe the image.", args=["-i", "{work}/pixel.png"], prepare=_write_image,
-             steps=[message("A single red pixel.")]),
-    Scenario(name="resume", description="second turn via `exec ... resume <thread id>`",
-             prompt="And now say goodbye.", resume=True,
-             steps=[message("Hello, first turn."), message("Goodbye, second turn.")]),
-    Scenario(name="http_400", description="HTTP 400 from the model API", expect="turn.failed",
-             steps=[http_error(400, "Invalid request: mock 400", code="invalid_request")]),
-    Scenario(name="http_401", description="HTTP 401 from the model API", expect="turn.failed",
-             steps=[http_error(401, "Incorrect API key provided (mock)", code="invalid_api_key")]),
-    Scenario(name="http_429", description="HTTP 429 from the model API", expect="turn.failed",
-             steps=[http_error(429, "Rate limit reached (mock)", code="rate_limit_exceeded",
-                               retry_after=1)]),
-    Scenario(name="http_500", description="HTTP 500 from the model API", expect="turn.failed",
-             steps=[http_error(500, "Internal server error (mock)")]),
-    Scenario(name="response_failed", description="a response.failed event", expect="turn.failed",
-             steps=[response_failed("The mock model failed.")]),
-    Scenario(name="stream_disconnect", description="connection closed mid-stream",
-             expect="turn.failed", steps=[disconnect(message("never finished"), after_events=2)]),
-    Scenario(name="unknown_model", description="model missing from the catalogue (warning item)",
-             known_model=False, steps=[message("Hello from an unknown model.")]),
+    Scenario(
+        name="plain_message",
+        description="one assistant message",
+        steps=[message("Hello from the mock model.")],
+    ),
+    Scenario(
+        name="reasoning_message",
+        description="a reasoning summary, then a message",
+        steps=[
+            response(
+                reasoning("Thinking about a greeting."),
+                message("Hello after some thought."),
+                usage=Usage(input_tokens=30, output_tokens=12, reasoning_output_tokens=7),
+            )
+        ],
+    ),
+    Scenario(
+        name="command_ok",
+        description="exec_command `echo hi` (exit 0), then a message",
+        prompt="Run echo hi.",
+        steps=[exec_command("echo hi", login=False), message("The command printed hi.")],
+    ),
+    Scenario(
+        name="command_failing",
+        description="exec_command that exits 3, then a message",
+        prompt="Run a failing command.",
+        steps=[
+            exec_command("echo oops >&2; exit 3", login=False),
+            message("The command failed with exit code 3."),
+        ],
+    ),
+    Scenario(
+        name="patch",
+        description="apply_patch adding hello.txt (workspace-write sandbox)",
+        prompt="Create hello.txt.",
+        args=["-s", "workspace-write"],
+        steps=[apply_patch(PATCH), message("Created hello.txt.")],
+    ),
+    Scenario(
+        name="plan",
+        description="update_plan with three steps ([tools.update_plan])",
+        prompt="Make a plan.",
+        update_plan=True,
+        steps=[
+            update_plan(
+                [("Read the code", "completed"), ("Write the fix", "in_progress"), "Run the tests"],
+                explanation="Three steps.",
+            ),
+            message("Plan recorded."),
+        ],
+    ),
+    Scenario(
+        name="web_search",
+        description="a web_search_call item, then a message",
+        prompt="Search the web for trio.",
+        steps=[
+            response(
+                web_search("python trio structured concurrency"),
+                message("Trio is a structured concurrency library."),
+            )
+        ],
+    ),
+    Scenario(
+        name="output_schema",
+        description="--output-schema; the message is the JSON answer",
+        prompt="Answer in JSON.",
+        args=["--output-schema", "{work}/schema.json"],
+        prepare=_write_schema,
+        steps=[message(json.dumps({"answer": "hello", "confidence": 0.9}))],
+    ),
+    Scenario(
+        name="image_input",
+        description="-i pixel.png with the prompt on stdin",
+        prompt="Describe the image.",
+        args=["-i", "{work}/pixel.png"],
+        prepare=_write_image,
+        steps=[message("A single red pixel.")],
+    ),
+    Scenario(
+        name="resume",
+        description="second turn via `exec ... resume <thread id>`",
+        prompt="And now say goodbye.",
+        resume=True,
+        steps=[message("Hello, first turn."), message("Goodbye, second turn.")],
+    ),
+    Scenario(
+        name="http_400",
+        description="HTTP 400 from the model API",
+        expect="turn.failed",
+        steps=[http_error(400, "Invalid request: mock 400", code="invalid_request")],
+    ),
+    Scenario(
+        name="http_401",
+        description="HTTP 401 from the model API",
+        expect="turn.failed",
+        steps=[http_error(401, "Incorrect API key provided (mock)", code="invalid_api_key")],
+    ),
+    Scenario(
+        name="http_429",
+        description="HTTP 429 from the model API",
+        expect="turn.failed",
+        steps=[
+            http_error(429, "Rate limit reached (mock)", code="rate_limit_exceeded", retry_after=1)
+        ],
+    ),
+    Scenario(
+        name="http_500",
+        description="HTTP 500 from the model API",
+        expect="turn.failed",
+        steps=[http_error(500, "Internal server error (mock)")],
+    ),
+    Scenario(
+        name="response_failed",
+        description="a response.failed event",
+        expect="turn.failed",
+        steps=[response_failed("The mock model failed.")],
+    ),
+    Scenario(
+        name="stream_disconnect",
+        description="connection closed mid-stream",
+        expect="turn.failed",
+        steps=[disconnect(message("never finished"), after_events=2)],
+    ),
+    Scenario(
+        name="unknown_model",
+        description="model missing from the catalogue (warning item)",
+        known_model=False,
+        steps=[message("Hello from an unknown model.")],
+    ),
 ]
 
 
-async def _exec(codex: str, env: dict[str, str], work: Path, args: Sequence[str], prompt: str,
-                tail: Sequence[str] = ()) -> tuple[int, bytes, bytes]:
+async def _exec(
+    codex: str,
+    env: dict[str, str],
+    work: Path,
+    args: Sequence[str],
+    prompt: str,
+    tail: Sequence[str] = (),
+) -> tuple[int, bytes, bytes]:
     # Relative paths given to --output-schema are resolved against codex's own cwd, not -C.
     args = [a.replace("{work}", str(work)) for a in args]
     argv = [codex, "exec", "--json", "--skip-git-repo-check", "-C", str(work), *args, *tail]
     with trio.fail_after(60):
-        proc = await trio.run_process(argv, stdin=prompt.encode(), env=env, capture_stdout=True,
-                                      capture_stderr=True, check=False)
+        proc = await trio.run_process(
+            argv,
+            stdin=prompt.encode(),
+            env=env,
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -202,20 +292,22 @@ async def record(scenario: Scenario, codex: str, out: Path) -> list[str]:
         if scenario.prepare is not None:
             scenario.prepare(work)
         async with MockResponsesServer(Script(scenario.steps)) as server:
-            home = write_codex_home(root / "codex-home", base_url=server.base_url,
-                                    update_plan=scenario.update_plan,
-                                    known_model=scenario.known_model)
+            home = write_codex_home(
+                root / "codex-home",
+                base_url=server.base_url,
+                update_plan=scenario.update_plan,
+                known_model=scenario.known_model,
+            )
             env = home.environ()
             if scenario.resume:
-                code, first, stderr = await _exec(codex, env, work, scenario.args,
-                                                  "Say hello.")
+                code, first, stderr = await _exec(codex, env, work, scenario.args, "Say hello.")
                 _write_fixture(out / f"{scenario.name}_first_turn.jsonl", first)
                 thread_id: Any = json.loads(first.decode().splitlines()[0])["thread_id"]
-                code, stdout, stderr = await _exec(codex, env, work, scenario.args,
-                                                   scenario.prompt, ["resume", thread_id])
+                code, stdout, stderr = await _exec(
+                    codex, env, work, scenario.args, scenario.prompt, ["resume", thread_id]
+                )
             else:
-                code, stdout, stderr = await _exec(codex, env, work, scenario.args,
-                                                   scenario.prompt)
+                code, stdout, stderr = await _exec(codex, env, work, scenario.args, scenario.prompt)
             if server.exhausted:
                 problems.append(f"script exhausted {server.exhausted} time(s)")
             if server.script.remaining:
@@ -225,8 +317,10 @@ async def record(scenario: Scenario, codex: str, out: Path) -> list[str]:
     _write_fixture(out / f"{scenario.name}.jsonl", stdout)
     last = _last_type(stdout)
     if last != scenario.expect:
-        problems.append(f"ended with {last!r}, expected {scenario.expect!r} (exit {code}); "
-                        f"stderr: {stderr.decode(errors='replace')[-500:]}")
+        problems.append(
+            f"ended with {last!r}, expected {scenario.expect!r} (exit {code}); "
+            f"stderr: {stderr.decode(errors='replace')[-500:]}"
+        )
     return problems
 
 

@@ -24,6 +24,7 @@ from codex_trio.protocol.options import (
     TurnOptions,
     WebSearchMode,
 )
+from codex_trio.runtime import RetryPolicy, Runtime, RuntimeClosedError, ThreadHandle
 
 __version__ = "0.1.0"
 
@@ -33,10 +34,14 @@ __all__ = [
     "CodexOptions",
     "LocalImageInput",
     "ReasoningEffort",
+    "RetryPolicy",
+    "Runtime",
+    "RuntimeClosedError",
     "SandboxMode",
     "StreamedTurn",
     "TextInput",
     "Thread",
+    "ThreadHandle",
     "ThreadEvent",
     "ThreadItem",
     "ThreadOptions",

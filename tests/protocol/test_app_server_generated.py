@@ -35,11 +35,21 @@ def test_generated_module_matches_the_pinned_binarys_schema(codex_binary: str) -
 
 
 def test_method_tables_cover_the_methods_the_transport_uses() -> None:
-    for method in ("thread/start", "turn/start", "turn/steer", "turn/interrupt", "model/list",
-                   "thread/fork", "thread/read", "thread/list"):
+    for method in (
+        "thread/start",
+        "turn/start",
+        "turn/steer",
+        "turn/interrupt",
+        "model/list",
+        "thread/fork",
+        "thread/read",
+        "thread/list",
+    ):
         assert g.CLIENT_REQUESTS[method][0] is not None
-    assert g.SERVER_REQUESTS["item/tool/call"] == (g.DynamicToolCallParams,
-                                                   g.DynamicToolCallResponse)
+    assert g.SERVER_REQUESTS["item/tool/call"] == (
+        g.DynamicToolCallParams,
+        g.DynamicToolCallResponse,
+    )
     assert g.SERVER_NOTIFICATIONS["item/agentMessage/delta"] is g.AgentMessageDeltaNotification
 
 
@@ -47,7 +57,8 @@ def test_notification_decodes_to_its_generated_class_with_snake_case_fields() ->
     params = {"threadId": "t", "turnId": "u", "itemId": "i", "delta": "hé"}
     decoded = decode_params(g.AgentMessageDeltaNotification, params)
     assert decoded == g.AgentMessageDeltaNotification(
-        thread_id="t", turn_id="u", item_id="i", delta="hé")
+        thread_id="t", turn_id="u", item_id="i", delta="hé"
+    )
 
 
 def test_unknown_keys_are_kept_in_extra_and_written_back() -> None:
@@ -66,11 +77,20 @@ def test_unknown_union_tag_decodes_to_the_unknown_class_with_the_raw_object() ->
 
 
 def test_known_union_tag_decodes_to_its_variant_with_nested_unions() -> None:
-    item = {"type": "commandExecution", "id": "c1", "command": "ls", "cwd": "/",
-            "status": "completed", "exitCode": 0, "aggregatedOutput": "a\n",
-            "commandActions": [{"type": "listFiles", "command": "ls", "path": None}]}
-    decoded = decode_params(g.ItemCompletedNotification,
-                            {"threadId": "t", "turnId": "u", "completedAtMs": 2, "item": item})
+    item = {
+        "type": "commandExecution",
+        "id": "c1",
+        "command": "ls",
+        "cwd": "/",
+        "status": "completed",
+        "exitCode": 0,
+        "aggregatedOutput": "a\n",
+        "commandActions": [{"type": "listFiles", "command": "ls", "path": None}],
+    }
+    decoded = decode_params(
+        g.ItemCompletedNotification,
+        {"threadId": "t", "turnId": "u", "completedAtMs": 2, "item": item},
+    )
     assert isinstance(decoded.item, g.CommandExecutionThreadItem)
     action = decoded.item.command_actions[0]
     assert isinstance(action, g.ListFilesCommandAction)
@@ -78,10 +98,18 @@ def test_known_union_tag_decodes_to_its_variant_with_nested_unions() -> None:
 
 
 def test_unknown_enum_value_is_kept_as_a_string() -> None:
-    item = {"type": "commandExecution", "id": "c1", "command": "ls", "cwd": "/",
-            "status": "teleported", "commandActions": []}
-    decoded = decode_params(g.ItemCompletedNotification,
-                            {"threadId": "t", "turnId": "u", "completedAtMs": 2, "item": item})
+    item = {
+        "type": "commandExecution",
+        "id": "c1",
+        "command": "ls",
+        "cwd": "/",
+        "status": "teleported",
+        "commandActions": [],
+    }
+    decoded = decode_params(
+        g.ItemCompletedNotification,
+        {"threadId": "t", "turnId": "u", "completedAtMs": 2, "item": item},
+    )
     assert decoded.item.status == "teleported"
 
 
@@ -92,12 +120,22 @@ def test_missing_required_key_is_a_protocol_error() -> None:
 
 def test_params_round_trip_through_encode_and_decode() -> None:
     params = g.ThreadStartParams(
-        cwd="/w", approval_policy="on-request",
-        dynamic_tools=(g.FunctionDynamicToolSpec(name="add", description="adds",
-                                                 input_schema={"type": "object"}),),
+        cwd="/w",
+        approval_policy="on-request",
+        dynamic_tools=(
+            g.FunctionDynamicToolSpec(
+                name="add", description="adds", input_schema={"type": "object"}
+            ),
+        ),
     )
     wire = encode_params(params)
     assert wire["cwd"] == "/w" and wire["approvalPolicy"] == "on-request"
-    assert wire["dynamicTools"] == [{"type": "function", "name": "add", "description": "adds",
-                                     "inputSchema": {"type": "object"}}]
+    assert wire["dynamicTools"] == [
+        {
+            "type": "function",
+            "name": "add",
+            "description": "adds",
+            "inputSchema": {"type": "object"},
+        }
+    ]
     assert decode_params(g.ThreadStartParams, json.loads(json.dumps(wire))) == params

@@ -42,26 +42,55 @@ def mapped(mapper: TurnEventMapper, method: str, params: dict[str, Any]) -> list
 
 
 def item(raw: dict[str, Any]) -> Any:
-    return decode_params(g.ItemCompletedNotification,
-                         {**IDS, "completedAtMs": 1, "item": raw}).item
+    return decode_params(g.ItemCompletedNotification, {**IDS, "completedAtMs": 1, "item": raw}).item
 
 
 def usage(total: int) -> dict[str, Any]:
-    return {"inputTokens": total, "cachedInputTokens": 0, "outputTokens": 1,
-            "reasoningOutputTokens": 0, "totalTokens": total + 1}
+    return {
+        "inputTokens": total,
+        "cachedInputTokens": 0,
+        "outputTokens": 1,
+        "reasoningOutputTokens": 0,
+        "totalTokens": total + 1,
+    }
 
 
 def test_items_map_to_exec_items() -> None:
     assert map_item(item({"type": "agentMessage", "id": "m", "text": "hi"})) == AgentMessageItem(
-        id="m", text="hi")
-    assert map_item(item({"type": "reasoning", "id": "r", "summary": ["a", "b"]})) == \
-        ReasoningItem(id="r", text="a\nb")
-    command = map_item(item({"type": "commandExecution", "id": "c", "command": "ls", "cwd": "/",
-                             "status": "declined", "commandActions": []}))
-    assert command == CommandExecutionItem(id="c", command="ls", aggregated_output="",
-                                           exit_code=None, status=CommandExecutionStatus.DECLINED)
-    change = map_item(item({"type": "fileChange", "id": "f", "status": "completed", "changes": [
-        {"path": "a.txt", "kind": {"type": "add"}, "diff": "+x"}]}))
+        id="m", text="hi"
+    )
+    assert map_item(item({"type": "reasoning", "id": "r", "summary": ["a", "b"]})) == ReasoningItem(
+        id="r", text="a\nb"
+    )
+    command = map_item(
+        item(
+            {
+                "type": "commandExecution",
+                "id": "c",
+                "command": "ls",
+                "cwd": "/",
+                "status": "declined",
+                "commandActions": [],
+            }
+        )
+    )
+    assert command == CommandExecutionItem(
+        id="c",
+        command="ls",
+        aggregated_output="",
+        exit_code=None,
+        status=CommandExecutionStatus.DECLINED,
+    )
+    change = map_item(
+        item(
+            {
+                "type": "fileChange",
+                "id": "f",
+                "status": "completed",
+                "changes": [{"path": "a.txt", "kind": {"type": "add"}, "diff": "+x"}],
+            }
+        )
+    )
     assert isinstance(change, FileChangeItem) and change.status is PatchApplyStatus.COMPLETED
     assert change.changes[0].kind is PatchChangeKind.ADD
 
@@ -75,35 +104,59 @@ def test_user_message_is_left_out_and_unmapped_types_stay_as_unknown_items() -> 
 
 def test_turn_completed_carries_the_threads_cumulative_usage() -> None:
     mapper = TurnEventMapper(usage=Usage(input_tokens=5, cached_input_tokens=0, output_tokens=1))
-    events = mapped(mapper, "thread/tokenUsage/updated", {**IDS, "tokenUsage": {
-        "total": usage(50), "last": usage(45), "modelContextWindow": 1000}})
+    events = mapped(
+        mapper,
+        "thread/tokenUsage/updated",
+        {**IDS, "tokenUsage": {"total": usage(50), "last": usage(45), "modelContextWindow": 1000}},
+    )
     assert isinstance(events[0], TokenUsageUpdatedEvent) and events[0].last.input_tokens == 45
-    done = mapped(mapper, "turn/completed", {"threadId": "t", "turn": {
-        "id": "u", "items": [], "status": "completed"}})
+    done = mapped(
+        mapper,
+        "turn/completed",
+        {"threadId": "t", "turn": {"id": "u", "items": [], "status": "completed"}},
+    )
     assert isinstance(done[0], TurnCompletedEvent) and done[0].usage.input_tokens == 50
     assert mapper.finished
 
 
 def test_failed_and_interrupted_turns_end_with_turn_failed() -> None:
-    failed = mapped(TurnEventMapper(), "turn/completed", {"threadId": "t", "turn": {
-        "id": "u", "items": [], "status": "failed", "error": {"message": "quota"}}})
+    failed = mapped(
+        TurnEventMapper(),
+        "turn/completed",
+        {
+            "threadId": "t",
+            "turn": {"id": "u", "items": [], "status": "failed", "error": {"message": "quota"}},
+        },
+    )
     assert isinstance(failed[0], TurnFailedEvent) and failed[0].message == "quota"
-    interrupted = mapped(TurnEventMapper(), "turn/completed", {"threadId": "t", "turn": {
-        "id": "u", "items": [], "status": "interrupted"}})
+    interrupted = mapped(
+        TurnEventMapper(),
+        "turn/completed",
+        {"threadId": "t", "turn": {"id": "u", "items": [], "status": "interrupted"}},
+    )
     assert interrupted[0].extra == {"status": "interrupted"}
 
 
 def test_deltas_plans_errors_and_others() -> None:
     mapper = TurnEventMapper()
     assert mapped(mapper, "item/agentMessage/delta", {**IDS, "itemId": "m", "delta": "x"}) == [
-        AgentMessageDeltaEvent(item_id="m", delta="x")]
-    plan = mapped(mapper, "turn/plan/updated", {**IDS, "plan": [
-        {"step": "a", "status": "pending"}]})
+        AgentMessageDeltaEvent(item_id="m", delta="x")
+    ]
+    plan = mapped(
+        mapper, "turn/plan/updated", {**IDS, "plan": [{"step": "a", "status": "pending"}]}
+    )
     assert isinstance(plan[0], PlanUpdatedEvent) and plan[0].steps[0].step == "a"
-    error = mapped(mapper, "error", {**IDS, "willRetry": True, "error": {
-        "message": "Reconnecting... 1/5"}})
+    error = mapped(
+        mapper, "error", {**IDS, "willRetry": True, "error": {"message": "Reconnecting... 1/5"}}
+    )
     assert isinstance(error[0], ThreadErrorEvent) and error[0].extra == {"willRetry": True}
     other = mapped(mapper, "thread/name/updated", {"threadId": "t", "threadName": "n"})
     assert isinstance(other[0], AppServerNotificationEvent)
-    assert isinstance(mapped(mapper, "item/completed", {**IDS, "completedAtMs": 1, "item": {
-        "type": "agentMessage", "id": "m", "text": "x"}})[0], ItemCompletedEvent)
+    assert isinstance(
+        mapped(
+            mapper,
+            "item/completed",
+            {**IDS, "completedAtMs": 1, "item": {"type": "agentMessage", "id": "m", "text": "x"}},
+        )[0],
+        ItemCompletedEvent,
+    )

@@ -26,7 +26,8 @@ from codex_trio.protocol.app_server.messages import error_from_wire
 
 def test_message_with_method_and_id_is_a_server_request_even_if_the_id_is_ours() -> None:
     assert classify({"id": 0, "method": "item/tool/call", "params": {"a": 1}}) == Request(
-        id=0, method="item/tool/call", params={"a": 1})
+        id=0, method="item/tool/call", params={"a": 1}
+    )
 
 
 def test_message_with_method_and_no_id_is_a_notification_without_jsonrpc_key() -> None:
@@ -38,16 +39,23 @@ def test_message_with_id_and_result_is_a_response() -> None:
     assert classify({"id": 3, "error": {"code": 1}}).error == {"code": 1}  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("obj", [[1], "x", {"id": 1}, {"method": 5}, {"method": "m",
-                                                                      "params": [1]}])
+@pytest.mark.parametrize(
+    "obj", [[1], "x", {"id": 1}, {"method": 5}, {"method": "m", "params": [1]}]
+)
 def test_anything_else_is_a_protocol_error(obj: object) -> None:
     with pytest.raises(ProtocolError):
         classify(obj)
 
 
-@pytest.mark.parametrize(("code", "cls"), [(-32601, MethodNotFoundError),
-                                           (-32602, InvalidParamsError),
-                                           (-32001, ServerOverloadedError), (42, JsonRpcError)])
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [
+        (-32601, MethodNotFoundError),
+        (-32602, InvalidParamsError),
+        (-32001, ServerOverloadedError),
+        (42, JsonRpcError),
+    ],
+)
 def test_error_codes_map_to_typed_errors(code: int, cls: type[JsonRpcError]) -> None:
     error = error_from_wire({"code": code, "message": "nope", "data": [1]}, method="m")
     assert type(error) is cls and error.code == code and error.data == [1]

@@ -30,8 +30,8 @@ class HttpResult:
             lines = block.split("\n")
             assert len(lines) == 2, block
             assert lines[0].startswith("event: ") and lines[1].startswith("data: "), block
-            data = json.loads(lines[1][len("data: "):])
-            assert data["type"] == lines[0][len("event: "):]
+            data = json.loads(lines[1][len("data: ") :])
+            assert data["type"] == lines[0][len("event: ") :]
             events.append((data["type"], data))
         return events
 
@@ -61,14 +61,19 @@ class HttpClient:
                 data = b""
             self.conn.receive_data(data)
 
-    async def request(self, method: str, path: str, body: bytes = b"",
-                      headers: list[tuple[str, str]] | None = None) -> HttpResult:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: list[tuple[str, str]] | None = None,
+    ) -> HttpResult:
         if self.conn.our_state is h11.DONE:
             self.conn.start_next_cycle()
-        all_headers = [("host", "127.0.0.1"), ("content-length", str(len(body))),
-                       *(headers or [])]
-        await self.stream.send_all(self.conn.send(h11.Request(method=method, target=path,
-                                                              headers=all_headers)))
+        all_headers = [("host", "127.0.0.1"), ("content-length", str(len(body))), *(headers or [])]
+        await self.stream.send_all(
+            self.conn.send(h11.Request(method=method, target=path, headers=all_headers))
+        )
         await self.stream.send_all(self.conn.send(h11.Data(data=body)))
         await self.stream.send_all(self.conn.send(h11.EndOfMessage()))
         try:
@@ -76,9 +81,12 @@ class HttpClient:
         except h11.RemoteProtocolError:
             return HttpResult(status=0, headers={}, body=b"", complete=False)
         assert isinstance(response, h11.Response), response
-        result = HttpResult(status=response.status_code,
-                            headers={k.decode(): v.decode() for k, v in response.headers},
-                            body=b"", complete=False)
+        result = HttpResult(
+            status=response.status_code,
+            headers={k.decode(): v.decode() for k, v in response.headers},
+            body=b"",
+            complete=False,
+        )
         while True:
             try:
                 event = await self._next()
@@ -92,10 +100,18 @@ class HttpClient:
             else:
                 return result
 
-    async def post(self, body: dict[str, Any], path: str = "/v1/responses",
-                   headers: list[tuple[str, str]] | None = None) -> HttpResult:
-        return await self.request("POST", path, json.dumps(body).encode(),
-                                  [("content-type", "application/json"), *(headers or [])])
+    async def post(
+        self,
+        body: dict[str, Any],
+        path: str = "/v1/responses",
+        headers: list[tuple[str, str]] | None = None,
+    ) -> HttpResult:
+        return await self.request(
+            "POST",
+            path,
+            json.dumps(body).encode(),
+            [("content-type", "application/json"), *(headers or [])],
+        )
 
 
 async def post_once(port: int, body: dict[str, Any], **kwargs: Any) -> HttpResult:
@@ -108,6 +124,10 @@ async def post_once(port: int, body: dict[str, Any], **kwargs: Any) -> HttpResul
 
 def user_body(text: str) -> dict[str, Any]:
     """A minimal Responses API request body with one user message."""
-    return {"model": "mock-model", "stream": True,
-            "input": [{"type": "message", "role": "user",
-                       "content": [{"type": "input_text", "text": text}]}]}
+    return {
+        "model": "mock-model",
+        "stream": True,
+        "input": [
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+        ],
+    }

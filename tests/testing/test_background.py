@@ -14,8 +14,12 @@ from tests.testing.http_client import user_body
 
 def _post(port: int) -> tuple[int, str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("POST", "/v1/responses", body=json.dumps(user_body("sync hello")),
-                 headers={"content-type": "application/json"})
+    conn.request(
+        "POST",
+        "/v1/responses",
+        body=json.dumps(user_body("sync hello")),
+        headers={"content-type": "application/json"},
+    )
     response = conn.getresponse()
     body = response.read().decode()
     conn.close()

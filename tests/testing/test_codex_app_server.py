@@ -51,26 +51,47 @@ async def test_message_deltas_arrive_as_agent_message_delta_notifications(
     notifications: list[dict[str, Any]] = []
     with trio.fail_after(60):
         async with trio.open_nursery() as nursery:
-            proc = await nursery.start(partial(
-                trio.run_process, [mock_model.codex, "app-server"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=mock_model.env,
-                check=False))
+            proc = await nursery.start(
+                partial(
+                    trio.run_process,
+                    [mock_model.codex, "app-server"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=mock_model.env,
+                    check=False,
+                )
+            )
             rpc = _Rpc(proc)
-            await rpc.call(1, "initialize", {
-                "clientInfo": {"name": "test", "title": "test", "version": "0"},
-                "capabilities": {"experimentalApi": True}})
+            await rpc.call(
+                1,
+                "initialize",
+                {
+                    "clientInfo": {"name": "test", "title": "test", "version": "0"},
+                    "capabilities": {"experimentalApi": True},
+                },
+            )
             await rpc.send({"method": "initialized"})
             thread = await rpc.call(2, "thread/start", {"cwd": str(mock_model.workdir)})
-            await rpc.send({"id": 3, "method": "turn/start", "params": {
-                "threadId": thread["thread"]["id"], "input": [{"type": "text", "text": "hi"}]}})
+            await rpc.send(
+                {
+                    "id": 3,
+                    "method": "turn/start",
+                    "params": {
+                        "threadId": thread["thread"]["id"],
+                        "input": [{"type": "text", "text": "hi"}],
+                    },
+                }
+            )
             while True:
                 msg = await rpc.receive()
                 notifications.append(msg)
                 if msg.get("method") == "turn/completed":
                     break
             nursery.cancel_scope.cancel()  # stops and reaps app-server
-    deltas = [n["params"]["delta"] for n in notifications
-              if n.get("method") == "item/agentMessage/delta"]
+    deltas = [
+        n["params"]["delta"] for n in notifications if n.get("method") == "item/agentMessage/delta"
+    ]
     assert deltas == ["one ", "two ", "three"]
     completed = [n["params"]["item"] for n in notifications if n.get("method") == "item/completed"]
     assert {"type": "agentMessage", "text": "one two three"}.items() <= completed[-1].items()

@@ -45,7 +45,11 @@ async def test_plain_message_completes_the_turn(mock_model: MockModel) -> None:
     result = await mock_model.exec("Say hello.")
     assert result.returncode == 0
     assert [e["type"] for e in result.events] == [
-        "thread.started", "turn.started", "item.completed", "turn.completed"]
+        "thread.started",
+        "turn.started",
+        "item.completed",
+        "turn.completed",
+    ]
     assert result.final_message == "Hello from the mock."
     assert mock_model.requests[0].last_user_text() == "Say hello."
 
@@ -81,17 +85,32 @@ async def test_reasoning_summary_becomes_a_reasoning_item(mock_model: MockModel)
     mock_model.script = [response(reasoning("Thinking."), message("Done."))]
     result = await mock_model.exec("think")
     assert [(i["type"], i["text"]) for i in result.items()] == [
-        ("reasoning", "Thinking."), ("agent_message", "Done.")]
+        ("reasoning", "Thinking."),
+        ("agent_message", "Done."),
+    ]
 
 
 async def test_scripted_usage_is_reported_in_turn_completed(mock_model: MockModel) -> None:
-    mock_model.script = [response(message("x"), usage=Usage(
-        input_tokens=30, cached_input_tokens=4, output_tokens=12, reasoning_output_tokens=7,
-        cache_write_input_tokens=2))]
+    mock_model.script = [
+        response(
+            message("x"),
+            usage=Usage(
+                input_tokens=30,
+                cached_input_tokens=4,
+                output_tokens=12,
+                reasoning_output_tokens=7,
+                cache_write_input_tokens=2,
+            ),
+        )
+    ]
     result = await mock_model.exec("count")
     assert result.events[-1]["usage"] == {
-        "input_tokens": 30, "cached_input_tokens": 4, "cache_write_input_tokens": 2,
-        "output_tokens": 12, "reasoning_output_tokens": 7}
+        "input_tokens": 30,
+        "cached_input_tokens": 4,
+        "cache_write_input_tokens": 2,
+        "output_tokens": 12,
+        "reasoning_output_tokens": 7,
+    }
 
 
 async def test_exec_command_runs_and_its_output_goes_back_to_the_model(
@@ -137,8 +156,10 @@ async def test_update_plan_shows_a_todo_list_when_enabled(mock_model: MockModel)
     result = await mock_model.exec("plan")
     assert "update_plan" in mock_model.requests[0].tool_names()
     [todo] = result.items("todo_list")
-    assert todo["items"] == [{"text": "Read", "completed": True},
-                             {"text": "Write", "completed": False}]
+    assert todo["items"] == [
+        {"text": "Read", "completed": True},
+        {"text": "Write", "completed": False},
+    ]
 
 
 async def test_web_search_call_becomes_a_web_search_item(mock_model: MockModel) -> None:
@@ -149,8 +170,12 @@ async def test_web_search_call_becomes_a_web_search_item(mock_model: MockModel) 
 
 
 async def test_output_schema_reaches_the_model_as_text_format(mock_model: MockModel) -> None:
-    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"],
-              "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}},
+        "required": ["a"],
+        "additionalProperties": False,
+    }
     schema_path = mock_model.workdir / "schema.json"
     schema_path.write_text(json.dumps(schema))
     mock_model.script = [message('{"a": "b"}')]
@@ -180,12 +205,15 @@ async def test_resume_continues_the_thread_with_its_history(mock_model: MockMode
     assert mock_model.requests[1].last_user_text() == "second prompt"
 
 
-@pytest.mark.parametrize(("status", "shown"), [
-    (400, "mock says 400"),
-    (401, "401 Unauthorized: mock says 401"),
-    (429, "429 Too Many Requests"),
-    (500, "high demand"),  # codex 0.163 replaces a 500's message with a generic text
-])
+@pytest.mark.parametrize(
+    ("status", "shown"),
+    [
+        (400, "mock says 400"),
+        (401, "401 Unauthorized: mock says 401"),
+        (429, "429 Too Many Requests"),
+        (500, "high demand"),  # codex 0.163 replaces a 500's message with a generic text
+    ],
+)
 async def test_http_error_fails_the_turn(mock_model: MockModel, status: int, shown: str) -> None:
     mock_model.script = [http_error(status, f"mock says {status}")]
     result = await mock_model.exec("hi")
@@ -231,14 +259,28 @@ async def test_hang_with_a_deadline_kills_codex_and_closes_its_connection(
     mock_model: MockModel,
 ) -> None:
     mock_model.script = [hang()]
-    argv = [mock_model.codex, "exec", "--json", "--skip-git-repo-check",
-            "-C", str(mock_model.workdir)]
+    argv = [
+        mock_model.codex,
+        "exec",
+        "--json",
+        "--skip-git-repo-check",
+        "-C",
+        str(mock_model.workdir),
+    ]
     with trio.fail_after(60):
         with trio.CancelScope() as deadline:
             async with trio.open_nursery() as nursery:
-                proc = await nursery.start(partial(
-                    trio.run_process, argv, stdin=b"hi", env=mock_model.env,
-                    capture_stdout=True, capture_stderr=True, check=False))
+                proc = await nursery.start(
+                    partial(
+                        trio.run_process,
+                        argv,
+                        stdin=b"hi",
+                        env=mock_model.env,
+                        capture_stdout=True,
+                        capture_stderr=True,
+                        check=False,
+                    )
+                )
                 await mock_model.server.wait_for_requests(1)
                 deadline.deadline = trio.current_time()  # the caller's deadline passes now
         assert deadline.cancelled_caught
@@ -249,13 +291,16 @@ async def test_hang_with_a_deadline_kills_codex_and_closes_its_connection(
 
 
 async def test_concurrent_codex_processes_get_their_own_conversation(
-    mock_model: MockModel, tmp_path: Path,
+    mock_model: MockModel,
+    tmp_path: Path,
 ) -> None:
     names = [f"thread-{i}" for i in range(4)]
     mock_model.script = Script.by_key(
         lambda req: req.marker(r"\[conv:([\w-]+)\]"),
-        {name: [exec_command(f"echo {name}", login=False), message(f"done {name}")]
-         for name in names},
+        {
+            name: [exec_command(f"echo {name}", login=False), message(f"done {name}")]
+            for name in names
+        },
     )
     finals: dict[str, str | None] = {}
     with trio.fail_after(120):
@@ -268,7 +313,8 @@ async def test_concurrent_codex_processes_get_their_own_conversation(
                     result = await mock_model.exec(f"I am [conv:{name}]", cwd=workdir)
                     finals[name] = result.final_message
                     assert result.items("command_execution")[0]["aggregated_output"] == (
-                        f"{name}\n")
+                        f"{name}\n"
+                    )
 
                 nursery.start_soon(run)
     assert finals == {name: f"done {name}" for name in names}
@@ -278,8 +324,10 @@ async def test_concurrent_codex_processes_get_their_own_conversation(
 async def test_escalated_command_is_refused_under_the_default_never_policy(
     mock_model: MockModel,
 ) -> None:
-    mock_model.script = [exec_command("echo esc", escalated=True, justification="why"),
-                         message("refused")]
+    mock_model.script = [
+        exec_command("echo esc", escalated=True, justification="why"),
+        message("refused"),
+    ]
     result = await mock_model.exec("escalate")
     assert result.items("command_execution") == []
     [output] = mock_model.requests[1].function_call_outputs().values()

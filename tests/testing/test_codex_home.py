@@ -22,9 +22,13 @@ def test_config_declares_the_mock_provider_without_retries(tmp_path: Path) -> No
     assert config["model_provider"] == "mock"
     assert config["model"] == "mock-model"
     assert config["model_providers"]["mock"] == {
-        "name": "codex-trio mock", "base_url": "http://127.0.0.1:1234/v1",
-        "wire_api": "responses", "env_key": DEFAULT_ENV_KEY, "request_max_retries": 0,
-        "stream_max_retries": 0, "stream_idle_timeout_ms": 5000,
+        "name": "codex-trio mock",
+        "base_url": "http://127.0.0.1:1234/v1",
+        "wire_api": "responses",
+        "env_key": DEFAULT_ENV_KEY,
+        "request_max_retries": 0,
+        "stream_max_retries": 0,
+        "stream_idle_timeout_ms": 5000,
     }
 
 
@@ -48,7 +52,12 @@ def test_env_has_codex_home_and_dummy_key_and_environ_drops_real_credentials(
     tmp_path: Path,
 ) -> None:
     home = write_codex_home(tmp_path, base_url="http://x/v1", env_key="MY_KEY")
-    assert dict(home.env) == {"CODEX_HOME": str(tmp_path.resolve()), "MY_KEY": home.env["MY_KEY"]}
+    assert dict(home.env) == {
+        "CODEX_HOME": str(tmp_path.resolve()),
+        "MY_KEY": home.env["MY_KEY"],
+        "HOME": str((tmp_path / "home").resolve()),
+    }
+    assert (tmp_path / "home").is_dir() and not any((tmp_path / "home").iterdir())
     env = home.environ({"PATH": "/bin", "OPENAI_API_KEY": "sk-real", "OPENAI_BASE_URL": "u"})
     assert env["PATH"] == "/bin" and env["CODEX_HOME"] == str(tmp_path.resolve())
     assert "OPENAI_API_KEY" not in env and "OPENAI_BASE_URL" not in env
@@ -56,10 +65,14 @@ def test_env_has_codex_home_and_dummy_key_and_environ_drops_real_credentials(
 
 def test_update_plan_and_extra_config_merge_into_nested_tables(tmp_path: Path) -> None:
     home = write_codex_home(
-        tmp_path, base_url="http://x/v1", update_plan=True,
-        extra_config={"approval_policy": "on-request",
-                      "model_providers": {"mock": {"stream_idle_timeout_ms": 250}},
-                      "mcp_servers": {"echo": {"command": "python", "args": ["-m", "x"]}}},
+        tmp_path,
+        base_url="http://x/v1",
+        update_plan=True,
+        extra_config={
+            "approval_policy": "on-request",
+            "model_providers": {"mock": {"stream_idle_timeout_ms": 250}},
+            "mcp_servers": {"echo": {"command": "python", "args": ["-m", "x"]}},
+        },
     )
     config = tomllib.loads(home.config_path.read_text())
     assert config["tools"] == {"update_plan": {"enabled": True}}
@@ -70,10 +83,17 @@ def test_update_plan_and_extra_config_merge_into_nested_tables(tmp_path: Path) -
 
 
 _keys = st.text(min_size=1, max_size=8)
-_scalars = (st.text(max_size=20) | st.integers(-10**12, 10**12) | st.booleans()
-            | st.floats(allow_nan=False))
-_values = st.recursive(_scalars | st.lists(_scalars, max_size=3),
-                       lambda inner: st.dictionaries(_keys, inner, max_size=3), max_leaves=10)
+_scalars = (
+    st.text(max_size=20)
+    | st.integers(-(10**12), 10**12)
+    | st.booleans()
+    | st.floats(allow_nan=False)
+)
+_values = st.recursive(
+    _scalars | st.lists(_scalars, max_size=3),
+    lambda inner: st.dictionaries(_keys, inner, max_size=3),
+    max_leaves=10,
+)
 
 
 @given(st.dictionaries(_keys, _values, max_size=4))
@@ -90,3 +110,8 @@ def _normalise(value: Any) -> Any:
     if isinstance(value, float) and math.isinf(value):
         return str(value)
     return value
+
+
+def test_home_is_left_alone_when_not_isolated(tmp_path: Path) -> None:
+    home = write_codex_home(tmp_path, base_url="http://x/v1", isolate_home=False)
+    assert "HOME" not in home.env

@@ -36,9 +36,20 @@ async def test_base_url_names_the_loopback_port_and_v1() -> None:
 
 
 async def test_stream_frames_events_and_ends_with_completed_usage() -> None:
-    script = Script([response(reasoning("r"), message("hi"),
-                              usage=Usage(input_tokens=7, cached_input_tokens=3,
-                                          output_tokens=2, reasoning_output_tokens=1))])
+    script = Script(
+        [
+            response(
+                reasoning("r"),
+                message("hi"),
+                usage=Usage(
+                    input_tokens=7,
+                    cached_input_tokens=3,
+                    output_tokens=2,
+                    reasoning_output_tokens=1,
+                ),
+            )
+        ]
+    )
     async with MockResponsesServer(script) as server:
         with trio.fail_after(GUARD):
             result = await post_once(server.port, user_body("hello"))
@@ -47,14 +58,19 @@ async def test_stream_frames_events_and_ends_with_completed_usage() -> None:
     events = result.sse()
     assert [t for t, _ in events] == [
         "response.created",
-        "response.output_item.added", "response.output_item.done",
-        "response.output_item.added", "response.output_item.done",
+        "response.output_item.added",
+        "response.output_item.done",
+        "response.output_item.added",
+        "response.output_item.done",
         "response.completed",
     ]
     assert events[4][1]["item"]["content"][0]["text"] == "hi"
     assert events[-1][1]["response"]["usage"] == {
-        "input_tokens": 7, "input_tokens_details": {"cached_tokens": 3, "cache_write_tokens": 0},
-        "output_tokens": 2, "output_tokens_details": {"reasoning_tokens": 1}, "total_tokens": 9,
+        "input_tokens": 7,
+        "input_tokens_details": {"cached_tokens": 3, "cache_write_tokens": 0},
+        "output_tokens": 2,
+        "output_tokens_details": {"reasoning_tokens": 1},
+        "total_tokens": 9,
     }
 
 
@@ -63,9 +79,14 @@ async def test_message_deltas_stream_before_the_item_is_done() -> None:
         with trio.fail_after(GUARD):
             events = (await post_once(server.port, user_body("x"))).sse()
     types = [t for t, _ in events]
-    assert types == ["response.created", "response.output_item.added",
-                     "response.output_text.delta", "response.output_text.delta",
-                     "response.output_item.done", "response.completed"]
+    assert types == [
+        "response.created",
+        "response.output_item.added",
+        "response.output_text.delta",
+        "response.output_text.delta",
+        "response.output_item.done",
+        "response.completed",
+    ]
     assert "".join(d["delta"] for t, d in events if t == "response.output_text.delta") == "a b"
 
 
@@ -228,8 +249,9 @@ async def test_short_delay_still_delivers_the_full_response() -> None:
 
 async def test_serves_64_concurrent_connections_routed_by_conversation_key() -> None:
     n = 64
-    script = Script.by_key(lambda r: r.first_user_text(),
-                           {f"conv-{i}": [message(f"answer-{i}")] for i in range(n)})
+    script = Script.by_key(
+        lambda r: r.first_user_text(), {f"conv-{i}": [message(f"answer-{i}")] for i in range(n)}
+    )
     answers: dict[int, str] = {}
     async with MockResponsesServer(script) as server:
         with trio.fail_after(GUARD):
@@ -248,8 +270,11 @@ async def test_serves_64_concurrent_connections_routed_by_conversation_key() -> 
 async def test_requests_record_body_headers_and_hide_authorization() -> None:
     async with MockResponsesServer([message("x")]) as server:
         with trio.fail_after(GUARD):
-            await post_once(server.port, user_body("hello"),
-                            headers=[("authorization", "Bearer sk-test-1234567890")])
+            await post_once(
+                server.port,
+                user_body("hello"),
+                headers=[("authorization", "Bearer sk-test-1234567890")],
+            )
     req = server.requests[0]
     assert req.body["input"][0]["content"][0]["text"] == "hello"
     assert req.headers["content-type"] == "application/json"
@@ -285,7 +310,8 @@ async def test_an_error_in_the_body_propagates_unwrapped() -> None:
         async with MockResponsesServer([hang()]) as server:
             with trio.fail_after(GUARD):
                 async with await trio.open_tcp_stream("127.0.0.1", server.port) as stream:
-                    await stream.send_all(b"POST /v1/responses HTTP/1.1\r\nhost: x\r\n"
-                                          b"content-length: 2\r\n\r\n{}")
+                    await stream.send_all(
+                        b"POST /v1/responses HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}"
+                    )
                     await server.wait_for_requests(1)
                     raise KeyError("from the test body")

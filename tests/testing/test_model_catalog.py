@@ -16,7 +16,8 @@ def test_committed_entry_equals_the_pinned_binarys_bundled_entry(codex_binary: s
     assert committed["source_slug"] == DEFAULT_SOURCE_SLUG
     assert committed["codex_version"] == fresh["codex_version"]
     assert committed["entry"] == fresh["entry"], (
-        "the bundled catalogue changed: run python -m codex_trio.testing.model_catalog")
+        "the bundled catalogue changed: run python -m codex_trio.testing.model_catalog"
+    )
 
 
 def test_catalog_for_renames_the_entry_and_leaves_the_committed_data_alone() -> None:

@@ -28,8 +28,13 @@ from tests.testing.http_client import user_body
 
 
 def request_with(text: str, index: int = 0) -> RecordedRequest:
-    return RecordedRequest.build(index=index, method="POST", path="/v1/responses", headers=[],
-                                 raw_body=json.dumps(user_body(text)).encode())
+    return RecordedRequest.build(
+        index=index,
+        method="POST",
+        path="/v1/responses",
+        headers=[],
+        raw_body=json.dumps(user_body(text)).encode(),
+    )
 
 
 def test_exec_command_sends_cmd_as_json_arguments() -> None:
@@ -43,23 +48,34 @@ def test_exec_command_sends_cmd_as_json_arguments() -> None:
 def test_escalated_exec_command_requests_escalation_with_justification() -> None:
     item = exec_command("rm -rf build", escalated=True, justification="clean").item("f", "c")
     assert json.loads(item["arguments"]) == {
-        "cmd": "rm -rf build", "sandbox_permissions": "require_escalated", "justification": "clean"
+        "cmd": "rm -rf build",
+        "sandbox_permissions": "require_escalated",
+        "justification": "clean",
     }
 
 
 def test_apply_patch_is_a_custom_tool_call_with_the_patch_as_input() -> None:
     item = apply_patch("*** Begin Patch\n*** End Patch\n").item("ctc_1", "call_7")
-    assert item == {"type": "custom_tool_call", "id": "ctc_1", "call_id": "call_7",
-                    "name": "apply_patch", "input": "*** Begin Patch\n*** End Patch\n",
-                    "status": "completed"}
+    assert item == {
+        "type": "custom_tool_call",
+        "id": "ctc_1",
+        "call_id": "call_7",
+        "name": "apply_patch",
+        "input": "*** Begin Patch\n*** End Patch\n",
+        "status": "completed",
+    }
 
 
 def test_update_plan_accepts_strings_tuples_and_mappings() -> None:
     item = update_plan(["a", ("b", "completed"), {"step": "c", "status": "in_progress"}])
     args = json.loads(item.item("f", "c")["arguments"])
-    assert args == {"plan": [{"step": "a", "status": "pending"},
-                             {"step": "b", "status": "completed"},
-                             {"step": "c", "status": "in_progress"}]}
+    assert args == {
+        "plan": [
+            {"step": "a", "status": "pending"},
+            {"step": "b", "status": "completed"},
+            {"step": "c", "status": "in_progress"},
+        ]
+    }
 
 
 def test_function_call_carries_namespace_for_mcp_tools() -> None:
@@ -89,7 +105,9 @@ def test_message_rejects_chunks_that_do_not_add_up_to_the_text() -> None:
 
 def test_reasoning_and_web_search_items_have_their_wire_shape() -> None:
     assert reasoning(["s1", "s2"]).item("rs_1", "c")["summary"] == [
-        {"type": "summary_text", "text": "s1"}, {"type": "summary_text", "text": "s2"}]
+        {"type": "summary_text", "text": "s1"},
+        {"type": "summary_text", "text": "s2"},
+    ]
     assert web_search("q").item("ws_1", "c")["action"] == {"type": "search", "query": "q"}
 
 
@@ -119,8 +137,9 @@ def test_script_answers_in_global_order_then_runs_out() -> None:
 
 
 def test_script_default_answers_after_the_queue_and_may_use_the_request() -> None:
-    script = Script([message("first")],
-                    default=lambda req: message(f"echo: {req.last_user_text()}"))
+    script = Script(
+        [message("first")], default=lambda req: message(f"echo: {req.last_user_text()}")
+    )
     script.next_response(request_with("x"))
     answer = script.next_response(request_with("ping"))
     assert answer is not None and answer.items == (message("echo: ping"),)

@@ -35,8 +35,10 @@ GO = 'msg = read()\nout({"id": msg["id"], "result": {}})\n'
 
 
 def note(thread: str, n: int) -> str:
-    return (f'out({{"method": "item/agentMessage/delta", "params": {{"threadId": "{thread}", '
-            f'"turnId": "u", "itemId": "i", "delta": "{thread}{n}"}}}})\n')
+    return (
+        f'out({{"method": "item/agentMessage/delta", "params": {{"threadId": "{thread}", '
+        f'"turnId": "u", "itemId": "i", "delta": "{thread}{n}"}}}})\n'
+    )
 
 
 async def test_notifications_reach_only_the_subscribers_of_their_thread(tmp_path: Path) -> None:
@@ -76,7 +78,11 @@ async def test_a_full_subscriber_channel_holds_the_reader_back_without_dropping(
 async def test_subscriptions_fail_with_transport_error_when_the_process_dies(
     tmp_path: Path,
 ) -> None:
-    body = GO + note("A", 0) + 'sys.stderr.write("engine crashed\\n"); sys.stderr.flush()\nsys.exit(7)\n'
+    body = (
+        GO
+        + note("A", 0)
+        + 'sys.stderr.write("engine crashed\\n"); sys.stderr.flush()\nsys.exit(7)\n'
+    )
     path = fake_codex(tmp_path, PRELUDE + body)
     with trio.fail_after(30):
         async with open_app_server(CodexOptions(codex_path=path)) as client:
@@ -118,9 +124,11 @@ read()
 
 @pytest.mark.parametrize(
     ("turn", "final"),
-    [('{"id": "u", "items": [], "status": "completed"}', TurnCompletedEvent),
-     ('{"id": "u", "status": "completed", "items": 5}', TurnCompletedEvent),
-     ('{"id": "u", "status": "failed", "items": 5}', TurnFailedEvent)],
+    [
+        ('{"id": "u", "items": [], "status": "completed"}', TurnCompletedEvent),
+        ('{"id": "u", "status": "completed", "items": 5}', TurnCompletedEvent),
+        ('{"id": "u", "status": "failed", "items": 5}', TurnFailedEvent),
+    ],
 )
 async def test_undecodable_notifications_are_passed_on_raw_and_still_end_the_turn(
     tmp_path: Path, turn: str, final: type
@@ -168,7 +176,8 @@ while True:
             sent = [json.loads(line) for line in log.read_text().splitlines()]
     assert scope.cancelled_caught
     assert [(m["method"], m["params"]) for m in sent] == [
-        ("turn/interrupt", {"threadId": "A", "turnId": "u"})]
+        ("turn/interrupt", {"threadId": "A", "turnId": "u"})
+    ]
 
 
 async def test_shared_process_that_keeps_dying_is_given_up_after_max_restarts(

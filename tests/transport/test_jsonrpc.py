@@ -57,10 +57,12 @@ async def fake_server(
             result = await result
         return result
 
-    async with open_codex_process([path], transport="app-server",
-                                  stop_policy=StopPolicy(exit_grace=1, signal_grace=1)) as proc:
-        async with open_jsonrpc(proc, on_notification=on_note, on_request=handle,
-                                request_timeout=30) as conn:
+    async with open_codex_process(
+        [path], transport="app-server", stop_policy=StopPolicy(exit_grace=1, signal_grace=1)
+    ) as proc:
+        async with open_jsonrpc(
+            proc, on_notification=on_note, on_request=handle, request_timeout=30
+        ) as conn:
             yield conn
 
 
@@ -183,8 +185,7 @@ read()
             return "slow-done"
         return "fast-done"
 
-    async with fake_server(tmp_path, body, on_request=handler,
-                           notifications=notifications) as conn:
+    async with fake_server(tmp_path, body, on_request=handler, notifications=notifications) as conn:
         with trio.fail_after(30):
             while not any(n.method == "order" for n in notifications):
                 await trio.sleep(0.01)

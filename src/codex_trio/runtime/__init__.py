@@ -18,6 +18,7 @@ from codex_trio.runtime.child_spec import (
     StartFunction,
     runnable_spec,
 )
+from codex_trio.runtime.codex_runtime import Runtime, RuntimeClosedError, ThreadInfo
 from codex_trio.runtime.dynamic_supervisor import DynamicSupervisor
 from codex_trio.runtime.errors import (
     ActorCrashed,
@@ -43,8 +44,25 @@ from codex_trio.runtime.intensity import RestartIntensity
 from codex_trio.runtime.mailbox import Mailbox, MailboxStats, Overflow, ReplySlot
 from codex_trio.runtime.registry import Registry
 from codex_trio.runtime.supervisor import BaseSupervisor, Strategy, Supervisor, supervisor_spec
+from codex_trio.runtime.thread_actor import (
+    RetryPolicy,
+    ThreadActor,
+    ThreadHandle,
+    TurnCancelledError,
+)
+from codex_trio.runtime.turn import StreamedTurn, TurnResult, UsageLedger
 
 __all__ = [
+    "RetryPolicy",
+    "Runtime",
+    "RuntimeClosedError",
+    "StreamedTurn",
+    "ThreadActor",
+    "ThreadHandle",
+    "ThreadInfo",
+    "TurnCancelledError",
+    "TurnResult",
+    "UsageLedger",
     "Actor",
     "ActorCrashed",
     "ActorError",

@@ -44,6 +44,7 @@ __all__ = [
     "TurnResult",
     "TurnRunner",
     "UsageLedger",
+    "check_result",
     "default_ledger",
     "finish",
     "open_turn",
@@ -254,16 +255,20 @@ async def open_turn(
 
 
 def finish(streamed: StreamedTurn, options: TurnOptions) -> TurnResult:
-    """The :class:`TurnResult` of a turn read to its end.
-
-    Raises :class:`TurnFailedError` for ``turn.failed`` and :class:`StructuredOutputError` when
-    the turn had an output schema and its final message is not JSON.
-    """
+    """The :class:`TurnResult` of a turn read to its end, checked by :func:`check_result`."""
     if not streamed.done:
         raise CodexError(
             "codex ended the turn without a result", thread_id=streamed._state.thread_id
         )
-    result = streamed.result
+    return check_result(streamed.result, options)
+
+
+def check_result(result: TurnResult, options: TurnOptions) -> TurnResult:
+    """``result`` as a buffered ``run`` returns it.
+
+    Raises :class:`TurnFailedError` for ``turn.failed`` and :class:`StructuredOutputError` when
+    the turn had an output schema and its final message is not JSON (else ``structured`` is set).
+    """
     if result.failed:
         raise TurnFailedError(
             result.error_message or "turn failed",

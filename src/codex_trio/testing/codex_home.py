@@ -84,6 +84,7 @@ def write_codex_home(
     update_plan: bool = False,
     known_model: bool = True,
     extra_config: Mapping[str, Any] | None = None,
+    isolate_home: bool = True,
 ) -> CodexHome:
     """Write ``config.toml`` (and a model catalogue) into ``path`` and describe the result.
 
@@ -94,6 +95,11 @@ def write_codex_home(
     codex does with a model it has never heard of. ``extra_config`` is merged into the config
     (nested tables merge key by key; a value given here wins), e.g.
     ``{"approval_policy": "on-request", "mcp_servers": {"echo": {"command": "..."}}}``.
+
+    ``isolate_home`` (default) also gives codex an empty ``HOME`` inside ``path``: codex runs
+    commands in a snapshot of the user's login shell, so without it whatever ``~/.bashrc``
+    prints (pyenv's warnings, seen here) lands in the command output and tests stop being
+    deterministic.
     """
     home = Path(path)
     home.mkdir(parents=True, exist_ok=True)
@@ -124,6 +130,11 @@ def write_codex_home(
         config = _merge(config, extra_config)
     config_path = home / "config.toml"
     config_path.write_text(toml_dumps(config), encoding="utf-8")
+    env = {"CODEX_HOME": str(home.resolve()), env_key: api_key}
+    if isolate_home:
+        user_home = home / "home"
+        user_home.mkdir(exist_ok=True)
+        env["HOME"] = str(user_home.resolve())
     return CodexHome(
         path=home.resolve(),
         config_path=config_path.resolve(),
@@ -131,7 +142,7 @@ def write_codex_home(
         model=model,
         base_url=base_url,
         env_key=env_key,
-        env={"CODEX_HOME": str(home.resolve()), env_key: api_key},
+        env=env,
     )
 
 

@@ -273,8 +273,12 @@ class AppServerTurn:
                 # stream gets its own copy of the error, naming its thread and turn.
                 error = self.client.error
                 if error is None:
-                    raise TransportError("app-server connection closed", pid=self.client.pid,
-                                         thread_id=self.thread_id, turn_id=self.turn_id) from None
+                    raise TransportError(
+                        "app-server connection closed",
+                        pid=self.client.pid,
+                        thread_id=self.thread_id,
+                        turn_id=self.turn_id,
+                    ) from None
                 mine = copy.copy(error)
                 mine.thread_id, mine.turn_id = self.thread_id, self.turn_id
                 raise mine from None
@@ -295,12 +299,14 @@ class AppServerTurn:
         """A notification whose params do not match the schema: reported, passed on raw, and,
         if it was the one that ends the turn, still ending it (else the stream would hang)."""
         telemetry.execute(
-            ("codex", "protocol", "error"), {"count": 1},
+            ("codex", "protocol", "error"),
+            {"count": 1},
             {"kind": "invalid_params", "transport": "app-server"},
         )
         _log.warning("notification.undecodable", method=note.method, error=exc.message[:300])
-        events: list[AppServerEvent] = [AppServerNotificationEvent(method=note.method,
-                                                                   params=note.params)]
+        events: list[AppServerEvent] = [
+            AppServerNotificationEvent(method=note.method, params=note.params)
+        ]
         if note.method == "turn/completed":
             raw_turn = note.params.get("turn")
             status = raw_turn.get("status") if isinstance(raw_turn, Mapping) else None
@@ -309,8 +315,12 @@ class AppServerTurn:
             if status == "completed":
                 events.append(TurnCompletedEvent(self._mapper.usage))
             else:
-                events.append(TurnFailedEvent(TurnError(f"turn {self._mapper.status}"),
-                                              extra={"status": self._mapper.status}))
+                events.append(
+                    TurnFailedEvent(
+                        TurnError(f"turn {self._mapper.status}"),
+                        extra={"status": self._mapper.status},
+                    )
+                )
         return events
 
     async def steer(self, prompt: UserInput) -> None:
@@ -518,11 +528,11 @@ class AppServerClient:
         return approval_response(asked, decision)
 
     async def _user_input(self, request: Request) -> Any:
-        params = decode_params(g.ToolRequestUserInputParams, request.params,
-                               method=request.method)
+        params = decode_params(g.ToolRequestUserInputParams, request.params, method=request.method)
         if self.user_input_handler is None:
-            _log.warning("user_input.unanswered", thread_id=params.thread_id,
-                         questions=len(params.questions))
+            _log.warning(
+                "user_input.unanswered", thread_id=params.thread_id, questions=len(params.questions)
+            )
             return {"answers": {}}
         answers = await self.user_input_handler(params)
         return {"answers": {qid: {"answers": list(a)} for qid, a in answers.items()}}
@@ -539,8 +549,9 @@ class AppServerClient:
         )
         tool = self._thread_tools.get(call.thread_id, {}).get(call.tool)
         status = "ok"
-        with telemetry.span(("codex", "tool", "call"),
-                            {"thread_id": call.thread_id, "tool": call.tool}) as span:
+        with telemetry.span(
+            ("codex", "tool", "call"), {"thread_id": call.thread_id, "tool": call.tool}
+        ) as span:
             if tool is None:
                 status = "error"
                 result = ToolResult(text=f"unknown tool {call.tool!r}", success=False)
@@ -623,8 +634,9 @@ class AppServerClient:
     async def thread_archive(self, thread_id: str) -> g.ThreadArchiveResponse:
         """Archive a thread; this client forgets its tools and handler (see
         :meth:`forget_thread`)."""
-        response = await self._typed("thread/archive", {"threadId": thread_id},
-                                     g.ThreadArchiveResponse)
+        response = await self._typed(
+            "thread/archive", {"threadId": thread_id}, g.ThreadArchiveResponse
+        )
         self.forget_thread(thread_id)
         return response
 
@@ -639,8 +651,9 @@ class AppServerClient:
         self._usage.pop(thread_id, None)
 
     async def thread_unarchive(self, thread_id: str) -> g.ThreadUnarchiveResponse:
-        return await self._typed("thread/unarchive", {"threadId": thread_id},
-                                 g.ThreadUnarchiveResponse)
+        return await self._typed(
+            "thread/unarchive", {"threadId": thread_id}, g.ThreadUnarchiveResponse
+        )
 
     async def thread_list(
         self,
@@ -675,23 +688,27 @@ class AppServerClient:
         self, thread_id: str, *, include_turns: bool = True
     ) -> g.ThreadReadResponse:
         return await self._typed(
-            "thread/read", {"threadId": thread_id, "includeTurns": include_turns},
+            "thread/read",
+            {"threadId": thread_id, "includeTurns": include_turns},
             g.ThreadReadResponse,
         )
 
     async def thread_set_name(self, thread_id: str, name: str) -> g.ThreadSetNameResponse:
-        return await self._typed("thread/name/set", {"threadId": thread_id, "name": name},
-                                 g.ThreadSetNameResponse)
+        return await self._typed(
+            "thread/name/set", {"threadId": thread_id, "name": name}, g.ThreadSetNameResponse
+        )
 
     async def thread_compact(self, thread_id: str) -> g.ThreadCompactStartResponse:
         """Start compacting the thread's history (progress arrives as notifications)."""
-        return await self._typed("thread/compact/start", {"threadId": thread_id},
-                                 g.ThreadCompactStartResponse)
+        return await self._typed(
+            "thread/compact/start", {"threadId": thread_id}, g.ThreadCompactStartResponse
+        )
 
     async def thread_revert(self, thread_id: str, before_turn_id: str) -> g.ThreadRevertResponse:
         """Drop ``before_turn_id`` and every later turn from the thread's history."""
         return await self._typed(
-            "thread/revert", {"threadId": thread_id, "beforeTurnId": before_turn_id},
+            "thread/revert",
+            {"threadId": thread_id, "beforeTurnId": before_turn_id},
             g.ThreadRevertResponse,
         )
 
@@ -712,8 +729,9 @@ class AppServerClient:
         return await self._typed("turn/steer", params, g.TurnSteerResponse)
 
     async def turn_interrupt(self, thread_id: str, turn_id: str) -> g.TurnInterruptResponse:
-        return await self._typed("turn/interrupt", {"threadId": thread_id, "turnId": turn_id},
-                                 g.TurnInterruptResponse)
+        return await self._typed(
+            "turn/interrupt", {"threadId": thread_id, "turnId": turn_id}, g.TurnInterruptResponse
+        )
 
     @asynccontextmanager
     async def turn(
@@ -780,8 +798,9 @@ class AppServerClient:
     # ------------------------------------------------------------- account, models
 
     async def model_list(self, *, include_hidden: bool = False) -> g.ModelListResponse:
-        return await self._typed("model/list", {"includeHidden": include_hidden},
-                                 g.ModelListResponse)
+        return await self._typed(
+            "model/list", {"includeHidden": include_hidden}, g.ModelListResponse
+        )
 
     async def account_read(self) -> g.GetAccountResponse:
         return await self._typed("account/read", {}, g.GetAccountResponse)
@@ -806,8 +825,9 @@ async def _run_tool(tool: DynamicTool, call: ToolCall) -> tuple[ToolResult, str]
         with trio.fail_after(tool.timeout):
             result = await tool.handler(call)
     except trio.TooSlowError:
-        return ToolResult(text=f"tool {tool.name!r} timed out after {tool.timeout:g} s",
-                          success=False), "timeout"
+        return ToolResult(
+            text=f"tool {tool.name!r} timed out after {tool.timeout:g} s", success=False
+        ), "timeout"
     except Exception as exc:
         return ToolResult(text=f"tool {tool.name!r} failed: {exc}", success=False), "error"
     return result, ("ok" if result.success else "error")
@@ -853,18 +873,34 @@ async def open_app_server(
             client._on_closed(error)
 
     with collapse_single():
-        async with _serve(argv, options, cwd, max_line_bytes, stop_policy, on_notification,
-                          on_request, on_closed, request_timeout) as connection:
+        async with _serve(
+            argv,
+            options,
+            cwd,
+            max_line_bytes,
+            stop_policy,
+            on_notification,
+            on_request,
+            on_closed,
+            request_timeout,
+        ) as connection:
             client = AppServerClient(
                 connection, approval_handler=approval_handler, event_buffer=event_buffer
             )
-            init = await connection.call("initialize", {
-                "clientInfo": {"name": client_name, "title": client_name,
-                               "version": client_version},
-                "capabilities": {"experimentalApi": experimental_api},
-            })
-            client.initialize_response = decode_params(g.InitializeResponse, init or {},
-                                                      method="initialize")
+            init = await connection.call(
+                "initialize",
+                {
+                    "clientInfo": {
+                        "name": client_name,
+                        "title": client_name,
+                        "version": client_version,
+                    },
+                    "capabilities": {"experimentalApi": experimental_api},
+                },
+            )
+            client.initialize_response = decode_params(
+                g.InitializeResponse, init or {}, method="initialize"
+            )
             await connection.notify("initialized")
             yield client
             connection.process.expect_exit = True
@@ -883,12 +919,19 @@ async def _serve(
     request_timeout: float,
 ) -> AsyncIterator[JsonRpcConnection]:
     async with open_codex_process(
-        argv, env=exec_env(options), cwd=cwd, max_line_bytes=max_line_bytes,
-        stop_policy=stop_policy, transport="app-server",
+        argv,
+        env=exec_env(options),
+        cwd=cwd,
+        max_line_bytes=max_line_bytes,
+        stop_policy=stop_policy,
+        transport="app-server",
     ) as process:
         async with open_jsonrpc(
-            process, on_notification=on_notification, on_request=on_request,
-            on_closed=on_closed, request_timeout=request_timeout,
+            process,
+            on_notification=on_notification,
+            on_request=on_request,
+            on_closed=on_closed,
+            request_timeout=request_timeout,
         ) as connection:
             yield connection
 
@@ -927,8 +970,10 @@ class AppServerTransport:
 
     def _open_client(self) -> AbstractAsyncContextManager[AppServerClient]:
         return open_app_server(
-            self.options, approval_handler=self.approval_handler,
-            request_timeout=self.request_timeout, event_buffer=self.event_buffer,
+            self.options,
+            approval_handler=self.approval_handler,
+            request_timeout=self.request_timeout,
+            event_buffer=self.event_buffer,
             stop_policy=self.stop_policy,
         )
 
@@ -1086,9 +1131,17 @@ def _exec_types() -> tuple[type, ...]:
     from codex_trio.protocol import exec_events as e
 
     return (
-        e.ThreadStartedEvent, e.TurnStartedEvent, e.TurnCompletedEvent, e.TurnFailedEvent,
-        e.ItemStartedEvent, e.ItemUpdatedEvent, e.ItemCompletedEvent, e.PlanDeltaEvent,
-        e.RequestUserInputEvent, e.ThreadErrorEvent, e.UnknownEvent,
+        e.ThreadStartedEvent,
+        e.TurnStartedEvent,
+        e.TurnCompletedEvent,
+        e.TurnFailedEvent,
+        e.ItemStartedEvent,
+        e.ItemUpdatedEvent,
+        e.ItemCompletedEvent,
+        e.PlanDeltaEvent,
+        e.RequestUserInputEvent,
+        e.ThreadErrorEvent,
+        e.UnknownEvent,
     )
 
 

@@ -267,12 +267,16 @@ class JsonRpcConnection:
             reply = {
                 "jsonrpc": "2.0",
                 "id": request.id,
-                "error": {"code": exc.code, "message": exc.message, **(
-                    {"data": exc.data} if exc.data is not None else {})},
+                "error": {
+                    "code": exc.code,
+                    "message": exc.message,
+                    **({"data": exc.data} if exc.data is not None else {}),
+                },
             }
         except Exception as exc:  # a handler bug must still produce an answer
-            _log.warning("app_server.request_handler_failed", method=request.method,
-                         error=repr(exc)[:300])
+            _log.warning(
+                "app_server.request_handler_failed", method=request.method, error=repr(exc)[:300]
+            )
             reply = {
                 "jsonrpc": "2.0",
                 "id": request.id,
@@ -283,10 +287,16 @@ class JsonRpcConnection:
         except TransportError:
             return  # codex is gone: nobody to answer
         except CodexError as exc:  # the result itself was not encodable
-            await self.send({
-                "jsonrpc": "2.0", "id": request.id,
-                "error": {"code": INTERNAL_ERROR, "message": f"unencodable result: {exc.message}"},
-            })
+            await self.send(
+                {
+                    "jsonrpc": "2.0",
+                    "id": request.id,
+                    "error": {
+                        "code": INTERNAL_ERROR,
+                        "message": f"unencodable result: {exc.message}",
+                    },
+                }
+            )
         self.requests_answered += 1
 
 

@@ -242,8 +242,7 @@ def map_item(item: g.ThreadItem) -> ThreadItem | None:
             changes.append(FileUpdateChange(path=change.path, kind=kind))
         assert patch_status is not None
         extra = {"appServerStatus": item.status} if item.status == "declined" else {}
-        return FileChangeItem(id=item.id, changes=tuple(changes), status=patch_status,
-                              extra=extra)
+        return FileChangeItem(id=item.id, changes=tuple(changes), status=patch_status, extra=extra)
     if isinstance(item, g.McpToolCallThreadItem):
         mcp_status = _MCP_STATUS.get(item.status)
         if mcp_status is None:
@@ -257,8 +256,13 @@ def map_item(item: g.ThreadItem) -> ThreadItem | None:
         )
         error = McpToolCallError(item.error.message) if item.error is not None else None
         return McpToolCallItem(
-            id=item.id, server=item.server, tool=item.tool, arguments=item.arguments,
-            result=result, error=error, status=mcp_status,
+            id=item.id,
+            server=item.server,
+            tool=item.tool,
+            arguments=item.arguments,
+            result=result,
+            error=error,
+            status=mcp_status,
         )
     if isinstance(item, g.WebSearchThreadItem):
         return WebSearchItem(id=item.id, query=item.query, action=_action(item.action))
@@ -312,16 +316,33 @@ class TurnEventMapper:
         if isinstance(params, g.CommandExecutionOutputDeltaNotification):
             return [CommandOutputDeltaEvent(item_id=params.item_id, delta=params.delta)]
         if isinstance(params, g.ReasoningSummaryTextDeltaNotification):
-            return [ReasoningDeltaEvent(item_id=params.item_id, delta=params.delta,
-                                        kind="summary", index=params.summary_index)]
+            return [
+                ReasoningDeltaEvent(
+                    item_id=params.item_id,
+                    delta=params.delta,
+                    kind="summary",
+                    index=params.summary_index,
+                )
+            ]
         if isinstance(params, g.ReasoningTextDeltaNotification):
-            return [ReasoningDeltaEvent(item_id=params.item_id, delta=params.delta,
-                                        kind="text", index=params.content_index)]
+            return [
+                ReasoningDeltaEvent(
+                    item_id=params.item_id,
+                    delta=params.delta,
+                    kind="text",
+                    index=params.content_index,
+                )
+            ]
         if isinstance(params, g.ThreadTokenUsageUpdatedNotification):
             usage = params.token_usage
             self.usage = usage_from_breakdown(usage.total)
-            return [TokenUsageUpdatedEvent(total=self.usage, last=usage_from_breakdown(usage.last),
-                                           model_context_window=usage.model_context_window)]
+            return [
+                TokenUsageUpdatedEvent(
+                    total=self.usage,
+                    last=usage_from_breakdown(usage.last),
+                    model_context_window=usage.model_context_window,
+                )
+            ]
         if isinstance(params, g.TurnStartedNotification):
             return [TurnStartedEvent()]
         if isinstance(params, g.TurnPlanUpdatedNotification):
@@ -342,4 +363,3 @@ class TurnEventMapper:
             extra: Mapping[str, Any] = {"status": turn.status}
             return [TurnFailedEvent(TurnError(message), extra=extra)]
         return [AppServerNotificationEvent(method=method, params=params)]
-

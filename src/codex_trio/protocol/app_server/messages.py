@@ -142,7 +142,9 @@ def error_from_wire(error: Any, *, method: str | None = None) -> JsonRpcError:
     message = str(error.get("message", "no message"))
     cls = _BY_CODE.get(code, JsonRpcError) if isinstance(code, int) else JsonRpcError
     return cls(
-        message, code=code if isinstance(code, int) else None, data=error.get("data"),
+        message,
+        code=code if isinstance(code, int) else None,
+        data=error.get("data"),
         method=method,
     )
 
@@ -217,8 +219,9 @@ def classify(obj: Any, line: bytes | str = b"") -> IncomingMessage:
         return note
     if "id" in obj and ("result" in obj or "error" in obj):
         return Response(id=obj["id"], result=obj.get("result"), error=obj.get("error"))
-    raise ProtocolError("app-server message is neither request, response nor notification",
-                        line=line)
+    raise ProtocolError(
+        "app-server message is neither request, response nor notification", line=line
+    )
 
 
 # ------------------------------------------------------------------------------ outgoing

@@ -149,7 +149,9 @@ def approval_response(request: ApprovalRequest, decision: ApprovalDecision) -> d
             granted = (
                 g.ENCODERS[type(raw.permissions)](raw.permissions)
                 if hasattr(raw, "permissions") and type(raw.permissions) in g.ENCODERS
-                else dict(raw.get("permissions", {})) if isinstance(raw, Mapping) else {}
+                else dict(raw.get("permissions", {}))
+                if isinstance(raw, Mapping)
+                else {}
             )
         scope = "session" if decision is ApprovalDecision.ACCEPT_FOR_SESSION else "turn"
         return {"permissions": granted, "scope": scope}

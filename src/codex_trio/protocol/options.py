@@ -42,6 +42,7 @@ __all__ = [
     "ThreadOptions",
     "TurnOptions",
     "WebSearchMode",
+    "config_override_args",
     "exec_argv",
     "exec_env",
     "normalize_input",
@@ -275,6 +276,21 @@ def _check_images(images: Sequence[str]) -> None:
             raise ConfigurationError(f"image {image!r} does not exist or is not a file")
 
 
+def config_override_args(codex: CodexOptions) -> list[str]:
+    """The ``-c key=value`` arguments of ``codex``: base URL, flattened config, raw overrides.
+
+    Shared by ``codex exec`` and ``codex app-server``, which take the same overrides.
+    """
+    args: list[str] = []
+    if codex.base_url is not None:
+        args += ["-c", f"openai_base_url={toml_value(codex.base_url)}"]
+    for override in flatten_overrides(codex.config):
+        args += ["-c", override]
+    for raw in codex.raw_overrides:
+        args += ["-c", raw]
+    return args
+
+
 def exec_argv(
     codex_path: str,
     codex: CodexOptions,
@@ -285,13 +301,7 @@ def exec_argv(
     resume_thread_id: str | None = None,
 ) -> list[str]:
     """The argv of one ``codex exec`` turn (prompt excluded: it goes to stdin)."""
-    argv = [codex_path, "exec"]
-    if codex.base_url is not None:
-        argv += ["-c", f"openai_base_url={toml_value(codex.base_url)}"]
-    for override in flatten_overrides(codex.config):
-        argv += ["-c", override]
-    for raw in codex.raw_overrides:
-        argv += ["-c", raw]
+    argv = [codex_path, "exec", *config_override_args(codex)]
     if thread.model is not None:
         argv += ["--model", thread.model]
     if thread.sandbox_mode is not None:

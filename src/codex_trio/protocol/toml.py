@@ -12,6 +12,7 @@ codex splits the key on every ``.`` with no quoting, so a key segment may not co
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -68,6 +69,8 @@ def toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         return _string(value)
+    if isinstance(value, os.PathLike):
+        return _string(os.fspath(value))
     if isinstance(value, Mapping):
         items = ", ".join(f"{toml_key(str(k))} = {toml_value(v)}" for k, v in value.items())
         return "{" + items + "}" if items else "{}"

@@ -22,15 +22,14 @@ codex then retries the connection without end, so a caller always needs a deadli
 from __future__ import annotations
 
 import json
-import math
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from codex_trio.protocol.toml import toml_key, toml_value
 from codex_trio.testing.model_catalog import catalog_for
 
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_ENV_KEY", "CodexHome", "toml_dumps", "write_codex_home"]
@@ -157,64 +156,15 @@ def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-# -- a small TOML writer: enough for codex configs, no dependency --------------------------------
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
-
-
-def _string(text: str) -> str:
-    """A TOML basic string: quotes, backslashes and control characters escaped."""
-    out = []
-    for char in text:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
-
-
-def _key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _string(key)
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return {math.inf: "inf", -math.inf: "-inf"}.get(value, "nan")
-        return repr(value)
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, os.PathLike):
-        return _string(os.fspath(value))
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML: {value!r}")
+# -- TOML documents, built from the value encoder codex's -c overrides use ---------------------
 
 
 def toml_dumps(config: Mapping[str, Any]) -> str:
     """Serialise ``config`` as TOML: scalars first, then one ``[table]`` per nested mapping.
 
     Supports str, int, float, bool, lists, path-likes and nested mappings (lists of mappings
-    become inline tables). Raises ``TypeError`` for anything else.
+    become inline tables). Raises :class:`~codex_trio.errors.ConfigurationError` for anything
+    else.
     """
     lines: list[str] = []
     _write_table(lines, (), config)
@@ -226,8 +176,8 @@ def _write_table(lines: list[str], prefix: tuple[str, ...], table: Mapping[str, 
     tables = {k: v for k, v in table.items() if isinstance(v, Mapping)}
     if prefix and (scalars or not tables):
         lines.append("")
-        lines.append("[" + ".".join(_key(p) for p in prefix) + "]")
+        lines.append("[" + ".".join(toml_key(p) for p in prefix) + "]")
     for key, value in scalars.items():
-        lines.append(f"{_key(key)} = {_value(value)}")
+        lines.append(f"{toml_key(key)} = {toml_value(value)}")
     for key, value in tables.items():
         _write_table(lines, (*prefix, key), value)

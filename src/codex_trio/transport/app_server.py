@@ -33,6 +33,7 @@ from typing import Any, ClassVar, TypeVar, cast
 import attrs
 import trio
 
+from codex_trio._groups import collapse
 from codex_trio.errors import (
     CodexError,
     ConfigurationError,
@@ -83,11 +84,11 @@ from codex_trio.protocol.options import (
     TextInput,
     ThreadOptions,
     TurnOptions,
+    config_override_args,
     exec_env,
 )
-from codex_trio.protocol.toml import flatten_overrides, toml_value
 from codex_trio.transport.discovery import check_version, find_codex
-from codex_trio.transport.jsonrpc import JsonRpcConnection, collapse_single, open_jsonrpc
+from codex_trio.transport.jsonrpc import JsonRpcConnection, open_jsonrpc
 from codex_trio.transport.lines import DEFAULT_MAX_LINE_BYTES
 from codex_trio.transport.process import StopPolicy, open_codex_process
 
@@ -125,14 +126,7 @@ async def decline_and_log(request: ApprovalRequest) -> ApprovalDecision:
 
 def app_server_argv(codex_path: str, options: CodexOptions) -> list[str]:
     """``codex app-server`` with the ``-c`` overrides of ``options``."""
-    argv = [codex_path, "app-server"]
-    if options.base_url is not None:
-        argv += ["-c", f"openai_base_url={toml_value(options.base_url)}"]
-    for override in flatten_overrides(options.config):
-        argv += ["-c", override]
-    for raw in options.raw_overrides:
-        argv += ["-c", raw]
-    return argv
+    return [codex_path, "app-server", *config_override_args(options)]
 
 
 def user_input(value: UserInput) -> list[dict[str, Any]]:
@@ -872,7 +866,7 @@ async def open_app_server(
         if client is not None:
             client._on_closed(error)
 
-    with collapse_single():
+    with collapse():
         async with _serve(
             argv,
             options,

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 import trio
 
+from codex_trio._groups import collapse
 from codex_trio.errors import CodexError, ProtocolError, TransportError
 from codex_trio.observe import get_logger, telemetry
 from codex_trio.protocol.app_server.messages import (
@@ -48,7 +49,7 @@ from codex_trio.protocol.app_server.messages import (
 from codex_trio.transport.lines import LineTooLongError
 from codex_trio.transport.process import CodexProcess
 
-__all__ = ["JsonRpcConnection", "RequestTimeoutError", "collapse_single", "open_jsonrpc"]
+__all__ = ["JsonRpcConnection", "RequestTimeoutError", "open_jsonrpc"]
 
 _log = get_logger("codex_trio.transport.jsonrpc")
 
@@ -300,25 +301,6 @@ class JsonRpcConnection:
         self.requests_answered += 1
 
 
-@contextmanager
-def collapse_single() -> Iterator[None]:
-    """Re-raise a group holding exactly one exception as that exception.
-
-    Our internal nurseries wrap whatever the user's block raised in an ``ExceptionGroup``;
-    a caller who wrote ``except TransportError`` should not need ``except*`` because of a task
-    it never started. Groups of several exceptions stay groups.
-    """
-    try:
-        yield
-    except BaseExceptionGroup as group:
-        inner = group
-        while isinstance(inner, BaseExceptionGroup) and len(inner.exceptions) == 1:
-            inner = inner.exceptions[0]
-        if inner is group:
-            raise
-        raise inner from group.__cause__
-
-
 @asynccontextmanager
 async def open_jsonrpc(
     process: CodexProcess,
@@ -336,7 +318,7 @@ async def open_jsonrpc(
     """
     if not (request_timeout > 0 and math.isfinite(request_timeout)):
         raise ValueError("request_timeout must be a positive, finite number of seconds")
-    with collapse_single():
+    with collapse():
         async with trio.open_nursery() as nursery:
             connection = JsonRpcConnection(
                 process,

@@ -27,7 +27,8 @@ from typing import Any, Literal, Self
 import attrs
 import trio
 
-from codex_trio.errors import CodexError, ConfigurationError
+from codex_trio._groups import collapse
+from codex_trio.errors import ConfigurationError
 from codex_trio.observe import Metrics, serve_metrics, telemetry
 from codex_trio.observe.telemetry import TelemetryBus, default_bus
 from codex_trio.protocol.app_server.server_requests import DynamicTool
@@ -37,17 +38,18 @@ from codex_trio.runtime.child_spec import ChildContext, ChildCounts, ChildSpec, 
 from codex_trio.runtime.dynamic_supervisor import DynamicSupervisor
 from codex_trio.runtime.registry import Registry
 from codex_trio.runtime.supervisor import Supervisor, supervisor_spec
-from codex_trio.runtime.thread_actor import RetryPolicy, ThreadActor, ThreadHandle
+from codex_trio.runtime.thread_actor import (
+    RetryPolicy,
+    RuntimeClosedError,
+    ThreadActor,
+    ThreadHandle,
+)
 from codex_trio.runtime.turn import ThreadState, TurnRunner, UsageLedger, default_ledger
 from codex_trio.transport.app_server import ApprovalHandler, AppServerTransport, decline_and_log
 from codex_trio.transport.discovery import find_codex
 from codex_trio.transport.exec import ExecTransport
 
 __all__ = ["Runtime", "RuntimeClosedError", "ThreadInfo"]
-
-
-class RuntimeClosedError(CodexError):
-    """The runtime is shutting down (or not started) and accepts no new threads or turns."""
 
 
 @attrs.frozen(kw_only=True)
@@ -186,11 +188,21 @@ class Runtime:
         if stack is None:
             return
         self._accepting = False
-        with trio.CancelScope(shield=True):
-            with trio.move_on_after(self._drain_timeout):
-                await self._idle.wait()
-            await self._root.stop()
-            await stack.aclose()
+        try:
+            with trio.CancelScope(shield=True):
+                with trio.move_on_after(self._drain_timeout):
+                    await self._idle.wait()
+                # Drain time is over: what still runs is cancelled, and what is queued refused,
+                # rather than waited for again by the threads' own shutdown timeouts.
+                for handle in list(self._handles.values()):
+                    handle.actor.closing = True
+                    handle.actor.abandon_current()
+                await self._root.stop()
+        finally:
+            # Outside the shield: the nursery the stack holds must be exited in the scope it
+            # was entered in.
+            with collapse():
+                await stack.aclose()
 
     @property
     def accepting(self) -> bool:
@@ -291,11 +303,18 @@ class Runtime:
             self.registry.unregister(handle.name, handle)
             self._handles.pop(handle.name, None)
             self._supervisors.pop(handle.name, None)
-            telemetry.execute(
-                ("codex", "thread", "stop"),
-                {"count": 1},
-                {"thread_id": handle.id, "name": handle.name, "reason": reason},
-            )
+            handle.actor.mark_gone()
+            if handle.id is not None:  # thread.start was emitted: keep the gauges balanced
+                telemetry.execute(
+                    ("codex", "thread", "stop"),
+                    {"count": 1},
+                    {
+                        "thread_id": handle.id,
+                        "transport": self._runner.name,
+                        "name": handle.name,
+                        "reason": reason,
+                    },
+                )
 
     async def stop_thread(self, name: str) -> None:
         """Stop a thread gracefully (its current turn finishes first, up to its shutdown time)."""

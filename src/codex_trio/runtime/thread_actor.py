@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 import trio
 
+from codex_trio._groups import collapse
 from codex_trio.errors import CodexError, ProtocolError, TransportError, TurnDeadlineError
 from codex_trio.observe.telemetry import TelemetryBus
 from codex_trio.protocol import ThreadEvent
@@ -41,7 +42,9 @@ from codex_trio.runtime.turn import (
 )
 
 __all__ = [
+    "HandleStream",
     "RetryPolicy",
+    "RuntimeClosedError",
     "ThreadActor",
     "ThreadHandle",
     "TurnCancelledError",
@@ -50,7 +53,12 @@ __all__ = [
 
 
 class TurnCancelledError(CodexError):
-    """The turn was abandoned by its caller (it stopped reading, or was cancelled)."""
+    """The turn was abandoned by its caller (it stopped reading, or was cancelled), or cut short
+    by the runtime's shutdown once its drain time was over."""
+
+
+class RuntimeClosedError(CodexError):
+    """The runtime is shutting down (or not started) and accepts no new threads or turns."""
 
 
 @attrs.frozen(kw_only=True)
@@ -80,10 +88,17 @@ class RetryPolicy:
 
 @attrs.define(eq=False)
 class TurnControl:
-    """Lets the caller abandon a turn the actor is running (or has not started)."""
+    """Lets the caller abandon a turn the actor is running (or has not started).
+
+    ``started`` is set when the actor takes the turn up, ``finished`` when it is done with it
+    (codex reaped, whatever the outcome): a caller that leaves waits for ``finished`` only if the
+    turn had started, so nobody waits for a turn queued behind others.
+    """
 
     scope: trio.CancelScope | None = None
     abandoned: bool = False
+    started: bool = False
+    finished: trio.Event = attrs.field(factory=trio.Event)
     pid: int | None = None
 
     def abandon(self) -> None:
@@ -124,12 +139,26 @@ class ThreadActor(Actor[TurnRequest, TurnResult, None]):
         self._limiter = limiter
         self.current: TurnControl | None = None
         self.turns = 0
+        self.closing = False
+        self._gone = False
+        self._changed = trio.Event()
+
+    async def init(self) -> None:
+        self._notify()  # a (re)start: wake callers waiting for the actor to come back
 
     async def handle_call(self, request: TurnRequest) -> TurnResult | ErrorReply:
         control = request.control
+        self.current = control
         try:
             if control.abandoned:
-                return ErrorReply(TurnCancelledError("turn abandoned before it started"))
+                return ErrorReply(
+                    TurnCancelledError(
+                        "turn abandoned before it started", thread_id=self.state.thread_id
+                    )
+                )
+            if self.closing:
+                return ErrorReply(RuntimeClosedError("the runtime is shutting down; no new turns"))
+            control.started = True
             with trio.CancelScope() as scope:
                 control.scope = scope
                 async with self._limiter:
@@ -153,9 +182,9 @@ class ThreadActor(Actor[TurnRequest, TurnResult, None]):
             self.current = None
             if request.events is not None:
                 request.events.close()
+            control.finished.set()
 
     async def _run_turn(self, request: TurnRequest) -> TurnResult | None:
-        self.current = request.control
         async with open_turn(self.state, request.input, request.options) as streamed:
             async for event in streamed:
                 request.control.pid = streamed.pid
@@ -166,10 +195,41 @@ class ThreadActor(Actor[TurnRequest, TurnResult, None]):
                         return None  # the caller stopped reading: leaving stops codex
         return streamed.result if streamed.done else None
 
+    def abandon_current(self) -> None:
+        """Cancel the turn being run, if any (its caller gets :class:`TurnCancelledError`)."""
+        if self.current is not None:
+            self.current.abandon()
+
     @property
     def pid(self) -> int | None:
         """The codex process of the turn being run, if any."""
         return self.current.pid if self.current is not None else None
+
+    @property
+    def gone(self) -> bool:
+        """True once the actor's supervisor has ended for good: it will not run again."""
+        return self._gone
+
+    def mark_gone(self) -> None:
+        """Record that no supervisor will run this actor again (callers waiting give up)."""
+        self._gone = True
+        self._notify()
+
+    async def wait_running(self) -> None:
+        """Return once the actor accepts turns; while its supervisor restarts it, wait.
+
+        Raises :class:`ActorStopped` when it will not come back (stopped, or its supervisor gave
+        up).
+        """
+        while not self.running:
+            if self._gone:
+                raise ActorStopped(actor=self.name, message=f"thread {self.name!r} has stopped")
+            await self._changed.wait()
+        await trio.lowlevel.checkpoint()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
 
 
 class HandleStream:
@@ -189,7 +249,13 @@ class HandleStream:
 
     @property
     def pid(self) -> int | None:
+        """The codex process of the turn while it runs."""
         return self._control.pid
+
+    def statistics(self) -> trio.MemoryChannelStatistics:
+        """The event channel's state: ``current_buffer_used`` never exceeds
+        ``max_buffer_size``; ``tasks_waiting_send`` is 1 while the actor waits for the reader."""
+        return self._receive.statistics()
 
     def __aiter__(self) -> HandleStream:
         return self
@@ -250,8 +316,8 @@ class ThreadHandle:
     ) -> AsyncIterator[HandleStream]:
         """Queue a turn and yield its events as the actor produces them.
 
-        Leaving the block before the end abandons the turn: codex is stopped if it was running,
-        and the turn is skipped if it was still queued.
+        Leaving the block before the end abandons the turn: if it was running, codex is stopped
+        and reaped before the block exits; if it was still queued, it is skipped.
         """
         opts = turn_options(options, turn_options_)
         async with self._admit():
@@ -261,21 +327,24 @@ class ThreadHandle:
 
             async def call() -> None:
                 try:
-                    stream._result = await self.actor.call(request, timeout=None)
+                    stream._result = await self._call(request)
                 except CodexError as exc:
                     stream._error = _unwrap(exc)
                 finally:
                     send.close()
                     stream._finished.set()
 
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(call)
-                try:
-                    yield stream
-                finally:
-                    if not stream._finished.is_set():
-                        request.control.abandon()
-                    receive.close()
+            with collapse():
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(call)
+                    try:
+                        yield stream
+                    finally:
+                        receive.close()
+                        if not stream._finished.is_set():
+                            request.control.abandon()
+                            if not request.control.started:
+                                nursery.cancel_scope.cancel()  # queued: just withdraw it
 
     async def run(
         self, input: Input, options: TurnOptions | None = None, **turn_options_: Any
@@ -287,27 +356,37 @@ class ThreadHandle:
         for attempt in range(1, attempts + 1):
             try:
                 async with self._admit():
-                    result = await self.actor.call(
-                        TurnRequest(input=input, options=opts), timeout=None
-                    )
+                    result = await self._call(TurnRequest(input=input, options=opts))
                 return check_result(result, opts)
             except ActorCrashed as exc:
                 error = _unwrap(exc)
                 if self._retry is None or attempt == attempts:
                     raise error from None
                 await trio.sleep(self._retry.backoff(attempt))
-                await self._wait_running()
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _wait_running(self) -> None:
-        """Wait for the supervisor to bring the actor back (it gives up: ActorStopped)."""
-        delay = 0.005
-        with trio.move_on_after(60):
-            while not self.actor.running:
-                await trio.sleep(delay)
-                delay = min(delay * 2, 0.25)
-            return
-        raise ActorStopped(actor=self.actor.name, message=f"thread {self.name!r} did not restart")
+    async def _call(self, request: TurnRequest) -> TurnResult:
+        """Hand ``request`` to the actor and wait for its result.
+
+        A turn that was still queued when another turn crashed the actor never ran: it is queued
+        again on the restarted actor rather than failed. Leaving early (cancelled) abandons the
+        turn and, if it had started, waits until codex is reaped.
+        """
+        control = request.control
+        try:
+            while True:
+                await self.actor.wait_running()
+                try:
+                    return await self.actor.call(request, timeout=None)
+                except ActorCrashed:
+                    if control.started:
+                        raise
+        finally:
+            if not control.finished.is_set():
+                control.abandon()
+                if control.started:
+                    with trio.CancelScope(shield=True):
+                        await control.finished.wait()
 
     def __repr__(self) -> str:
         return f"<ThreadHandle {self.name!r} id={self.id}>"

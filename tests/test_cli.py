@@ -35,8 +35,58 @@ def test_doctor_reports_a_broken_binary_turn(
     assert "offline turn : FAILED" in capsys.readouterr().err
 
 
-def test_demo_runs_threads_to_completion(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_kills_one_codex_and_every_thread_completes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--threads", "2"]) == 0
     out = capsys.readouterr().out
-    assert "thread 0: resumed" in out and "thread 1: resumed" in out
+    assert "thread-0: killing its codex process" in out
+    assert "thread-0: recovered after 1 restart(s)" in out
+    assert "thread-0: follow-up resumed" in out and "thread-1: follow-up resumed" in out
     assert 'codex_turns_total{status="completed",transport="exec"} = 4' in out
+    assert "codex_supervisor_restarts_total = 1" in out
+    assert out.rstrip().endswith("demo finished")
+
+
+async def test_demo_serve_answers_a_scrape_and_exits_0_on_sigterm() -> None:
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    import trio
+    from prometheus_client.parser import text_string_to_metric_families
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    argv = [sys.executable, "-m", "codex_trio.cli", "demo", "--serve", "--threads", "2"]
+    proc = await trio.lowlevel.open_process(argv, stdout=subprocess.PIPE, env=env)
+    assert proc.stdout is not None
+    seen = b""
+    try:
+        with trio.fail_after(120):
+            while b"serving;" not in seen:
+                chunk = await proc.stdout.receive_some(4096)
+                assert chunk, seen.decode()
+                seen += chunk
+        match = re.search(rb"metrics at http://([\d.]+):(\d+)/metrics", seen)
+        assert match, seen.decode()
+        stream = await trio.open_tcp_stream(match[1].decode(), int(match[2]))
+        async with stream:
+            await stream.send_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            body = b""
+            while data := await stream.receive_some(65536):
+                body += data
+        text = body.partition(b"\r\n\r\n")[2].decode()
+        names = {f.name for f in text_string_to_metric_families(text)}
+        assert "codex_turns" in names and "codex_supervisor_restarts" in names
+        proc.send_signal(signal.SIGTERM)
+        with trio.fail_after(60):
+            while chunk := await proc.stdout.receive_some(4096):
+                seen += chunk
+            code = await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await proc.stdout.aclose()
+    assert code == 0, seen.decode()
+    assert b"received SIGTERM: draining" in seen and b"demo finished" in seen

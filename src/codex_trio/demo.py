@@ -1,15 +1,22 @@
-"""The offline demo: real codex processes, the built-in mock model, metrics, live progress.
+"""The offline demo: supervised threads on the real codex binary and the built-in mock model.
 
-``codex-trio demo`` runs a few threads at once, each a short conversation (a shell command, then
-an answer, then a follow-up turn that resumes the thread), prints each event as it happens and a
-summary of the Prometheus metrics at the end. Nothing leaves the machine: the model is
-:class:`~codex_trio.testing.MockResponsesServer` on 127.0.0.1.
+``codex-trio demo`` starts a :class:`~codex_trio.Runtime`, serves ``/metrics`` from inside it,
+and runs a few threads at once, each a short conversation (a shell command and its summary, then a
+follow-up turn that resumes the thread). One thread's codex process is killed on purpose
+(SIGKILL) in the middle of its turn: its actor is restarted by its supervisor and the turn is
+retried on the same Codex thread. Events are printed as they happen; a summary of the Prometheus
+metrics ends the run. ``--serve`` keeps the runtime up (a heartbeat turn every few seconds) until
+SIGINT or SIGTERM, then drains and exits 0.
+
+Nothing leaves the machine: the model is :class:`~codex_trio.testing.MockResponsesServer` on
+127.0.0.1.
 """
 
 from __future__ import annotations
 
-import functools
+import os
 import re
+import signal
 import sys
 import tempfile
 from collections.abc import Hashable
@@ -18,8 +25,6 @@ from typing import TextIO
 
 import trio
 
-from codex_trio.api import Codex
-from codex_trio.observe import Metrics, serve_metrics
 from codex_trio.protocol import (
     AgentMessageItem,
     CommandExecutionItem,
@@ -28,11 +33,14 @@ from codex_trio.protocol import (
     ThreadStartedEvent,
     TurnCompletedEvent,
 )
+from codex_trio.protocol.options import ThreadOptions
+from codex_trio.runtime import RetryPolicy, Runtime, ThreadHandle
 from codex_trio.testing import (
     MockResponsesServer,
     Script,
     Step,
     exec_command,
+    hold,
     message,
     write_codex_home,
 )
@@ -40,7 +48,8 @@ from codex_trio.testing.recorded import RecordedRequest
 
 __all__ = ["run_demo"]
 
-_MARKER = re.compile(r"\[demo-thread-(\d+)\]")
+_MARKER = re.compile(r"\[demo-thread-(\w+)\]")
+VICTIM = "0"
 
 
 def _conversation_key(request: RecordedRequest) -> str:
@@ -48,64 +57,122 @@ def _conversation_key(request: RecordedRequest) -> str:
 
 
 def demo_script(threads: int) -> Script:
-    """Per thread: a command, its summary, then the answer to the follow-up turn."""
+    """Per thread: a command, its summary, the follow-up's answer. Thread 0's first request is
+    held open (its codex gets killed meanwhile) before the same conversation is played."""
     plan: dict[Hashable, list[Step]] = {}
     for n in range(threads):
-        plan[str(n)] = [
+        steps: list[Step] = [
             exec_command(f"echo thread {n} checking in", login=False),
             message(f"Thread {n}: the command ran."),
             message(f"Thread {n}: follow-up answered."),
         ]
-    return Script.by_key(_conversation_key, plan)
+        if str(n) == VICTIM:
+            steps.insert(0, hold(message("never delivered")))
+        plan[str(n)] = steps
+    return Script.by_key(_conversation_key, plan, default=message("heartbeat"))
 
 
-async def _conversation(codex: Codex, n: int, workdir: Path, out: TextIO, done: list[str]) -> None:
-    thread = codex.start_thread(working_directory=str(workdir), skip_git_repo_check=True)
-    async with thread.run_streamed(f"[demo-thread-{n}] run a command", timeout=120) as events:
-        async for event in events:
-            _show(n, event, out)
-    result = await thread.run(f"[demo-thread-{n}] and a follow-up", timeout=120)
-    done.append(result.final_response or "")
-    print(f"  thread {n}: resumed {thread.id}: {result.final_response!r}", file=out)
-
-
-def _show(n: int, event: ThreadEvent, out: TextIO) -> None:
+def _show(name: str, event: ThreadEvent, out: TextIO) -> None:
     if isinstance(event, ThreadStartedEvent):
-        print(f"  thread {n}: started {event.thread_id}", file=out)
+        print(f"  {name}: codex thread {event.thread_id}", file=out)
     elif isinstance(event, ItemCompletedEvent):
         item = event.item
         if isinstance(item, CommandExecutionItem):
-            print(f"  thread {n}: ran {item.command!r} -> exit {item.exit_code}", file=out)
+            print(f"  {name}: ran {item.command!r} -> exit {item.exit_code}", file=out)
         elif isinstance(item, AgentMessageItem):
-            print(f"  thread {n}: says {item.text!r}", file=out)
+            print(f"  {name}: says {item.text!r}", file=out)
     elif isinstance(event, TurnCompletedEvent):
-        print(f"  thread {n}: turn done ({event.usage.output_tokens} output tokens)", file=out)
+        print(f"  {name}: turn done ({event.usage.output_tokens} output tokens so far)", file=out)
+
+
+async def _conversation(handle: ThreadHandle, n: int, out: TextIO, done: list[str]) -> None:
+    async with handle.run_streamed(f"[demo-thread-{n}] run a command", timeout=120) as events:
+        async for event in events:
+            _show(handle.name, event, out)
+    result = await handle.run(f"[demo-thread-{n}] and a follow-up", timeout=120)
+    print(f"  {handle.name}: follow-up resumed {handle.id}: {result.final_response!r}", file=out)
+    done.append(handle.name)
+
+
+async def _victim(
+    runtime: Runtime,
+    handle: ThreadHandle,
+    server: MockResponsesServer,
+    out: TextIO,
+    done: list[str],
+) -> None:
+    async def kill_when_waiting() -> None:
+        await server.wait_for_held(1)
+        pid = next(info.pid for info in runtime.which_children() if info.name == handle.name)
+        if pid is not None:
+            print(f"  {handle.name}: killing its codex process {pid} (SIGKILL) mid-turn", file=out)
+            os.kill(pid, signal.SIGKILL)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(kill_when_waiting)
+        # The retry policy re-runs the turn once the supervisor has restarted the actor.
+        result = await handle.run(f"[demo-thread-{VICTIM}] run a command", timeout=120)
+    restarts = next(i.restart_count for i in runtime.which_children() if i.name == handle.name)
+    print(
+        f"  {handle.name}: recovered after {restarts} restart(s): {result.final_response!r}",
+        file=out,
+    )
+    follow_up = await handle.run(f"[demo-thread-{VICTIM}] and a follow-up", timeout=120)
+    print(f"  {handle.name}: follow-up resumed {handle.id}: {follow_up.final_response!r}", file=out)
+    done.append(handle.name)
+
+
+async def _heartbeat(handle: ThreadHandle, out: TextIO) -> None:
+    beat = 0
+    while True:
+        await trio.sleep(5)
+        beat += 1
+        result = await handle.run(f"[demo-thread-hb] heartbeat {beat}", timeout=60)
+        print(f"  heartbeat {beat}: {result.final_response!r}", file=out)
 
 
 async def run_demo(threads: int = 4, serve: bool = False, port: int = 0) -> int:
     out = sys.stdout
-    metrics = Metrics()
-    metrics.attach()
-    try:
-        with tempfile.TemporaryDirectory(prefix="codex-trio-demo-") as tmp:
-            workdir = Path(tmp)
-            async with MockResponsesServer(demo_script(threads)) as server:
-                home = write_codex_home(workdir / "codex-home", base_url=server.base_url)
-                codex = Codex(env=home.environ())
+    threads = max(threads, 1)
+    done: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="codex-trio-demo-") as tmp:
+        workdir = Path(tmp)
+        async with MockResponsesServer(demo_script(threads)) as server:
+            home = write_codex_home(workdir / "codex-home", base_url=server.base_url)
+            async with Runtime(
+                env=home.environ(),
+                max_concurrent_turns=4,
+                retry=RetryPolicy(max_attempts=3, initial_backoff=0.2),
+            ) as runtime:
+                host, bound = await runtime.serve_metrics(port=port)
+                print(
+                    f"codex-trio demo: {threads} supervised threads, real codex, mock model; "
+                    f"metrics at http://{host}:{bound}/metrics",
+                    file=out,
+                )
+                options = ThreadOptions(working_directory=workdir, skip_git_repo_check=True)
                 async with trio.open_nursery() as nursery:
-                    host, bound = await nursery.start(
-                        functools.partial(serve_metrics, metrics.registry, port=port)
-                    )
-                    url = f"http://{host}:{bound}/metrics"
-                    print(f"codex-trio demo: {threads} threads, metrics at {url}", file=out)
-                    done: list[str] = []
-                    async with trio.open_nursery() as turns:
-                        for n in range(threads):
-                            turns.start_soon(_conversation, codex, n, workdir, out, done)
-                    nursery.cancel_scope.cancel()
-    finally:
-        metrics.detach()
-    print("summary:", file=out)
-    for name, value in sorted(metrics.snapshot().items()):
-        print(f"  {name} = {value:g}", file=out)
-    return 0 if len(done) == threads else 1
+                    for n in range(threads):
+                        handle = await runtime.start_thread(options, name=f"thread-{n}")
+                        if str(n) == VICTIM:
+                            nursery.start_soon(_victim, runtime, handle, server, out, done)
+                        else:
+                            nursery.start_soon(_conversation, handle, n, out, done)
+                if serve:
+                    print("serving; SIGINT or SIGTERM drains and exits", file=out)
+                    heart = await runtime.start_thread(options, name="heartbeat")
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(_heartbeat, heart, out)
+                        signum = await runtime.wait_for_shutdown_signal()
+                        print(f"received {signal.Signals(signum).name}: draining", file=out)
+                        nursery.cancel_scope.cancel()
+                metrics = runtime.metrics
+                assert metrics is not None
+                summary = metrics.snapshot()
+    print("metrics summary:", file=out)
+    for name, value in sorted(summary.items()):
+        if value:
+            print(f"  {name} = {value:g}", file=out)
+    ok = len(done) == threads
+    print("demo finished" if ok else f"demo incomplete: {sorted(done)}", file=out)
+    return 0 if ok else 1

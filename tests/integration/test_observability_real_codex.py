@@ -1,0 +1,139 @@
+"""Telemetry, metrics and logs of real turns: the real binary on the mock model."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import trio
+from prometheus_client.parser import text_string_to_metric_families
+
+import codex_trio
+from codex_trio.observe import (
+    Metrics,
+    TelemetryBus,
+    attach_log_handler,
+    configure_logging,
+    detach,
+    events,
+    telemetry,
+)
+from codex_trio.testing import MockModel, Script, exec_command, message
+
+Event = tuple[tuple[str, ...], dict[str, float], dict[str, Any]]
+
+
+def recorder(out: list[Event]) -> Any:
+    def handle(
+        name: tuple[str, ...], meas: Mapping[str, float], meta: Mapping[str, Any], _c: Any
+    ) -> None:
+        out.append((name, dict(meas), dict(meta)))
+
+    return handle
+
+
+async def test_a_real_turn_emits_the_documented_events_in_order(mock_model: MockModel) -> None:
+    mock_model.script = [exec_command("echo hi", login=False), message("done")]
+    seen: list[Event] = []
+    telemetry.attach("order-test", events.ALL_EVENTS, recorder(seen))
+    try:
+        codex = codex_trio.Codex(env=mock_model.env)
+        thread = codex.start_thread(
+            working_directory=str(mock_model.workdir), skip_git_repo_check=True
+        )
+        await thread.run("run it")
+    finally:
+        telemetry.detach("order-test")
+    names = [".".join(name[1:]) for name, _, _ in seen if name[1] != "channel"]
+    assert names == [
+        "turn.start",
+        "process.spawn",
+        "thread.start",
+        "item.completed",
+        "command.executed",
+        "item.completed",
+        "process.exit",
+        "turn.stop",
+    ]
+    by_name = {".".join(name[1:]): (meas, meta) for name, meas, meta in seen}
+    meas, meta = by_name["turn.stop"]
+    assert meta["thread_id"] == thread.id and meta["status"] == "completed"
+    assert meta["transport"] == "exec" and meta["turn_id"].startswith("turn_")
+    assert meas["duration"] > 0 and meas["input_tokens"] > 0
+    assert by_name["command.executed"][1]["exit_code"] == 0
+    assert by_name["process.exit"][1]["reason"] == "normal"
+    assert by_name["item.completed"][1]["item_type"] == "agent_message"
+
+
+async def test_metrics_after_n_turns_equal_n_and_a_scrape_during_the_run_parses(
+    mock_model: MockModel,
+) -> None:
+    n = 3
+    mock_model.script = Script.replying(lambda _r: message("ok"))
+    bus = telemetry.default_bus
+    metrics = Metrics()
+    metrics.attach(bus)
+    try:
+        async with codex_trio.Runtime(env=mock_model.env, max_concurrent_turns=2) as runtime:
+            host, port = await runtime.serve_metrics()
+            handle = await runtime.start_thread(
+                working_directory=str(mock_model.workdir), skip_git_repo_check=True
+            )
+            for _ in range(n):
+                await handle.run("again", timeout=60)
+            scraped = await _scrape(host, port)
+    finally:
+        metrics.detach()
+    values = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(scraped)
+        for s in f.samples
+    }
+    key = ("codex_turns_total", (("status", "completed"), ("transport", "exec")))
+    assert values[key] == n
+    assert metrics.snapshot()['codex_turns_total{status="completed",transport="exec"}'] == n
+    assert values[("codex_processes_running", ())] == 0
+
+
+async def _scrape(host: str, port: int) -> str:
+    stream = await trio.open_tcp_stream(host, port)
+    async with stream:
+        await stream.send_all(
+            f"GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+        )
+        chunks = []
+        while data := await stream.receive_some(65536):
+            chunks.append(data)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    return body.decode()
+
+
+async def test_logs_carry_thread_and_turn_ids(mock_model: MockModel) -> None:
+    mock_model.script = [message("logged")]
+    stream = io.StringIO()
+    configure_logging(json=True, level="INFO", stream=stream)
+    handler_id = attach_log_handler()
+    try:
+        codex = codex_trio.Codex(env=mock_model.env)
+        thread = codex.start_thread(
+            working_directory=str(mock_model.workdir), skip_git_repo_check=True
+        )
+        result = await thread.run("log me")
+    finally:
+        detach(handler_id)
+    records = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    stops = [r for r in records if r.get("event") == "turn.stop"]
+    assert stops, records
+    assert stops[0]["thread_id"] == thread.id
+    assert stops[0]["turn_id"] == result.turn_id
+
+
+def test_isolated_bus_sees_nothing_from_the_default_bus() -> None:
+    bus = TelemetryBus()
+    seen: list[Event] = []
+    bus.attach("x", [events.TURN_STOP], recorder(seen))
+    telemetry.execute(events.TURN_STOP, {"duration": 1.0}, {})
+    assert seen == []

@@ -141,6 +141,7 @@ class Runtime:
         self._threads = DynamicSupervisor(max_children=max_threads, name="threads", bus=bus)
         self._root = Supervisor(self._root_children(), name="runtime", bus=bus)
         self._stack: AsyncExitStack | None = None
+        self._shutdown_done: trio.Event | None = None
         self._accepting = False
         self._inflight = 0
         self._idle = trio.Event()
@@ -176,17 +177,42 @@ class Runtime:
             await stack.aclose()
             raise
         self._stack = stack
+        self._shutdown_done = None
         self._accepting = True
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-    async def aclose(self) -> None:
-        """Drain, then stop the tree in order (see the class docstring). Idempotent."""
         stack, self._stack = self._stack, None
         if stack is None:
             return
+        try:
+            with collapse():
+                await stack.aclose()
+        finally:
+            if self.metrics is not None:
+                self.metrics.detach()  # the scrape endpoint is gone: stop counting
+
+    async def aclose(self) -> None:
+        """Drain, then stop the tree in order (see the class docstring). Idempotent.
+
+        Any task may call it (a signal watcher, an admin endpoint): it returns once the tree has
+        stopped and every codex process is reaped. Leaving the ``async with`` block calls it, then
+        closes the runtime's nursery (which only that block can do).
+        """
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        """Stop accepting, drain for ``drain_timeout``, cancel what is left, stop the tree.
+        Done once; later callers wait for the first one."""
+        if self._stack is None:
+            return
+        done = self._shutdown_done
+        if done is not None:
+            with trio.CancelScope(shield=True):
+                await done.wait()
+            return
+        done = self._shutdown_done = trio.Event()
         self._accepting = False
         try:
             with trio.CancelScope(shield=True):
@@ -199,10 +225,7 @@ class Runtime:
                     handle.actor.abandon_current()
                 await self._root.stop()
         finally:
-            # Outside the shield: the nursery the stack holds must be exited in the scope it
-            # was entered in.
-            with collapse():
-                await stack.aclose()
+            done.set()
 
     @property
     def accepting(self) -> bool:

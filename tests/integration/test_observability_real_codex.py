@@ -137,3 +137,32 @@ def test_isolated_bus_sees_nothing_from_the_default_bus() -> None:
     bus.attach("x", [events.TURN_STOP], recorder(seen))
     telemetry.execute(events.TURN_STOP, {"duration": 1.0}, {})
     assert seen == []
+
+
+async def test_items_and_commands_are_reported_alike_on_the_app_server_transport(
+    mock_model: MockModel,
+) -> None:
+    mock_model.script = [exec_command("echo hi", login=False), message("done")]
+    seen: list[Event] = []
+    telemetry.attach(
+        "app-server-items", [events.ITEM_COMPLETED, events.COMMAND_EXECUTED], recorder(seen)
+    )
+    try:
+        with trio.fail_after(90):
+            async with codex_trio.Codex(transport="app-server", env=mock_model.env) as codex:
+                thread = codex.start_thread(
+                    working_directory=str(mock_model.workdir),
+                    skip_git_repo_check=True,
+                    sandbox_mode="workspace-write",
+                )
+                await thread.run("run it")
+    finally:
+        telemetry.detach("app-server-items")
+    kinds = [
+        (".".join(name[1:]), meta.get("item_type"), meta["thread_id"]) for name, _, meta in seen
+    ]
+    assert ("command.executed", None, thread.id) in kinds
+    assert ("item.completed", "command_execution", thread.id) in kinds
+    assert ("item.completed", "agent_message", thread.id) in kinds
+    command = next(meta for name, _, meta in seen if name == events.COMMAND_EXECUTED)
+    assert command["exit_code"] == 0 and command["status"] == "completed"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import json
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -28,6 +29,7 @@ from codex_trio.errors import CodexError, StructuredOutputError, TurnFailedError
 from codex_trio.observe import bind_contextvars, telemetry, unbind_contextvars
 from codex_trio.protocol import (
     AgentMessageItem,
+    ErrorItem,
     ItemCompletedEvent,
     ThreadEvent,
     ThreadItem,
@@ -165,6 +167,7 @@ class StreamedTurn:
         self.usage: Usage | None = None
         self.failed_message: str | None = None
         self._done = False
+        self._item_started: dict[str, float] = {}
 
     @property
     def pid(self) -> int | None:
@@ -180,6 +183,7 @@ class StreamedTurn:
         return event
 
     def _observe(self, event: ThreadEvent) -> None:
+        item_telemetry(event, self._state.thread_id, self._item_started)
         if isinstance(event, ThreadStartedEvent):
             self._state.set_id(event.thread_id)
         elif isinstance(event, ItemCompletedEvent):
@@ -290,6 +294,45 @@ def check_result(result: TurnResult, options: TurnOptions) -> TurnResult:
             f"final message is not valid JSON: {exc}", raw=raw, thread_id=result.thread_id
         ) from None
     return attrs.evolve(result, structured=parsed)
+
+
+def item_telemetry(event: ThreadEvent, thread_id: str | None, started: dict[str, float]) -> None:
+    """Emit ``item.completed`` (and ``command.executed``) for a completed item, with its duration
+    when its ``item.started`` was seen (``started`` maps item ids to start times)."""
+    item = getattr(event, "item", None)
+    if item is None:
+        return
+    item_id = getattr(item, "id", None)
+    if not isinstance(event, ItemCompletedEvent):
+        if item_id is not None:
+            started.setdefault(item_id, time.monotonic())
+        return
+    began = started.pop(item_id, None) if item_id is not None else None
+    measurements: dict[str, float] = {}
+    if began is not None:
+        measurements["duration"] = time.monotonic() - began
+    status = getattr(item, "status", None)
+    status_text = (
+        str(status)
+        if status is not None
+        else ("failed" if isinstance(item, ErrorItem) else "completed")
+    )
+    item_type = getattr(item, "type", "unknown")
+    telemetry.execute(
+        ("codex", "item", "completed"),
+        measurements,
+        {"thread_id": thread_id, "item_type": item_type, "status": status_text},
+    )
+    if item_type == "command_execution":
+        telemetry.execute(
+            ("codex", "command", "executed"),
+            measurements,
+            {
+                "thread_id": thread_id,
+                "exit_code": getattr(item, "exit_code", None),
+                "status": status_text,
+            },
+        )
 
 
 def turn_options(options: TurnOptions | None, extra: dict[str, Any]) -> TurnOptions:

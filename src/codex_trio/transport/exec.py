@@ -42,8 +42,6 @@ from codex_trio.errors import (
 )
 from codex_trio.observe import telemetry
 from codex_trio.protocol import (
-    ErrorItem,
-    ItemCompletedEvent,
     ThreadEvent,
     ThreadStartedEvent,
     TurnCompletedEvent,
@@ -191,11 +189,9 @@ class ExecTransport:
         send: trio.MemorySendChannel[ThreadEvent],
         stream: TurnStream,
     ) -> None:
-        cwd = None
         async with open_codex_process(
             argv,
             env=env,
-            cwd=cwd,
             max_line_bytes=self.max_line_bytes,
             stop_policy=self.stop_policy,
             transport="exec",
@@ -214,7 +210,6 @@ class ExecTransport:
         send: trio.MemorySendChannel[ThreadEvent],
         stream: TurnStream,
     ) -> None:
-        started_items: dict[str, float] = {}
         while True:
             try:
                 line = await process.receive_line()
@@ -242,7 +237,6 @@ class ExecTransport:
                 continue
             if isinstance(event, ThreadStartedEvent):
                 stream.thread_id = event.thread_id
-            _item_telemetry(event, stream.thread_id, started_items)
             await _send(send, event, stream)
             if isinstance(event, (TurnCompletedEvent, TurnFailedEvent)):
                 stream.ended = True
@@ -280,43 +274,6 @@ def _protocol_error(kind: str) -> None:
     telemetry.execute(
         ("codex", "protocol", "error"), {"count": 1}, {"kind": kind, "transport": "exec"}
     )
-
-
-def _item_telemetry(event: ThreadEvent, thread_id: str | None, started: dict[str, float]) -> None:
-    item = getattr(event, "item", None)
-    if item is None:
-        return
-    item_id = getattr(item, "id", None)
-    if not isinstance(event, ItemCompletedEvent):
-        if item_id is not None:
-            started.setdefault(item_id, time.monotonic())
-        return
-    began = started.pop(item_id, None) if item_id is not None else None
-    measurements: dict[str, float] = {}
-    if began is not None:
-        measurements["duration"] = time.monotonic() - began
-    status = getattr(item, "status", None)
-    status_text = (
-        str(status)
-        if status is not None
-        else ("failed" if isinstance(item, ErrorItem) else "completed")
-    )
-    item_type = getattr(item, "type", "unknown")
-    telemetry.execute(
-        ("codex", "item", "completed"),
-        measurements,
-        {"thread_id": thread_id, "item_type": item_type, "status": status_text},
-    )
-    if item_type == "command_execution":
-        telemetry.execute(
-            ("codex", "command", "executed"),
-            measurements,
-            {
-                "thread_id": thread_id,
-                "exit_code": getattr(item, "exit_code", None),
-                "status": status_text,
-            },
-        )
 
 
 def _deadline(turn: TurnOptions) -> float:

@@ -140,10 +140,12 @@ class ThreadActor(Actor[TurnRequest, TurnResult, None]):
         self.current: TurnControl | None = None
         self.turns = 0
         self.closing = False
+        self._crashed = False  # from a crash until the restart's init: calls would fail
         self._gone = False
         self._changed = trio.Event()
 
     async def init(self) -> None:
+        self._crashed = False
         self._notify()  # a (re)start: wake callers waiting for the actor to come back
 
     async def handle_call(self, request: TurnRequest) -> TurnResult | ErrorReply:
@@ -174,6 +176,7 @@ class ThreadActor(Actor[TurnRequest, TurnResult, None]):
         except TurnDeadlineError as exc:
             return ErrorReply(exc)  # codex was stopped cleanly; nothing is broken
         except (TransportError, ProtocolError):
+            self._crashed = True
             raise  # codex broke: crash, so the supervisor restarts us with a clean slate
         except CodexError as exc:
             return ErrorReply(exc)
@@ -221,11 +224,11 @@ class ThreadActor(Actor[TurnRequest, TurnResult, None]):
         Raises :class:`ActorStopped` when it will not come back (stopped, or its supervisor gave
         up).
         """
-        while not self.running:
+        await trio.lowlevel.checkpoint()
+        while not self.running or self._crashed:
             if self._gone:
                 raise ActorStopped(actor=self.name, message=f"thread {self.name!r} has stopped")
             await self._changed.wait()
-        await trio.lowlevel.checkpoint()
 
     def _notify(self) -> None:
         self._changed.set()

@@ -297,3 +297,37 @@ async def test_concurrent_turns_on_one_thread_run_one_after_another(
     assert results == {"question one": "answer one", "question two": "answer two"}
     # The second turn resumed the thread the first one created, with its history.
     assert "answer one" in json.dumps(mock_model.requests[1].body["input"])
+
+
+async def test_cancel_mid_turn_leaves_no_process_fd_or_schema_file(
+    mock_model: MockModel,
+    codex: codex_trio.Codex,
+    thread_options: Options,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tempfile
+
+    from tests.fakes import open_fds
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    mock_model.script = [hang()]
+    thread = codex.start_thread(**thread_options)
+    fds_before = open_fds()
+    pid = -1
+    with trio.move_on_after(60) as scope:
+        async with thread.run_streamed("hang", output_schema={"type": "object"}) as events:
+            async for event in events:
+                if isinstance(event, ThreadStartedEvent):
+                    pid = events.pid or -1
+                    assert list(tmp_path.glob("codex-trio-schema-*"))
+                    await mock_model.server.wait_for_requests(1)
+                    scope.cancel()
+    assert scope.cancelled_caught and pid > 0
+    assert not pid_alive(pid) and pid not in children_of_self()
+    assert not list(tmp_path.glob("codex-trio-schema-*"))
+    # The mock server (in this process) closes its end of the dead connection on its own time.
+    with trio.move_on_after(10):
+        while not open_fds() <= fds_before:
+            await trio.sleep(0.05)
+    assert open_fds() <= fds_before

@@ -249,6 +249,24 @@ async def test_shutdown_cancels_turns_still_running_after_the_drain_timeout(
     assert live_children() == []
 
 
+async def test_cancelling_the_runtime_block_skips_the_drain_and_reaps_codex(
+    mock_model: MockModel,
+) -> None:
+    mock_model.script = [hold(message("never sent"))]
+    # The hang guard is far below the drain timeout: waiting for the drain would trip it.
+    with trio.fail_after(HANG_GUARD), trio.CancelScope() as outer:
+        async with runtime(mock_model, drain_timeout=10 * HANG_GUARD) as rt:
+            thread = await rt.start_thread(**thread_options(mock_model))
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(thread.run, "held")
+                await mock_model.server.wait_for_held(1)
+                pid = thread.actor.pid
+                outer.cancel()
+    assert outer.cancelled_caught
+    assert pid is not None and not pid_alive(pid)
+    assert live_children() == []
+
+
 async def test_whereis_finds_a_named_thread_until_it_stops(mock_model: MockModel) -> None:
     mock_model.script = Script.replying(echo)
     with trio.fail_after(HANG_GUARD):

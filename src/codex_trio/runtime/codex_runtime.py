@@ -181,8 +181,12 @@ class Runtime:
         self._accepting = True
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        # Cancelled (or interrupted): the callers are being cancelled too; stop without draining.
+        brutal = exc_type is not None and not issubclass(exc_type, Exception)
+        await self._shutdown(drain=not brutal)
         stack, self._stack = self._stack, None
         if stack is None:
             return
@@ -202,9 +206,9 @@ class Runtime:
         """
         await self._shutdown()
 
-    async def _shutdown(self) -> None:
-        """Stop accepting, drain for ``drain_timeout``, cancel what is left, stop the tree.
-        Done once; later callers wait for the first one."""
+    async def _shutdown(self, *, drain: bool = True) -> None:
+        """Stop accepting, drain for ``drain_timeout`` (if ``drain``), cancel what is left, stop
+        the tree. Done once; later callers wait for the first one."""
         if self._stack is None:
             return
         done = self._shutdown_done
@@ -216,7 +220,7 @@ class Runtime:
         self._accepting = False
         try:
             with trio.CancelScope(shield=True):
-                with trio.move_on_after(self._drain_timeout):
+                with trio.move_on_after(self._drain_timeout if drain else 0):
                     await self._idle.wait()
                 # Drain time is over: what still runs is cancelled, and what is queued refused,
                 # rather than waited for again by the threads' own shutdown timeouts.

@@ -11,6 +11,11 @@ restarts it (same object, same :class:`ThreadState`, so the thread id is kept) a
 resumes the same Codex session with ``exec resume <id>``. Problems that leave the engine sound
 (``turn.failed``, a deadline, the caller leaving) are answered without a crash.
 
+Callers do not see the restart itself: a turn submitted while the actor is down waits for it,
+and a turn still queued when another one crashed the actor never ran, so it is queued again on
+the restarted actor. A caller that leaves (cancelled, or out of ``run_streamed`` early) abandons
+its turn: withdrawn if still queued, stopped and reaped before the caller goes on if running.
+
 :class:`ThreadHandle` is what :meth:`Runtime.start_thread` returns: ``run`` / ``run_streamed``
 like :class:`~codex_trio.Thread`, with an optional :class:`RetryPolicy` for crashed turns.
 """
@@ -292,6 +297,12 @@ class ThreadHandle:
     ``run`` and ``run_streamed`` behave like :class:`~codex_trio.Thread`'s; turns queue in the
     actor's mailbox (bounded: a full mailbox makes callers wait). ``id`` is the Codex thread id
     (None until the first turn starts), ``name`` the runtime's name for it.
+
+    Errors: codex's own ``TransportError`` / ``ProtocolError`` when it crashed during this turn
+    (the thread is restarted and stays usable), ``ActorStopped`` once the thread has stopped
+    (``stop_thread``, shutdown, or its supervisor gave up), ``RuntimeClosedError`` once the
+    runtime shuts down, ``TurnCancelledError`` when the shutdown cut the turn short, and the
+    errors of :meth:`Thread.run` (``TurnFailedError``, ``TurnDeadlineError`` ...).
     """
 
     def __init__(

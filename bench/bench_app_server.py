@@ -3,14 +3,18 @@
 1. Records a transcript: the real ``codex app-server`` runs a few turns on the mock model
    (streamed messages of many deltas, a shell command, a reasoning summary) and every stdout line
    is kept.
-2. Decodes every notification of that transcript, many times:
-   * ours, full: ``json.loads`` + classification + the generated attrs decoder of the method
-     (every nested object typed, unions dispatched);
-   * ours, route only: ``json.loads`` + classification (what the reader does before handing a
-     notification to a subscriber; typing happens in the consumer);
+2. Decodes every notification of that transcript, many times, all in this one run:
+   * the floors: bare ``json.loads`` and bare ``orjson.loads``;
+   * ours, route only: :func:`parse_message` (orjson + classification: what the reader does
+     before handing a notification to a subscriber);
+   * ours, full: :func:`parse_message` + :func:`decode_notification`, every notification typed
+     to its generated attrs class (every nested object typed, unions dispatched), as the
+     official SDK types every notification with pydantic; the headline figure;
+   * ours, full with the stdlib parser: ``json.loads`` + classify + the same decoders, to show
+     what the parser alone is worth;
    * the official SDK (``openai-codex`` in ``bench/.venv-official``, never in ``.venv``):
      ``json.loads`` + ``NOTIFICATION_MODELS[method].model_validate(params)`` as its client does;
-   * the floor: bare ``json.loads``.
+   * both typing steps alone, from already parsed params (ours vs ``model_validate``).
 3. Turn latency on the mock model: one long-lived app-server, N sequential turns on one thread,
    vs ``ExecTransport`` (one ``codex exec`` process per turn).
 
@@ -32,9 +36,10 @@ import timeit
 from pathlib import Path
 from typing import Any
 
+import orjson
 import trio
 
-from codex_trio.protocol.app_server import classify, decode_params
+from codex_trio.protocol.app_server import classify, decode_notification, parse_message
 from codex_trio.protocol.app_server import types as g
 from codex_trio.protocol.app_server.messages import Notification
 from codex_trio.protocol.options import CodexOptions, ThreadOptions
@@ -53,10 +58,15 @@ def decode_all():
     for line in lines:
         msg = json.loads(line)
         NOTIFICATION_MODELS[msg["method"]].model_validate(msg.get("params") or {})
-timer = timeit.Timer(decode_all)
-number, _ = timer.autorange()
-best = min(timer.repeat(repeat=7, number=number)) / number
-print(json.dumps({"per_transcript_s": best, "lines": len(lines)}))
+pairs = [(NOTIFICATION_MODELS[m["method"]], m.get("params") or {}) for m in map(json.loads, lines)]
+def validate_all():
+    for model, params in pairs:
+        model.model_validate(params)
+def best(fn):
+    timer = timeit.Timer(fn)
+    number, _ = timer.autorange()
+    return min(timer.repeat(repeat=7, number=number)) / number
+print(json.dumps({"per_transcript_s": best(decode_all), "validate_only_s": best(validate_all)}))
 """
 
 LONG_TEXT = " ".join(f"word{i}" for i in range(300))
@@ -141,18 +151,18 @@ async def record(directory: Path, turns: int = 3) -> list[bytes]:
 
 
 def ours_full(lines: list[bytes]) -> None:
-    notifications = g.SERVER_NOTIFICATIONS
     for line in lines:
-        note = classify(json.loads(line), line)
-        assert isinstance(note, Notification)
-        cls = notifications.get(note.method)
-        if cls is not None:
-            decode_params(cls, note.params, method=note.method)
+        decode_notification(parse_message(line))  # type: ignore[arg-type]
+
+
+def ours_full_stdlib_json(lines: list[bytes]) -> None:
+    for line in lines:
+        decode_notification(classify(json.loads(line), line))  # type: ignore[arg-type]
 
 
 def ours_route(lines: list[bytes]) -> None:
     for line in lines:
-        classify(json.loads(line), line)
+        parse_message(line)
 
 
 def bare_json(lines: list[bytes]) -> None:
@@ -160,13 +170,24 @@ def bare_json(lines: list[bytes]) -> None:
         json.loads(line)
 
 
-def best_seconds(fn: Any, lines: list[bytes]) -> float:
-    timer = timeit.Timer(lambda: fn(lines))
+def bare_orjson(lines: list[bytes]) -> None:
+    for line in lines:
+        orjson.loads(line)
+
+
+def ours_typing_only(notes: list[Notification]) -> None:
+    for note in notes:
+        decode_notification(note)
+
+
+def best_seconds(fn: Any, data: Any) -> float:
+    timer = timeit.Timer(lambda: fn(data))
     number, _ = timer.autorange()
     return min(timer.repeat(repeat=7, number=number)) / number
 
 
-def official(path: Path) -> float | None:
+def official(path: Path) -> tuple[float, float] | None:
+    """Seconds per transcript: the official SDK's full decode, and its ``model_validate`` alone."""
     if not OFFICIAL_PYTHON.exists():
         return None
     out = subprocess.run(
@@ -179,7 +200,16 @@ def official(path: Path) -> float | None:
     if out.returncode != 0:
         print("official SDK failed:", out.stderr[-2000:], file=sys.stderr)
         return None
-    return float(json.loads(out.stdout)["per_transcript_s"])
+    result = json.loads(out.stdout)
+    return float(result["per_transcript_s"]), float(result["validate_only_s"])
+
+
+def check_like_for_like(lines: list[bytes]) -> None:
+    """Every notification of the transcript is typed by a generated class, nothing left raw."""
+    for line in lines:
+        typed = decode_notification(parse_message(line))  # type: ignore[arg-type]
+        if type(typed) not in g.DECODERS:
+            raise AssertionError(f"not fully typed: {line[:200]!r}")
 
 
 async def turn_latency(directory: Path, turns: int) -> tuple[list[float], list[float]]:
@@ -223,22 +253,32 @@ async def main_async(turns: int) -> None:
             f"transcript: {len(lines)} notifications, {path.stat().st_size} bytes; "
             f"{dict(sorted(methods.items(), key=lambda kv: -kv[1])[:6])}"
         )
+        check_like_for_like(lines)
+        notes = [parse_message(line) for line in lines]
         rows = [
             ("bare json.loads", best_seconds(bare_json, lines)),
+            ("bare orjson.loads", best_seconds(bare_orjson, lines)),
             ("ours: route only", best_seconds(ours_route, lines)),
             ("ours: full typed decode", best_seconds(ours_full, lines)),
+            ("  same, stdlib json.loads", best_seconds(ours_full_stdlib_json, lines)),
         ]
         off = official(path)
         if off is not None:
-            rows.append(("official SDK (pydantic)", off))
+            rows.append(("official SDK (pydantic)", off[0]))
         for name, seconds in rows:
             print(f"{name:28s} {len(lines) / seconds:12,.0f} notifications/s")
         if off is not None:
             full = dict(rows)["ours: full typed decode"]
             route = dict(rows)["ours: route only"]
             print(
-                f"ours full vs official: {off / full:.2f}x; route only vs official: "
-                f"{off / route:.2f}x"
+                f"ours full vs official: {off[0] / full:.2f}x; route only vs official: "
+                f"{off[0] / route:.2f}x"
+            )
+            typing_only = best_seconds(ours_typing_only, notes)
+            print(
+                f"typing alone, from parsed params: ours {len(lines) / typing_only:,.0f}/s, "
+                f"official model_validate {len(lines) / off[1]:,.0f}/s "
+                f"({off[1] / typing_only:.2f}x)"
             )
         app, exe = await turn_latency(Path(tmp) / "latency", turns)
         print(

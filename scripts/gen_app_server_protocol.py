@@ -11,7 +11,8 @@ responses and ``InitializeResponse``), and writes one Python module of:
 * for each tagged union (``oneOf`` of objects sharing a one-value tag property): one class per
   variant, an ``Unknown<Union>`` class for tags this version does not know, and an alias;
 * straight-line ``_d_<Name>`` (decode) and ``_e_<Name>`` (encode) functions, with the method
-  tables ``CLIENT_REQUESTS``, ``SERVER_REQUESTS`` and ``SERVER_NOTIFICATIONS``.
+  tables ``CLIENT_REQUESTS``, ``SERVER_REQUESTS`` and ``SERVER_NOTIFICATIONS`` (and
+  ``NOTIFICATION_DECODERS``, the last one's decoders by method).
 
 Everything else (untagged unions, free-form objects) is kept as parsed JSON (``Any``).
 
@@ -335,6 +336,8 @@ Conventions (see :mod:`codex_trio.protocol.app_server` for the hand-written laye
   string (no crash);
 * a tagged union decodes to the variant class named by its tag, or to its ``Unknown...`` class
   (holding the raw JSON object) for a tag this version does not know;
+* instances are built by the decoders without ``__init__`` (see the generator); the classes
+  have no ``__weakref__`` slot, which that needs;
 * primitive values are trusted as the engine sends them; a missing required key or a container
   of the wrong shape raises (``KeyError``/``TypeError``/``AttributeError``), which
   :func:`codex_trio.protocol.app_server.decode_params` turns into ``ProtocolError``.
@@ -353,16 +356,14 @@ EMPTY_EXTRA: Mapping[str, Any] = MappingProxyType({{}})
 CODEX_VERSION = {version!r}
 
 
-_Set: TypeAlias = Callable[[Any, Any], None]
-
 
 def _extra(o: Mapping[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
     return {{k: v for k, v in o.items() if k not in known}}
 
 
-def _slot(cls: type, name: str) -> _Set:
-    setter: _Set = cls.__dict__[name].__set__
-    return setter
+def _twin(cls: type) -> Callable[[], Any]:
+    """A mutable class with the slots of the frozen ``cls`` (see the decoders)."""
+    return type("_Build" + cls.__name__, (), {{"__slots__": cls.__dict__["__slots__"]}})
 '''
 
 
@@ -415,7 +416,7 @@ def _fields(model: Model, cls: str) -> list[tuple[str, str, bool, Schema]]:
 
 def render_class(model: Model, cls: str) -> list[str]:
     schema = model.classes[cls]
-    out = ["", "", "@attrs.frozen(kw_only=True)", f"class {cls}:"]
+    out = ["", "", "@attrs.frozen(kw_only=True, weakref_slot=False)", f"class {cls}:"]
     doc = schema.get("description")
     variant = model.variant_of.get(cls)
     if variant is not None:
@@ -461,29 +462,43 @@ def render_codec(model: Model, cls: str) -> list[str]:
     variant = model.variant_of.get(cls)
     known = [k for k, *_ in fields] + ([variant[1]] if variant else [])
     out = ["", f"_K_{cls}: frozenset[str] = frozenset({json.dumps(sorted(known))})", ""]
-    # The decoder fills the slots directly (each setter bound once, as a default argument):
-    # the classes have no validators, converters or post-init hooks, so this is what their
-    # __init__ would do, at about half the cost of a frozen attrs __init__.
-    names = [attr for _, attr, _, _ in fields] + ["extra"]
-    out.append(f"def _d_{cls}(")
-    out.append("    o: Any,")
-    for i, name in enumerate(names):
-        out.append(f'    _s{i}: _Set = _slot({cls}, "{name}"),')
-    out.append(f") -> {cls}:")
-    out.append(f"    s = {cls}.__new__({cls})")
-    for i, (key, _attr, required, node) in enumerate(fields):
+    # The decoder builds the object without its __init__: it fills the slots of an instance of
+    # a mutable twin class (same slots, so plain attribute stores, the fastest way CPython sets
+    # a slot), then makes it an instance of the frozen class (``__class__`` assignment, allowed
+    # between classes of identical layout, which CPython checks; hence weakref_slot=False, as
+    # a __weakref__ slot defeats that check). The classes have no validators, converters,
+    # factories or post-init hooks (a test checks), so the object is the one __init__ would
+    # build, at a third of the cost of a frozen attrs __init__.
+    # Unknown keys: when every key is required (and no tag was dispatched on), the required keys
+    # were all read, so the object holds no other key iff its length is their number; otherwise
+    # the keys are checked against the known set (frozenset.issuperset, bound once).
+    by_length = variant is None and all(required for _, _, required, _ in fields)
+    out.append(f"_B_{cls} = _twin({cls})")
+    out.append("")
+    out.append("")
+    if by_length:
+        out.append(f"def _d_{cls}(o: Any) -> {cls}:")
+    else:
+        out.append(f"def _d_{cls}(")
+        out.append(f"    o: Any, _known: Callable[[Any], bool] = _K_{cls}.issuperset")
+        out.append(f") -> {cls}:")
+    out.append(f"    s = _B_{cls}()")
+    for key, attr, required, node in fields:
         _, dec, _ = model.conv(node)
         if required:
             expr = dec(f'o["{key}"]') if dec else f'o["{key}"]'
         elif dec:
-            expr = f'None if (v := o.get("{key}")) is None else {dec("v")}'
+            # A nullable node's conversion already starts with this test; do it once.
+            inner = dec("v").removeprefix("None if v is None else ")
+            expr = f'None if (v := o.get("{key}")) is None else {inner}'
         else:
             expr = f'o.get("{key}")'
-        out.append(f"    _s{i}(s, {expr})")
-    out.append(
-        f"    _s{len(fields)}(s, EMPTY_EXTRA if o.keys() <= _K_{cls} else _extra(o, _K_{cls}))"
-    )
-    out.append("    return s")
+        out.append(f"    s.{attr} = {expr}")
+    known_keys = f"len(o) == {len(fields)}" if by_length else "_known(o)"
+    out.append(f"    s.extra = EMPTY_EXTRA if {known_keys} else _extra(o, _K_{cls})")
+    out.append(f"    s.__class__ = {cls}")
+    out.append(f"    built: {cls} = s")
+    out.append("    return built")
     out.append("")
     out.append("")
     out.append(f"def _e_{cls}(v: {cls}) -> dict[str, Any]:")
@@ -592,6 +607,15 @@ def render_methods(model: Model, defs: dict[str, Schema]) -> list[str]:
         out.append(f"    {json.dumps(method)}: {cls_or_none(params)},")
     out.append("}")
     out.append('"""Server notification method -> params class; None: untyped."""')
+    out.append("")
+    out.append("NOTIFICATION_DECODERS: Mapping[str, Callable[[Any], Any]] = {")
+    for method, params in _method_table(defs["ServerNotification"]):
+        if cls_or_none(params) != "None":
+            out.append(f"    {json.dumps(method)}: _d_{params},")
+    out.append("}")
+    out.append(
+        '"""Server notification method -> decoder of its params class (typed methods only)."""'
+    )
     return out
 
 

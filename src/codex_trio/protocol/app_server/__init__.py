@@ -3,7 +3,8 @@
 * :mod:`._generated` — attrs classes for every request, response, notification and server
   request of the pinned codex's v2 schema (``scripts/gen_app_server_protocol.py``), with the
   method tables ``CLIENT_REQUESTS``, ``SERVER_REQUESTS``, ``SERVER_NOTIFICATIONS``;
-* :mod:`.messages` — classification of incoming lines, typed JSON-RPC errors, safe encoding;
+* :mod:`.messages` — parsing and classification of incoming lines, typed notifications, typed
+  JSON-RPC errors, safe encoding;
 * :mod:`.mapping` — notifications of a turn as the exec transport's public events, plus the
   richer app-server-only events.
 
@@ -35,10 +36,13 @@ from codex_trio.protocol.app_server.messages import (
     Request,
     Response,
     ServerOverloadedError,
+    UnknownNotification,
     classify,
+    decode_notification,
     decode_params,
     encode_message,
     encode_params,
+    parse_message,
 )
 
 __all__ = [
@@ -62,10 +66,13 @@ __all__ = [
     "TokenUsageUpdatedEvent",
     "TurnDiffUpdatedEvent",
     "TurnEventMapper",
+    "UnknownNotification",
     "classify",
+    "decode_notification",
     "decode_params",
     "encode_message",
     "encode_params",
     "map_item",
+    "parse_message",
     "types",
 ]

@@ -24,7 +24,6 @@ for the extent of an ``async with`` block and gives a :class:`JsonRpcConnection`
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -42,9 +41,9 @@ from codex_trio.protocol.app_server.messages import (
     Request,
     Response,
     ServerOverloadedError,
-    classify,
     encode_message,
     error_from_wire,
+    parse_message,
 )
 from codex_trio.transport.lines import LineTooLongError
 from codex_trio.transport.process import CodexProcess
@@ -214,7 +213,7 @@ class JsonRpcConnection:
                 if not line.strip():
                     continue
                 try:
-                    message = classify(json.loads(line), line)
+                    message = parse_message(line)
                 except (ValueError, ProtocolError) as exc:
                     self.skipped_lines += 1
                     _protocol_error("invalid_json" if isinstance(exc, ValueError) else "invalid")

@@ -7,9 +7,10 @@ import pytest
 import trio
 
 import codex_trio
-from codex_trio.api.approvals import allow_all
+from codex_trio.api.approvals import allow_all, deny_all
 from codex_trio.api.tools import tool
 from codex_trio.errors import ConfigurationError
+from codex_trio.protocol.app_server.server_requests import ApprovalDecision
 from codex_trio.testing import MockModel, exec_command, function_call, message
 
 
@@ -48,6 +49,29 @@ async def test_codex_app_server_answers_approvals_with_the_given_handler(
             result = await thread.run("touch it")
     assert result.final_response == "done"
     assert (mock_model.workdir / "approved.txt").exists()
+    [record] = result.approvals
+    assert record.decision == ApprovalDecision.ACCEPT
+    assert "touch approved.txt" in (record.request.command or "")
+
+
+async def test_declined_approval_is_recorded_on_the_turn_result(mock_model: MockModel) -> None:
+    mock_model.script = [
+        exec_command("touch refused.txt", escalated=True, justification="needed", login=False),
+        message("could not"),
+    ]
+    with trio.fail_after(90):
+        async with codex_trio.Codex(
+            transport="app-server", env=mock_model.env, approval_handler=deny_all
+        ) as codex:
+            thread = codex.start_thread(
+                working_directory=str(mock_model.workdir),
+                skip_git_repo_check=True,
+                approval_policy="on-request",
+                sandbox_mode="workspace-write",
+            )
+            result = await thread.run("touch it")
+    assert not (mock_model.workdir / "refused.txt").exists()
+    assert [r.decision for r in result.approvals] == [ApprovalDecision.DECLINE]
 
 
 async def test_codex_app_server_offers_python_tools(mock_model: MockModel) -> None:

@@ -71,6 +71,9 @@ class TurnResult:
     structured: Any = None
     failed: bool = False
     error_message: str | None = None
+    approvals: Sequence[Any] = ()
+    """Approval decisions taken during the turn, in order (app-server transport only: exec
+    cannot ask). Each records the request and the decision."""
 
 
 class UsageLedger:
@@ -222,6 +225,7 @@ class StreamedTurn:
             cumulative_usage=self.cumulative_usage,
             failed=self.failed_message is not None,
             error_message=self.failed_message,
+            approvals=tuple(getattr(self._events, "approvals", ())),
         )
 
 

@@ -1094,7 +1094,7 @@ class AppServerTransport:
             running: AppServerTurn | None = None
             with trio.CancelScope(deadline=deadline) as scope:
                 async with client.turn(thread_id, parts, overrides) as running:
-                    yield _exec_events(thread_id, running)
+                    yield ExecEventStream(thread_id, running)
             if scope.cancelled_caught:
                 # Leaving client.turn above already sent turn/interrupt.
                 raise TurnDeadlineError(
@@ -1103,6 +1103,25 @@ class AppServerTransport:
                     turn_id=running.turn_id if running is not None else None,
                     pid=client.pid,
                 )
+
+
+class ExecEventStream:
+    """The exec-style events of an app-server turn (what :meth:`AppServerTransport.turn`
+    yields), plus what exec has no event for: the turn's approval decisions so far."""
+
+    def __init__(self, thread_id: str, turn: AppServerTurn) -> None:
+        self._turn = turn
+        self._events = _exec_events(thread_id, turn)
+
+    def __aiter__(self) -> ExecEventStream:
+        return self
+
+    async def __anext__(self) -> ThreadEvent:
+        return await self._events.__anext__()
+
+    @property
+    def approvals(self) -> tuple[ApprovalRecord, ...]:
+        return tuple(self._turn.approvals)
 
 
 async def _exec_events(thread_id: str, turn: AppServerTurn) -> AsyncIterator[ThreadEvent]:

@@ -35,7 +35,9 @@ def test_doctor_reports_a_broken_binary_turn(
     assert "offline turn : FAILED" in capsys.readouterr().err
 
 
-def test_demo_kills_one_codex_and_every_thread_completes(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_kills_one_codex_and_every_thread_completes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["demo", "--threads", "2"]) == 0
     out = capsys.readouterr().out
     assert "thread-0: killing its codex process" in out

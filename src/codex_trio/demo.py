@@ -19,8 +19,7 @@ import re
 import signal
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import Hashable
 from pathlib import Path
 from typing import TextIO
 
@@ -136,73 +135,51 @@ async def _heartbeat(handle: ThreadHandle, stop: trio.Event, out: TextIO) -> Non
         print(f"  heartbeat {beat}: {result.final_response!r}", file=out)
 
 
-async def _serve_until_signal(
-    runtime: Runtime, options: ThreadOptions, signals: AsyncIterator[int], out: TextIO
-) -> None:
+async def _serve_until_signal(runtime: Runtime, options: ThreadOptions, out: TextIO) -> None:
     print("serving; SIGINT or SIGTERM drains and exits", file=out)
     heart = await runtime.start_thread(options, name="heartbeat")
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_heartbeat, heart, stop, out)
-        async for signum in signals:
-            print(f"received {signal.Signals(signum).name}: draining", file=out)
-            break
+        # The runtime keeps catching signals until it has shut down, so a repeated SIGTERM
+        # during the drain cannot kill the process before its codex children are reaped.
+        signum = await runtime.wait_for_shutdown_signal()
+        print(f"received {signal.Signals(signum).name}: draining", file=out)
         stop.set()
-
-
-@contextmanager
-def _no_signals() -> Iterator[AsyncIterator[int]]:
-    async def none() -> AsyncIterator[int]:
-        return
-        yield
-
-    yield none()
-
-
-async def _absorb_signals(signals: AsyncIterator[int], out: TextIO) -> None:
-    async for signum in signals:
-        print(f"received {signal.Signals(signum).name} again: still draining", file=out)
 
 
 async def run_demo(threads: int = 4, serve: bool = False, port: int = 0) -> int:
     out = sys.stdout
     threads = max(threads, 1)
     done: list[str] = []
-    # With --serve the signal receiver stays open until the very end: the first SIGTERM/SIGINT
-    # starts the drain, later ones are absorbed instead of killing the process before its codex
-    # children are reaped. Without --serve, Ctrl-C keeps its usual meaning.
-    receiver = trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) if serve else _no_signals()
-    with tempfile.TemporaryDirectory(prefix="codex-trio-demo-") as tmp, receiver as signals:
+    with tempfile.TemporaryDirectory(prefix="codex-trio-demo-") as tmp:
         workdir = Path(tmp)
-        async with trio.open_nursery() as guard:
-            async with MockResponsesServer(demo_script(threads)) as server:
-                home = write_codex_home(workdir / "codex-home", base_url=server.base_url)
-                async with Runtime(
-                    env=home.environ(),
-                    max_concurrent_turns=4,
-                    retry=RetryPolicy(max_attempts=3, initial_backoff=0.2),
-                ) as runtime:
-                    host, bound = await runtime.serve_metrics(port=port)
-                    print(
-                        f"codex-trio demo: {threads} supervised threads, real codex, mock model; "
-                        f"metrics at http://{host}:{bound}/metrics",
-                        file=out,
-                    )
-                    options = ThreadOptions(working_directory=workdir, skip_git_repo_check=True)
-                    async with trio.open_nursery() as nursery:
-                        for n in range(threads):
-                            handle = await runtime.start_thread(options, name=f"thread-{n}")
-                            if str(n) == VICTIM:
-                                nursery.start_soon(_victim, runtime, handle, server, out, done)
-                            else:
-                                nursery.start_soon(_conversation, handle, n, out, done)
-                    if serve:
-                        await _serve_until_signal(runtime, options, signals, out)
-                        guard.start_soon(_absorb_signals, signals, out)
-                    metrics = runtime.metrics
-                    assert metrics is not None
-                    summary = metrics.snapshot()
-            guard.cancel_scope.cancel()
+        async with MockResponsesServer(demo_script(threads)) as server:
+            home = write_codex_home(workdir / "codex-home", base_url=server.base_url)
+            async with Runtime(
+                env=home.environ(),
+                max_concurrent_turns=4,
+                retry=RetryPolicy(max_attempts=3, initial_backoff=0.2),
+            ) as runtime:
+                host, bound = await runtime.serve_metrics(port=port)
+                print(
+                    f"codex-trio demo: {threads} supervised threads, real codex, mock model; "
+                    f"metrics at http://{host}:{bound}/metrics",
+                    file=out,
+                )
+                options = ThreadOptions(working_directory=workdir, skip_git_repo_check=True)
+                async with trio.open_nursery() as nursery:
+                    for n in range(threads):
+                        handle = await runtime.start_thread(options, name=f"thread-{n}")
+                        if str(n) == VICTIM:
+                            nursery.start_soon(_victim, runtime, handle, server, out, done)
+                        else:
+                            nursery.start_soon(_conversation, handle, n, out, done)
+                if serve:
+                    await _serve_until_signal(runtime, options, out)
+                metrics = runtime.metrics
+                assert metrics is not None
+                summary = metrics.snapshot()
     print("metrics summary:", file=out)
     for name, value in sorted(summary.items()):
         if value:

@@ -141,6 +141,7 @@ class Runtime:
         self._threads = DynamicSupervisor(max_children=max_threads, name="threads", bus=bus)
         self._root = Supervisor(self._root_children(), name="runtime", bus=bus)
         self._stack: AsyncExitStack | None = None
+        self._nursery: trio.Nursery | None = None
         self._shutdown_done: trio.Event | None = None
         self._accepting = False
         self._inflight = 0
@@ -177,6 +178,7 @@ class Runtime:
             await stack.aclose()
             raise
         self._stack = stack
+        self._nursery = nursery
         self._shutdown_done = None
         self._accepting = True
         return self
@@ -190,6 +192,9 @@ class Runtime:
         stack, self._stack = self._stack, None
         if stack is None:
             return
+        nursery, self._nursery = self._nursery, None
+        if nursery is not None:
+            nursery.cancel_scope.cancel()  # the tree has stopped; only signal watchers remain
         try:
             with collapse():
                 await stack.aclose()
@@ -412,9 +417,26 @@ class Runtime:
                 await runtime.wait_for_shutdown_signal()
             # leaving the block drains and stops everything; exit 0
 
-        Must be called from the main thread (a restriction of signal handling in Python).
+        The signals stay caught until the runtime has shut down: a second SIGTERM or Ctrl-C
+        during the drain is absorbed instead of killing the process before its codex children are reaped. Must be called from the main thread (a
+        restriction of signal handling in Python) while the runtime is running.
         """
-        with trio.open_signal_receiver(*signals) as received:
-            async for signum in received:
-                return signum
-        raise AssertionError("unreachable")  # pragma: no cover
+        nursery = self._nursery
+        if nursery is None:
+            raise RuntimeClosedError("the runtime is not running")
+        first: list[int] = []
+        received_first = trio.Event()
+
+        async def watch(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+            # Lives in the runtime's nursery, so the receiver stays open through the drain; it is
+            # cancelled once the tree has stopped.
+            with trio.open_signal_receiver(*signals) as received:
+                task_status.started()
+                async for signum in received:
+                    if not first:
+                        first.append(signum)
+                        received_first.set()
+
+        await nursery.start(watch)
+        await received_first.wait()
+        return first[0]

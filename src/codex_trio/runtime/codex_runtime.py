@@ -418,8 +418,9 @@ class Runtime:
             # leaving the block drains and stops everything; exit 0
 
         The signals stay caught until the runtime has shut down: a second SIGTERM or Ctrl-C
-        during the drain is absorbed instead of killing the process before its codex children are reaped. Must be called from the main thread (a
-        restriction of signal handling in Python) while the runtime is running.
+        during the drain is absorbed instead of killing the process before its codex children
+        are reaped. Must be called from the main thread (a restriction of signal handling in
+        Python) while the runtime is running.
         """
         nursery = self._nursery
         if nursery is None:

@@ -26,6 +26,7 @@ from codex_trio.runtime import (
     Supervisor,
     actor_spec,
 )
+from tests.runtime.helpers import Outcome, start_capturing
 
 settle = trio.testing.wait_all_tasks_blocked
 
@@ -76,26 +77,9 @@ class Counter(Actor[str, int, int]):
         self.terminated.append(reason)
 
 
-@attrs.define
-class Outcome:
-    error: BaseException | None = None
-    done: trio.Event = attrs.Factory(trio.Event)
-
-
 async def start_actor(nursery: trio.Nursery, actor: Counter) -> Outcome:
     """Start ``actor.run`` in ``nursery``, capturing the exception it ends with."""
-    outcome = Outcome()
-
-    async def runner(*, task_status: trio.TaskStatus[Counter]) -> None:
-        try:
-            await actor.run(task_status=task_status)
-        except Exception as exc:
-            outcome.error = exc
-        finally:
-            outcome.done.set()
-
-    await nursery.start(runner)
-    return outcome
+    return await start_capturing(nursery, actor)
 
 
 @attrs.define

@@ -35,6 +35,7 @@ from codex_trio.runtime import (
 from codex_trio.runtime.supervisor import BaseSupervisor
 
 # --- a harness of scriptable children ------------------------------------------------------------
+from tests.runtime.helpers import Outcome, start_capturing
 
 
 class Boom(Exception):
@@ -121,28 +122,9 @@ class Harness:
         self._triggers[id].set()
 
 
-@attrs.define
-class Outcome:
-    """How a supervisor's ``run`` ended."""
-
-    error: BaseException | None = None
-    done: trio.Event = attrs.Factory(trio.Event)
-
-
 async def start_supervised(nursery: trio.Nursery, sup: BaseSupervisor) -> Outcome:
-    """Start ``sup.run`` in ``nursery``, capturing the exception it ends with."""
-    outcome = Outcome()
-
-    async def runner(*, task_status: trio.TaskStatus[BaseSupervisor]) -> None:
-        try:
-            await sup.run(task_status=task_status)
-        except CodexError as exc:
-            outcome.error = exc
-        finally:
-            outcome.done.set()
-
-    await nursery.start(runner)
-    return outcome
+    """Start ``sup.run`` in ``nursery``, capturing the CodexError it ends with."""
+    return await start_capturing(nursery, sup, catch=(CodexError,))
 
 
 @attrs.define

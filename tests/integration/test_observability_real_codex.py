@@ -166,3 +166,25 @@ async def test_items_and_commands_are_reported_alike_on_the_app_server_transport
     assert ("item.completed", "agent_message", thread.id) in kinds
     command = next(meta for name, _, meta in seen if name == events.COMMAND_EXECUTED)
     assert command["exit_code"] == 0 and command["status"] == "completed"
+
+
+async def test_thread_start_and_stop_events_stay_balanced_in_the_runtime(
+    mock_model: MockModel,
+) -> None:
+    mock_model.script = [message("hello")]
+    seen: list[Event] = []
+    telemetry.attach("balance", [events.THREAD_START, events.THREAD_STOP], recorder(seen))
+    try:
+        async with codex_trio.Runtime(env=mock_model.env) as runtime:
+            # A resumed thread that never runs a turn was never announced: no stop either.
+            await runtime.resume_thread("01a20000-0000-7000-8000-000000000000", name="idle")
+            await runtime.stop_thread("idle")
+            busy = await runtime.start_thread(
+                working_directory=str(mock_model.workdir), skip_git_repo_check=True
+            )
+            await busy.run("hi", timeout=60)
+    finally:
+        telemetry.detach("balance")
+    names = [name[-1] for name, _, _ in seen]
+    assert names == ["start", "stop"]
+    assert seen[0][2]["thread_id"] == seen[1][2]["thread_id"] == busy.id

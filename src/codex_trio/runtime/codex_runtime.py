@@ -336,7 +336,7 @@ class Runtime:
             self._handles.pop(handle.name, None)
             self._supervisors.pop(handle.name, None)
             handle.actor.mark_gone()
-            if handle.id is not None:  # thread.start was emitted: keep the gauges balanced
+            if handle.actor.state.announced:  # thread.start was emitted: keep gauges balanced
                 telemetry.execute(
                     ("codex", "thread", "stop"),
                     {"count": 1},

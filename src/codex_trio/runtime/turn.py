@@ -139,6 +139,11 @@ class ThreadState:
     thread_id: str | None = None
     _announced: bool = False
 
+    @property
+    def announced(self) -> bool:
+        """True once ``("codex", "thread", "start")`` was emitted for this thread."""
+        return self._announced
+
     def set_id(self, thread_id: str) -> None:
         self.thread_id = thread_id
         if not self._announced:

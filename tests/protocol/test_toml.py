@@ -86,3 +86,8 @@ def test_flatten_overrides_gives_dotted_keys_per_leaf() -> None:
 def test_flatten_overrides_refuses_keys_codex_would_split(key: str) -> None:
     with pytest.raises(ConfigurationError):
         list(flatten_overrides({"outer": {key: 1}}))
+
+
+@pytest.mark.parametrize("key", ["0\n", "a b", "", "ключ", "a.b"])
+def test_keys_that_are_not_bare_are_quoted(key: str) -> None:
+    assert tomllib.loads(f"v = {toml_value({key: 1})}")["v"] == {key: 1}

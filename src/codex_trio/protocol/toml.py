@@ -21,7 +21,7 @@ from codex_trio.errors import ConfigurationError
 
 __all__ = ["flatten_overrides", "toml_key", "toml_value"]
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _ESCAPES = {
     '"': '\\"',
     "\\": "\\\\",
@@ -49,7 +49,7 @@ def _string(value: str) -> str:
 
 def toml_key(key: str) -> str:
     """A key of an inline table: bare when possible, else a quoted string."""
-    return key if _BARE_KEY.match(key) else _string(key)
+    return key if _BARE_KEY.fullmatch(key) else _string(key)
 
 
 def toml_value(value: Any) -> str:

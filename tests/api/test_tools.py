@@ -78,6 +78,8 @@ def test_sync_functions_bad_names_and_unknown_hints_are_refused() -> None:
         tool(sync)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="name"):
         tool(name="has space")(_noop)
+    with pytest.raises(ConfigurationError, match="name"):
+        tool(name="trailing_newline\n")(_noop)
     with pytest.raises(ConfigurationError, match="schema"):
         json_schema_for(object)
 

@@ -41,7 +41,7 @@ from codex_trio.protocol.app_server.server_requests import DynamicTool, ToolCall
 __all__ = ["DynamicTool", "ToolCall", "ToolResult", "json_schema_for", "tool"]
 
 ToolFunction = Callable[..., Awaitable[Any]]
-_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 
 def json_schema_for(annotation: Any) -> dict[str, Any]:
@@ -114,7 +114,7 @@ def _make(
     if not inspect.iscoroutinefunction(fn):
         raise ConfigurationError(f"tool {getattr(fn, '__name__', fn)!r} must be an async function")
     tool_name = name or fn.__name__
-    if not _NAME.match(tool_name):
+    if not _NAME.fullmatch(tool_name):
         raise ConfigurationError(f"tool name {tool_name!r} must match {_NAME.pattern}")
     doc = inspect.getdoc(fn) or ""
     text = description if description is not None else doc.split("\n\n")[0].strip()

@@ -136,14 +136,16 @@ async def _heartbeat(handle: ThreadHandle, stop: trio.Event, out: TextIO) -> Non
 
 
 async def _serve_until_signal(runtime: Runtime, options: ThreadOptions, out: TextIO) -> None:
-    print("serving; SIGINT or SIGTERM drains and exits", file=out)
+    # Catch the signals before saying we serve: a SIGTERM right after must drain, not kill. The
+    # runtime keeps catching them until it has shut down, so a repeated SIGTERM during the drain
+    # cannot kill the process before its codex children are reaped either.
+    shutdown = await runtime.catch_shutdown_signals()
     heart = await runtime.start_thread(options, name="heartbeat")
+    print("serving; SIGINT or SIGTERM drains and exits", file=out)
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_heartbeat, heart, stop, out)
-        # The runtime keeps catching signals until it has shut down, so a repeated SIGTERM
-        # during the drain cannot kill the process before its codex children are reaped.
-        signum = await runtime.wait_for_shutdown_signal()
+        signum = await shutdown.wait()
         print(f"received {signal.Signals(signum).name}: draining", file=out)
         stop.set()
 

@@ -18,7 +18,12 @@ from codex_trio.runtime.child_spec import (
     StartFunction,
     runnable_spec,
 )
-from codex_trio.runtime.codex_runtime import Runtime, RuntimeClosedError, ThreadInfo
+from codex_trio.runtime.codex_runtime import (
+    Runtime,
+    RuntimeClosedError,
+    ShutdownSignal,
+    ThreadInfo,
+)
 from codex_trio.runtime.dynamic_supervisor import DynamicSupervisor
 from codex_trio.runtime.errors import (
     ActorCrashed,
@@ -56,6 +61,7 @@ __all__ = [
     "RetryPolicy",
     "Runtime",
     "RuntimeClosedError",
+    "ShutdownSignal",
     "StreamedTurn",
     "ThreadActor",
     "ThreadHandle",

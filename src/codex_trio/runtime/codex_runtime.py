@@ -49,7 +49,26 @@ from codex_trio.transport.app_server import ApprovalHandler, AppServerTransport,
 from codex_trio.transport.discovery import find_codex
 from codex_trio.transport.exec import ExecTransport
 
-__all__ = ["Runtime", "RuntimeClosedError", "ThreadInfo"]
+__all__ = ["Runtime", "RuntimeClosedError", "ShutdownSignal", "ThreadInfo"]
+
+
+class ShutdownSignal:
+    """The first shutdown signal the runtime caught (see :meth:`Runtime.catch_shutdown_signals`)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._event = trio.Event()
+
+    def _set(self, signum: int) -> None:
+        if self.signum is None:
+            self.signum = signum
+            self._event.set()
+
+    async def wait(self) -> int:
+        """Wait for the first signal and return its number."""
+        await self._event.wait()
+        assert self.signum is not None
+        return self.signum
 
 
 @attrs.frozen(kw_only=True)
@@ -405,6 +424,33 @@ class Runtime:
         )
         return address
 
+    async def catch_shutdown_signals(
+        self, signals: Iterable[int] = (signal_module.SIGINT, signal_module.SIGTERM)
+    ) -> ShutdownSignal:
+        """Start catching ``signals`` now and return a :class:`ShutdownSignal` to wait on.
+
+        Returns once the handlers are in place, so a daemon can announce that it is ready
+        without a window in which a SIGTERM would still kill it outright. The signals stay caught
+        until the runtime has shut down: a second SIGTERM or Ctrl-C during the drain is absorbed
+        instead of killing the process before its codex children are reaped. Must be called from
+        the main thread (a restriction of signal handling in Python) while the runtime runs.
+        """
+        nursery = self._nursery
+        if nursery is None:
+            raise RuntimeClosedError("the runtime is not running")
+        caught = ShutdownSignal()
+
+        async def watch(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+            # Lives in the runtime's nursery, so the receiver stays open through the drain; it is
+            # cancelled once the tree has stopped.
+            with trio.open_signal_receiver(*signals) as received:
+                task_status.started()
+                async for signum in received:
+                    caught._set(signum)
+
+        await nursery.start(watch)
+        return caught
+
     async def wait_for_shutdown_signal(
         self, signals: Iterable[int] = (signal_module.SIGINT, signal_module.SIGTERM)
     ) -> int:
@@ -417,27 +463,8 @@ class Runtime:
                 await runtime.wait_for_shutdown_signal()
             # leaving the block drains and stops everything; exit 0
 
-        The signals stay caught until the runtime has shut down: a second SIGTERM or Ctrl-C
-        during the drain is absorbed instead of killing the process before its codex children
-        are reaped. Must be called from the main thread (a restriction of signal handling in
-        Python) while the runtime is running.
+        Same as ``await (await runtime.catch_shutdown_signals(signals)).wait()``; see
+        :meth:`catch_shutdown_signals` for what happens to later signals.
         """
-        nursery = self._nursery
-        if nursery is None:
-            raise RuntimeClosedError("the runtime is not running")
-        first: list[int] = []
-        received_first = trio.Event()
-
-        async def watch(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-            # Lives in the runtime's nursery, so the receiver stays open through the drain; it is
-            # cancelled once the tree has stopped.
-            with trio.open_signal_receiver(*signals) as received:
-                task_status.started()
-                async for signum in received:
-                    if not first:
-                        first.append(signum)
-                        received_first.set()
-
-        await nursery.start(watch)
-        await received_first.wait()
-        return first[0]
+        caught = await self.catch_shutdown_signals(signals)
+        return await caught.wait()

@@ -191,3 +191,10 @@ def test_normalize_input_joins_text_parts_and_collects_images() -> None:
 def test_normalize_input_refuses_unknown_parts() -> None:
     with pytest.raises(ConfigurationError):
         normalize_input([{"type": "audio", "path": "x"}])
+
+
+def test_deadline_from_takes_the_earlier_of_timeout_and_deadline() -> None:
+    assert TurnOptions().deadline_from(100.0) == float("inf")
+    assert TurnOptions(timeout=5).deadline_from(100.0) == 105.0
+    assert TurnOptions(deadline=103.0, timeout=5).deadline_from(100.0) == 103.0
+    assert TurnOptions(deadline=110.0, timeout=5).deadline_from(100.0) == 105.0

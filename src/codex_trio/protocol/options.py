@@ -18,6 +18,7 @@ stdin, so it cannot leak through ``ps`` and has no length limit.
 from __future__ import annotations
 
 import enum
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -221,6 +222,14 @@ class TurnOptions:
             raise ConfigurationError("output_schema must be a JSON object (a mapping)")
         if self.timeout is not None and not self.timeout > 0:
             raise ConfigurationError("timeout must be a positive number of seconds")
+
+    def deadline_from(self, now: float) -> float:
+        """The turn's absolute deadline for a turn starting at ``now`` (trio's clock): the
+        earlier of ``deadline`` and ``now + timeout``; infinity when neither is set."""
+        deadline = self.deadline if self.deadline is not None else math.inf
+        if self.timeout is not None:
+            deadline = min(deadline, now + self.timeout)
+        return deadline
 
 
 @attrs.frozen

@@ -1079,7 +1079,7 @@ class AppServerTransport:
                 # start-up; the thread lives on in CODEX_HOME and resumes by id next time).
                 client = await stack.enter_async_context(self._open_client())
                 loaded = set()
-            deadline = _deadline(turn)
+            deadline = turn.deadline_from(trio.current_time())
             if resume_thread_id is None:
                 started = await client.thread_start(thread, tools=self.tools)
                 thread_id = started.thread.id
@@ -1131,13 +1131,6 @@ async def _exec_events(thread_id: str, turn: AppServerTurn) -> AsyncIterator[Thr
             yield cast(ThreadEvent, event)
             if isinstance(event, (TurnCompletedEvent, TurnFailedEvent)):
                 return
-
-
-def _deadline(turn: TurnOptions) -> float:
-    deadline = turn.deadline if turn.deadline is not None else float("inf")
-    if turn.timeout is not None:
-        deadline = min(deadline, trio.current_time() + turn.timeout)
-    return deadline
 
 
 def _exec_types() -> tuple[type, ...]:

@@ -131,7 +131,7 @@ class ExecTransport:
         """Run one turn; see the module docstring."""
         if self.check_version:
             await check_version(self.codex_path)
-        deadline = _deadline(turn)
+        deadline = turn.deadline_from(trio.current_time())
         send, receive = trio.open_memory_channel[ThreadEvent](self.event_buffer)
         stream = TurnStream(receive, self.event_buffer)
         stream.thread_id = resume_thread_id
@@ -274,13 +274,6 @@ def _protocol_error(kind: str) -> None:
     telemetry.execute(
         ("codex", "protocol", "error"), {"count": 1}, {"kind": kind, "transport": "exec"}
     )
-
-
-def _deadline(turn: TurnOptions) -> float:
-    deadline = turn.deadline if turn.deadline is not None else float("inf")
-    if turn.timeout is not None:
-        deadline = min(deadline, trio.current_time() + turn.timeout)
-    return deadline
 
 
 @contextmanager

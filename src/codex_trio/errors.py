@@ -18,6 +18,7 @@ __all__ = [
     "CodexVersionError",
     "ConfigurationError",
     "ProtocolError",
+    "SlowConsumerError",
     "StructuredOutputError",
     "TransportError",
     "TurnDeadlineError",
@@ -102,6 +103,26 @@ class TransportError(CodexError):
 
 class TurnDeadlineError(TransportError):
     """The turn did not end before its deadline; codex was stopped and reaped."""
+
+
+class SlowConsumerError(CodexError):
+    """A turn's events came faster than its consumer took them, on a process shared with other
+    threads (the app-server transport). Rather than stall every thread of that process, the
+    turn was interrupted and ended with this error; the thread stays usable.
+
+    ``capacity`` is the subscription's bound (events buffered for the consumer when it overflowed).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        capacity: int,
+        thread_id: str | None = None,
+        turn_id: str | None = None,
+    ) -> None:
+        self.capacity = capacity
+        super().__init__(message, thread_id=thread_id, turn_id=turn_id)
 
 
 class ProtocolError(CodexError):

@@ -3,15 +3,18 @@ binary and mock model."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import trio
 
 import codex_trio
 from codex_trio.api.approvals import allow_all, deny_all
 from codex_trio.api.tools import tool
-from codex_trio.errors import ConfigurationError
+from codex_trio.errors import ConfigurationError, TransportError
 from codex_trio.protocol.app_server.server_requests import ApprovalDecision
 from codex_trio.testing import MockModel, exec_command, function_call, message
+from tests.fakes import fake_codex
 
 
 async def test_codex_app_server_runs_turns_on_one_long_lived_process(mock_model: MockModel) -> None:
@@ -95,3 +98,37 @@ async def test_codex_app_server_offers_python_tools(mock_model: MockModel) -> No
 def test_approval_handler_on_exec_transport_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="app-server"):
         codex_trio.Codex(approval_handler=allow_all)
+
+
+async def test_failed_start_under_async_with_raises_the_transport_error(
+    mock_model: MockModel,
+) -> None:
+    # The real binary refuses a config naming a provider it does not know and exits 1 at once.
+    with trio.fail_after(90), pytest.raises(TransportError) as caught:
+        async with codex_trio.Codex(
+            transport="app-server", env=mock_model.env, config={"model_provider": "nonexistent"}
+        ):
+            pytest.fail("the block ran although the app-server did not start")
+    assert caught.value.exit_code == 1
+    assert "nonexistent" in caught.value.stderr_tail
+    # ... while an error raised by the block of a started one still comes out as itself.
+    with trio.fail_after(90), pytest.raises(KeyError):
+        async with codex_trio.Codex(transport="app-server", env=mock_model.env):
+            raise KeyError("mine")
+
+
+async def test_fake_codex_that_exits_at_once_raises_the_transport_error_under_async_with(
+    tmp_path: Path,
+) -> None:
+    path = fake_codex(tmp_path, "sys.stderr.write('no app-server here\\n'); sys.exit(3)\n")
+    with trio.fail_after(60), pytest.raises(TransportError) as caught:
+        async with codex_trio.Codex(transport="app-server", codex_path=path):
+            pytest.fail("the block ran although the app-server did not start")
+    assert caught.value.exit_code == 3
+    assert "no app-server here" in caught.value.stderr_tail
+    # The same error as a turn outside ``async with`` gets.
+    thread = codex_trio.Codex(transport="app-server", codex_path=path).start_thread()
+    with trio.fail_after(60), pytest.raises(TransportError) as direct:
+        await thread.run("hi")
+    assert direct.value.exit_code == 3
+

@@ -8,6 +8,7 @@ from typing import Any, Literal, Self
 
 import attrs
 
+from codex_trio._groups import collapse
 from codex_trio.api.thread import Thread
 from codex_trio.errors import ConfigurationError
 from codex_trio.protocol.app_server.server_requests import DynamicTool
@@ -86,17 +87,23 @@ class Codex:
         self._exit_stack: AsyncExitStack | None = None
 
     async def __aenter__(self) -> Self:
-        """Start the long-lived app-server process (nothing to do for the exec transport)."""
+        """Start the long-lived app-server process (nothing to do for the exec transport).
+
+        A failed start raises its :class:`~codex_trio.errors.TransportError` (or
+        :class:`~codex_trio.errors.CodexError`) itself, not the nursery's exception group
+        around it, the same error a turn outside ``async with`` raises."""
         if self._app_server is not None:
             stack = AsyncExitStack()
-            await stack.enter_async_context(self._app_server.open())
+            with collapse():
+                await stack.enter_async_context(self._app_server.open())
             self._exit_stack = stack
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         stack, self._exit_stack = self._exit_stack, None
         if stack is not None:
-            await stack.aclose()
+            with collapse():
+                await stack.aclose()
 
     @property
     def transport(self) -> TurnRunner:

@@ -131,4 +131,3 @@ async def test_fake_codex_that_exits_at_once_raises_the_transport_error_under_as
     with trio.fail_after(60), pytest.raises(TransportError) as direct:
         await thread.run("hi")
     assert direct.value.exit_code == 3
-

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import enum
-from typing import Literal
+import logging
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import pytest
 import trio
 
+import codex_trio
 from codex_trio.api.tools import ToolCall, ToolResult, json_schema_for, tool
 from codex_trio.errors import ConfigurationError
+from codex_trio.observe import telemetry
+from codex_trio.observe.telemetry import EventName
 from codex_trio.protocol.app_server.server_requests import tool_response
+from codex_trio.testing import MockModel, function_call, message
 from codex_trio.transport.app_server import _run_tool
 
 
@@ -131,3 +137,83 @@ async def test_non_object_arguments_are_a_failed_call_not_a_crash() -> None:
 
     result = await one.handler(call([1, 2]))
     assert not result.success
+
+
+class Opaque:
+    """Not JSON; its repr holds something that must not reach the model."""
+
+    def __repr__(self) -> str:
+        return "Opaque(secret-looking-repr)"
+
+    __str__ = __repr__
+
+
+async def test_result_that_is_not_json_is_a_failed_call_naming_the_type() -> None:
+    @tool
+    async def bad() -> object:
+        """Bad."""
+        return {"value": Opaque()}
+
+    result = await bad.handler(call({}))
+    assert not result.success
+    assert "not JSON-serialisable" in result.text and "Opaque" in result.text
+    assert "secret-looking-repr" not in result.text
+    for value, reason in (([float("nan")], "NaN"), (_cycle(), "circular")):
+
+        @tool
+        async def odd() -> object:
+            """Odd."""
+            return value  # noqa: B023 - called before the loop moves on
+
+        result = await odd.handler(call({}))
+        assert not result.success and reason in result.text
+
+
+def _cycle() -> list[object]:
+    items: list[object] = []
+    items.append(items)
+    return items
+
+
+@pytest.mark.integration
+async def test_non_json_tool_result_reaches_the_model_as_a_clear_error_and_is_logged(
+    mock_model: MockModel, caplog: pytest.LogCaptureFixture
+) -> None:
+    @tool
+    async def lookup(key: str) -> object:
+        """Look a key up."""
+        return {"key": key, "found": Opaque()}
+
+    stops: list[Mapping[str, Any]] = []
+
+    def on_stop(e: EventName, m: Mapping[str, float], md: Mapping[str, Any], c: Any) -> None:
+        stops.append(md)
+
+    mock_model.script = [function_call("lookup", {"key": "k"}, call_id="c1"), message("ok")]
+    telemetry.attach("test-tools-not-json", [("codex", "tool", "call", "stop")], on_stop)
+    try:
+        with trio.fail_after(90), caplog.at_level(logging.WARNING, logger="codex_trio.api.tools"):
+            async with codex_trio.Codex(
+                transport="app-server", env=mock_model.env, tools=[lookup]
+            ) as codex:
+                thread = codex.start_thread(
+                    working_directory=str(mock_model.workdir), skip_git_repo_check=True
+                )
+                result = await thread.run("look up k")
+    finally:
+        telemetry.detach("test-tools-not-json")
+    assert result.final_response == "ok"
+    output = mock_model.requests[1].function_call_outputs()["c1"]
+    assert "not JSON-serialisable" in output and "Opaque" in output
+    assert "secret-looking-repr" not in output
+    [record] = [
+        r
+        for r in caplog.records
+        if isinstance(r.msg, dict) and r.msg.get("event") == "tool.result_not_json"
+    ]
+    assert record.levelno == logging.WARNING
+    assert isinstance(record.msg, dict)
+    assert (record.msg["tool"], record.msg["result_type"]) == ("lookup", "Opaque")
+    assert record.msg["thread_id"] == thread.id and record.msg["call_id"] == "c1"
+    assert "secret-looking-repr" not in caplog.text
+    assert [(s["tool"], s["status"]) for s in stops] == [("lookup", "error")]

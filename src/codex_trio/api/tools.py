@@ -14,8 +14,12 @@ schema of the arguments from the function's signature and type hints (``str``, `
 ``float``, ``bool``, ``None``, ``list[...]``, ``tuple[...]``, ``dict[str, ...]``, ``Literal``,
 ``Optional``/unions, ``enum`` classes); pass ``schema=`` to give one yourself. When the model
 calls the tool, the engine sends ``item/tool/call``; the arguments are passed as keyword
-arguments, and the return value goes back to the model as text (``str`` as is, anything else
-as JSON).
+arguments, and the return value goes back to the model as text (``str`` as is, a
+:class:`ToolResult` as given, anything else as JSON). A return value that is not JSON (an object
+``json`` cannot encode, a NaN, a cycle) is never sent as ``str(obj)``: the model gets a failed
+call (``success: false``) saying which type could not be encoded, and the SDK logs
+``tool.result_not_json`` at warning level (the tool-call span then stops with status
+``"error"``).
 
 The engine offers dynamic tools only through its EXPERIMENTAL API
 (``initialize.capabilities.experimentalApi``, on by default in :func:`open_app_server`), so their
@@ -36,12 +40,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, overload
 
 from codex_trio.errors import ConfigurationError
+from codex_trio.observe import get_logger
 from codex_trio.protocol.app_server.server_requests import DynamicTool, ToolCall, ToolResult
 
 __all__ = ["DynamicTool", "ToolCall", "ToolResult", "json_schema_for", "tool"]
 
 ToolFunction = Callable[..., Awaitable[Any]]
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+_log = get_logger("codex_trio.api.tools")
 
 
 def json_schema_for(annotation: Any) -> dict[str, Any]:
@@ -98,10 +104,43 @@ def _schema_of(fn: ToolFunction) -> dict[str, Any]:
     }
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, str):
+def _result(tool_name: str, call: ToolCall, value: Any) -> ToolResult:
+    """The tool's return value as the text the model receives, or a failed call if it is not
+    JSON. Only the type of the bad value is reported: its ``repr`` may hold anything."""
+    if isinstance(value, ToolResult):
         return value
-    return json.dumps(value, default=str)
+    if isinstance(value, str):
+        return ToolResult(text=value)
+    bad: list[type] = []
+
+    def refuse(obj: object) -> object:
+        bad.append(type(obj))
+        raise TypeError(f"a {type(obj).__qualname__}")
+
+    try:
+        return ToolResult(text=json.dumps(value, allow_nan=False, default=refuse))
+    except (TypeError, ValueError, RecursionError) as exc:
+        if bad:
+            reason = f"an object of type {bad[-1].__qualname__} is not JSON-serialisable"
+        elif isinstance(exc, RecursionError) or "Circular reference" in str(exc):
+            reason = "it contains a circular reference"
+        elif "Out of range float" in str(exc):
+            reason = "it contains a float NaN or infinity, which JSON cannot hold"
+        else:
+            reason = f"{type(exc).__name__} while encoding a {type(value).__qualname__}"
+    _log.warning(
+        "tool.result_not_json",
+        tool=tool_name,
+        thread_id=call.thread_id,
+        call_id=call.call_id,
+        result_type=(bad[-1] if bad else type(value)).__qualname__,
+        reason=reason,
+    )
+    return ToolResult(
+        text=f"tool {tool_name!r} returned a result that is not JSON: {reason}. "
+        "(A tool must return str, a ToolResult or JSON data.)",
+        success=False,
+    )
 
 
 def _make(
@@ -130,10 +169,7 @@ def _make(
             return ToolResult(
                 text=f"arguments must be a JSON object, got {arguments!r}", success=False
             )
-        result = await fn(**arguments)
-        if isinstance(result, ToolResult):
-            return result
-        return ToolResult(text=_text(result))
+        return _result(tool_name, call, await fn(**arguments))
 
     return DynamicTool(
         name=tool_name,

@@ -69,6 +69,64 @@ async def test_allow_command_prefixes_matches_whole_words_and_refuses_shell_oper
     assert await handler(command(cmd)) is decision
 
 
+def wrapped(
+    cmd: str, shell: str = "/bin/bash -lc", actions: list[dict[str, str]] | None = None
+) -> ApprovalRequest:
+    """A command approval as codex 0.163 sends it: the command wrapped in a shell, parsed."""
+    import shlex
+
+    return approval_request(
+        "item/commandExecution/requestApproval",
+        {
+            "threadId": "t",
+            "turnId": "u",
+            "itemId": "i",
+            "startedAtMs": 1,
+            "command": f"{shell} {shlex.quote(cmd)}",
+            "commandActions": (
+                actions if actions is not None else [{"type": "unknown", "command": cmd}]
+            ),
+            "cwd": "/w",
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("cmd", "shell", "decision"),
+    [
+        ("pytest --version", "/bin/bash -lc", ApprovalDecision.ACCEPT),
+        ("pytest -q tests", "/bin/bash -c", ApprovalDecision.ACCEPT),
+        ("git status -s", "/usr/bin/zsh -lc", ApprovalDecision.ACCEPT),
+        ("pytest -k 'a b'", "/bin/bash -lc", ApprovalDecision.ACCEPT),
+        ("pytestx", "/bin/bash -lc", ApprovalDecision.DECLINE),
+        ("git push", "/bin/bash -lc", ApprovalDecision.DECLINE),
+        ("touch nope.txt", "/bin/bash -lc", ApprovalDecision.DECLINE),
+        ("pytest; rm -rf ~", "/bin/bash -lc", ApprovalDecision.DECLINE),
+        ("pytest && curl x", "/bin/bash -lc", ApprovalDecision.DECLINE),
+        ("pytest | sh", "/bin/bash -lc", ApprovalDecision.DECLINE),
+        ("pytest $(rm -rf ~)", "/bin/bash -lc", ApprovalDecision.DECLINE),
+        ("pytest ${HOME}", "/bin/bash -lc", ApprovalDecision.DECLINE),
+        ("pytest `id`", "/bin/bash -lc", ApprovalDecision.DECLINE),
+        ("pytest > /etc/x", "/bin/bash -lc", ApprovalDecision.DECLINE),
+        ("pytest < /etc/x", "/bin/bash -lc", ApprovalDecision.DECLINE),
+        ("pytest\nrm -rf ~", "/bin/bash -lc", ApprovalDecision.DECLINE),
+        ("pytest & rm -rf ~", "/bin/bash -lc", ApprovalDecision.DECLINE),
+    ],
+)
+async def test_allow_command_prefixes_matches_the_command_inside_codexs_shell_wrapper(
+    cmd: str, shell: str, decision: ApprovalDecision
+) -> None:
+    handler = allow_command_prefixes(["pytest", "git status"])
+    assert await handler(wrapped(cmd, shell)) is decision
+
+
+async def test_allow_command_prefixes_declines_when_codex_parses_several_commands() -> None:
+    handler = allow_command_prefixes(["pytest"])
+    two = [{"type": "unknown", "command": "pytest"}, {"type": "unknown", "command": "x"}]
+    assert await handler(wrapped("pytest", actions=two)) is ApprovalDecision.DECLINE
+    assert await handler(wrapped("pytest")) is ApprovalDecision.ACCEPT
+
+
 async def test_allow_command_prefixes_hands_other_kinds_to_otherwise() -> None:
     handler = allow_command_prefixes(["ls"], otherwise=allow_all)
     assert await handler(file_change()) is ApprovalDecision.ACCEPT

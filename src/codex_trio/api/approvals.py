@@ -43,6 +43,7 @@ __all__ = [
     "ApprovalRequest",
     "allow_all",
     "allow_command_prefixes",
+    "command_words",
     "decline_and_log",
     "deny_all",
     "with_timeout",
@@ -70,6 +71,41 @@ def _words(command: str) -> list[str] | None:
         return None
 
 
+# Shell control operators and expansions: a command holding any of them may run more than its
+# leading words say (``ls; rm -rf ~`` starts with ``ls``), so a prefix never approves it.
+_UNSAFE = (";", "&", "|", "`", "$", ">", "<", "\n", "\r")
+# The shells codex wraps a command in: ``/bin/bash -lc '<command>'`` (``-c`` for a non-login
+# shell); zsh or sh when that is the user's shell.
+_SHELLS = frozenset({"bash", "sh", "zsh", "dash"})
+_SHELL_FLAGS = frozenset({"-c", "-lc"})
+
+
+def command_words(request: ApprovalRequest) -> list[str] | None:
+    """The words of the command ``request`` would run, unwrapped from codex's shell wrapper
+    (``/bin/bash -lc 'pytest --version'`` gives ``["pytest", "--version"]``); ``None`` when the
+    command cannot be read safely: not a command approval, shell control operators or
+    expansions anywhere in it (``;``, ``&&``, ``|``, backquotes, ``$``, redirections, newlines),
+    unbalanced quotes, or codex's own parse of it (``commandActions``) showing more than one
+    command.
+    """
+    command = request.command
+    if request.kind is not ApprovalKind.COMMAND_EXECUTION or command is None:
+        return None
+    if any(op in command for op in _UNSAFE):
+        return None
+    words = _words(command)
+    if not words:
+        return None
+    if len(words) == 3 and words[0].rsplit("/", 1)[-1] in _SHELLS and words[1] in _SHELL_FLAGS:
+        words = _words(words[2])
+        if not words:
+            return None
+    actions = getattr(request.params, "command_actions", None)
+    if actions is not None and len(actions) != 1:
+        return None
+    return words
+
+
 def allow_command_prefixes(
     prefixes: Iterable[str], *, otherwise: ApprovalHandler = deny_all
 ) -> ApprovalHandler:
@@ -77,20 +113,19 @@ def allow_command_prefixes(
     so ``"git status"`` allows ``git status -s`` but not ``git statusx`` nor
     ``git push``); hand everything else (other commands, file changes, ...) to ``otherwise``.
 
-    Commands holding shell control operators (``;``, ``&&``, ``|``, backquotes, ``$(``...) are
-    never accepted by prefix: ``ls; rm -rf ~`` starts with ``ls``.
+    The command compared is the one codex will run, taken out of its shell wrapper (codex asks
+    about ``/bin/bash -lc 'pytest -q'``; ``"pytest"`` matches it), see :func:`command_words`.
+    Commands holding shell control operators or expansions (``;``, ``&&``, ``|``, backquotes,
+    ``$``, ``>``...) are never accepted by prefix: ``ls; rm -rf ~`` starts with ``ls``.
     """
     allowed = [p for p in (_words(prefix) for prefix in prefixes) if p]
 
     async def handler(request: ApprovalRequest) -> ApprovalDecision:
-        command = request.command
-        if request.kind is ApprovalKind.COMMAND_EXECUTION and command is not None:
-            unsafe = any(op in command for op in (";", "&", "|", "`", "$(", ">", "<", "\n"))
-            words = _words(command)
-            if not unsafe and words is not None:
-                for prefix in allowed:
-                    if words[: len(prefix)] == prefix:
-                        return ApprovalDecision.ACCEPT
+        words = command_words(request)
+        if words is not None:
+            for prefix in allowed:
+                if words[: len(prefix)] == prefix:
+                    return ApprovalDecision.ACCEPT
         return await otherwise(request)
 
     return handler

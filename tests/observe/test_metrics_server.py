@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import AsyncIterator
 
 import h11
@@ -14,8 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from codex_trio.observe import events as ev
 from codex_trio.observe.metrics import Metrics
-from codex_trio.observe.metrics_server import serve_metrics
+from codex_trio.observe.metrics_server import HttpLimits, serve_metrics
 from codex_trio.observe.telemetry import TelemetryBus
+from tests.testing.slow_clients import slow_clients
 
 
 class Reply:
@@ -195,3 +198,62 @@ async def test_cancelling_the_server_closes_the_listener(metrics: Metrics) -> No
         nursery.cancel_scope.cancel()
     with pytest.raises(OSError):
         await trio.open_tcp_stream(*address)
+
+
+# --- slow clients (slowloris) --------------------------------------------------------------------
+
+HANG_GUARD = 120  # seconds; a guard against a hang, not a timing assertion
+
+
+def open_fd_count() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_scrape_gets_through_200_slow_connections_beyond_the_cap(metrics: Metrics) -> None:
+    # Timeouts far away: only the connection cap can close anything here.
+    limits = HttpLimits(request_timeout=600, idle_timeout=600, max_connections=16)
+    with trio.fail_after(HANG_GUARD):
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(
+                functools.partial(serve_metrics, metrics.registry, limits=limits)
+            )
+            async with slow_clients(address[1], 200) as slow:
+                reply = await get(address)
+                assert reply.status == 200 and b"codex_turns_total" in reply.body
+                # Each connection beyond the cap closed the oldest one still waiting for its
+                # request, so the server holds at most 16 of the 200 (and the scrape's slot).
+                await slow.wait_closed(at_least=200 - 16)
+                assert (await get(address)).status == 200
+            nursery.cancel_scope.cancel()
+
+
+async def test_slow_and_idle_connections_are_closed_after_the_timeouts(metrics: Metrics) -> None:
+    limits = HttpLimits(request_timeout=0.5, idle_timeout=0.5, max_connections=256)
+    with trio.fail_after(HANG_GUARD):
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(
+                functools.partial(serve_metrics, metrics.registry, limits=limits)
+            )
+            await get(address)  # warm up, so the baseline counts no lazily opened fd
+            baseline = open_fd_count()
+            async with slow_clients(address[1], 200, gap=0.1) as slow:
+                # Half of them send nothing, half trickle a header line every 0.1 s (faster
+                # than the idle timeout): the server closes every one of them.
+                await slow.wait_closed()
+                assert (await get(address)).status == 200
+            # A kept-alive scraper that goes quiet is closed after the idle timeout.
+            async with await trio.open_tcp_stream(*address) as stream:
+                conn = h11.Connection(h11.CLIENT)
+                assert (await exchange(stream, conn, b"GET", b"/metrics")).status == 200
+                assert await stream.receive_some(10) == b""
+            # Every server-side socket was released.
+            while open_fd_count() > baseline:
+                await trio.sleep(0.02)
+            nursery.cancel_scope.cancel()
+
+
+def test_limits_are_checked() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        HttpLimits(request_timeout=0)
+    with pytest.raises(ValueError, match="max_connections"):
+        HttpLimits(max_connections=0)

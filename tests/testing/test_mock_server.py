@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+from typing import Any
 
 import pytest
 import trio
 import trio.testing
 
 from codex_trio.testing import (
+    HttpLimits,
     MockResponsesServer,
     RecordedRequest,
     Script,
@@ -26,6 +29,7 @@ from codex_trio.testing import (
     response_failed,
 )
 from tests.testing.http_client import HttpClient, post_once, user_body
+from tests.testing.slow_clients import slow_clients
 
 GUARD = 30  # seconds; a hang guard only, never an assertion
 
@@ -315,3 +319,68 @@ async def test_an_error_in_the_body_propagates_unwrapped() -> None:
                     )
                     await server.wait_for_requests(1)
                     raise KeyError("from the test body")
+
+
+# --- slow clients (slowloris) --------------------------------------------------------------------
+
+
+def open_fd_count() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_requests_get_through_200_slow_connections_beyond_the_cap() -> None:
+    # Timeouts far away: only the connection cap closes anything here.
+    limits = HttpLimits(request_timeout=600, idle_timeout=600, max_connections=16)
+    held: list[Any] = []
+    with trio.fail_after(4 * GUARD):
+        async with MockResponsesServer(
+            [hold(message("held")), message("one"), message("two")], limits=limits
+        ) as server:
+            async with trio.open_nursery() as nursery:
+
+                async def held_client() -> None:
+                    held.append(await post_once(server.port, user_body("hold")))
+
+                nursery.start_soon(held_client)
+                await server.wait_for_held()
+                async with slow_clients(server.port, 200) as slow:
+                    first = await post_once(server.port, user_body("one"))
+                    # Each connection beyond the cap closed the oldest one still waiting for
+                    # its request; the held response is being answered, so it stays.
+                    await slow.wait_closed(at_least=200 - 16)
+                    while server.statistics().connections_open > 16:
+                        await trio.sleep(0.02)
+                    assert server.statistics().held == 1
+                    second = await post_once(server.port, user_body("two"))
+                server.release()
+    assert [r.complete for r in (first, second, *held)] == [True, True, True]
+    assert [e[1]["item"]["content"][0]["text"] for r in (first, second) for e in r.sse()[2:3]] == [
+        "one",
+        "two",
+    ]
+
+
+async def test_slow_and_idle_connections_are_closed_after_the_timeouts() -> None:
+    limits = HttpLimits(request_timeout=0.5, idle_timeout=0.5, max_connections=256)
+    with trio.fail_after(4 * GUARD):
+        async with MockResponsesServer(Script.replying(message("ok")), limits=limits) as server:
+            assert (await post_once(server.port, user_body("warm up"))).complete
+            await server.wait_for_idle()
+            baseline = open_fd_count()
+            async with slow_clients(server.port, 200, gap=0.1) as slow:
+                # Half send nothing, half trickle a header line every 0.1 s (faster than the
+                # idle timeout): the server closes every one of them, and serves meanwhile.
+                assert (await post_once(server.port, user_body("during"))).complete
+                await slow.wait_closed()
+            await server.wait_for_idle()
+            # A kept-alive client that goes quiet is closed after the idle timeout.
+            client = await HttpClient.connect(server.port)
+            try:
+                assert (await client.post(user_body("then idle"))).complete
+                assert await client.stream.receive_some(10) == b""
+            finally:
+                await client.aclose()
+            await server.wait_for_idle()
+            while open_fd_count() > baseline:  # every server-side socket was released
+                await trio.sleep(0.02)
+            assert server.statistics().connections_total == 203

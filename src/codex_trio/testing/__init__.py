@@ -34,7 +34,7 @@ from codex_trio.testing.mock_model import (
     find_codex,
     open_mock_model,
 )
-from codex_trio.testing.mock_server import MockResponsesServer, MockServerStatistics
+from codex_trio.testing.mock_server import HttpLimits, MockResponsesServer, MockServerStatistics
 from codex_trio.testing.recorded import RecordedRequest
 from codex_trio.testing.script import (
     OutputItem,
@@ -64,6 +64,7 @@ __all__ = [
     "BackgroundMockServer",
     "CodexHome",
     "ExecResult",
+    "HttpLimits",
     "MockModel",
     "MockResponsesServer",
     "MockServerStatistics",

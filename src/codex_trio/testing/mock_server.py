@@ -18,11 +18,17 @@ hanging or held. What can go wrong:
   "high demand" text, but shows a 503's message ("mock script exhausted ...") in its error;
 * a ``default`` callable of the script raises: the request is answered with HTTP 503 and the
   exception is kept in :attr:`MockResponsesServer.errors`;
-* a client sends something that is not HTTP: its connection is closed; the server keeps serving.
+* a client sends something that is not HTTP: its connection is closed; the server keeps serving;
+* a client is slow to send its request, or holds connections open without sending (slowloris):
+  ``limits`` (:data:`DEFAULT_LIMITS`: a request within 30 s of its start, kept-alive connections
+  idle for at most 120 s, which is longer than codex's own pool keeps them, and at most 512
+  connections, the oldest connection still waiting for its request closed to make room) close
+  it. A response being streamed or held is never cut short by them.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import AsyncExitStack
@@ -33,10 +39,17 @@ import attrs
 import h11
 import trio
 
+from codex_trio._http import HttpConnection, HttpLimits, serve_http
 from codex_trio.testing.recorded import RecordedRequest
 from codex_trio.testing.script import Message, Response, Script, Step
 
-__all__ = ["MockResponsesServer", "MockServerStatistics", "sse_events"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "HttpLimits",
+    "MockResponsesServer",
+    "MockServerStatistics",
+    "sse_events",
+]
 
 RESPONSES_PATH = "/v1/responses"
 
@@ -49,6 +62,11 @@ _ERROR_TYPES = {
 }
 
 _MAX_HEADER_BYTES = 64 * 1024
+
+DEFAULT_LIMITS = HttpLimits(request_timeout=30.0, idle_timeout=120.0, max_connections=512)
+"""The mock's defences against slow clients. The idle timeout is above the 90 s for which
+codex's HTTP client (reqwest) keeps an idle connection, so the client, not the mock, closes it
+and never reuses one the mock has just closed."""
 
 
 @attrs.frozen(kw_only=True)
@@ -155,6 +173,7 @@ class MockResponsesServer:
     paths are answered 404 and kept in :attr:`all_requests`); :meth:`release` lets held streams
     go on; :meth:`wait_for_requests` and :meth:`wait_for_held` let a test wait for codex without
     sleeping. ``exhausted_status`` is the HTTP status answered when the script has nothing left.
+    ``limits`` bounds slow clients (:data:`DEFAULT_LIMITS`).
 
     For synchronous programs (a demo, a script) see
     :func:`~codex_trio.testing.serve_in_thread`.
@@ -168,12 +187,14 @@ class MockResponsesServer:
         port: int = 0,
         max_body_bytes: int = 64 * 1024 * 1024,
         exhausted_status: int = 503,
+        limits: HttpLimits = DEFAULT_LIMITS,
     ) -> None:
         self.script = script if script is not None else Script()
         self._host = host
         self._port = port
         self._max_body_bytes = max_body_bytes
         self._exhausted_status = exhausted_status
+        self._limits = limits
         self.all_requests: list[RecordedRequest] = []
         self.requests: list[RecordedRequest] = []
         self.exhausted = 0
@@ -236,7 +257,15 @@ class MockResponsesServer:
             stack.callback(nursery.cancel_scope.cancel)
             self._bound_port = listeners[0].socket.getsockname()[1]
             self._token = trio.lowlevel.current_trio_token()
-            await nursery.start(trio.serve_listeners, self._serve_connection, listeners)
+            await nursery.start(
+                functools.partial(
+                    serve_http,
+                    self._serve_connection,
+                    listeners,
+                    self._limits,
+                    max_header_bytes=_MAX_HEADER_BYTES,
+                )
+            )
         except BaseException:
             await stack.aclose()
             raise
@@ -304,23 +333,21 @@ class MockResponsesServer:
 
     # -- HTTP ----------------------------------------------------------------------------------
 
-    async def _serve_connection(self, stream: trio.SocketStream) -> None:
+    async def _serve_connection(self, conn: HttpConnection) -> None:
         self._connections_total += 1
         self._connections_open += 1
         self._notify()
-        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_HEADER_BYTES)
         try:
-            async with stream:
-                while True:
-                    request = await self._read_request(conn, stream)
-                    if request is None:
-                        return
-                    keep_open = await self._answer(conn, stream, request)
-                    if not keep_open or conn.our_state is not h11.DONE:
-                        return
-                    if conn.their_state is not h11.DONE:
-                        return
-                    conn.start_next_cycle()
+            while True:
+                request = await self._read_request(conn)
+                if request is None:
+                    return
+                keep_open = await self._answer(conn.h11, conn.stream, request)
+                if not keep_open or conn.h11.our_state is not h11.DONE:
+                    return
+                if conn.h11.their_state is not h11.DONE:
+                    return
+                conn.h11.start_next_cycle()
         except (
             trio.BrokenResourceError,
             trio.ClosedResourceError,
@@ -333,24 +360,16 @@ class MockResponsesServer:
             self._connections_open -= 1
             self._notify()
 
-    async def _receive(self, conn: h11.Connection, stream: trio.SocketStream) -> Any:
-        while True:
-            event = conn.next_event()
-            if event is not h11.NEED_DATA:
-                return event
-            conn.receive_data(await stream.receive_some(65536))
-
-    async def _read_request(
-        self, conn: h11.Connection, stream: trio.SocketStream
-    ) -> RecordedRequest | None:
-        event = await self._receive(conn, stream)
-        if isinstance(event, h11.ConnectionClosed):
-            return None
+    async def _read_request(self, conn: HttpConnection) -> RecordedRequest | None:
+        """The next whole request; None when the client closed or was too slow to send it."""
+        event = await conn.next_request()
         if not isinstance(event, h11.Request):
-            raise h11.RemoteProtocolError(f"expected a request, got {event!r}")
+            return None
         body = bytearray()
         while True:
-            part = await self._receive(conn, stream)
+            part = await conn.next_event()
+            if part is None:
+                return None  # the body did not arrive in time
             if isinstance(part, h11.Data):
                 body += part.data
                 if len(body) > self._max_body_bytes:
@@ -359,6 +378,7 @@ class MockResponsesServer:
                 break
             else:
                 raise _PeerClosed
+        conn.request_read()
         headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in event.headers]
         recorded = RecordedRequest.build(
             index=len(self.all_requests),

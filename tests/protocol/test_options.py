@@ -5,19 +5,28 @@ import pytest
 from codex_trio.errors import ConfigurationError
 from codex_trio.protocol.options import (
     API_KEY_ENV,
+    MAX_INPUT_CHARS,
+    ApprovalPolicy,
     CodexOptions,
+    GranularApprovalPolicy,
     LocalImageInput,
     TextInput,
     ThreadOptions,
     TurnOptions,
+    check_thread_options,
+    config_override_args,
     exec_argv,
     exec_env,
     normalize_input,
+    preflight_turn,
 )
 from codex_trio.redact import redact
 
 CODEX = "/opt/codex"
 TAIL = ["--experimental-json"]
+GRANULAR = {"granular": {"sandbox_approval": True, "rules": True, "mcp_elicitations": False}}
+# Every codex process gets shell snapshots off (they write the environment, API key included).
+HEAD = ["-c", "features.shell_snapshot=false"]
 
 
 def argv(
@@ -27,7 +36,7 @@ def argv(
 
 
 def test_default_argv_is_exec_with_json_and_no_prompt() -> None:
-    assert argv() == [CODEX, "exec", *TAIL]
+    assert argv() == [CODEX, "exec", *HEAD, *TAIL]
 
 
 @pytest.mark.parametrize(
@@ -54,12 +63,25 @@ def test_default_argv_is_exec_with_json_and_no_prompt() -> None:
         (ThreadOptions(web_search_mode="live"), ["-c", 'web_search="live"']),
         (ThreadOptions(approval_policy="on-request"), ["-c", 'approval_policy="on-request"']),
         (ThreadOptions(approval_policy="never"), ["-c", 'approval_policy="never"']),
+        (ThreadOptions(approval_policy="on-failure"), ["-c", 'approval_policy="on-failure"']),
+        (
+            ThreadOptions(
+                approval_policy={
+                    "granular": {"sandbox_approval": True, "rules": False, "mcp_elicitations": True}
+                }
+            ),
+            [
+                "-c",
+                "approval_policy={granular = {sandbox_approval = true, rules = false, "
+                "mcp_elicitations = true, skill_approval = false, request_permissions = false}}",
+            ],
+        ),
         (ThreadOptions(profile="ci"), ["--profile", "ci"]),
         (ThreadOptions(ephemeral=True), ["--ephemeral"]),
     ],
 )
 def test_each_thread_option_maps_to_its_flag(thread: ThreadOptions, expected: list[str]) -> None:
-    assert argv(thread=thread) == [CODEX, "exec", *expected, *TAIL]
+    assert argv(thread=thread) == [CODEX, "exec", *HEAD, *expected, *TAIL]
 
 
 def test_codex_options_map_to_config_overrides_before_thread_flags() -> None:
@@ -74,6 +96,7 @@ def test_codex_options_map_to_config_overrides_before_thread_flags() -> None:
     assert argv(codex, ThreadOptions(model="m")) == [
         CODEX,
         "exec",
+        *HEAD,
         "-c",
         'openai_base_url="http://127.0.0.1:9/v1"',
         "-c",
@@ -100,7 +123,7 @@ def test_output_schema_images_and_resume_come_in_that_order_with_resume_last(
         resume_thread_id="abc",
     )
     assert result == [
-        CODEX, "exec", "--model", "m", "--output-schema", "/tmp/s.json",
+        CODEX, "exec", *HEAD, "--model", "m", "--output-schema", "/tmp/s.json",
         "--image", str(image), "--experimental-json", "resume", "abc",
     ]  # fmt: skip
 
@@ -110,9 +133,113 @@ def test_missing_image_is_refused_before_any_process(tmp_path: Path) -> None:
         argv(images=[str(tmp_path / "nope.png")])
 
 
-def test_untrusted_approval_policy_is_refused_up_front() -> None:
-    with pytest.raises(ConfigurationError, match="untrusted"):
-        ThreadOptions(approval_policy="untrusted")
+@pytest.mark.parametrize(
+    ("policy", "transport"),
+    [
+        ("untrusted", "exec"),
+        ("on-failure", "app-server"),
+    ],
+)
+def test_an_approval_policy_the_transport_refuses_is_a_configuration_error_naming_it(
+    policy: str, transport: str
+) -> None:
+    options = ThreadOptions(approval_policy=policy)  # any policy of either transport
+    with pytest.raises(ConfigurationError, match=f"{policy}.*{transport} transport"):
+        check_thread_options(options, transport)
+
+
+@pytest.mark.parametrize(
+    ("transport", "accepted"),
+    [
+        ("exec", ["never", "on-request", "on-failure", GRANULAR]),
+        ("app-server", ["untrusted", "on-request", "never", GRANULAR]),
+    ],
+)
+def test_each_transport_accepts_exactly_what_its_engine_accepts(
+    transport: str, accepted: list[object]
+) -> None:
+    for policy in [*ApprovalPolicy, GRANULAR]:
+        options = ThreadOptions(approval_policy=policy)
+        if policy in accepted:
+            check_thread_options(options, transport)
+        else:
+            with pytest.raises(ConfigurationError):
+                check_thread_options(options, transport)
+
+
+def test_granular_policy_reads_the_wire_form_and_writes_it_back() -> None:
+    policy = ThreadOptions(approval_policy=GRANULAR).approval_policy
+    assert isinstance(policy, GranularApprovalPolicy)
+    assert policy.value == {
+        "granular": {
+            "sandbox_approval": True,
+            "rules": True,
+            "mcp_elicitations": False,
+            "skill_approval": False,
+            "request_permissions": False,
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"granular": {"sandbox_approval": True}},
+        {"granular": {"sandbox_approval": True, "rules": True, "mcp_elicitations": 1}},
+        {"granular": {"sandbox_approval": True, "rules": True, "mcp_elicitations": True, "x": 1}},
+        {"granular": True},
+        {"other": {}},
+        "sometimes",
+    ],
+)
+def test_malformed_approval_policies_are_refused_when_made(bad: object) -> None:
+    with pytest.raises(ConfigurationError, match="approval"):
+        ThreadOptions(approval_policy=bad)
+
+
+def test_an_unknown_transport_name_is_not_policy_checked() -> None:
+    check_thread_options(ThreadOptions(approval_policy="untrusted"), "fake")
+
+
+@pytest.mark.parametrize("transport", ["exec", "app-server"])
+def test_preflight_names_a_missing_or_non_directory_working_directory(
+    tmp_path: Path, transport: str
+) -> None:
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        preflight_turn(ThreadOptions(working_directory=tmp_path / "nope"), transport, "hi")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigurationError, match="not a directory"):
+        preflight_turn(ThreadOptions(working_directory=tmp_path / "file"), transport, "hi")
+    preflight_turn(ThreadOptions(working_directory=tmp_path), transport, "hi")
+
+
+@pytest.mark.parametrize("transport", ["exec", "app-server"])
+def test_preflight_refuses_an_empty_prompt_unless_images_are_attached(
+    tmp_path: Path, transport: str
+) -> None:
+    with pytest.raises(ConfigurationError, match="prompt is empty"):
+        preflight_turn(ThreadOptions(), transport, "")
+    with pytest.raises(ConfigurationError, match="only whitespace"):
+        preflight_turn(ThreadOptions(), transport, " \n\t")
+    image = tmp_path / "a.png"
+    image.write_bytes(b"png")
+    preflight_turn(ThreadOptions(), transport, "", [str(image)])
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        preflight_turn(ThreadOptions(), transport, "", [str(tmp_path / "nope.png")])
+
+
+@pytest.mark.parametrize("transport", ["exec", "app-server"])
+def test_preflight_refuses_a_prompt_longer_than_codexs_limit(transport: str) -> None:
+    preflight_turn(ThreadOptions(), transport, "x" * MAX_INPUT_CHARS)
+    preflight_turn(ThreadOptions(), transport, "é" * MAX_INPUT_CHARS)  # characters, not bytes
+    with pytest.raises(ConfigurationError, match=r"1,048,577 characters.*at most 1,048,576"):
+        preflight_turn(ThreadOptions(), transport, "x" * (MAX_INPUT_CHARS + 1))
+
+
+def test_shell_snapshots_are_off_for_every_codex_process_and_config_can_turn_them_on() -> None:
+    assert config_override_args(CodexOptions())[:2] == HEAD
+    args = config_override_args(CodexOptions(config={"features": {"shell_snapshot": True}}))
+    assert args == [*HEAD, "-c", "features.shell_snapshot=true"]  # the last -c wins
 
 
 @pytest.mark.parametrize(

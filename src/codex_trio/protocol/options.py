@@ -6,9 +6,13 @@ Three levels, as in the official SDKs:
 * :class:`ThreadOptions`: how a thread runs (model, sandbox, working directory...);
 * :class:`TurnOptions`: one turn (output schema, images, deadline).
 
-Every option is checked when the options object is made, so a value codex would reject at start-up
-(``approval_policy="untrusted"`` makes codex 0.163 exit 1 without a word of JSON) fails here, as a
-:class:`~codex_trio.errors.ConfigurationError`, before any process starts.
+Every option is checked when the options object is made (a bad enum value, a malformed granular
+policy), and what depends on the transport or the file system is checked by
+:func:`preflight_turn` before a turn's process starts: the approval policy against what that
+transport's engine accepts (:data:`APPROVAL_POLICIES`; ``"untrusted"`` makes ``codex exec`` 0.163
+exit 1 without a word of JSON, ``"on-failure"`` is refused by ``codex app-server``), the working
+directory, the prompt (not empty, at most :data:`MAX_INPUT_CHARS`) and the images. Each failure is
+a :class:`~codex_trio.errors.ConfigurationError` naming the cause.
 
 :func:`exec_argv` turns them into argv. Flags always come before ``resume <id>`` (codex accepts
 exec flags there, and not all of them after it) and the prompt never appears in argv: it goes to
@@ -32,8 +36,12 @@ from codex_trio.redact import looks_secret_name, register_secret
 
 __all__ = [
     "API_KEY_ENV",
+    "APPROVAL_POLICIES",
+    "MAX_INPUT_CHARS",
+    "SHELL_SNAPSHOT_OFF",
     "ApprovalPolicy",
     "CodexOptions",
+    "GranularApprovalPolicy",
     "Input",
     "InputPart",
     "LocalImageInput",
@@ -43,10 +51,12 @@ __all__ = [
     "ThreadOptions",
     "TurnOptions",
     "WebSearchMode",
+    "check_thread_options",
     "config_override_args",
     "exec_argv",
     "exec_env",
     "normalize_input",
+    "preflight_turn",
 ]
 
 # The variable `codex exec` reads an API key from; setting it in the child's environment keeps
@@ -78,12 +88,79 @@ class WebSearchMode(enum.StrEnum):
 
 
 class ApprovalPolicy(enum.StrEnum):
-    """Approval policies ``codex exec`` accepts. ``untrusted`` is refused: codex 0.163 exits at
-    start-up with it, since exec has nobody to ask."""
+    """The named approval policies of codex 0.163. Not every transport takes every one (see
+    :data:`APPROVAL_POLICIES`): ``untrusted`` needs someone to ask, so only the app-server has it;
+    ``on-failure`` is exec's only."""
 
     NEVER = "never"
     ON_REQUEST = "on-request"
     ON_FAILURE = "on-failure"
+    UNTRUSTED = "untrusted"
+
+
+@attrs.frozen(kw_only=True)
+class GranularApprovalPolicy:
+    """codex's granular approval policy: which kinds of approval prompt may reach the user
+    (``True``) and which are refused outright (``False``). Accepted by both transports.
+
+    ``ThreadOptions(approval_policy={"granular": {...}})`` builds one from the wire form.
+    :attr:`value` is the wire (and TOML) form, ``{"granular": {...}}``, as ``.value`` of an
+    :class:`ApprovalPolicy` member is its string.
+    """
+
+    sandbox_approval: bool
+    rules: bool
+    mcp_elicitations: bool
+    skill_approval: bool = False
+    request_permissions: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        for field in attrs.fields(GranularApprovalPolicy):
+            if not isinstance(getattr(self, field.name), bool):
+                raise ConfigurationError(f"granular approval policy: {field.name} must be a bool")
+
+    @property
+    def value(self) -> dict[str, Any]:
+        return {"granular": attrs.asdict(self)}
+
+    @classmethod
+    def from_wire(cls, value: Mapping[str, Any]) -> GranularApprovalPolicy:
+        inner = value.get("granular")
+        if len(value) != 1 or not isinstance(inner, Mapping):
+            raise ConfigurationError(
+                f"approval_policy={dict(value)!r} is not valid; a granular policy is "
+                "{'granular': {'sandbox_approval': bool, 'rules': bool, 'mcp_elicitations': "
+                "bool, ...}}"
+            )
+        known = {f.name for f in attrs.fields(cls)}
+        unknown = set(inner) - known
+        if unknown:
+            raise ConfigurationError(
+                f"granular approval policy: unknown key(s) {sorted(unknown)}; "
+                f"known: {sorted(known)}"
+            )
+        try:
+            return cls(**inner)
+        except TypeError as exc:
+            raise ConfigurationError(f"granular approval policy: {exc}") from None
+
+
+APPROVAL_POLICIES: Mapping[str, frozenset[str]] = {
+    # `codex exec` 0.163: `-c approval_policy="untrusted"` exits 1 at start-up ("no longer
+    # supported"); never, on-request, on-failure and granular run.
+    "exec": frozenset({"never", "on-request", "on-failure", "granular"}),
+    # `codex app-server` 0.163, v2 AskForApproval: thread/start and turn/start refuse
+    # on-failure with -32600 ("unknown variant `on-failure`").
+    "app-server": frozenset({"untrusted", "on-request", "never", "granular"}),
+}
+"""The approval policies each transport's engine accepts (``"granular"`` standing for any
+:class:`GranularApprovalPolicy`), as observed on codex 0.163.0."""
+
+MAX_INPUT_CHARS = 1_048_576
+"""The longest prompt codex 0.163 takes, in characters (code points): one more and ``codex
+exec`` exits 1 after ``thread.started`` ("Input exceeds the maximum length of 1048576
+characters", ``input_too_large``), ``turn/start`` fails with -32602. :func:`preflight_turn`
+refuses a longer prompt before any process starts."""
 
 
 def _to_enum(cls: type[_E], field: str, value: Any) -> _E | None:
@@ -93,11 +170,8 @@ def _to_enum(cls: type[_E], field: str, value: Any) -> _E | None:
         return cls(value)
     except ValueError:
         allowed = ", ".join(repr(m.value) for m in cls)
-        hint = ""
-        if field == "approval_policy" and value == "untrusted":
-            hint = " ('untrusted' needs an interactive client: use the app-server transport)"
         raise ConfigurationError(
-            f"{field}={value!r} is not valid; expected one of {allowed}{hint}"
+            f"{field}={value!r} is not valid; expected one of {allowed}"
         ) from None
 
 
@@ -113,7 +187,11 @@ def _web_search_mode(value: Any) -> WebSearchMode | None:
     return _to_enum(WebSearchMode, "web_search_mode", value)
 
 
-def _approval_policy(value: Any) -> ApprovalPolicy | None:
+def _approval_policy(value: Any) -> ApprovalPolicy | GranularApprovalPolicy | None:
+    if isinstance(value, GranularApprovalPolicy):
+        return value
+    if isinstance(value, Mapping):
+        return GranularApprovalPolicy.from_wire(value)
     return _to_enum(ApprovalPolicy, "approval_policy", value)
 
 
@@ -191,7 +269,11 @@ class ThreadOptions:
     )
     network_access_enabled: bool | None = None
     web_search_mode: WebSearchMode | None = attrs.field(default=None, converter=_web_search_mode)
-    approval_policy: ApprovalPolicy | None = attrs.field(default=None, converter=_approval_policy)
+    approval_policy: ApprovalPolicy | GranularApprovalPolicy | None = attrs.field(
+        default=None, converter=_approval_policy
+    )
+    """Any policy of either transport; :func:`check_thread_options` (run before each turn)
+    refuses one the turn's transport does not take."""
     profile: str | None = None
     ephemeral: bool = False
 
@@ -285,12 +367,79 @@ def _check_images(images: Sequence[str]) -> None:
             raise ConfigurationError(f"image {image!r} does not exist or is not a file")
 
 
+def _policy_name(policy: ApprovalPolicy | GranularApprovalPolicy) -> str:
+    return "granular" if isinstance(policy, GranularApprovalPolicy) else policy.value
+
+
+def check_thread_options(options: ThreadOptions, transport: str) -> None:
+    """Raise :class:`ConfigurationError` if ``transport`` (``"exec"`` or ``"app-server"``, a
+    runner's ``name``) cannot run a thread with ``options``: today, an approval policy that
+    transport's engine refuses (:data:`APPROVAL_POLICIES`). Pure; a transport of another name is
+    not checked."""
+    policy = options.approval_policy
+    accepted = APPROVAL_POLICIES.get(transport)
+    if policy is None or accepted is None:
+        return
+    name = _policy_name(policy)
+    if name in accepted:
+        return
+    others = [t for t, names in APPROVAL_POLICIES.items() if name in names and t != transport]
+    hint = f" (the {' and '.join(others)} transport takes it)" if others else ""
+    allowed = ", ".join(repr(p) for p in sorted(accepted))
+    raise ConfigurationError(
+        f"approval_policy={name!r} is not accepted by the {transport} transport{hint}; "
+        f"it accepts {allowed}"
+    )
+
+
+def preflight_turn(
+    options: ThreadOptions, transport: str, prompt: str, images: Sequence[str] = ()
+) -> None:
+    """What can be known wrong before a turn's process starts, as :class:`ConfigurationError`
+    naming the cause (the same on both transports; without it ``codex exec`` only exits early
+    and ``codex app-server`` silently runs in another directory or on an empty prompt):
+
+    * the approval policy, per transport (:func:`check_thread_options`);
+    * ``working_directory`` exists and is a directory;
+    * the prompt is not empty or whitespace only, unless images are attached;
+    * the prompt is at most :data:`MAX_INPUT_CHARS` characters long (codex's own limit);
+    * every image is a file.
+    """
+    check_thread_options(options, transport)
+    directory = options.working_directory
+    if directory is not None:
+        path = Path(directory)
+        if not path.exists():
+            raise ConfigurationError(f"working_directory {directory!r} does not exist")
+        if not path.is_dir():
+            raise ConfigurationError(f"working_directory {directory!r} is not a directory")
+    if not images and not prompt.strip():
+        raise ConfigurationError(
+            "the prompt is empty" if not prompt else "the prompt is only whitespace"
+        )
+    if len(prompt) > MAX_INPUT_CHARS:
+        raise ConfigurationError(
+            f"the prompt is {len(prompt):,} characters long; codex takes at most "
+            f"{MAX_INPUT_CHARS:,} (send large inputs as files in the working directory)"
+        )
+    _check_images(images)
+
+
+SHELL_SNAPSHOT_OFF = ("-c", "features.shell_snapshot=false")
+"""Passed to every codex process (first, so ``config`` can turn it back on). With shell
+snapshots on, codex 0.163 writes ``CODEX_HOME/shell_snapshots/<thread>.<n>.sh``, mode 0644 in a
+0755 directory, holding the exported environment, the API key included
+(``declare -x CODEX_API_KEY=...``). Off, no snapshot is written and commands still run (in a
+fresh login shell each)."""
+
+
 def config_override_args(codex: CodexOptions) -> list[str]:
-    """The ``-c key=value`` arguments of ``codex``: base URL, flattened config, raw overrides.
+    """The ``-c key=value`` arguments of ``codex``: shell snapshots off
+    (:data:`SHELL_SNAPSHOT_OFF`), base URL, flattened config, raw overrides.
 
     Shared by ``codex exec`` and ``codex app-server``, which take the same overrides.
     """
-    args: list[str] = []
+    args: list[str] = list(SHELL_SNAPSHOT_OFF)
     if codex.base_url is not None:
         args += ["-c", f"openai_base_url={toml_value(codex.base_url)}"]
     for override in flatten_overrides(codex.config):

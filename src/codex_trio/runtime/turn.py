@@ -38,7 +38,13 @@ from codex_trio.protocol import (
     TurnFailedEvent,
     Usage,
 )
-from codex_trio.protocol.options import Input, ThreadOptions, TurnOptions, normalize_input
+from codex_trio.protocol.options import (
+    Input,
+    ThreadOptions,
+    TurnOptions,
+    normalize_input,
+    preflight_turn,
+)
 
 __all__ = [
     "StreamedTurn",
@@ -239,8 +245,12 @@ async def open_turn(
     state: ThreadState, input: Input, options: TurnOptions
 ) -> AsyncIterator[StreamedTurn]:
     """Run one turn of ``state``'s thread; see the module docstring. Not serialised: callers
-    make sure a thread runs one turn at a time."""
+    make sure a thread runs one turn at a time.
+
+    Raises :class:`~codex_trio.errors.ConfigurationError` before anything starts when the turn
+    cannot run on this transport (:func:`~codex_trio.protocol.options.preflight_turn`)."""
     prompt, images = normalize_input(input)
+    preflight_turn(state.options, state.runner.name, prompt, (*options.images, *images))
     turn_id = f"turn_{uuid.uuid4().hex[:12]}"
     metadata: dict[str, Any] = {
         "thread_id": state.thread_id,

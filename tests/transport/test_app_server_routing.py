@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from codex_trio.errors import TransportError
+from codex_trio.errors import SlowConsumerError, TransportError
 from codex_trio.protocol.app_server import AppServerNotificationEvent
 from codex_trio.protocol.exec_events import TurnCompletedEvent, TurnFailedEvent
 from codex_trio.protocol.options import CodexOptions, ThreadOptions
@@ -57,7 +57,7 @@ async def test_notifications_reach_only_the_subscribers_of_their_thread(tmp_path
     assert got_a == ["A0", "A1", "A2"] and got_b == ["B0", "B1", "B2"]
 
 
-async def test_a_full_subscriber_channel_holds_the_reader_back_without_dropping(
+async def test_a_full_subscription_merges_deltas_of_one_item_and_loses_nothing(
     tmp_path: Path,
 ) -> None:
     body = GO + "".join(note("A", n) for n in range(20)) + "read()\n"
@@ -66,13 +66,43 @@ async def test_a_full_subscriber_channel_holds_the_reader_back_without_dropping(
         async with open_app_server(CodexOptions(codex_path=path), event_buffer=2) as client:
             async with client.subscribe("A") as a:
                 await client.request("go")
-                while a.statistics().current_buffer_used < 2:
+                while a.statistics().coalesced < 18:
                     await trio.sleep(0.01)
-                # The reader is now blocked on this channel; the buffer never grows past 2.
-                await trio.testing.wait_all_tasks_blocked()
-                assert a.statistics().current_buffer_used == 2
-                got = [(await a.receive()).params["delta"] for _ in range(20)]
-    assert got == [f"A{n}" for n in range(20)]
+                stats = a.statistics()
+                got = [a.receive_nowait().params["delta"] for _ in range(2)]
+                with pytest.raises(trio.WouldBlock):
+                    a.receive_nowait()
+    assert stats.current_buffer_used == 2 and not stats.overflowed
+    assert "".join(got) == "".join(f"A{n}" for n in range(20))
+
+
+def status_note(thread: str, n: int) -> str:
+    return (
+        f'out({{"method": "thread/status/changed", "params": {{"threadId": "{thread}", '
+        f'"status": {{"type": "active", "n": {n}}}}}}})\n'
+    )
+
+
+async def test_a_subscriber_that_stops_reading_holds_back_no_other_thread(
+    tmp_path: Path,
+) -> None:
+    # 50 notifications for A (never read: its buffer is 4), interleaved with 50 for B.
+    body = GO + "".join(status_note("A", n) + note("B", n) for n in range(50)) + "read()\n"
+    path = fake_codex(tmp_path, PRELUDE + body)
+    with trio.fail_after(30):
+        async with open_app_server(CodexOptions(codex_path=path), event_buffer=4) as client:
+            async with client.subscribe("A") as a, client.subscribe("B") as b:
+                await client.request("go")
+                got_b = ""
+                while len(got_b) < len("".join(f"B{n}" for n in range(50))):
+                    got_b += (await b.receive()).params["delta"]
+                buffered = [(await a.receive()).params["status"]["n"] for _ in range(4)]
+                with pytest.raises(SlowConsumerError) as info:
+                    await a.receive()
+            assert client.slow_consumers == 1
+    assert got_b == "".join(f"B{n}" for n in range(50))
+    assert buffered == [0, 1, 2, 3]
+    assert info.value.capacity == 4 and info.value.thread_id == "A"
 
 
 async def test_subscriptions_fail_with_transport_error_when_the_process_dies(
@@ -180,17 +210,50 @@ while True:
     ]
 
 
-async def test_shared_process_that_keeps_dying_is_given_up_after_max_restarts(
+async def test_shared_process_that_keeps_dying_backs_off_and_turns_fail_at_once(
     tmp_path: Path,
 ) -> None:
     path = fake_codex(tmp_path, PRELUDE + "sys.exit(1)\n")
-    transport = AppServerTransport(options=CodexOptions(codex_path=path), max_restarts=1)
+    transport = AppServerTransport(
+        options=CodexOptions(codex_path=path), max_restarts=1, initial_backoff=30.0
+    )
     with trio.fail_after(30):
         async with transport.open():
-            while transport.gave_up is None:
+            while transport.status.state != "backoff":
                 await trio.sleep(0.01)
-            with pytest.raises(TransportError, match="not restarted again"):
+            with pytest.raises(TransportError, match="shared app-server is down"):
                 async with transport.turn("hi", ThreadOptions()) as stream:
                     async for _ in stream:
                         pass
-    assert transport.restarts == 1
+            status = transport.status
+    assert status.restarts == 2 and status.consecutive_failures == 2
+    assert status.retry_in is not None and 0 < status.retry_in <= 30
+    assert "codex app-server exited" in (status.last_error or "")
+
+
+async def test_shared_process_recovers_once_the_engine_stays_up(tmp_path: Path) -> None:
+    starts = tmp_path / "starts"
+    body = f"""
+with open({str(starts)!r}, "a") as f:
+    f.write("x")
+if len(open({str(starts)!r}).read()) <= 4:
+    sys.exit(1)
+while True:
+    read()
+"""
+    path = fake_codex(tmp_path, PRELUDE + body)
+    transport = AppServerTransport(
+        options=CodexOptions(codex_path=path),
+        max_restarts=1,
+        initial_backoff=0.01,
+        max_backoff=0.05,
+    )
+    states: list[str] = []
+    with trio.fail_after(30):
+        async with transport.open():
+            while transport.status.state != "running" or transport.restarts < 4:
+                states.append(transport.status.state)
+                await trio.sleep(0.005)
+            pid = transport.status.pid
+    assert "backoff" in states
+    assert transport.restarts == 4 and pid is not None

@@ -47,7 +47,7 @@ async def fake_server(
     path = fake_codex(tmp_path, PRELUDE + body)
     received = notifications if notifications is not None else []
 
-    async def on_note(note: Notification) -> None:
+    def on_note(note: Notification) -> None:
         received.append(note)
 
     async def handle(request: Request) -> Any:

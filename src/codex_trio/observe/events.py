@@ -21,6 +21,8 @@ from codex_trio.observe.telemetry import HANDLER_FAILED, EventName
 
 __all__ = [
     "ALL_EVENTS",
+    "APP_SERVER_STATE",
+    "APP_SERVER_STATE_VALUES",
     "APPROVAL_DECIDED",
     "APPROVAL_DECISION_VALUES",
     "APPROVAL_KIND_VALUES",
@@ -41,6 +43,7 @@ __all__ = [
     "SUPERVISOR_CHILD_RESTART",
     "SUPERVISOR_CHILD_START",
     "SUPERVISOR_CHILD_TERMINATE",
+    "SUBSCRIPTION_OVERFLOW",
     "SUPERVISOR_INTENSITY_EXCEEDED",
     "TELEMETRY_HANDLER_FAILED",
     "THREAD_START",
@@ -137,6 +140,16 @@ PROTOCOL_ERROR: Final[EventName] = ("codex", "protocol", "error")
 """codex wrote something that is not the protocol. Metadata ``kind`` (see
 :data:`PROTOCOL_ERROR_KIND_VALUES`), ``transport``."""
 
+APP_SERVER_STATE: Final[EventName] = ("codex", "app_server", "state")
+"""The shared app-server of an ``AppServerTransport`` changed state. Measurements ``up`` (1 when
+``running``, else 0), ``restarts`` (processes started after the first, so far); metadata
+``state`` and ``previous`` (see :data:`APP_SERVER_STATE_VALUES`), ``transport``."""
+
+SUBSCRIPTION_OVERFLOW: Final[EventName] = ("codex", "subscription", "overflow")
+"""A turn's consumer fell behind on a shared app-server: its subscription was full, so the turn
+was interrupted and ends with ``SlowConsumerError`` (other threads are not held). Measurements
+``count`` (1), ``capacity``; metadata ``thread_id``, ``turn_id``, ``transport``."""
+
 # --- supervision ---------------------------------------------------------------------------------
 
 SUPERVISOR_CHILD_START: Final[EventName] = ("codex", "supervisor", "child", "start")
@@ -185,6 +198,8 @@ ALL_EVENTS: Final[tuple[EventName, ...]] = (
     PROCESS_SPAWN,
     PROCESS_EXIT,
     PROTOCOL_ERROR,
+    APP_SERVER_STATE,
+    SUBSCRIPTION_OVERFLOW,
     SUPERVISOR_CHILD_START,
     SUPERVISOR_CHILD_RESTART,
     SUPERVISOR_CHILD_TERMINATE,
@@ -228,7 +243,15 @@ PROTOCOL_ERROR_KIND_VALUES: Final = frozenset(
         "invalid_message",
         "unexpected_response",
         "decode_error",
+        "invalid",
+        "invalid_params",
+        "undecodable",
+        "notification_handler_failed",
+        "server_requests_over_cap",
     }
+)
+APP_SERVER_STATE_VALUES: Final = frozenset(
+    {"starting", "running", "restarting", "backoff", "stopped"}
 )
 CHANNEL_VALUES: Final = frozenset({"events", "mailbox", "stdout", "stderr", "requests"})
 ITEM_TYPE_VALUES: Final = frozenset(

@@ -110,6 +110,10 @@ class Metrics:
     threads_active: Gauge
     channel_queue_depth: Gauge
     backpressure_wait: Histogram
+    slow_consumers: Counter
+    app_server_up: Gauge
+    app_server_state: Gauge
+    app_server_restarts: Counter
     _bus: TelemetryBus | None
     _handler_ids: list[str]
     # prometheus_client's labels() validates and locks (~1 us); children are cached here instead.
@@ -186,6 +190,29 @@ class Metrics:
             buckets=BACKPRESSURE_WAIT_BUCKETS,
             registry=reg,
         )
+        self.slow_consumers = Counter(
+            "codex_slow_consumer_total",
+            "Turns ended with SlowConsumerError: their consumer fell behind on a shared "
+            "app-server.",
+            ["transport"],
+            registry=reg,
+        )
+        self.app_server_up = Gauge(
+            "codex_app_server_up",
+            "1 while the shared app-server is running, 0 while it restarts or backs off.",
+            registry=reg,
+        )
+        self.app_server_state = Gauge(
+            "codex_app_server_state",
+            "The shared app-server's state: 1 for the current state, 0 for the others.",
+            ["state"],
+            registry=reg,
+        )
+        self.app_server_restarts = Counter(
+            "codex_app_server_restarts_total",
+            "Shared app-server processes started after one died.",
+            registry=reg,
+        )
 
     # --- attaching -------------------------------------------------------------------------------
 
@@ -198,6 +225,8 @@ class Metrics:
             ev.ITEM_COMPLETED: self._on_item_completed,
             ev.COMMAND_EXECUTED: self._on_command_executed,
             ev.APPROVAL_DECIDED: self._on_approval_decided,
+            ev.SUBSCRIPTION_OVERFLOW: self._on_subscription_overflow,
+            ev.APP_SERVER_STATE: self._on_app_server_state,
             ev.TOOL_CALL_STOP: self._on_tool_call_stop,
             ev.TOOL_CALL_EXCEPTION: self._on_tool_call_exception,
             ev.PROCESS_SPAWN: self._on_process_spawn,
@@ -380,3 +409,18 @@ class Metrics:
             self._child(
                 self.backpressure_wait, _label(meta.get("channel"), ev.CHANNEL_VALUES)
             ).observe(wait)
+
+    def _on_subscription_overflow(
+        self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
+    ) -> None:
+        self._child(self.slow_consumers, _label(meta.get("transport"), ev.TRANSPORT_VALUES)).inc()
+
+    def _on_app_server_state(
+        self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
+    ) -> None:
+        state = _label(meta.get("state"), ev.APP_SERVER_STATE_VALUES)
+        self.app_server_up.set(1 if state == "running" else 0)
+        for value in ev.APP_SERVER_STATE_VALUES:
+            self._child(self.app_server_state, value).set(1 if value == state else 0)
+        if state == "restarting":
+            self.app_server_restarts.inc()

@@ -4,21 +4,34 @@
 ``initialized`` handshake, and yields an :class:`AppServerClient` for the extent of an ``async
 with`` block; leaving it stops and reaps the process (and the shell commands it started).
 
-Routing. One reader task (see :mod:`codex_trio.transport.jsonrpc`) receives everything. A
-notification carrying a ``threadId`` goes to the subscribers of that thread (a streamed turn is
-one), each through a bounded memory channel: a slow subscriber makes the reader wait, which makes
-codex wait, so memory stays bounded; the flip side is that a subscriber that stops reading stalls
-every thread on this process, so consume streams promptly (or close them). Notifications without
-a thread, or for a thread nobody listens to, are dropped after telemetry.
+Isolation. One reader task (see :mod:`codex_trio.transport.jsonrpc`) receives everything and
+never waits for a subscriber: a notification carrying a ``threadId`` is *offered* to the
+subscribers of that thread (a streamed turn is one), each a :class:`Subscription` with its own
+bound (``event_buffer``). When a subscription is full, a delta notification (agent message,
+reasoning, command output ...) is merged into the delta queued before it for the same item,
+which loses nothing; anything else overflows the subscription: its turn is interrupted
+(``turn/interrupt``) and its consumer gets the events buffered so far, then
+:class:`~codex_trio.errors.SlowConsumerError`. Telemetry ``codex.subscription.overflow`` and the
+``codex_slow_consumer_total`` metric count it. Every other thread on the process goes on at full
+speed. (Pipe-level backpressure, where a slow consumer just makes codex wait, is the exec
+transport's, and a process of one's own.) Notifications without a thread, or for a thread
+nobody listens to, are dropped after telemetry.
 
-Server requests run in their own tasks: approvals go to the approval handler registered for the
-thread (or the client's default, which DECLINES and logs); ``item/tool/call`` to the thread's
-dynamic tools; anything else gets a JSON-RPC "method not found" error. Every decision is
-recorded on the turn that asked (:attr:`AppServerTurn.approvals`).
+Server requests run in their own tasks (at most ``max_server_requests`` at once): approvals go to
+the approval handler registered for the thread (or the client's default, which DECLINES and
+logs); an approval whose params do not decode is declined; ``item/tool/call`` goes to the
+thread's dynamic tools; anything else gets a JSON-RPC "method not found" error. Every decision
+is recorded on the turn that asked (:attr:`AppServerTurn.approvals`).
 
 Failure. If the process dies, every pending call and every open turn stream fails at once with
 :class:`~codex_trio.errors.TransportError` (exit code, stderr tail). Leaving a streamed turn early
 (break, exception, cancellation) sends ``turn/interrupt`` so the engine stops spending tokens.
+A ``deadline`` bounds the whole turn, ``turn/start`` included.
+
+State. What the client keeps per thread (tools, approval handler, last usage, whether it is
+loaded in this process) is one record per thread, at most ``max_threads`` of them (the least
+recently used is forgotten: its next turn resumes it); :meth:`AppServerClient.forget_thread`
+drops one at once.
 """
 
 from __future__ import annotations
@@ -38,9 +51,11 @@ from codex_trio.errors import (
     CodexError,
     ConfigurationError,
     ProtocolError,
+    SlowConsumerError,
     TransportError,
     TurnDeadlineError,
 )
+from codex_trio.observe import events as ev
 from codex_trio.observe import get_logger, telemetry
 from codex_trio.protocol.app_server import _generated as g
 from codex_trio.protocol.app_server.mapping import (
@@ -59,6 +74,7 @@ from codex_trio.protocol.app_server.messages import (
 from codex_trio.protocol.app_server.server_requests import (
     APPROVAL_METHODS,
     ApprovalDecision,
+    ApprovalKind,
     ApprovalRecord,
     ApprovalRequest,
     DynamicTool,
@@ -87,17 +103,21 @@ from codex_trio.protocol.options import (
     config_override_args,
     exec_env,
 )
+from codex_trio.redact import redact
 from codex_trio.transport.discovery import check_version, find_codex
-from codex_trio.transport.jsonrpc import JsonRpcConnection, open_jsonrpc
+from codex_trio.transport.jsonrpc import JsonRpcConnection, RequestTimeoutError, open_jsonrpc
 from codex_trio.transport.lines import DEFAULT_MAX_LINE_BYTES
 from codex_trio.transport.process import StopPolicy, open_codex_process
 
 __all__ = [
     "AppServerClient",
+    "AppServerStatus",
     "AppServerTransport",
     "AppServerTurn",
     "AppServerTurnResult",
     "ApprovalHandler",
+    "Subscription",
+    "SubscriptionStatistics",
     "TurnOverrides",
     "app_server_argv",
     "open_app_server",
@@ -215,10 +235,168 @@ def thread_params(options: ThreadOptions) -> dict[str, Any]:
     return params
 
 
-class _Subscription:
-    def __init__(self, thread_id: str, capacity: int) -> None:
+DELTA_METHODS: frozenset[str] = frozenset(
+    {
+        "item/agentMessage/delta",
+        "item/plan/delta",
+        "item/commandExecution/outputDelta",
+        "item/fileChange/outputDelta",
+        "item/reasoning/summaryTextDelta",
+        "item/reasoning/textDelta",
+    }
+)
+"""Notifications whose ``delta`` texts concatenate: two in a row for the same item (all other
+params equal) say exactly what one with both texts says, so a full subscription merges them."""
+
+MAX_COALESCED_DELTA = 1 << 20
+"""Characters one merged delta may reach; past it the subscription overflows instead."""
+
+
+@attrs.frozen(kw_only=True)
+class SubscriptionStatistics:
+    """A :class:`Subscription`'s state, in the manner of ``trio.MemoryChannelStatistics``."""
+
+    current_buffer_used: int
+    max_buffer_size: int
+    coalesced: int
+    """Delta notifications merged into the one before them because the buffer was full."""
+    overflowed: bool
+    """True once a notification could be neither buffered nor merged (the consumer then gets
+    :class:`SlowConsumerError` after the buffered notifications)."""
+
+
+class Subscription:
+    """One consumer's notifications of one thread: bounded, and never blocking the reader.
+
+    The reader :meth:`offer` s each notification: it is buffered if there is room, merged into
+    the previous one if both are deltas of the same item (see :data:`DELTA_METHODS`), and
+    otherwise the subscription *overflows*: it takes nothing more, ``on_overflow`` is told (the
+    client interrupts the turn), and :meth:`receive` returns what was buffered, then raises
+    :class:`SlowConsumerError`. When the connection dies, :meth:`receive` returns what was
+    buffered, then raises ``trio.EndOfChannel``; after :meth:`close`, ``trio.ClosedResourceError``.
+    """
+
+    def __init__(
+        self,
+        thread_id: str,
+        capacity: int,
+        on_overflow: Callable[[Subscription], None] | None = None,
+    ) -> None:
+        if capacity < 1:
+            raise ValueError("a subscription needs a capacity of at least 1")
         self.thread_id = thread_id
-        self.send, self.receive = trio.open_memory_channel[Notification](capacity)
+        self.capacity = capacity
+        self._on_overflow = on_overflow
+        self._queue: collections.deque[Notification] = collections.deque()
+        self._lot = trio.lowlevel.ParkingLot()
+        self._ended = False
+        self._closed = False
+        self.overflowed = False
+        self.coalesced = 0
+
+    def offer(self, note: Notification) -> bool:
+        """Take ``note`` without blocking; False if it was not taken (overflowed, ended)."""
+        if self._ended or self._closed or self.overflowed:
+            return False
+        if len(self._queue) < self.capacity:
+            self._queue.append(note)
+            self._lot.unpark_all()
+            return True
+        if self._merge(note):
+            self.coalesced += 1
+            return True
+        self.overflowed = True
+        self._lot.unpark_all()
+        if self._on_overflow is not None:
+            self._on_overflow(self)
+        return False
+
+    def _merge(self, note: Notification) -> bool:
+        last = self._queue[-1]
+        if note.method != last.method or note.method not in DELTA_METHODS:
+            return False
+        old, new = last.params.get("delta"), note.params.get("delta")
+        if not isinstance(old, str) or not isinstance(new, str):
+            return False
+        if len(old) + len(new) > MAX_COALESCED_DELTA:
+            return False
+        if len(last.params) != len(note.params) or any(
+            last.params.get(k) != v for k, v in note.params.items() if k != "delta"
+        ):
+            return False
+        merged = {**note.params, "delta": old + new}
+        self._queue[-1] = Notification(method=note.method, params=merged)
+        return True
+
+    def end(self) -> None:
+        """The sending side is done (the connection died): receivers drain, then EndOfChannel."""
+        self._ended = True
+        self._lot.unpark_all()
+
+    def close(self) -> None:
+        """The consumer is done: drop what is buffered; receivers get ClosedResourceError."""
+        self._closed = True
+        self._queue.clear()
+        self._lot.unpark_all()
+
+    def _next(self) -> Notification | None:
+        if self._closed:
+            raise trio.ClosedResourceError("subscription closed")
+        if self._queue:
+            return self._queue.popleft()
+        if self.overflowed:
+            raise SlowConsumerError(
+                f"the consumer of thread {self.thread_id} fell behind: its {self.capacity} "
+                "buffered notifications were full, so its turn was interrupted rather than "
+                "stall every thread of this app-server",
+                capacity=self.capacity,
+                thread_id=self.thread_id,
+            )
+        if self._ended:
+            raise trio.EndOfChannel
+        return None
+
+    def receive_nowait(self) -> Notification:
+        note = self._next()
+        if note is None:
+            raise trio.WouldBlock
+        return note
+
+    async def receive(self) -> Notification:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            note = self._next()
+            if note is not None:
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return note
+            await self._lot.park()
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Notification:
+        try:
+            return await self.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
+
+    def statistics(self) -> SubscriptionStatistics:
+        return SubscriptionStatistics(
+            current_buffer_used=len(self._queue),
+            max_buffer_size=self.capacity,
+            coalesced=self.coalesced,
+            overflowed=self.overflowed,
+        )
+
+
+@attrs.define(eq=False)
+class _ThreadRecord:
+    """What a client keeps about one thread."""
+
+    tools: dict[str, DynamicTool] = attrs.field(factory=dict)
+    handler: ApprovalHandler | None = None
+    usage: Usage | None = None
+    loaded: bool = False
 
 
 class AppServerTurn:
@@ -231,12 +409,13 @@ class AppServerTurn:
     """
 
     def __init__(
-        self, client: AppServerClient, thread_id: str, sub: _Subscription, usage: Usage | None
+        self, client: AppServerClient, thread_id: str, sub: Subscription, usage: Usage | None
     ) -> None:
         self.client = client
         self.thread_id = thread_id
         self.turn_id: str | None = None
         self._sub = sub
+        self._interrupt_sent = False
         self._mapper = TurnEventMapper(usage=usage)
         self._queue: collections.deque[AppServerEvent] = collections.deque()
         self.approvals: list[ApprovalRecord] = []
@@ -261,7 +440,12 @@ class AppServerTurn:
             if self._mapper.finished:
                 raise StopAsyncIteration
             try:
-                note = await self._sub.receive.receive()
+                note = await self._sub.receive()
+            except SlowConsumerError as exc:
+                exc.turn_id = self.turn_id
+                self._mapper.finished = True
+                self._mapper.status = "interrupted"
+                raise
             except (trio.EndOfChannel, trio.ClosedResourceError):
                 # Only the client closes a subscription's sending end: the process died. Each
                 # stream gets its own copy of the error, naming its thread and turn.
@@ -318,14 +502,18 @@ class AppServerTurn:
         return events
 
     async def steer(self, prompt: UserInput) -> None:
-        """Add input to this running turn (``turn/steer``)."""
-        assert self.turn_id is not None
+        """Add input to this running turn (``turn/steer``). Safe to call from inside the
+        ``async for`` over this turn: the reader never waits for this turn's consumer."""
+        if self.turn_id is None:  # pragma: no cover - the turn is yielded once it has an id
+            raise ConfigurationError("the turn has not started")
         await self.client.turn_steer(self.thread_id, self.turn_id, prompt)
 
     async def interrupt(self) -> None:
         """Ask codex to stop this turn (``turn/interrupt``); the stream then ends with
         ``TurnFailedEvent`` whose ``extra["status"]`` is ``"interrupted"``."""
-        assert self.turn_id is not None
+        if self.turn_id is None:  # pragma: no cover - the turn is yielded once it has an id
+            raise ConfigurationError("the turn has not started")
+        self._interrupt_sent = True
         await self.client.turn_interrupt(self.thread_id, self.turn_id)
 
 
@@ -362,17 +550,25 @@ class AppServerClient:
         *,
         approval_handler: ApprovalHandler,
         event_buffer: int,
+        max_threads: int = 10_000,
     ) -> None:
+        if max_threads < 1:
+            raise ConfigurationError("max_threads must be at least 1")
         self.connection = connection
         self.approval_handler = approval_handler
         self.event_buffer = event_buffer
+        self.max_threads = max_threads
+        """How many threads' records (tools, handler, usage, loaded) are kept at most."""
         self.initialize_response: g.InitializeResponse | None = None
-        self._subs: dict[str, list[_Subscription]] = {}
-        self._thread_handlers: dict[str, ApprovalHandler] = {}
-        self._thread_tools: dict[str, dict[str, DynamicTool]] = {}
+        self._subs: dict[str, list[Subscription]] = {}
+        self._threads: collections.OrderedDict[str, _ThreadRecord] = collections.OrderedDict()
         self._turns: dict[str, AppServerTurn] = {}  # thread id -> running turn
-        self._usage: dict[str, Usage] = {}
+        # Threads whose turn/start got no answer before the turn's deadline: if the turn starts
+        # after all, it is interrupted as soon as its turn/started arrives.
+        self._abandoned: collections.OrderedDict[str, None] = collections.OrderedDict()
         self.dropped_notifications = 0
+        self.slow_consumers = 0
+        """Subscriptions that overflowed (their turns were interrupted)."""
         self._closed = trio.Event()
         self.overload_attempts = 4
         """How many times a request is sent while the server answers "overloaded" (-32001);
@@ -405,8 +601,10 @@ class AppServerClient:
             method, encode_params(params), attempts=self.overload_attempts, time_limit=time_limit
         )
 
-    async def _typed(self, method: str, params: Any, response: type[_T]) -> _T:
-        result = await self.request(method, params)
+    async def _typed(
+        self, method: str, params: Any, response: type[_T], *, time_limit: float | None = None
+    ) -> _T:
+        result = await self.request(method, params, time_limit=time_limit)
         decoded: _T = decode_params(response, result if result is not None else {}, method=method)
         return decoded
 
@@ -415,59 +613,127 @@ class AppServerClient:
         cls = g.SERVER_NOTIFICATIONS.get(note.method)
         if cls is None:
             return note.params
-        return decode_params(cls, note.params, method=note.method)
+        try:
+            return decode_params(cls, note.params, method=note.method)
+        except RecursionError:
+            raise ProtocolError(
+                f"{note.method}: params nested too deeply to decode", line=repr(note.params)[:200]
+            ) from None
 
     @asynccontextmanager
-    async def subscribe(
-        self, thread_id: str
-    ) -> AsyncIterator[trio.MemoryReceiveChannel[Notification]]:
-        """Receive every notification of ``thread_id`` for the block's extent (bounded channel
-        of :attr:`event_buffer`; see the module docstring on backpressure)."""
+    async def subscribe(self, thread_id: str) -> AsyncIterator[Subscription]:
+        """Receive every notification of ``thread_id`` for the block's extent, through a
+        :class:`Subscription` of :attr:`event_buffer` (see the module docstring: a consumer that
+        falls behind gets :class:`SlowConsumerError`, it never stalls the reader)."""
         sub = self._subscribe(thread_id)
         try:
-            yield sub.receive
+            yield sub
         finally:
             self._unsubscribe(sub)
 
-    def _subscribe(self, thread_id: str) -> _Subscription:
-        sub = _Subscription(thread_id, self.event_buffer)
+    def _subscribe(self, thread_id: str) -> Subscription:
+        sub = Subscription(thread_id, self.event_buffer, self._on_overflow)
         if self.error is not None:
-            sub.send.close()
+            sub.end()
         else:
             self._subs.setdefault(thread_id, []).append(sub)
         return sub
 
-    def _unsubscribe(self, sub: _Subscription) -> None:
+    def _unsubscribe(self, sub: Subscription) -> None:
         subs = self._subs.get(sub.thread_id, [])
         if sub in subs:
             subs.remove(sub)
         if not subs:
             self._subs.pop(sub.thread_id, None)
-        sub.send.close()
-        sub.receive.close()
+        sub.close()
 
-    async def _on_notification(self, note: Notification) -> None:
+    def _on_overflow(self, sub: Subscription) -> None:
+        """A subscriber fell behind: interrupt its turn (in the background: the reader never
+        waits), report it, and let its consumer find :class:`SlowConsumerError`."""
+        self.slow_consumers += 1
+        turn = self._turns.get(sub.thread_id)
+        turn_id = turn.turn_id if turn is not None and turn._sub is sub else None
+        telemetry.execute(
+            ev.SUBSCRIPTION_OVERFLOW,
+            {"count": 1, "capacity": sub.capacity},
+            {"thread_id": sub.thread_id, "turn_id": turn_id, "transport": "app-server"},
+        )
+        _log.warning(
+            "subscription.overflow",
+            thread_id=sub.thread_id,
+            turn_id=turn_id,
+            capacity=sub.capacity,
+        )
+        if turn is not None and turn._sub is sub and turn_id is not None:
+            turn._interrupt_sent = True
+            self.connection.start_soon(self._interrupt_quietly, sub.thread_id, turn_id)
+
+    async def _interrupt_quietly(self, thread_id: str, turn_id: str) -> None:
+        with trio.move_on_after(5):
+            try:
+                await self.turn_interrupt(thread_id, turn_id)
+            except CodexError as exc:
+                _log.warning("turn.interrupt_failed", error=str(exc)[:200], thread_id=thread_id)
+
+    def _on_notification(self, note: Notification) -> None:
+        """Called on the reader for every notification: never blocks."""
         thread_id = note.params.get("threadId")
         if thread_id is None and isinstance(note.params.get("thread"), dict):
             thread_id = note.params["thread"].get("id")
-        if note.method == "thread/tokenUsage/updated" and isinstance(thread_id, str):
+        if not isinstance(thread_id, str):
+            self.dropped_notifications += 1
+            return
+        if note.method == "thread/tokenUsage/updated":
             self._record_usage(thread_id, note.params)
-        subs = self._subs.get(thread_id, ()) if isinstance(thread_id, str) else ()
+        elif note.method == "turn/started" and thread_id in self._abandoned:
+            self._interrupt_abandoned(thread_id, note.params)
+        subs = self._subs.get(thread_id)
         if not subs:
             self.dropped_notifications += 1
             return
-        for sub in list(subs):
-            try:
-                await sub.send.send(note)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                self._unsubscribe(sub)
+        for sub in subs:
+            sub.offer(note)
+
+    def _interrupt_abandoned(self, thread_id: str, params: Mapping[str, Any]) -> None:
+        turn = params.get("turn")
+        turn_id = turn.get("id") if isinstance(turn, Mapping) else None
+        running = self._turns.get(thread_id)
+        if isinstance(turn_id, str) and (running is None or running.turn_id != turn_id):
+            del self._abandoned[thread_id]
+            _log.info("turn.interrupt_abandoned", thread_id=thread_id, turn_id=turn_id)
+            self.connection.start_soon(self._interrupt_quietly, thread_id, turn_id)
 
     def _record_usage(self, thread_id: str, params: Mapping[str, Any]) -> None:
+        record = self._threads.get(thread_id)
+        if record is None:
+            return
         try:
             usage = decode_params(g.ThreadTokenUsageUpdatedNotification, params)
-        except CodexError:
+        except (CodexError, RecursionError):
             return
-        self._usage[thread_id] = usage_from_breakdown(usage.token_usage.total)
+        record.usage = usage_from_breakdown(usage.token_usage.total)
+
+    # ------------------------------------------------------------- per-thread state
+
+    def _record(self, thread_id: str) -> _ThreadRecord:
+        """The thread's record, created if needed and marked most recently used."""
+        record = self._threads.pop(thread_id, None) or _ThreadRecord()
+        self._threads[thread_id] = record
+        while len(self._threads) > self.max_threads:
+            forgotten, _ = self._threads.popitem(last=False)
+            _log.debug("thread.forgotten", thread_id=forgotten, reason="max_threads")
+        return record
+
+    def is_loaded(self, thread_id: str) -> bool:
+        """True if this client started or resumed ``thread_id`` on its process (and has not
+        forgotten it since): turns can run on it without ``thread/resume``."""
+        record = self._threads.get(thread_id)
+        return record is not None and record.loaded
+
+    @property
+    def tracked_threads(self) -> int:
+        """How many threads this client keeps a record of (at most :attr:`max_threads`)."""
+        return len(self._threads)
 
     async def wait_closed(self) -> None:
         """Return once the connection is dead (the process exited or the block ended);
@@ -478,7 +744,7 @@ class AppServerClient:
         self._closed.set()
         for subs in self._subs.values():
             for sub in subs:
-                sub.send.close()
+                sub.end()
 
     async def _on_request(self, request: Request) -> Any:
         if request.method in APPROVAL_METHODS:
@@ -495,8 +761,22 @@ class AppServerClient:
         )
 
     async def _approve(self, request: Request) -> Any:
-        asked = approval_request(request.method, request.params)
-        handler = self._thread_handlers.get(asked.thread_id or "", self.approval_handler)
+        try:
+            asked = approval_request(request.method, request.params)
+        except (CodexError, RecursionError, TypeError, ValueError) as exc:
+            # Nothing to show a handler: never approve what cannot be read. Decline, in the
+            # method's own vocabulary.
+            _log.warning(
+                "approval.undecodable", method=request.method, error=str(exc)[:300]
+            )
+            telemetry.execute(
+                ev.PROTOCOL_ERROR,
+                {"count": 1},
+                {"kind": "invalid_params", "transport": "app-server"},
+            )
+            return approval_response(_unreadable_approval(request), ApprovalDecision.DECLINE)
+        thread = self._threads.get(asked.thread_id or "")
+        handler = (thread.handler if thread is not None else None) or self.approval_handler
         telemetry.execute(
             ("codex", "approval", "requested"),
             {"count": 1},
@@ -541,7 +821,8 @@ class AppServerClient:
             namespace=params.namespace,
             arguments=params.arguments,
         )
-        tool = self._thread_tools.get(call.thread_id, {}).get(call.tool)
+        record = self._threads.get(call.thread_id)
+        tool = record.tools.get(call.tool) if record is not None else None
         status = "ok"
         with telemetry.span(
             ("codex", "tool", "call"), {"thread_id": call.thread_id, "tool": call.tool}
@@ -562,11 +843,13 @@ class AppServerClient:
         tools: Iterable[DynamicTool],
         approval_handler: ApprovalHandler | None,
     ) -> None:
+        record = self._record(thread_id)
+        record.loaded = True
         registered = {t.name: t for t in tools}
         if registered:
-            self._thread_tools[thread_id] = registered
+            record.tools = registered
         if approval_handler is not None:
-            self._thread_handlers[thread_id] = approval_handler
+            record.handler = approval_handler
 
     async def thread_start(
         self,
@@ -619,10 +902,12 @@ class AppServerClient:
         """A new thread holding a copy of ``thread_id``'s history."""
         params = {"threadId": thread_id, **(extra_params or {})}
         response = await self._typed("thread/fork", params, g.ThreadForkResponse)
-        if thread_id in self._thread_tools:
-            self._thread_tools[response.thread.id] = dict(self._thread_tools[thread_id])
-        if thread_id in self._thread_handlers:
-            self._thread_handlers[response.thread.id] = self._thread_handlers[thread_id]
+        parent = self._threads.get(thread_id)
+        self._register(
+            response.thread.id,
+            parent.tools.values() if parent is not None else (),
+            parent.handler if parent is not None else None,
+        )
         return response
 
     async def thread_archive(self, thread_id: str) -> g.ThreadArchiveResponse:
@@ -635,14 +920,13 @@ class AppServerClient:
         return response
 
     def forget_thread(self, thread_id: str) -> None:
-        """Drop what this client keeps per thread (tools, approval handler, last usage).
-
-        A long-lived client serving many threads should call it for threads it is done with;
-        the engine keeps the thread itself, and :meth:`thread_resume` (with the tools again)
-        brings it back."""
-        self._thread_tools.pop(thread_id, None)
-        self._thread_handlers.pop(thread_id, None)
-        self._usage.pop(thread_id, None)
+        """Drop what this client keeps about a thread (tools, approval handler, last usage,
+        loaded). The records are bounded anyway (:attr:`max_threads`, least recently used
+        first), but a client serving many threads should forget those it is done with; the
+        engine keeps the thread itself, and :meth:`thread_resume` (with the tools again) brings
+        it back."""
+        self._threads.pop(thread_id, None)
+        self._abandoned.pop(thread_id, None)
 
     async def thread_unarchive(self, thread_id: str) -> g.ThreadUnarchiveResponse:
         return await self._typed(
@@ -733,27 +1017,65 @@ class AppServerClient:
         thread_id: str,
         prompt: UserInput,
         overrides: TurnOverrides = TurnOverrides(),
+        *,
+        deadline: float | None = None,
     ) -> AsyncIterator[AppServerTurn]:
         """Start a turn and stream its events (exec-style classes plus the richer app-server
         ones). Leaving the block before the turn ended sends ``turn/interrupt`` (shielded,
-        bounded), so an abandoned turn stops spending tokens."""
+        bounded), so an abandoned turn stops spending tokens.
+
+        ``deadline`` (``trio.current_time()`` based) bounds ``turn/start`` too: if it passes
+        before the engine answered, :class:`TurnDeadlineError` is raised, and should the turn
+        start after all, it is interrupted as soon as the engine says so."""
         if thread_id in self._turns:
             raise ConfigurationError(f"thread {thread_id} already has a turn streaming here")
         sub = self._subscribe(thread_id)
-        turn = AppServerTurn(self, thread_id, sub, self._usage.get(thread_id))
+        record = self._threads.get(thread_id)
+        turn = AppServerTurn(self, thread_id, sub, record.usage if record is not None else None)
         self._turns[thread_id] = turn
+        self._abandoned.pop(thread_id, None)
+        limit = self.connection.request_timeout
+        if deadline is not None:
+            limit = max(0.0, min(limit, deadline - trio.current_time()))
         try:
-            # Shielded (the call has its own timeout): once turn/start is sent the engine runs
-            # the turn, so we must learn its id to be able to interrupt it if we are cancelled.
+            # Shielded (the call has its own bound): once turn/start is sent the engine runs the
+            # turn, so we must learn its id to be able to interrupt it if we are cancelled.
             with trio.CancelScope(shield=True):
-                started = await self.turn_start(thread_id, prompt, overrides)
+                try:
+                    started = await self._typed(
+                        "turn/start",
+                        {"threadId": thread_id, "input": user_input(prompt), **overrides.params()},
+                        g.TurnStartResponse,
+                        time_limit=limit,
+                    )
+                except RequestTimeoutError:
+                    if deadline is None or trio.current_time() < deadline:
+                        raise
+                    self._abandoned[thread_id] = None
+                    while len(self._abandoned) > self.max_threads:
+                        self._abandoned.popitem(last=False)
+                    raise TurnDeadlineError(
+                        "turn deadline passed before the engine answered turn/start",
+                        thread_id=thread_id,
+                        pid=self.pid,
+                        stderr_tail=self.connection.process.stderr.tail(),
+                    ) from None
             turn.turn_id = started.turn.id
+            if sub.overflowed and not turn._interrupt_sent:
+                turn._interrupt_sent = True
+                self.connection.start_soon(self._interrupt_quietly, thread_id, turn.turn_id)
             await trio.lowlevel.checkpoint_if_cancelled()
             yield turn
         finally:
-            self._turns.pop(thread_id, None)
+            if self._turns.get(thread_id) is turn:
+                del self._turns[thread_id]
             self._unsubscribe(sub)
-            if turn.turn_id is not None and not turn._mapper.finished and self.error is None:
+            if (
+                turn.turn_id is not None
+                and not turn._mapper.finished
+                and not turn._interrupt_sent
+                and self.error is None
+            ):
                 with trio.move_on_after(5) as scope:
                     scope.shield = True
                     try:
@@ -823,8 +1145,25 @@ async def _run_tool(tool: DynamicTool, call: ToolCall) -> tuple[ToolResult, str]
             text=f"tool {tool.name!r} timed out after {tool.timeout:g} s", success=False
         ), "timeout"
     except Exception as exc:
-        return ToolResult(text=f"tool {tool.name!r} failed: {exc}", success=False), "error"
+        # The model sees this text: never a secret that the exception happened to carry.
+        text = redact(f"tool {tool.name!r} failed: {type(exc).__name__}: {exc}")
+        _log.warning("tool.failed", tool=tool.name, error=text[:300], thread_id=call.thread_id)
+        return ToolResult(text=text, success=False), "error"
     return result, ("ok" if result.success else "error")
+
+
+def _unreadable_approval(request: Request) -> ApprovalRequest:
+    """A minimal :class:`ApprovalRequest` for params that do not decode, enough to say no."""
+    params = request.params if isinstance(request.params, Mapping) else {}
+    thread_id = params.get("threadId")
+    return ApprovalRequest(
+        kind=APPROVAL_METHODS.get(request.method, ApprovalKind.COMMAND_EXECUTION),
+        method=request.method,
+        thread_id=thread_id if isinstance(thread_id, str) else None,
+        turn_id=None,
+        item_id=None,
+        params=dict(params),
+    )
 
 
 @asynccontextmanager
@@ -842,11 +1181,17 @@ async def open_app_server(
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     cwd: str | None = None,
     check: bool = True,
+    write_timeout: float = 30.0,
+    max_server_requests: int = 256,
+    max_threads: int = 10_000,
 ) -> AsyncIterator[AppServerClient]:
     """Spawn ``codex app-server``, initialize it, yield a client; stop and reap it on exit.
 
     ``experimental_api`` (default on) is needed for dynamic tools. A failed handshake raises
     :class:`TransportError` or :class:`~codex_trio.protocol.app_server.JsonRpcError`.
+    ``event_buffer`` bounds each subscription (see the module docstring), ``write_timeout``
+    each write to codex's stdin (past it the connection fails), ``max_server_requests`` the
+    server requests handled at once, ``max_threads`` the per-thread records the client keeps.
     """
     path = find_codex(codex_path or options.codex_path)
     if check:
@@ -854,9 +1199,9 @@ async def open_app_server(
     argv = app_server_argv(path, options)
     client: AppServerClient | None = None
 
-    async def on_notification(note: Notification) -> None:
+    def on_notification(note: Notification) -> None:
         if client is not None:
-            await client._on_notification(note)
+            client._on_notification(note)
 
     async def on_request(request: Request) -> Any:
         assert client is not None
@@ -877,9 +1222,14 @@ async def open_app_server(
             on_request,
             on_closed,
             request_timeout,
+            write_timeout,
+            max_server_requests,
         ) as connection:
             client = AppServerClient(
-                connection, approval_handler=approval_handler, event_buffer=event_buffer
+                connection,
+                approval_handler=approval_handler,
+                event_buffer=event_buffer,
+                max_threads=max_threads,
             )
             init = await connection.call(
                 "initialize",
@@ -907,10 +1257,12 @@ async def _serve(
     cwd: str | None,
     max_line_bytes: int,
     stop_policy: StopPolicy,
-    on_notification: Callable[[Notification], Awaitable[None]],
+    on_notification: Callable[[Notification], None],
     on_request: Callable[[Request], Awaitable[Any]],
     on_closed: Callable[[TransportError], None],
     request_timeout: float,
+    write_timeout: float,
+    max_server_requests: int,
 ) -> AsyncIterator[JsonRpcConnection]:
     async with open_codex_process(
         argv,
@@ -926,8 +1278,30 @@ async def _serve(
             on_request=on_request,
             on_closed=on_closed,
             request_timeout=request_timeout,
+            write_timeout=write_timeout,
+            max_server_requests=max_server_requests,
         ) as connection:
             yield connection
+
+
+@attrs.frozen(kw_only=True)
+class AppServerStatus:
+    """The shared app-server's health, as :attr:`AppServerTransport.status` reports it.
+
+    ``state`` is ``"starting"`` (the first process is being started), ``"running"``,
+    ``"restarting"`` (it died; a new one is being started), ``"backoff"`` (it died more than
+    ``max_restarts`` times within ``restart_period``: the next start waits ``retry_in`` seconds,
+    and turns fail at once meanwhile) or ``"stopped"``.
+    """
+
+    state: str
+    pid: int | None
+    restarts: int
+    """Processes started after the first (one per death)."""
+    consecutive_failures: int
+    """Deaths within the last ``restart_period`` seconds."""
+    retry_in: float | None
+    last_error: str | None
 
 
 @attrs.define(kw_only=True)
@@ -939,6 +1313,11 @@ class AppServerTransport:
     :meth:`turn` has the same shape as ``ExecTransport.turn`` and yields exec-style events
     only: ``ThreadStartedEvent`` first, then what the turn did, ending with
     ``TurnCompletedEvent`` or ``TurnFailedEvent``.
+
+    The shared process is restarted whenever it dies, for as long as the block lives: at once
+    for the first ``max_restarts`` deaths within ``restart_period`` seconds, then with an
+    exponential backoff (``initial_backoff`` doubling up to ``max_backoff``) while it keeps
+    dying; it recovers as soon as a process stays up. :attr:`status` tells which state it is in.
     """
 
     name: ClassVar[str] = "app-server"
@@ -950,17 +1329,38 @@ class AppServerTransport:
     request_timeout: float = 60.0
     stop_policy: StopPolicy = StopPolicy()
     max_restarts: int = 3
-    """Restarts of the shared process allowed within ``restart_period`` seconds; one more and
-    the transport gives up (every later turn raises the last ``TransportError``)."""
+    """Deaths within ``restart_period`` seconds restarted at once; past it, with backoff."""
     restart_period: float = 60.0
+    initial_backoff: float = 1.0
+    max_backoff: float = 30.0
+    max_threads: int = 10_000
+    """Per-thread records the client keeps (see :class:`AppServerClient`)."""
     client: AppServerClient | None = None
     restarts: int = 0
     """How many times the shared process was restarted after dying."""
-    _loaded: set[str] = attrs.field(factory=set)
     _opened: bool = False
     _changed: trio.Event = attrs.field(factory=trio.Event)
-    gave_up: TransportError | None = None
-    """Set when the shared process died too often and was not restarted; turns raise it."""
+    _state: str = "stopped"
+    _failures: collections.deque[float] = attrs.field(factory=collections.deque)
+    _retry_at: float | None = None
+    _last_error: CodexError | None = None
+
+    @property
+    def status(self) -> AppServerStatus:
+        client = self.client
+        retry_in = (
+            max(0.0, self._retry_at - trio.current_time())
+            if self._retry_at is not None and self._state == "backoff"
+            else None
+        )
+        return AppServerStatus(
+            state=self._state,
+            pid=client.pid if client is not None and client.error is None else None,
+            restarts=self.restarts,
+            consecutive_failures=len(self._failures),
+            retry_in=retry_in,
+            last_error=str(self._last_error) if self._last_error is not None else None,
+        )
 
     def _open_client(self) -> AbstractAsyncContextManager[AppServerClient]:
         return open_app_server(
@@ -969,48 +1369,63 @@ class AppServerTransport:
             request_timeout=self.request_timeout,
             event_buffer=self.event_buffer,
             stop_policy=self.stop_policy,
+            max_threads=self.max_threads,
         )
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[AppServerTransport]:
         """Run the shared app-server for the block's extent (every turn then reuses it).
 
-        If the process dies, turns in flight fail with ``TransportError``; it is restarted
-        (at most :attr:`max_restarts` times per :attr:`restart_period`) and the next turn of a
-        thread resumes it by id (``thread/resume``) on the new process. A failure to start the
-        first process raises here.
+        If the process dies, turns in flight fail with ``TransportError``; it is restarted (see
+        the class docstring) and the next turn of a thread resumes it by id (``thread/resume``)
+        on the new process. A failure to start the first process raises its ``TransportError``
+        here.
         """
         if self._opened:
             raise ConfigurationError("AppServerTransport.open() is already active")
         self._opened = True
-        self.gave_up = None
+        self._failures.clear()
+        self._last_error = None
         try:
-            async with trio.open_nursery() as nursery:
-                await nursery.start(self._keep_running)
-                try:
-                    yield self
-                finally:
-                    nursery.cancel_scope.cancel()
+            with collapse():
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(self._keep_running)
+                    try:
+                        yield self
+                    finally:
+                        nursery.cancel_scope.cancel()
         finally:
             self._opened = False
             self.client = None
-            self._loaded.clear()
+            self._set_state("stopped")
 
-    def _announce(self) -> None:
-        """Wake turns waiting for a live client (a new process, or giving up)."""
+    def _set_state(self, state: str) -> None:
+        """Record the state and wake turns waiting for a live client."""
+        if state != self._state:
+            previous, self._state = self._state, state
+            telemetry.execute(
+                ev.APP_SERVER_STATE,
+                {"restarts": self.restarts, "up": 1 if state == "running" else 0},
+                {"state": state, "previous": previous, "transport": "app-server"},
+            )
         self._changed.set()
         self._changed = trio.Event()
 
+    def forget_thread(self, thread_id: str) -> None:
+        """Drop what the live client keeps about ``thread_id`` (see
+        :meth:`AppServerClient.forget_thread`); its next turn resumes it."""
+        if self.client is not None:
+            self.client.forget_thread(thread_id)
+
     async def _keep_running(self, *, task_status: trio.TaskStatus[None]) -> None:
-        failures: collections.deque[float] = collections.deque()
         started = False
+        self._set_state("starting")
         while True:
             error: CodexError | None = None
             try:
                 async with self._open_client() as client:
                     self.client = client
-                    self._loaded.clear()  # a new process has no thread loaded
-                    self._announce()
+                    self._set_state("running")
                     if not started:
                         started = True
                         task_status.started()
@@ -1022,29 +1437,48 @@ class AppServerTransport:
                     raise  # the first start failing is the caller's error
                 self.client = None
                 error = exc
+            self._last_error = error
             now = trio.current_time()
-            failures.append(now)
-            while failures and failures[0] < now - self.restart_period:
-                failures.popleft()
-            if len(failures) > self.max_restarts:
-                self.gave_up = TransportError(
-                    f"app-server died {len(failures)} times in {self.restart_period:g} s; "
-                    f"not restarted again (last: {error})"
-                )
-                self._announce()
-                _log.error("app_server.gave_up", restarts=self.restarts)
-                return
+            self._failures.append(now)
+            while self._failures and self._failures[0] < now - self.restart_period:
+                self._failures.popleft()
+            excess = len(self._failures) - self.max_restarts
             self.restarts += 1
-            _log.warning("app_server.restarting", error=str(error)[:300], restarts=self.restarts)
+            if excess > 0:
+                delay = min(self.max_backoff, self.initial_backoff * 2 ** (excess - 1))
+                self._retry_at = now + delay
+                self._set_state("backoff")
+                _log.error(
+                    "app_server.backoff",
+                    deaths=len(self._failures),
+                    period=self.restart_period,
+                    retry_in=delay,
+                    error=str(error)[:300],
+                )
+                await trio.sleep(delay)
+                self._retry_at = None
+            else:
+                _log.warning(
+                    "app_server.restarting", error=str(error)[:300], restarts=self.restarts
+                )
+            self._set_state("restarting")
 
     async def _shared_client(self) -> AppServerClient:
-        """The live shared client, waiting while a dead one is being replaced."""
+        """The live shared client, waiting while a dead one is being replaced; in backoff (the
+        process keeps dying) raises at once rather than hold the caller."""
         while True:
             client = self.client
             if client is not None and client.error is None:
                 return client
-            if self.gave_up is not None:
-                raise self.gave_up
+            if self._state == "backoff":
+                status = self.status
+                raise TransportError(
+                    f"the shared app-server is down: it died {status.consecutive_failures} "
+                    f"times in {self.restart_period:g} s; next start in "
+                    f"{status.retry_in or 0:.1f} s (last error: {status.last_error})"
+                )
+            if not self._opened:
+                raise TransportError("the app-server transport is closed")
             await self._changed.wait()
 
     def turn(
@@ -1057,7 +1491,11 @@ class AppServerTransport:
         resume_thread_id: str | None = None,
     ) -> AbstractAsyncContextManager[AsyncIterator[ThreadEvent]]:
         """One turn, as ``ExecTransport.turn``. Inside :meth:`open` it runs on the shared
-        process; outside, on a private app-server started and stopped for this turn."""
+        process; outside, on a private app-server started and stopped for this turn.
+
+        The turn's deadline (``timeout=`` / ``deadline=``) bounds all of it: waiting for a
+        restarting process, ``thread/start`` or ``thread/resume``, ``turn/start`` and the events;
+        past it the turn is interrupted and :class:`TurnDeadlineError` raised."""
         return self._turn(prompt, thread, turn, images=images, resume_thread_id=resume_thread_id)
 
     @asynccontextmanager
@@ -1070,39 +1508,42 @@ class AppServerTransport:
         images: Sequence[str],
         resume_thread_id: str | None,
     ) -> AsyncIterator[AsyncIterator[ThreadEvent]]:
-        async with AsyncExitStack() as stack:
-            loaded = self._loaded
-            if self._opened:
-                client: AppServerClient = await self._shared_client()
-            else:
-                # Not opened: a private app-server for this one turn (about a second of
-                # start-up; the thread lives on in CODEX_HOME and resumes by id next time).
-                client = await stack.enter_async_context(self._open_client())
-                loaded = set()
-            deadline = turn.deadline_from(trio.current_time())
-            if resume_thread_id is None:
-                started = await client.thread_start(thread, tools=self.tools)
-                thread_id = started.thread.id
-            else:
-                thread_id = resume_thread_id
-                if thread_id not in loaded:
-                    await client.thread_resume(thread_id, thread, tools=self.tools)
-            loaded.add(thread_id)
-            parts: list[TextInput | LocalImageInput] = [TextInput(prompt)]
-            parts += [LocalImageInput(p) for p in (*turn.images, *images)]
-            overrides = TurnOverrides(output_schema=turn.output_schema)
-            running: AppServerTurn | None = None
-            with trio.CancelScope(deadline=deadline) as scope:
-                async with client.turn(thread_id, parts, overrides) as running:
+        deadline = turn.deadline_from(trio.current_time())
+        client: AppServerClient | None = None
+        running: AppServerTurn | None = None
+        thread_id = resume_thread_id
+        with trio.CancelScope(deadline=deadline) as scope:
+            async with AsyncExitStack() as stack:
+                if self._opened:
+                    client = await self._shared_client()
+                else:
+                    # Not opened: a private app-server for this one turn (about a second of
+                    # start-up; the thread lives on in CODEX_HOME and resumes by id next time).
+                    client = await stack.enter_async_context(self._open_client())
+                if resume_thread_id is None:
+                    started = await client.thread_start(thread, tools=self.tools)
+                    thread_id = started.thread.id
+                elif not client.is_loaded(resume_thread_id):
+                    await client.thread_resume(resume_thread_id, thread, tools=self.tools)
+                assert thread_id is not None
+                parts: list[TextInput | LocalImageInput] = [TextInput(prompt)]
+                parts += [LocalImageInput(p) for p in (*turn.images, *images)]
+                overrides = TurnOverrides(output_schema=turn.output_schema)
+                async with client.turn(thread_id, parts, overrides, deadline=deadline) as running:
                     yield ExecEventStream(thread_id, running)
-            if scope.cancelled_caught:
-                # Leaving client.turn above already sent turn/interrupt.
-                raise TurnDeadlineError(
-                    "turn deadline passed; the turn was interrupted",
-                    thread_id=thread_id,
-                    turn_id=running.turn_id if running is not None else None,
-                    pid=client.pid,
-                )
+        if scope.cancelled_caught:
+            # Leaving client.turn above already sent turn/interrupt.
+            raise TurnDeadlineError(
+                "turn deadline passed; the turn was interrupted"
+                if running is not None
+                else "turn deadline passed before the turn started",
+                thread_id=thread_id,
+                turn_id=running.turn_id if running is not None else None,
+                pid=client.pid if client is not None else None,
+                stderr_tail=(
+                    client.connection.process.stderr.tail() if client is not None else ""
+                ),
+            )
 
 
 class ExecEventStream:

@@ -1,22 +1,33 @@
 """A JSON-RPC 2.0 client over one codex process's stdio, on trio.
 
-:func:`open_jsonrpc` runs a reader task over a :class:`~codex_trio.transport.process.CodexProcess`
-for the extent of an ``async with`` block and gives a :class:`JsonRpcConnection`:
+:func:`open_jsonrpc` runs a reader task and a writer task over a
+:class:`~codex_trio.transport.process.CodexProcess` for the extent of an ``async with`` block and
+gives a :class:`JsonRpcConnection`:
 
 * :meth:`~JsonRpcConnection.call` sends a request and waits for its response, **always under a
   timeout** (the server silently drops a line it cannot parse, so an answer may never come);
   JSON-RPC errors raise the typed :class:`~codex_trio.protocol.app_server.JsonRpcError`
   subclasses; :meth:`~JsonRpcConnection.call_with_retry` retries "server overloaded" with
   exponential backoff.
-* Notifications go to ``on_notification``, awaited **on the reader**: if it blocks (a full
-  bounded channel), reading stops, the pipe fills and codex waits. That is the backpressure, and
-  it means a notification consumer must not wait for a response while its own channel is full.
-* Server-to-client requests go to ``on_request``, each **in its own task**, so a slow approval
-  blocks neither the reader nor other requests. Its return value is the result; a
-  ``JsonRpcError`` it raises is sent as that error; any other exception as an internal error.
-  Every request gets exactly one answer.
-* A stdout line that is not JSON, or not JSON-RPC, is reported (telemetry
-  ``codex.protocol.error``) and skipped; an oversized line likewise. Neither stops the reader.
+* Writes are **all or nothing**. Every message goes through one writer task, whole: a caller
+  cancelled before its message started is withdrawn (nothing written); once a message started it
+  is finished in the background, whatever happens to its caller, so the next message is never
+  glued onto half a line (trio's ``send_all`` may write part of its data when cancelled). A write
+  that cannot finish within ``write_timeout`` seconds (codex stopped reading its stdin) fails the
+  whole connection with :class:`~codex_trio.errors.TransportError`: everyone on it learns at once.
+* Notifications go to ``on_notification``, a plain function called **on the reader**, which must
+  not block: a reader shared by many threads never waits for one of them (the subscriber policy
+  above it decides what a full subscriber costs; see :mod:`codex_trio.transport.app_server`). A
+  handler that raises is logged; the reader goes on.
+* Server-to-client requests go to ``on_request``, each in its own task, at most
+  ``max_server_requests`` at once: a slow approval blocks neither the reader nor other requests,
+  and a flood of requests cannot spawn tasks without bound (the excess is answered at once with
+  a "client overloaded" error, -32001). Its return value is the result; a ``JsonRpcError`` it
+  raises is sent as that error; any other exception as an internal error. Every request gets
+  exactly one answer.
+* A stdout line that does not decode (not JSON, not JSON-RPC, nested too deep for the parser,
+  anything else) is reported (telemetry ``codex.protocol.error``) and skipped; an oversized line
+  likewise. No line stops the reader.
 * When the process dies (stdout reaches EOF), every pending call fails **at once** with the
   same :class:`~codex_trio.errors.TransportError` (exit code, signal, stderr tail), and so does
   every later call. ``on_closed`` is told, so subscriptions above can fail too.
@@ -24,6 +35,7 @@ for the extent of an ``async with`` block and gives a :class:`JsonRpcConnection`
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -36,6 +48,7 @@ from codex_trio.errors import CodexError, ProtocolError, TransportError
 from codex_trio.observe import get_logger, telemetry
 from codex_trio.protocol.app_server.messages import (
     INTERNAL_ERROR,
+    SERVER_OVERLOADED,
     JsonRpcError,
     Notification,
     Request,
@@ -52,7 +65,7 @@ __all__ = ["JsonRpcConnection", "RequestTimeoutError", "open_jsonrpc"]
 
 _log = get_logger("codex_trio.transport.jsonrpc")
 
-NotificationHandler = Callable[[Notification], Awaitable[None]]
+NotificationHandler = Callable[[Notification], None]
 RequestHandler = Callable[[Request], Awaitable[Any]]
 ClosedHandler = Callable[[TransportError], None]
 
@@ -65,6 +78,18 @@ class RequestTimeoutError(CodexError, TimeoutError):
         self.method = method
         self.timeout = timeout
         super().__init__(f"{method}: no response within {timeout:g} s")
+
+
+class _Frame:
+    """One whole message waiting for (or in) the writer."""
+
+    __slots__ = ("data", "done", "error", "started")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.started = False
+        self.done = trio.Event()
+        self.error: TransportError | None = None
 
 
 class _Pending:
@@ -95,6 +120,8 @@ class JsonRpcConnection:
         on_request: RequestHandler,
         on_closed: ClosedHandler | None,
         request_timeout: float,
+        write_timeout: float = 30.0,
+        max_server_requests: int = 256,
     ) -> None:
         self.process = process
         self._nursery = nursery
@@ -109,6 +136,18 @@ class JsonRpcConnection:
         self.skipped_lines = 0
         """Lines that were not JSON-RPC (or too long) and were skipped."""
         self.requests_answered = 0
+        self.requests_refused = 0
+        """Server requests answered "overloaded" because ``max_server_requests`` were running."""
+        self.write_timeout = write_timeout
+        self.max_server_requests = max_server_requests
+        self._requests_running = 0
+        self._outbox: collections.deque[_Frame] = collections.deque()
+        self._outbox_ready = trio.Event()
+
+    def start_soon(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run ``fn(*args)`` in the connection's nursery (cancelled when the block ends): for
+        work the reader must not wait for, such as interrupting a turn."""
+        self._nursery.start_soon(fn, *args)
 
     @property
     def pending(self) -> int:
@@ -116,12 +155,65 @@ class JsonRpcConnection:
         return len(self._pending)
 
     async def send(self, message: Mapping[str, Any]) -> None:
-        """Encode and write one message; :class:`InvalidMessageError` before sending anything
-        the server could not parse; :class:`TransportError` if the connection is dead."""
-        data = encode_message(message)
+        """Encode and write one message, whole; :class:`InvalidMessageError` before sending
+        anything the server could not parse; :class:`TransportError` if the connection is dead
+        (or dies before the message is written). Cancelled before the writer took the message up,
+        nothing is written; after, it is still written whole."""
+        await self._write(encode_message(message))
+
+    async def _write(self, data: bytes) -> None:
+        frame = self._post(data)
+        try:
+            await frame.done.wait()
+        finally:
+            if not frame.started and not frame.done.is_set():
+                self._withdraw(frame)
+        if frame.error is not None:
+            raise frame.error
+
+    def _post(self, data: bytes) -> _Frame:
+        """Queue a whole message for the writer (never blocks); raises if the connection is dead."""
         if self.error is not None:
             raise self.error
-        await self.process.send(data)
+        frame = _Frame(data)
+        self._outbox.append(frame)
+        self._outbox_ready.set()
+        return frame
+
+    def _withdraw(self, frame: _Frame) -> None:
+        try:
+            self._outbox.remove(frame)
+        except ValueError:  # pragma: no cover - taken up in between
+            pass
+
+    async def _write_loop(self) -> None:
+        """The one task that writes to codex's stdin: each message whole, in order."""
+        while True:
+            while not self._outbox:
+                await self._outbox_ready.wait()
+                self._outbox_ready = trio.Event()
+            frame = self._outbox.popleft()
+            frame.started = True
+            try:
+                with trio.move_on_after(self.write_timeout) as scope:
+                    await self.process.send(frame.data)
+            except TransportError as exc:
+                # codex closed its stdin: it is exiting; the reader reports why once it is gone.
+                frame.error = exc
+                frame.done.set()
+                continue
+            if scope.cancelled_caught:
+                error = TransportError(
+                    f"a {len(frame.data)}-byte message could not be written to codex within "
+                    f"{self.write_timeout:g} s (codex stopped reading its stdin); the connection "
+                    "was closed, since its framing can no longer be trusted",
+                    pid=self.process.pid,
+                    stderr_tail=self.process.stderr.tail(),
+                )
+                _log.error("app_server.write_stalled", bytes=len(frame.data), pid=self.process.pid)
+                self._close(error)
+                return
+            frame.done.set()
 
     async def notify(self, method: str, params: Mapping[str, Any] | None = None) -> None:
         """Send a notification (no answer)."""
@@ -158,7 +250,7 @@ class JsonRpcConnection:
         limit = self.request_timeout if time_limit is None else time_limit
         try:
             with trio.move_on_after(limit) as scope:
-                await self.process.send(data)
+                await self._write(data)
                 await pending.event.wait()
         except TransportError:
             if self.error is not None:
@@ -214,20 +306,38 @@ class JsonRpcConnection:
                     continue
                 try:
                     message = parse_message(line)
-                except (ValueError, ProtocolError) as exc:
+                except Exception as exc:  # not JSON, not JSON-RPC, too deep (RecursionError)...
                     self.skipped_lines += 1
-                    _protocol_error("invalid_json" if isinstance(exc, ValueError) else "invalid")
+                    kind = (
+                        "invalid_json"
+                        if isinstance(exc, ValueError)
+                        else "invalid"
+                        if isinstance(exc, ProtocolError)
+                        else "undecodable"
+                    )
+                    _protocol_error(kind)
                     _log.warning(
                         "app_server.line_skipped",
-                        reason=str(exc)[:200],
+                        reason=f"{type(exc).__name__}: {exc}"[:200],
                         line=line[:200].decode("utf-8", "replace"),
                     )
                     continue
                 if isinstance(message, Response):
                     self._resolve(message)
                 elif isinstance(message, Notification):
-                    await self._on_notification(message)
+                    try:
+                        self._on_notification(message)
+                    except Exception as exc:  # a subscriber bug must not stop every thread
+                        _protocol_error("notification_handler_failed")
+                        _log.error(
+                            "app_server.notification_handler_failed",
+                            method=message.method,
+                            error=repr(exc)[:300],
+                        )
+                elif self._requests_running >= self.max_server_requests:
+                    self._refuse(message)
                 else:
+                    self._requests_running += 1
                     self._nursery.start_soon(self._answer, message)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             pass
@@ -236,6 +346,29 @@ class JsonRpcConnection:
         with trio.move_on_after(2.0):
             await self.process.wait()
         self._close(self.process.error("codex app-server exited"))
+
+    def _refuse(self, request: Request) -> None:
+        """Answer a server request over the concurrency cap at once, without a task."""
+        self.requests_refused += 1
+        _protocol_error("server_requests_over_cap")
+        if self.requests_refused == 1 or self.requests_refused % 1000 == 0:
+            _log.warning(
+                "app_server.request_refused",
+                method=request.method,
+                running=self._requests_running,
+                refused=self.requests_refused,
+            )
+        reply = {
+            "jsonrpc": "2.0",
+            "id": request.id,
+            "error": {
+                "code": SERVER_OVERLOADED,
+                "message": f"client overloaded: {self._requests_running} server requests "
+                "are being handled; try again later",
+            },
+        }
+        if self.error is None and len(self._outbox) < 4 * self.max_server_requests:
+            self._post(encode_message(reply))
 
     def _resolve(self, response: Response) -> None:
         request_id = response.id
@@ -256,10 +389,20 @@ class JsonRpcConnection:
         for pending in self._pending.values():
             pending.error = error
             pending.event.set()
+        while self._outbox:
+            frame = self._outbox.popleft()
+            frame.error = error
+            frame.done.set()
         if self._on_closed is not None:
             self._on_closed(error)
 
     async def _answer(self, request: Request) -> None:
+        try:
+            await self._answer_one(request)
+        finally:
+            self._requests_running -= 1
+
+    async def _answer_one(self, request: Request) -> None:
         try:
             result = await self._on_request(request)
             reply: dict[str, Any] = {"jsonrpc": "2.0", "id": request.id, "result": result}
@@ -308,6 +451,8 @@ async def open_jsonrpc(
     on_request: RequestHandler,
     on_closed: ClosedHandler | None = None,
     request_timeout: float = 60.0,
+    write_timeout: float = 30.0,
+    max_server_requests: int = 256,
 ) -> AsyncIterator[JsonRpcConnection]:
     """Run a reader over ``process`` for the block's extent; see the module docstring.
 
@@ -317,6 +462,10 @@ async def open_jsonrpc(
     """
     if not (request_timeout > 0 and math.isfinite(request_timeout)):
         raise ValueError("request_timeout must be a positive, finite number of seconds")
+    if not (write_timeout > 0 and math.isfinite(write_timeout)):
+        raise ValueError("write_timeout must be a positive, finite number of seconds")
+    if max_server_requests < 1:
+        raise ValueError("max_server_requests must be at least 1")
     with collapse():
         async with trio.open_nursery() as nursery:
             connection = JsonRpcConnection(
@@ -326,8 +475,11 @@ async def open_jsonrpc(
                 on_request=on_request,
                 on_closed=on_closed,
                 request_timeout=request_timeout,
+                write_timeout=write_timeout,
+                max_server_requests=max_server_requests,
             )
             nursery.start_soon(connection._read)
+            nursery.start_soon(connection._write_loop)
             try:
                 yield connection
             finally:

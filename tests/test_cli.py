@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import codex_trio
 from codex_trio.cli import main
 from tests.fakes import fake_codex
 
@@ -92,3 +95,34 @@ async def test_demo_serve_answers_a_scrape_and_exits_0_on_sigterm() -> None:
         await proc.stdout.aclose()
     assert code == 0, seen.decode()
     assert b"received SIGTERM: draining" in seen and b"demo finished" in seen
+
+
+def test_help_is_plain_text_without_rest_markup(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "doctor" in out and "demo" in out and "--version" in out
+    assert "``" not in out and ":func:" not in out and ":class:" not in out
+
+
+def test_version_prints_the_package_and_supported_codex_versions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"codex-trio {codex_trio.__version__} ")
+    assert "0.163.0" in out
+
+
+def test_version_of_the_installed_command() -> None:
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "codex-trio"), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("codex-trio ")

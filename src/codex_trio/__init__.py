@@ -7,6 +7,7 @@ from codex_trio.errors import (
     CodexVersionError,
     ConfigurationError,
     ProtocolError,
+    SlowConsumerError,
     StructuredOutputError,
     TransportError,
     TurnDeadlineError,
@@ -24,7 +25,13 @@ from codex_trio.protocol.options import (
     TurnOptions,
     WebSearchMode,
 )
-from codex_trio.runtime import RetryPolicy, Runtime, RuntimeClosedError, ThreadHandle
+from codex_trio.runtime import (
+    RetryPolicy,
+    Runtime,
+    RuntimeClosedError,
+    ThreadHandle,
+    TurnCancelledError,
+)
 
 __version__ = "0.1.0"
 
@@ -54,8 +61,10 @@ __all__ = [
     "CodexVersionError",
     "ConfigurationError",
     "ProtocolError",
+    "SlowConsumerError",
     "StructuredOutputError",
     "TransportError",
+    "TurnCancelledError",
     "TurnDeadlineError",
     "TurnFailedError",
 ]

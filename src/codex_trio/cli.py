@@ -14,6 +14,11 @@ from codex_trio.errors import CodexError
 
 __all__ = ["main"]
 
+_DESCRIPTION = (
+    "codex-trio: a Python SDK and supervised trio runtime for the codex agent engine. "
+    "'doctor' checks the installation; 'demo' runs the offline demo."
+)
+
 
 async def _offline_turn(codex_path: str, directory: Path) -> str:
     """Run one trivial turn on the real binary against the built-in mock model."""
@@ -52,7 +57,16 @@ async def _doctor(explicit: str | None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="codex-trio", description=__doc__)
+    from codex_trio import __version__
+    from codex_trio.transport.discovery import SUPPORTED_VERSIONS
+
+    low, high = (".".join(map(str, v)) for v in SUPPORTED_VERSIONS)
+    parser = argparse.ArgumentParser(prog="codex-trio", description=_DESCRIPTION)
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"codex-trio {__version__} (codex >= {low}, < {high})",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     doctor = sub.add_parser("doctor", help="show the codex binary, its version, try a turn")
     doctor.add_argument("--codex-path", default=None)

@@ -52,3 +52,19 @@ def children_of_self() -> list[int]:
         if ppid == me:
             out.append(int(entry))
     return out
+
+
+def children_of(parent: int) -> list[int]:
+    """Live (not zombie) pids whose parent is ``parent``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z":
+            out.append(int(entry))
+    return out

@@ -102,7 +102,13 @@ class TransportError(CodexError):
 
 
 class TurnDeadlineError(TransportError):
-    """The turn did not end before its deadline; codex was stopped and reaped."""
+    """The turn did not end before its deadline; codex was stopped and reaped.
+
+    On the exec transport the stopped process's ``exit_code`` (or ``signal``), ``stderr_tail``
+    and ``pid`` are filled in, read after it was reaped. Where the turn ran on a process that
+    is shared and kept running (an app-server), there is no exit status to report and those
+    fields say only what that transport knows.
+    """
 
 
 class SlowConsumerError(CodexError):

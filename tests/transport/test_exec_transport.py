@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import trio
 
-from codex_trio.errors import ProtocolError, TransportError
+from codex_trio import Codex
+from codex_trio.errors import ProtocolError, TransportError, TurnDeadlineError
 from codex_trio.observe import telemetry
 from codex_trio.protocol import (
     ItemCompletedEvent,
@@ -19,7 +20,7 @@ from codex_trio.protocol import (
     TurnCompletedEvent,
 )
 from codex_trio.protocol.options import CodexOptions, ThreadOptions, TurnOptions
-from codex_trio.testing import MockModel, hold, message
+from codex_trio.testing import MockModel, hang, hold, message
 from codex_trio.transport.exec import ExecTransport
 from codex_trio.transport.process import StopPolicy
 from tests.fakes import children_of_self, fake_codex, pid_alive
@@ -188,3 +189,70 @@ async def test_kill_9_of_real_codex_mid_turn_is_a_transport_error(mock_model: Mo
     assert info.value.signal == signal.SIGKILL
     assert info.value.thread_id == seen[0].thread_id  # type: ignore[attr-defined]
     assert not pid_alive(stream.pid)
+
+
+# A codex that ends its turn, then lingers: it ignores stdin's EOF and would sleep 30 s more.
+# The real binary exits 10-30 ms after turn.completed; this one forces the case of issue 8.6.
+LINGER = 30
+LINGERING = printing(START, TURN, msg(0), DONE, then=f"time.sleep({LINGER})\n")
+
+
+async def test_a_turn_that_ended_is_not_failed_by_its_deadline_while_codex_lingers(
+    tmp_path: Path,
+) -> None:
+    # Default stop policy: before the fix, the deadline scope also covered the 5 s exit grace,
+    # so a turn that completed at once raised TurnDeadlineError at the 3 s deadline.
+    codex = fake_codex(tmp_path, LINGERING)
+    thread = Codex(codex_path=codex).start_thread(skip_git_repo_check=True)
+    with trio.fail_after(LINGER - 5):  # hang guard, far beyond the expected wait
+        result = await thread.run("hi", timeout=3)
+    assert result.final_response == "m0"
+    assert thread.id == "t-1"
+    assert not [p for p in children_of_self() if pid_alive(p)]
+
+
+async def test_the_stream_ends_at_turn_completed_and_a_lingering_codex_is_reaped_after(
+    tmp_path: Path,
+) -> None:
+    codex = fake_codex(tmp_path, LINGERING)
+    exits: list[dict[str, object]] = []
+    telemetry.attach(
+        "t-linger", [("codex", "process", "exit")], lambda e, m, md, c: exits.append(md)
+    )
+    try:
+        with trio.fail_after(LINGER - 5):  # hang guard only
+            async with transport(codex).turn("hi", THREAD) as stream:
+                events = [event async for event in stream]
+                # The iteration ended at turn.completed, with codex still running: the turn
+                # is done at that event, not at exit.
+                assert stream.pid is not None and pid_alive(stream.pid)
+                assert not exits
+    finally:
+        telemetry.detach("t-linger")
+    assert isinstance(events[-1], TurnCompletedEvent)
+    # Leaving the block reaped it, signalled (it would not exit by itself), not waited out.
+    assert not pid_alive(stream.pid)
+    assert stream.pid not in children_of_self()
+    assert [e["reason"] for e in exits] == ["killed"]
+
+
+async def test_deadline_error_carries_the_stopped_codex_exit_status_and_stderr(
+    mock_model: MockModel,
+) -> None:
+    mock_model.script = [hang()]
+    t = ExecTransport(
+        codex_path=mock_model.codex, options=CodexOptions(env=mock_model.env), stop_policy=FAST
+    )
+    thread = ThreadOptions(skip_git_repo_check=True, working_directory=str(mock_model.workdir))
+    with trio.fail_after(60), pytest.raises(TurnDeadlineError) as info:
+        async with t.turn("wait for it", thread, TurnOptions(timeout=3)) as stream:
+            async for _event in stream:
+                pass
+    error = info.value
+    assert error.pid is not None and error.pid == stream.pid
+    assert not pid_alive(error.pid)
+    # codex 0.163.0 answers SIGINT mid-turn with exit 1; what it wrote to stderr is kept.
+    assert error.exit_code == 1 and error.signal is None
+    assert "Reading prompt from stdin" in error.stderr_tail
+    assert "exit code 1" in str(error)
+    assert error.thread_id is not None

@@ -1,4 +1,6 @@
 import signal
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,35 @@ async def test_send_after_codex_closed_stdin_is_a_transport_error(tmp_path: Path
         with pytest.raises(TransportError, match="closed its stdin"):
             for _ in range(100):
                 await proc.send(b"x" * 65536)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG")
+async def test_death_signal_is_armed_and_survives_trio_worker_threads_exiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PR_SET_PDEATHSIG fires when the *thread* that forked the child exits. trio's open_process
+    # forks from a worker of its thread cache, which exits after IDLE_TIMEOUT idle seconds:
+    # armed from there, the signal would kill codex mid-turn. Make idle workers exit at once,
+    # run some, let them all exit, and codex must still be running.
+    codex = fake_codex(
+        tmp_path,
+        """
+        import ctypes
+        armed = ctypes.c_int(0)
+        ctypes.CDLL(None).prctl(2, ctypes.byref(armed), 0, 0, 0)  # PR_GET_PDEATHSIG
+        print(armed.value, os.getsid(0) == os.getpid(), flush=True)
+        time.sleep(30)
+        """,
+    )
+    monkeypatch.setattr(trio._core._thread_cache, "IDLE_TIMEOUT", 0.01)
+    async with open_codex_process([codex], stop_policy=FAST) as proc:
+        assert await proc.receive_line() == f"{int(signal.SIGKILL)} True".encode()
+        for _ in range(3):
+            await trio.to_thread.run_sync(lambda: None)
+        with trio.fail_after(10):  # hang guard
+            while any(t.name.startswith("Trio thread") for t in threading.enumerate()):
+                await trio.sleep(0.01)
+        with trio.move_on_after(0.5):  # a death signal would have arrived by now
+            await proc.wait()
+        assert proc.returncode is None, "codex died with a thread instead of its process"
+    assert proc.exit_info is not None and proc.exit_info.sent_signal == signal.SIGINT

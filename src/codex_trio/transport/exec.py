@@ -12,11 +12,19 @@ EOF otherwise), then decodes stdout line by line and sends each event into a tri
 on it, codex's stdout pipe fills and codex itself blocks on write: memory stays bounded whatever
 the speeds.
 
-The turn ends on ``turn.completed`` or ``turn.failed``. If codex exits without either, the stream
-raises :class:`~codex_trio.errors.TransportError` (exit code, signal, stderr tail) once the events
-before it are consumed. Leaving the block early (break, exception, cancellation) or reaching the
-turn's deadline stops codex (SIGINT, SIGTERM, SIGKILL with grace periods) and reaps it; the output
-schema's temp file is removed in every case.
+The turn ends on ``turn.completed`` or ``turn.failed``, not when codex exits: the stream ends
+right after that event, and the turn's deadline no longer applies. codex is then reaped when the
+block exits, outside the deadline: it normally exits by itself within milliseconds, and one that
+lingers is signalled after ``stop_policy.linger_grace`` (SIGINT, which codex 0.163.0 answers
+after a turn with a clean exit; then SIGTERM, SIGKILL), so the caller never waits a full exit
+grace for a turn that is already done.
+
+If codex exits without either event, the stream raises :class:`~codex_trio.errors.TransportError`
+(exit code, signal, stderr tail) once the events before it are consumed. Reaching the turn's
+deadline first stops codex and raises :class:`~codex_trio.errors.TurnDeadlineError`, with the
+stopped process's exit status, stderr tail and pid. Leaving the block early (break, exception,
+cancellation) stops codex too (SIGINT, SIGTERM, SIGKILL with grace periods) and reaps it; the
+output schema's temp file is removed in every case.
 """
 
 from __future__ import annotations
@@ -167,19 +175,12 @@ class ExecTransport:
         deadline: float,
     ) -> None:
         async with send:
-            with trio.CancelScope(deadline=deadline) as scope:
-                try:
-                    await self._run_process(argv, env, prompt, send, stream)
-                except CodexError as exc:
-                    stream.error = exc
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    pass  # the consumer closed its end: nothing to deliver
-            if scope.cancelled_caught and stream.error is None:
-                stream.error = TurnDeadlineError(
-                    "turn deadline passed; codex was stopped",
-                    thread_id=stream.thread_id,
-                    pid=stream.pid,
-                )
+            try:
+                await self._run_process(argv, env, prompt, send, stream, deadline)
+            except CodexError as exc:
+                stream.error = exc
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass  # the consumer closed its end: nothing to deliver
 
     async def _run_process(
         self,
@@ -188,6 +189,7 @@ class ExecTransport:
         prompt: str,
         send: trio.MemorySendChannel[ThreadEvent],
         stream: TurnStream,
+        deadline: float,
     ) -> None:
         async with open_codex_process(
             argv,
@@ -197,12 +199,26 @@ class ExecTransport:
             transport="exec",
         ) as process:
             stream.pid = process.pid
-            try:
-                await process.send(prompt.encode("utf-8"))
-            except TransportError:
-                pass  # codex died before reading its prompt: reported below from its exit
-            await process.close_stdin()
-            await self._pump(process, send, stream)
+            # The deadline bounds the turn, up to its last event; not the reaping after it.
+            with trio.CancelScope(deadline=deadline) as scope:
+                try:
+                    await process.send(prompt.encode("utf-8"))
+                except TransportError:
+                    pass  # codex died before reading its prompt: reported below from its exit
+                await process.close_stdin()
+                await self._pump(process, send, stream)
+            if stream.ended:
+                # The turn is complete: the consumer's iteration ends now, while codex is reaped
+                # as this block exits (quickly: it is marked finished).
+                send.close()
+                return
+        if scope.cancelled_caught:
+            # Built after the stop, so it carries the exit status and the whole stderr tail.
+            raise process.error(
+                "turn deadline passed; codex was stopped",
+                error_class=TurnDeadlineError,
+                thread_id=stream.thread_id,
+            )
 
     async def _pump(
         self,
@@ -240,7 +256,7 @@ class ExecTransport:
             await _send(send, event, stream)
             if isinstance(event, (TurnCompletedEvent, TurnFailedEvent)):
                 stream.ended = True
-                process.expect_exit = True
+                process.finished = True
                 return
         # stdout closed without turn.completed / turn.failed: codex died or gave up.
         process.expect_exit = True

@@ -6,22 +6,37 @@ Leaving the block, for whatever reason (normal end, exception, cancellation), st
 and reaps it:
 
 1. close stdin (codex treats EOF as "no more input");
-2. if its work is done (``expect_exit``), wait ``exit_grace`` seconds for it to exit on its own;
+2. if it has delivered all it was asked for (``finished``: an exec turn ended), wait only
+   ``linger_grace`` seconds for it to exit on its own; if it is expected to exit on its own
+   (``expect_exit``: an app-server whose stdin closed, an exec that closed stdout), wait
+   ``exit_grace`` seconds; otherwise (cancelled mid-work) hardly at all;
 3. SIGINT, then SIGTERM, each followed by ``signal_grace`` seconds of waiting;
 4. SIGKILL to codex's whole process group, so the shell commands it started go too.
 
 The stop runs shielded from cancellation, bounded by those grace periods, so a cancelled caller
 still never leaves a zombie or an open pipe behind.
+
+Parent death. codex runs in a session of its own (so a terminal's Ctrl-C reaches only the
+parent, and the stop can signal its whole group). On Linux it is also spawned with
+``PR_SET_PDEATHSIG`` = SIGKILL, so when the Python parent dies without stopping it (SIGKILL, a
+crash) codex dies at once instead of running on until it next writes to its dead pipe. The
+kernel sends that signal when the *thread* that forked the child exits, not the process, and
+trio forks from its worker threads, which exit when idle; so processes are forked from one
+dedicated daemon thread, which lives as long as the interpreter.
 """
 
 from __future__ import annotations
 
 import collections
+import ctypes
 import os
+import queue
 import signal as signal_module
 import subprocess
+import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 import attrs
@@ -68,10 +83,18 @@ class StderrRing:
 
 @attrs.frozen
 class StopPolicy:
-    """How long to wait at each step of stopping codex (seconds)."""
+    """How long to wait at each step of stopping codex (seconds).
+
+    ``exit_grace``: for a process expected to exit by itself (stdin closed, stdout at EOF).
+    ``signal_grace``: after each of SIGINT and SIGTERM. ``linger_grace``: for a process whose
+    work is done (an exec turn ended); codex 0.163.0 exits 10-30 ms after ``turn.completed``,
+    and a SIGINT after it is a clean shutdown (exit 0, rollout complete), so one that lingers
+    is signalled soon rather than waited for.
+    """
 
     exit_grace: float = 5.0
     signal_grace: float = 2.0
+    linger_grace: float = 0.5
 
 
 @attrs.frozen(kw_only=True)
@@ -99,7 +122,7 @@ class CodexProcess:
 
     def __init__(
         self,
-        proc: trio.Process,
+        proc: _Child,
         *,
         max_line_bytes: int,
         stderr: StderrRing,
@@ -116,9 +139,12 @@ class CodexProcess:
         self._stdin_closed = False
         self.exit_info: ExitInfo | None = None
         self._sent_signal: int | None = None
-        # Set by the protocol layer above once codex is expected to exit on its own (its turn
-        # ended); until then, stopping it does not wait for a voluntary exit.
+        # Set by the protocol layer above once codex is expected to exit on its own; until then,
+        # stopping it does not wait for a voluntary exit.
         self.expect_exit = False
+        # Set once codex delivered all it was asked for (an exec turn ended): stopping it then
+        # waits only the policy's linger_grace before signalling it.
+        self.finished = False
 
     @property
     def pid(self) -> int:
@@ -151,10 +177,17 @@ class CodexProcess:
         await self._proc.wait()
         return self._record_exit()
 
-    def error(self, message: str, **context: str | None) -> TransportError:
-        """A TransportError describing this process's state (exit status, stderr tail)."""
+    def error(
+        self,
+        message: str,
+        *,
+        error_class: type[TransportError] = TransportError,
+        **context: str | None,
+    ) -> TransportError:
+        """A TransportError (or ``error_class``) describing this process's state (exit status,
+        stderr tail, pid)."""
         info = self.exit_info if self.exit_info is not None else self._poll_exit()
-        return TransportError(
+        return error_class(
             message,
             exit_code=info.exit_code if info else None,
             signal=info.signal if info else None,
@@ -211,7 +244,12 @@ class CodexProcess:
         """Stop codex as the module docstring describes; shielded from cancellation."""
         with trio.CancelScope(shield=True):
             await self.close_stdin()
-            grace = policy.exit_grace if self.expect_exit else 0.05
+            if self.finished:
+                grace = policy.linger_grace
+            elif self.expect_exit:
+                grace = policy.exit_grace
+            else:
+                grace = 0.05
             if not await self._wait_for(grace):
                 for sig in (signal_module.SIGINT, signal_module.SIGTERM):
                     self.send_signal(sig)
@@ -230,6 +268,206 @@ class CodexProcess:
             os.killpg(self.pid, signal_module.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+# --------------------------------------------------------------------------------------------
+# Spawning: a child that dies with its parent
+# --------------------------------------------------------------------------------------------
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        return None
+    return prctl
+
+
+_prctl = _load_prctl()
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None]:
+    """A ``preexec_fn`` that has the kernel SIGKILL the child when its parent thread exits."""
+    prctl = _prctl
+    assert prctl is not None
+    option = ctypes.c_ulong(_PR_SET_PDEATHSIG)
+    death_signal = ctypes.c_ulong(signal_module.SIGKILL)
+    zero = ctypes.c_ulong(0)
+
+    def preexec() -> None:  # runs in the child, between fork and exec: keep it minimal
+        prctl(option, death_signal, zero, zero, zero)
+        if os.getppid() != parent_pid:
+            os._exit(1)  # the parent died before the death signal was armed
+
+    return preexec
+
+
+class _Spawner:
+    """One daemon thread that forks every codex process.
+
+    ``PR_SET_PDEATHSIG`` fires when the forking *thread* exits. trio's ``open_process`` forks
+    from a worker thread of its cache, which exits after some idle seconds and would take the
+    child with it; this thread lives as long as the interpreter, so the signal fires only
+    when the parent process dies. Forking off the trio thread also keeps a fork of a large
+    process (``preexec_fn`` rules out vfork) from blocking the event loop.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[Callable[[], None]] | None = None
+        self._owner_pid = 0
+
+    def _queue(self) -> queue.SimpleQueue[Callable[[], None]]:
+        with self._lock:
+            # After os.fork() the child has no spawner thread: start a new one there.
+            if self._jobs is None or self._owner_pid != os.getpid():
+                jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+                threading.Thread(
+                    target=self._serve, args=(jobs,), name="codex-trio-spawner", daemon=True
+                ).start()
+                self._jobs, self._owner_pid = jobs, os.getpid()
+            return self._jobs
+
+    @staticmethod
+    def _serve(jobs: queue.SimpleQueue[Callable[[], None]]) -> None:
+        while True:
+            jobs.get()()
+
+    async def run(self, spawn: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+        """``spawn()`` called on the spawner thread. Not cancellable (like trio's own
+        ``open_process``): a process that was started is always handed back, never leaked."""
+        token = trio.lowlevel.current_trio_token()
+        done = trio.Event()
+        outcome: list[subprocess.Popen[bytes] | BaseException] = []
+
+        def job() -> None:
+            try:
+                outcome.append(spawn())
+            except BaseException as exc:  # handed to the caller, whatever it is
+                outcome.append(exc)
+            token.run_sync_soon(done.set)
+
+        self._queue().put(job)
+        with trio.CancelScope(shield=True):
+            await done.wait()
+        [result] = outcome
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+
+_spawner = _Spawner()
+
+
+class _Child:
+    """A spawned process with trio streams on its pipes and an async :meth:`wait` (a pidfd on
+    Linux, a waitid thread elsewhere): the part of ``trio.Process`` this module uses."""
+
+    def __init__(
+        self,
+        popen: subprocess.Popen[bytes],
+        stdin: trio.lowlevel.FdStream,
+        stdout: trio.lowlevel.FdStream,
+        stderr: trio.lowlevel.FdStream,
+    ) -> None:
+        self._popen = popen
+        self.pid = popen.pid
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self._wait_lock = trio.Lock()
+        self._pidfd: int | None = None
+        pidfd_open = getattr(os, "pidfd_open", None)
+        if pidfd_open is not None:
+            try:
+                self._pidfd = pidfd_open(popen.pid)
+            except OSError:  # pragma: no cover - an old kernel: fall back on waitid
+                self._pidfd = None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll()
+
+    def poll(self) -> int | None:
+        return self._popen.poll()
+
+    def send_signal(self, sig: int) -> None:
+        self._popen.send_signal(sig)  # a no-op once the child was reaped
+
+    async def wait(self) -> int:
+        async with self._wait_lock:
+            if self._popen.poll() is None:
+                if self._pidfd is not None:
+                    await trio.lowlevel.wait_readable(self._pidfd)
+                else:  # pragma: no cover - kernels before 5.3
+                    await trio.to_thread.run_sync(_wait_reapable, self.pid, abandon_on_cancel=True)
+                self._popen.wait()  # reapable now: returns at once
+            self.close()
+        rc = self._popen.returncode
+        assert rc is not None
+        return rc
+
+    def close(self) -> None:
+        """Release the pidfd (the pipes are the caller's to close)."""
+        if self._pidfd is not None:
+            fd, self._pidfd = self._pidfd, None
+            trio.lowlevel.notify_closing(fd)
+            os.close(fd)
+
+
+def _wait_reapable(pid: int) -> None:  # pragma: no cover - kernels before 5.3
+    try:
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    except ChildProcessError:
+        pass
+
+
+async def _spawn(
+    argv: Sequence[str], *, env: dict[str, str] | None, cwd: str | os.PathLike[str] | None
+) -> _Child:
+    """Start ``argv`` in a session of its own with three pipes; on Linux, armed to die with us."""
+    fds: list[int] = []
+    try:
+        stdin_r, stdin_w = os.pipe()
+        fds += [stdin_r, stdin_w]
+        stdout_r, stdout_w = os.pipe()
+        fds += [stdout_r, stdout_w]
+        stderr_r, stderr_w = os.pipe()
+        fds += [stderr_r, stderr_w]
+        preexec = _die_with_parent(os.getpid()) if _prctl is not None else None
+
+        def popen() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                list(argv),
+                stdin=stdin_r,
+                stdout=stdout_w,
+                stderr=stderr_w,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=preexec,
+            )
+
+        if preexec is not None:
+            process = await _spawner.run(popen)
+        else:  # pragma: no cover - not Linux: no death signal to arm, fork from a worker
+            process = await trio.to_thread.run_sync(popen)
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    for fd in (stdin_r, stdout_w, stderr_w):
+        os.close(fd)  # the child's ends
+    return _Child(
+        process,
+        trio.lowlevel.FdStream(stdin_w),
+        trio.lowlevel.FdStream(stdout_r),
+        trio.lowlevel.FdStream(stderr_r),
+    )
 
 
 async def _drain_stderr(stream: trio.abc.ReceiveStream, ring: StderrRing, done: trio.Event) -> None:
@@ -259,15 +497,7 @@ async def open_codex_process(
     failure raises :class:`~codex_trio.errors.TransportError`.
     """
     try:
-        proc = await trio.lowlevel.open_process(
-            list(argv),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            start_new_session=True,
-        )
+        proc = await _spawn(argv, env=dict(env) if env is not None else None, cwd=cwd)
     except OSError as exc:
         raise TransportError(f"could not start codex at {argv[0]}: {exc.strerror or exc}") from exc
     ring = StderrRing(max_lines=stderr_lines)
@@ -295,5 +525,5 @@ async def open_codex_process(
     finally:
         with trio.CancelScope(shield=True):
             for stream in (proc.stdin, proc.stdout, proc.stderr):
-                if stream is not None:
-                    await stream.aclose()
+                await stream.aclose()
+        proc.close()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from codex_trio.errors import ProtocolError
 from codex_trio.protocol.app_server import (
     AgentMessageDeltaEvent,
     AppServerNotificationEvent,
@@ -16,19 +19,26 @@ from codex_trio.protocol.app_server import (
 from codex_trio.protocol.app_server import types as g
 from codex_trio.protocol.exec_events import (
     ItemCompletedEvent,
+    ItemStartedEvent,
+    ItemUpdatedEvent,
     ThreadErrorEvent,
     TurnCompletedEvent,
     TurnFailedEvent,
+    TurnStartedEvent,
     Usage,
 )
 from codex_trio.protocol.exec_items import (
     AgentMessageItem,
     CommandExecutionItem,
     CommandExecutionStatus,
+    DynamicToolCallItem,
+    DynamicToolCallStatus,
     FileChangeItem,
     PatchApplyStatus,
     PatchChangeKind,
     ReasoningItem,
+    TodoItem,
+    TodoListItem,
     UnknownItem,
 )
 
@@ -43,6 +53,16 @@ def mapped(mapper: TurnEventMapper, method: str, params: dict[str, Any]) -> list
 
 def item(raw: dict[str, Any]) -> Any:
     return decode_params(g.ItemCompletedNotification, {**IDS, "completedAtMs": 1, "item": raw}).item
+
+
+TURN_STARTED = {"threadId": "t", "turn": {"id": "u", "items": [], "status": "inProgress"}}
+
+
+def started(usage: Usage | None = None) -> TurnEventMapper:
+    """A mapper that has seen this turn's ``turn/started``."""
+    mapper = TurnEventMapper(usage=usage)
+    assert mapped(mapper, "turn/started", TURN_STARTED) == [TurnStartedEvent()]
+    return mapper
 
 
 def usage(total: int) -> dict[str, Any]:
@@ -103,7 +123,7 @@ def test_user_message_is_left_out_and_unmapped_types_stay_as_unknown_items() -> 
 
 
 def test_turn_completed_carries_the_threads_cumulative_usage() -> None:
-    mapper = TurnEventMapper(usage=Usage(input_tokens=5, cached_input_tokens=0, output_tokens=1))
+    mapper = started(Usage(input_tokens=5, cached_input_tokens=0, output_tokens=1))
     events = mapped(
         mapper,
         "thread/tokenUsage/updated",
@@ -121,7 +141,7 @@ def test_turn_completed_carries_the_threads_cumulative_usage() -> None:
 
 def test_failed_and_interrupted_turns_end_with_turn_failed() -> None:
     failed = mapped(
-        TurnEventMapper(),
+        started(),
         "turn/completed",
         {
             "threadId": "t",
@@ -130,7 +150,7 @@ def test_failed_and_interrupted_turns_end_with_turn_failed() -> None:
     )
     assert isinstance(failed[0], TurnFailedEvent) and failed[0].message == "quota"
     interrupted = mapped(
-        TurnEventMapper(),
+        started(),
         "turn/completed",
         {"threadId": "t", "turn": {"id": "u", "items": [], "status": "interrupted"}},
     )
@@ -160,3 +180,129 @@ def test_deltas_plans_errors_and_others() -> None:
         )[0],
         ItemCompletedEvent,
     )
+
+
+def test_a_turn_completed_before_turn_started_is_a_protocol_error_not_a_success() -> None:
+    mapper = TurnEventMapper()
+    with pytest.raises(ProtocolError, match="before turn/started") as info:
+        mapped(
+            mapper,
+            "turn/completed",
+            {"threadId": "t", "turn": {"id": "u", "items": [], "status": "completed"}},
+        )
+    assert info.value.thread_id == "t" and info.value.turn_id == "u"
+    assert mapper.finished and mapper.status == "failed"
+
+
+def test_a_dynamic_tool_call_is_a_typed_item() -> None:
+    running = map_item(
+        item(
+            {
+                "type": "dynamicToolCall",
+                "id": "call_3",
+                "namespace": None,
+                "tool": "add",
+                "arguments": {"a": 2, "b": 40},
+                "status": "inProgress",
+                "contentItems": None,
+                "success": None,
+                "durationMs": None,
+            }
+        )
+    )
+    assert running == DynamicToolCallItem(
+        id="call_3",
+        tool="add",
+        arguments={"a": 2, "b": 40},
+        status=DynamicToolCallStatus.IN_PROGRESS,
+    )
+    done = map_item(
+        item(
+            {
+                "type": "dynamicToolCall",
+                "id": "call_3",
+                "tool": "add",
+                "arguments": {"a": 2, "b": 40},
+                "status": "failed",
+                "contentItems": [
+                    {"type": "inputText", "text": "4"},
+                    {"type": "inputText", "text": "2"},
+                ],
+                "success": False,
+                "durationMs": 1,
+            }
+        )
+    )
+    assert isinstance(done, DynamicToolCallItem) and done.status is DynamicToolCallStatus.FAILED
+    assert done.success is False and done.duration_ms == 1 and done.text == "42"
+    assert done.content_items == (
+        {"type": "inputText", "text": "4"},
+        {"type": "inputText", "text": "2"},
+    )
+
+
+def test_reasoning_keeps_raw_content_without_a_summary_and_empty_reasoning_is_left_out() -> None:
+    raw = map_item(item({"type": "reasoning", "id": "r", "summary": [], "content": ["x", "y"]}))
+    assert raw == ReasoningItem(id="r", text="x\ny", extra={"content": ["x", "y"]})
+    both = map_item(item({"type": "reasoning", "id": "r", "summary": ["s"], "content": ["x"]}))
+    assert both == ReasoningItem(id="r", text="s", extra={"content": ["x"]})
+    assert map_item(item({"type": "reasoning", "id": "r", "summary": [], "content": []})) is None
+    mapper = started()
+    assert (
+        mapped(
+            mapper,
+            "item/started",
+            {**IDS, "startedAtMs": 1, "item": {"type": "reasoning", "id": "r", "summary": []}},
+        )
+        == []
+    )
+
+
+def test_the_plan_is_a_todo_list_started_updated_and_completed_with_the_turn() -> None:
+    mapper = started()
+    first = mapped(
+        mapper,
+        "turn/plan/updated",
+        {
+            **IDS,
+            "explanation": "why",
+            "plan": [{"step": "a", "status": "inProgress"}, {"step": "b", "status": "pending"}],
+        },
+    )
+    assert isinstance(first[0], PlanUpdatedEvent)
+    assert first[1] == ItemStartedEvent(
+        TodoListItem(
+            id="u:todo_list",
+            items=(
+                TodoItem(text="a", completed=False, extra={"status": "inProgress"}),
+                TodoItem(text="b", completed=False, extra={"status": "pending"}),
+            ),
+            extra={"explanation": "why"},
+        )
+    )
+    second = mapped(
+        mapper,
+        "turn/plan/updated",
+        {
+            **IDS,
+            "plan": [{"step": "a", "status": "completed"}, {"step": "b", "status": "completed"}],
+        },
+    )
+    assert isinstance(second[1], ItemUpdatedEvent) and second[1].item.id == "u:todo_list"
+    assert [t.completed for t in second[1].item.items] == [True, True]  # type: ignore[union-attr]
+    end = mapped(
+        mapper,
+        "turn/completed",
+        {"threadId": "t", "turn": {"id": "u", "items": [], "status": "completed"}},
+    )
+    assert [type(e) for e in end] == [ItemCompletedEvent, TurnCompletedEvent]
+    assert end[0].item == second[1].item
+
+
+def test_a_turn_without_a_plan_completes_without_a_todo_list() -> None:
+    end = mapped(
+        started(),
+        "turn/completed",
+        {"threadId": "t", "turn": {"id": "u", "items": [], "status": "interrupted"}},
+    )
+    assert [type(e) for e in end] == [TurnFailedEvent]

@@ -21,6 +21,8 @@ from codex_trio.protocol import (
     CollabToolCallStatus,
     CommandExecutionItem,
     CommandExecutionStatus,
+    DynamicToolCallItem,
+    DynamicToolCallStatus,
     ErrorItem,
     FileChangeItem,
     FileUpdateChange,
@@ -157,6 +159,22 @@ mcp_items = st.builds(
     extra=extras(ITEM_HEAD | {"server", "tool", "arguments", "result", "error", "status"}),
     omitted=omissions("arguments", "result", "error"),
 )
+dynamic_items = st.builds(
+    DynamicToolCallItem,
+    id=ids,
+    tool=texts,
+    namespace=optional(texts),
+    arguments=json_values,
+    status=st.sampled_from(DynamicToolCallStatus),
+    content_items=optional(st.lists(json_values, max_size=2).map(tuple)),
+    success=optional(st.booleans()),
+    duration_ms=optional(tokens),
+    extra=extras(
+        ITEM_HEAD
+        | {"tool", "namespace", "arguments", "status", "content_items", "success", "duration_ms"}
+    ),
+    omitted=omissions("namespace", "arguments", "content_items", "success", "duration_ms"),
+)
 collab_items = st.builds(
     CollabToolCallItem,
     id=ids,
@@ -240,6 +258,7 @@ KNOWN_ITEM_TYPES = {
     "command_execution",
     "file_change",
     "mcp_tool_call",
+    "dynamic_tool_call",
     "collab_tool_call",
     "web_search",
     "todo_list",
@@ -264,6 +283,7 @@ items: st.SearchStrategy[ThreadItem] = st.one_of(
     command_items,
     file_change_items,
     mcp_items,
+    dynamic_items,
     collab_items,
     web_search_items,
     todo_items,

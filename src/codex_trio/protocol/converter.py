@@ -69,6 +69,8 @@ from codex_trio.protocol.exec_items import (
     CollabToolCallStatus,
     CommandExecutionItem,
     CommandExecutionStatus,
+    DynamicToolCallItem,
+    DynamicToolCallStatus,
     ErrorItem,
     FileChangeItem,
     FileUpdateChange,
@@ -277,6 +279,7 @@ _COMMAND_STATUS: Final = _table(CommandExecutionStatus)
 _PATCH_STATUS: Final = _table(PatchApplyStatus)
 _PATCH_KIND: Final = _table(PatchChangeKind)
 _MCP_STATUS: Final = _table(McpToolCallStatus)
+_DYNAMIC_STATUS: Final = _table(DynamicToolCallStatus)
 _COLLAB_STATUS: Final = _table(CollabToolCallStatus)
 _COLLAB_TOOL: Final = _table(CollabTool)
 _AGENT_STATUS: Final = _table(CollabAgentStatus)
@@ -392,6 +395,7 @@ _new_FileChangeItem: Final = _builder(FileChangeItem)
 _new_McpToolCallResult: Final = _builder(McpToolCallResult)
 _new_McpToolCallError: Final = _builder(McpToolCallError)
 _new_McpToolCallItem: Final = _builder(McpToolCallItem)
+_new_DynamicToolCallItem: Final = _builder(DynamicToolCallItem)
 _new_CollabAgentState: Final = _builder(CollabAgentState)
 _new_CollabToolCallItem: Final = _builder(CollabToolCallItem)
 _new_UnknownAction: Final = _builder(UnknownAction)
@@ -563,6 +567,46 @@ def _mcp_tool_call(obj: _Obj) -> McpToolCallItem:
     )
 
 
+_DYNAMIC_KEYS: Final = _ITEM_HEAD | {
+    "tool",
+    "namespace",
+    "arguments",
+    "status",
+    "content_items",
+    "success",
+    "duration_ms",
+}
+
+
+def _dynamic_tool_call(obj: _Obj) -> DynamicToolCallItem:
+    where = "dynamic_tool_call item"
+    opt = _Optionals(obj, where)
+    id_ = _str(obj, "id", where)
+    tool = _str(obj, "tool", where)
+    namespace = opt.text("namespace")
+    arguments = opt.get("arguments")
+    status = _member(_DYNAMIC_STATUS, obj, "status", where)
+    content = opt.get("content_items")
+    if content is not None and type(content) is not list:
+        raise _bad(obj, "content_items", "an array or null", where)
+    success = opt.get("success")
+    if success is not None and type(success) is not bool:
+        raise _bad(obj, "success", "a boolean or null", where)
+    duration = opt.integer("duration_ms")
+    return _new_DynamicToolCallItem(
+        id=id_,
+        tool=tool,
+        namespace=namespace,
+        arguments=arguments,
+        status=status,
+        content_items=None if content is None else tuple(content),
+        success=success,
+        duration_ms=duration,
+        extra=EMPTY_EXTRA if len(obj) == 9 - opt.missing else _extra_of(obj, _DYNAMIC_KEYS),
+        omitted=opt.omitted,
+    )
+
+
 _COLLAB_KEYS: Final = _ITEM_HEAD | {
     "tool",
     "sender_thread_id",
@@ -722,6 +766,7 @@ _ITEM_DECODERS: Final[dict[str, Callable[[_Obj], ThreadItem]]] = {
     "command_execution": _command_execution,
     "file_change": _file_change,
     "mcp_tool_call": _mcp_tool_call,
+    "dynamic_tool_call": _dynamic_tool_call,
     "collab_tool_call": _collab_tool_call,
     "web_search": _web_search,
     "todo_list": _todo_list,
@@ -1050,6 +1095,23 @@ def _u_mcp_tool_call(item: McpToolCallItem) -> _Obj:
     return _put_extra(obj, item.extra)
 
 
+def _u_dynamic_tool_call(item: DynamicToolCallItem) -> _Obj:
+    obj: _Obj = {"id": item.id, "type": "dynamic_tool_call", "tool": item.tool}
+    omitted = item.omitted
+    if item.namespace is not None or "namespace" not in omitted:
+        obj["namespace"] = item.namespace
+    if item.arguments is not None or "arguments" not in omitted:
+        obj["arguments"] = item.arguments
+    obj["status"] = item.status.value
+    if item.content_items is not None or "content_items" not in omitted:
+        obj["content_items"] = None if item.content_items is None else list(item.content_items)
+    if item.success is not None or "success" not in omitted:
+        obj["success"] = item.success
+    if item.duration_ms is not None or "duration_ms" not in omitted:
+        obj["duration_ms"] = item.duration_ms
+    return _put_extra(obj, item.extra)
+
+
 def _u_agent_state(state: CollabAgentState) -> _Obj:
     obj: _Obj = {"status": state.status.value}
     if state.message is not None or "message" not in state.omitted:
@@ -1118,6 +1180,7 @@ _ITEM_ENCODERS: Final[dict[type[Any], Callable[[Any], _Obj]]] = {
     CommandExecutionItem: _u_command_execution,
     FileChangeItem: _u_file_change,
     McpToolCallItem: _u_mcp_tool_call,
+    DynamicToolCallItem: _u_dynamic_tool_call,
     CollabToolCallItem: _u_collab_tool_call,
     WebSearchItem: _u_web_search,
     TodoListItem: _u_todo_list,
@@ -1282,6 +1345,7 @@ _ITEM_CLASSES: Final[dict[type[Any], str]] = {
         CommandExecutionItem,
         FileChangeItem,
         McpToolCallItem,
+        DynamicToolCallItem,
         CollabToolCallItem,
         WebSearchItem,
         TodoListItem,

@@ -48,6 +48,8 @@ __all__ = [
     "CollabToolCallStatus",
     "CommandExecutionItem",
     "CommandExecutionStatus",
+    "DynamicToolCallItem",
+    "DynamicToolCallStatus",
     "ErrorItem",
     "FileChangeItem",
     "FileUpdateChange",
@@ -124,6 +126,14 @@ class McpToolCallStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class DynamicToolCallStatus(enum.StrEnum):
+    """Where a call to a client-defined (dynamic) tool stands."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
 class CollabToolCallStatus(enum.StrEnum):
     """Where a call to a collaboration (multi-agent) tool stands."""
 
@@ -172,7 +182,13 @@ class AgentMessageItem:
 
 @attrs.frozen(kw_only=True)
 class ReasoningItem:
-    """A summary of the model's reasoning. Shown to users for context; never an answer."""
+    """A summary of the model's reasoning. Shown to users for context; never an answer.
+
+    On the app-server transport, reasoning that carries raw content but no summary (models that
+    expose their reasoning text) keeps it: ``text`` is then the content parts joined by newlines,
+    and ``extra["content"]`` the parts as a list. Reasoning with neither (encrypted only) is not
+    reported at all, as ``codex exec`` does not report it.
+    """
 
     type: ClassVar[str] = "reasoning"
     id: str
@@ -298,6 +314,45 @@ class McpToolCallItem:
     status: McpToolCallStatus
     extra: Mapping[str, Any] = _extra()
     omitted: frozenset[str] = _omitted()
+
+
+# -------------------------------------------------------------------------- dynamic tools
+
+
+@attrs.frozen(kw_only=True)
+class DynamicToolCallItem:
+    """A call of a client-defined tool (app-server ``dynamicTools``, e.g. a Python function
+    made with :func:`codex_trio.api.tools.tool`), from dispatch to the client's answer.
+
+    Only the app-server transport has these (``codex exec`` has no client to call). ``arguments``
+    is the JSON the model sent; on completion ``content_items`` holds what the tool returned to
+    the model, as wire objects (``{"type": "inputText", "text": ...}``, ``inputImage`` ...),
+    ``success`` whether it succeeded, ``duration_ms`` how long it took. :attr:`text` joins the
+    text parts of the answer.
+    """
+
+    type: ClassVar[str] = "dynamic_tool_call"
+    id: str
+    tool: str
+    namespace: str | None = None
+    arguments: Any = attrs.field(default=None, hash=False)
+    status: DynamicToolCallStatus
+    content_items: tuple[Any, ...] | None = attrs.field(default=None, hash=False)
+    success: bool | None = None
+    duration_ms: int | None = None
+    extra: Mapping[str, Any] = _extra()
+    omitted: frozenset[str] = _omitted()
+
+    @property
+    def text(self) -> str:
+        """The text parts of the tool's answer, joined (empty while it runs)."""
+        return "".join(
+            part["text"]
+            for part in self.content_items or ()
+            if isinstance(part, Mapping)
+            and part.get("type") == "inputText"
+            and isinstance(part.get("text"), str)
+        )
 
 
 # ---------------------------------------------------------------------- collaboration calls
@@ -471,6 +526,7 @@ ThreadItem: TypeAlias = (
     | CommandExecutionItem
     | FileChangeItem
     | McpToolCallItem
+    | DynamicToolCallItem
     | CollabToolCallItem
     | WebSearchItem
     | TodoListItem

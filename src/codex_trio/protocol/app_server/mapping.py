@@ -12,8 +12,19 @@ classes defined here (deltas, plan updates, diffs, token-usage updates, and
 Differences worth knowing:
 
 * app-server reports the user's own message as an item; exec does not, so it is left out;
-* app-server item types exec does not have (dynamic tool calls, context compaction, image
-  views ...) become :class:`~codex_trio.protocol.exec_items.UnknownItem` holding the raw object;
+* a dynamic (client-defined) tool call becomes
+  :class:`~codex_trio.protocol.exec_items.DynamicToolCallItem`, which exec never produces; other
+  app-server item types exec does not have (context compaction, image views ...) become
+  :class:`~codex_trio.protocol.exec_items.UnknownItem` holding the raw object;
+* the agent's plan (``turn/plan/updated``, from the ``update_plan`` tool) becomes exec's
+  :class:`~codex_trio.protocol.exec_items.TodoListItem`, with exec's semantics: item started at
+  the first plan, updated at each later one, completed when the turn ends (just before
+  ``TurnCompletedEvent`` / ``TurnFailedEvent``); each step's app-server status is kept in its
+  ``extra["status"]`` and the explanation in the list's ``extra["explanation"]``. The richer
+  :class:`PlanUpdatedEvent` still comes first on the app-server stream;
+* reasoning with raw content but no summary keeps the content (see
+  :class:`~codex_trio.protocol.exec_items.ReasoningItem`); reasoning with neither is left out;
+* a ``turn/completed`` before ``turn/started`` is a :class:`~codex_trio.errors.ProtocolError`;
 * an ``interrupted`` turn ends with :class:`TurnFailedEvent` whose ``extra`` has
   ``{"status": "interrupted"}`` (exec has no interrupt);
 * usage comes from ``thread/tokenUsage/updated`` (``total`` is cumulative for the thread, as in
@@ -27,10 +38,12 @@ from typing import Any, ClassVar, TypeAlias
 
 import attrs
 
+from codex_trio.errors import ProtocolError
 from codex_trio.protocol.app_server import _generated as g
 from codex_trio.protocol.exec_events import (
     ItemCompletedEvent,
     ItemStartedEvent,
+    ItemUpdatedEvent,
     ThreadErrorEvent,
     ThreadEvent,
     TurnCompletedEvent,
@@ -43,6 +56,8 @@ from codex_trio.protocol.exec_items import (
     AgentMessageItem,
     CommandExecutionItem,
     CommandExecutionStatus,
+    DynamicToolCallItem,
+    DynamicToolCallStatus,
     FileChangeItem,
     FileUpdateChange,
     FindInPageAction,
@@ -58,6 +73,8 @@ from codex_trio.protocol.exec_items import (
     ReasoningItem,
     SearchAction,
     ThreadItem,
+    TodoItem,
+    TodoListItem,
     UnknownAction,
     UnknownItem,
     WebSearchAction,
@@ -186,6 +203,11 @@ _MCP_STATUS = {
     "completed": McpToolCallStatus.COMPLETED,
     "failed": McpToolCallStatus.FAILED,
 }
+_DYNAMIC_STATUS = {
+    "inProgress": DynamicToolCallStatus.IN_PROGRESS,
+    "completed": DynamicToolCallStatus.COMPLETED,
+    "failed": DynamicToolCallStatus.FAILED,
+}
 _PATCH_KIND = {
     "add": PatchChangeKind.ADD,
     "delete": PatchChangeKind.DELETE,
@@ -215,12 +237,48 @@ def _action(action: g.WebSearchAction | None) -> WebSearchAction:
     return UnknownAction(raw=dict(action.raw))
 
 
+def _wire(value: Any) -> Any:
+    """A generated wire object as its JSON form (unknown variants: their raw JSON)."""
+    encode = g.ENCODERS.get(type(value))
+    if encode is not None:
+        return encode(value)
+    raw = getattr(value, "raw", value)
+    return dict(raw) if isinstance(raw, Mapping) else raw
+
+
+def _reasoning(item: g.ReasoningThreadItem) -> ReasoningItem | None:
+    summary = tuple(item.summary or ())
+    content = tuple(item.content or ())
+    extra: Mapping[str, Any] = {"content": list(content)} if content else {}
+    text = "\n".join(summary) or "\n".join(content)
+    if not text and not content:
+        return None  # nothing to show (encrypted only, or not yet streamed)
+    return ReasoningItem(id=item.id, text=text, extra=extra)
+
+
 def map_item(item: g.ThreadItem) -> ThreadItem | None:
-    """The exec-style item for an app-server item; ``None`` for the user's own message."""
+    """The exec-style item for an app-server item; ``None`` for the user's own message and for
+    reasoning with neither summary nor content."""
     if isinstance(item, g.AgentMessageThreadItem):
         return AgentMessageItem(id=item.id, text=item.text)
     if isinstance(item, g.ReasoningThreadItem):
-        return ReasoningItem(id=item.id, text="\n".join(item.summary or ()))
+        return _reasoning(item)
+    if isinstance(item, g.DynamicToolCallThreadItem):
+        dynamic_status = _DYNAMIC_STATUS.get(item.status)
+        if dynamic_status is None:
+            return _unknown(item)
+        return DynamicToolCallItem(
+            id=item.id,
+            tool=item.tool,
+            namespace=item.namespace,
+            arguments=item.arguments,
+            status=dynamic_status,
+            content_items=(
+                None if item.content_items is None else tuple(_wire(c) for c in item.content_items)
+            ),
+            success=item.success,
+            duration_ms=item.duration_ms,
+        )
     if isinstance(item, g.CommandExecutionThreadItem):
         status = _COMMAND_STATUS.get(item.status)
         if status is None:
@@ -294,13 +352,34 @@ class TurnEventMapper:
 
     ``usage`` starts at the thread's last known cumulative usage (so a turn without a model call
     still reports the thread's total) and follows ``thread/tokenUsage/updated``. ``finished`` is
-    set by the notification that ends the turn (``turn/completed``).
+    set by the notification that ends the turn (``turn/completed``); ``started`` by
+    ``turn/started``. ``todo_list`` is the plan as exec's to-do list, once there is one.
+
+    :meth:`map` raises :class:`~codex_trio.errors.ProtocolError` for a ``turn/completed`` that
+    comes before ``turn/started`` (the turn is then over, ``status`` ``"failed"``): without it
+    a turn would "complete" with no response at all.
     """
 
     def __init__(self, *, usage: Usage | None = None) -> None:
         self.usage = usage if usage is not None else _ZERO
+        self.started = False
         self.finished = False
         self.status: str | None = None
+        self.todo_list: TodoListItem | None = None
+
+    def _plan(self, params: g.TurnPlanUpdatedNotification) -> list[AppServerEvent]:
+        todos = tuple(
+            TodoItem(
+                text=step.step, completed=step.status == "completed", extra={"status": step.status}
+            )
+            for step in params.plan
+        )
+        extra = {"explanation": params.explanation} if params.explanation is not None else {}
+        first = self.todo_list is None
+        item_id = self.todo_list.id if self.todo_list is not None else f"{params.turn_id}:todo_list"
+        self.todo_list = TodoListItem(id=item_id, items=todos, extra=extra)
+        event = ItemStartedEvent(self.todo_list) if first else ItemUpdatedEvent(self.todo_list)
+        return [PlanUpdatedEvent(explanation=params.explanation, steps=params.plan), event]
 
     def map(self, method: str, params: Any) -> list[AppServerEvent]:
         """The events (zero or more) one notification stands for."""
@@ -344,9 +423,10 @@ class TurnEventMapper:
                 )
             ]
         if isinstance(params, g.TurnStartedNotification):
+            self.started = True
             return [TurnStartedEvent()]
         if isinstance(params, g.TurnPlanUpdatedNotification):
-            return [PlanUpdatedEvent(explanation=params.explanation, steps=params.plan)]
+            return self._plan(params)
         if isinstance(params, g.TurnDiffUpdatedNotification):
             return [TurnDiffUpdatedEvent(diff=params.diff)]
         if isinstance(params, g.ErrorNotification):
@@ -356,10 +436,22 @@ class TurnEventMapper:
         if isinstance(params, g.TurnCompletedNotification):
             self.finished = True
             turn = params.turn
+            if not self.started:
+                self.status = "failed"
+                raise ProtocolError(
+                    f"turn/completed (status {turn.status!r}) arrived before turn/started",
+                    line=method,
+                    thread_id=params.thread_id,
+                    turn_id=turn.id,
+                )
             self.status = turn.status
+            # As exec: the to-do list completes when the turn ends, just before its end event.
+            events: list[AppServerEvent] = (
+                [ItemCompletedEvent(self.todo_list)] if self.todo_list is not None else []
+            )
             if turn.status == "completed":
-                return [TurnCompletedEvent(self.usage)]
+                return [*events, TurnCompletedEvent(self.usage)]
             message = turn.error.message if turn.error is not None else f"turn {turn.status}"
             extra: Mapping[str, Any] = {"status": turn.status}
-            return [TurnFailedEvent(TurnError(message), extra=extra)]
+            return [*events, TurnFailedEvent(TurnError(message), extra=extra)]
         return [AppServerNotificationEvent(method=method, params=params)]

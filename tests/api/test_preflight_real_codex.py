@@ -4,6 +4,7 @@ the real binary's own."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,20 +27,16 @@ GRANULAR = {"granular": {"sandbox_approval": True, "rules": True, "mcp_elicitati
 
 @pytest.fixture
 def spawned(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every process the SDK starts from now on (the codex version check included)."""
+    """The argv of every process started from now on (the codex version check included): every
+    spawn, trio's or the SDK's own, goes through ``subprocess.Popen``."""
     calls: list[Any] = []
-    open_process, run_process = trio.lowlevel.open_process, trio.run_process
+    init = subprocess.Popen.__init__
 
-    async def spy_open(command: Any, **kw: Any) -> Any:
-        calls.append(command)
-        return await open_process(command, **kw)
+    def spy(self: subprocess.Popen[Any], args: Any, *rest: Any, **kw: Any) -> None:
+        calls.append(args)
+        init(self, args, *rest, **kw)
 
-    async def spy_run(command: Any, **kw: Any) -> Any:
-        calls.append(command)
-        return await run_process(command, **kw)
-
-    monkeypatch.setattr(trio.lowlevel, "open_process", spy_open)
-    monkeypatch.setattr(trio, "run_process", spy_run)
+    monkeypatch.setattr(subprocess.Popen, "__init__", spy)
     return calls
 
 

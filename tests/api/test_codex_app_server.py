@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 import trio
 
@@ -13,6 +14,7 @@ from codex_trio.api.approvals import allow_all, deny_all
 from codex_trio.api.tools import tool
 from codex_trio.errors import ConfigurationError, TransportError
 from codex_trio.protocol.app_server.server_requests import ApprovalDecision
+from codex_trio.protocol.options import ThreadOptions
 from codex_trio.testing import MockModel, exec_command, function_call, message
 from tests.fakes import fake_codex
 
@@ -131,3 +133,19 @@ async def test_fake_codex_that_exits_at_once_raises_the_transport_error_under_as
     with trio.fail_after(60), pytest.raises(TransportError) as direct:
         await thread.run("hi")
     assert direct.value.exit_code == 3
+
+
+def test_thread_defaults_reach_started_and_resumed_threads() -> None:
+    defaults = ThreadOptions(working_directory="/somewhere", skip_git_repo_check=True)
+    for transport in ("exec", "app-server"):
+        codex = codex_trio.Codex(transport=transport, thread_defaults=defaults)  # type: ignore[arg-type]
+        assert codex.start_thread().options == defaults
+        assert codex.resume_thread("t-1").options == defaults
+        # Keyword fields override the defaults one by one; a whole ThreadOptions replaces them.
+        assert codex.resume_thread("t-1", model="m").options == attrs.evolve(defaults, model="m")
+        assert codex.start_thread(ThreadOptions(model="m")).options == ThreadOptions(model="m")
+    as_dict = codex_trio.Codex(thread_defaults={"working_directory": "/x", "model": "m"})
+    assert as_dict.start_thread().options == ThreadOptions(working_directory="/x", model="m")
+    assert codex_trio.Codex().start_thread().options == ThreadOptions()
+    with pytest.raises(ConfigurationError, match="thread_defaults"):
+        codex_trio.Codex(thread_defaults="/repo")  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from typing import Any, Literal, Self
 
@@ -40,6 +40,17 @@ class Codex:
       code (``approval_handler``) and client-defined tools (``tools``, see
       :mod:`codex_trio.api.tools`). Use ``async with Codex(transport="app-server") as codex:``
       to keep one long-lived process for all threads; without it each turn starts its own.
+
+    ``thread_defaults`` (a :class:`ThreadOptions`, or its fields as a dict) are the options of
+    every thread this ``Codex`` starts or resumes, so a resumed thread runs as it was started::
+
+        codex = Codex(thread_defaults=ThreadOptions(working_directory="/repo", model="gpt-5.5"))
+        thread = codex.start_thread()                      # /repo, gpt-5.5
+        later = codex.resume_thread(thread.id)             # the same
+        other = codex.start_thread(sandbox_mode="read-only")  # the defaults plus this field
+
+    Fields given to :meth:`start_thread`/:meth:`resume_thread` by keyword override the defaults
+    one by one; a whole ``ThreadOptions`` given there replaces them.
     """
 
     def __init__(
@@ -51,6 +62,7 @@ class Codex:
         event_buffer: int = 64,
         approval_handler: ApprovalHandler | None = None,
         tools: Sequence[DynamicTool] = (),
+        thread_defaults: ThreadOptions | Mapping[str, Any] | None = None,
         **option_fields: Any,
     ) -> None:
         if options is None:
@@ -67,7 +79,17 @@ class Codex:
             )
         if event_buffer < 1:
             raise ConfigurationError("event_buffer must be at least 1")
+        if thread_defaults is None:
+            thread_defaults = ThreadOptions()
+        elif isinstance(thread_defaults, Mapping):
+            thread_defaults = ThreadOptions(**thread_defaults)
+        elif not isinstance(thread_defaults, ThreadOptions):
+            raise ConfigurationError(
+                f"thread_defaults must be a ThreadOptions or a dict, "
+                f"not {type(thread_defaults).__name__}"
+            )
         self.options = options
+        self.thread_defaults: ThreadOptions = thread_defaults
         self.codex_path = find_codex(options.codex_path)
         self._ledger = ledger if ledger is not None else default_ledger
         self._app_server: AppServerTransport | None = None
@@ -110,25 +132,31 @@ class Codex:
         return self._runner
 
     def start_thread(self, options: ThreadOptions | None = None, **option_fields: Any) -> Thread:
-        """A new thread; its id is known after its first turn starts."""
-        return Thread(self._runner, _thread_options(options, option_fields), ledger=self._ledger)
+        """A new thread (with :attr:`thread_defaults`, ``options`` or ``option_fields`` on top);
+        its id is known after its first turn starts."""
+        return Thread(
+            self._runner, self._thread_options(options, option_fields), ledger=self._ledger
+        )
+
+    def _thread_options(
+        self, options: ThreadOptions | None, fields: dict[str, Any]
+    ) -> ThreadOptions:
+        base = self.thread_defaults if options is None else options
+        return attrs.evolve(base, **fields) if fields else base
 
     def resume_thread(
         self, thread_id: str, options: ThreadOptions | None = None, **option_fields: Any
     ) -> Thread:
         """The existing thread ``thread_id`` (from ``thread.id`` of an earlier run); its next turn
-        continues the same session with its history."""
+        continues the same session with its history. Its options are chosen as for
+        :meth:`start_thread`: the codex process of each turn needs them again (a thread started
+        with ``skip_git_repo_check=True`` outside a git repository fails to resume without it),
+        which :attr:`thread_defaults` gives."""
         if not thread_id or not isinstance(thread_id, str):
             raise ConfigurationError("thread_id must be a non-empty string")
         return Thread(
             self._runner,
-            _thread_options(options, option_fields),
+            self._thread_options(options, option_fields),
             thread_id=thread_id,
             ledger=self._ledger,
         )
-
-
-def _thread_options(options: ThreadOptions | None, fields: dict[str, Any]) -> ThreadOptions:
-    if options is None:
-        return ThreadOptions(**fields)
-    return attrs.evolve(options, **fields) if fields else options

@@ -9,8 +9,9 @@ Why each setting (observed with codex 0.163):
 
 * ``request_max_retries = 0`` and ``stream_max_retries = 0``: an HTTP error or a dropped stream
   fails the turn at once, instead of after several back-off retries;
-* ``stream_idle_timeout_ms``: a stream that stalls (``hang()``, a ``hold()`` never released) fails
-  after this long rather than after the default five minutes;
+* ``stream_idle_timeout_ms``: a stream that stalls after it began (a ``hold()`` never released)
+  fails after this long rather than after the default five minutes. A request never answered at
+  all (``hang()``) is not covered: codex waits for it, so the caller needs a deadline;
 * ``model_catalog_json``: without a catalogue entry codex adds a "Model metadata ... not found"
   warning item to every turn and does not offer ``apply_patch``;
 * ``[analytics] enabled = false``: an offline test has no business reporting usage analytics.

@@ -1,9 +1,14 @@
 """pytest fixtures for testing agents against the mock model with the real ``codex`` binary.
 
-Enable the plugin in a ``conftest.py`` (it needs ``pytest-trio``; with ``trio_mode = true`` async
-tests need no marker, otherwise mark them ``@pytest.mark.trio``)::
+Enable the plugin in a ``conftest.py`` (it needs ``pytest-trio`` installed)::
 
     pytest_plugins = ["codex_trio.testing.pytest_plugin"]
+
+An ``async def`` test that uses ``mock_model`` or ``mock_server`` (directly or through another
+fixture) runs under trio without a marker and without pytest-trio's ``trio_mode``: the plugin
+marks exactly those tests ``@pytest.mark.trio``. Other async tests are left alone (a project may
+also have asyncio tests); give them the marker, or set ``trio_mode = true`` in the pytest
+configuration to run every async test under trio.
 
 Fixtures:
 
@@ -41,6 +46,7 @@ itself, so assert on the result (or on ``mock_model.server.exhausted == 0``).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +57,27 @@ from codex_trio.testing.mock_model import MockModel, find_codex, open_mock_model
 from codex_trio.testing.mock_server import MockResponsesServer
 
 __all__ = ["codex_binary", "mock_model", "mock_model_options", "mock_server"]
+
+_TRIO_FIXTURES = frozenset({"mock_model", "mock_server"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.hasplugin("trio"):
+        raise pytest.UsageError(
+            "codex_trio.testing.pytest_plugin needs pytest-trio: pip install pytest-trio"
+        )
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-trio's trio_mode marking, which may choose qtrio
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``async def`` tests that use the plugin's (trio) fixtures as trio tests."""
+    for item in items:
+        if not isinstance(item, pytest.Function) or item.get_closest_marker("trio"):
+            continue
+        function = getattr(item.obj, "hypothesis", None)
+        test = function.inner_test if function is not None else item.obj
+        if inspect.iscoroutinefunction(test) and _TRIO_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.trio)
 
 
 @pytest.fixture

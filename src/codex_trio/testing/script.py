@@ -434,9 +434,14 @@ def response_failed(message: str, *, code: str = "server_error") -> Response:
 
 
 def hang() -> Response:
-    """Accept the request and never answer; for deadline and idle-timeout tests.
+    """Accept the request and never answer it (no status line, no headers); for deadline tests.
 
-    The connection stays open until codex gives up or the server stops.
+    codex does not time this out by itself: ``stream_idle_timeout_ms`` only starts once a
+    response has begun, so codex 0.163 just waits (still waiting after 25 s in our runs). The
+    turn ends when the caller's deadline (``timeout=``/``deadline=``) passes or it is interrupted;
+    the connection stays open until codex drops it or the server stops. For a stream that
+    stalls and that codex itself fails after the idle timeout (5 s by default in
+    :func:`~codex_trio.testing.write_codex_home`), use :func:`hold` and do not release it.
     """
     return Response(kind="hang")
 

@@ -146,6 +146,7 @@ read()
 TURN = """
 msg = read()  # turn/start
 out({"id": msg["id"], "result": {"turn": {"id": "u", "items": [], "status": "inProgress"}}})
+out({"method": "turn/started", "params": {"threadId": "A", "turn": {"id": "u", "items": [], "status": "inProgress"}}})
 out({"method": "item/completed", "params": {"threadId": "A", "turnId": "u", "item": "not an object"}})
 out({"method": "turn/completed", "params": {"threadId": "A", "turn": %s}})
 read()

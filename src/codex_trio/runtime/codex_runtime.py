@@ -45,7 +45,12 @@ from codex_trio.runtime.thread_actor import (
     ThreadHandle,
 )
 from codex_trio.runtime.turn import ThreadState, TurnRunner, UsageLedger, default_ledger
-from codex_trio.transport.app_server import ApprovalHandler, AppServerTransport, decline_and_log
+from codex_trio.transport.app_server import (
+    ApprovalHandler,
+    AppServerStatus,
+    AppServerTransport,
+    decline_and_log,
+)
 from codex_trio.transport.discovery import find_codex
 from codex_trio.transport.exec import ExecTransport
 
@@ -355,6 +360,8 @@ class Runtime:
             self._handles.pop(handle.name, None)
             self._supervisors.pop(handle.name, None)
             handle.actor.mark_gone()
+            if self._app_server is not None and handle.id is not None:
+                self._app_server.forget_thread(handle.id)  # its records on the shared client
             if handle.actor.state.announced:  # thread.start was emitted: keep gauges balanced
                 telemetry.execute(
                     ("codex", "thread", "stop"),
@@ -394,6 +401,13 @@ class Runtime:
                 )
             )
         return out
+
+    @property
+    def app_server_status(self) -> AppServerStatus | None:
+        """The shared app-server's health (state, pid, restarts, last error) on the app-server
+        transport; None on exec. It is restarted whenever it dies, with backoff while it keeps
+        dying (see :class:`~codex_trio.transport.app_server.AppServerTransport`)."""
+        return self._app_server.status if self._app_server is not None else None
 
     def count_children(self) -> ChildCounts:
         """OTP's count_children for the threads supervisor."""

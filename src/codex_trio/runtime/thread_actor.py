@@ -180,7 +180,12 @@ class ThreadActor(Actor[TurnRequest, TurnResult, None]):
             return result
         except TurnDeadlineError as exc:
             return ErrorReply(exc)  # codex was stopped cleanly; nothing is broken
-        except (TransportError, ProtocolError):
+        except (TransportError, ProtocolError) as exc:
+            if getattr(self.state.runner, "recovers_itself", False):
+                # A process shared by many threads (the app-server transport) died or misspoke:
+                # the transport restarts it and the next turn resumes this thread there. Not
+                # this actor's fault, so it must not use up this thread's restart intensity.
+                return ErrorReply(exc)
             self._crashed = True
             raise  # codex broke: crash, so the supervisor restarts us with a clean slate
         except CodexError as exc:
@@ -364,7 +369,8 @@ class ThreadHandle:
         self, input: Input, options: TurnOptions | None = None, **turn_options_: Any
     ) -> TurnResult:
         """Run a turn to its end; raises as :meth:`Thread.run` does. With a retry policy, a
-        turn whose codex crashed is tried again (on the restarted actor, resuming the thread)."""
+        turn whose codex crashed is tried again (on the restarted actor, or the restarted shared
+        app-server, resuming the thread). A passed deadline is not retried."""
         opts = turn_options(options, turn_options_)
         attempts = self._retry.max_attempts if self._retry is not None else 1
         for attempt in range(1, attempts + 1):
@@ -372,9 +378,10 @@ class ThreadHandle:
                 async with self._admit():
                     result = await self._call(TurnRequest(input=input, options=opts))
                 return check_result(result, opts)
-            except ActorCrashed as exc:
+            except (ActorCrashed, TransportError, ProtocolError) as exc:
                 error = _unwrap(exc)
-                if self._retry is None or attempt == attempts:
+                retriable = isinstance(exc, ActorCrashed) or not isinstance(exc, TurnDeadlineError)
+                if not retriable or self._retry is None or attempt == attempts:
                     raise error from None
                 await trio.sleep(self._retry.backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover

@@ -675,14 +675,15 @@ class AppServerClient:
             except CodexError as exc:
                 _log.warning("turn.interrupt_failed", error=str(exc)[:200], thread_id=thread_id)
 
-    def _on_notification(self, note: Notification) -> None:
-        """Called on the reader for every notification: never blocks."""
+    def _on_notification(self, note: Notification) -> bool:
+        """Called on the reader for every notification: never blocks. True when a subscriber's
+        buffer is half full or more (the reader then yields, so its consumer can catch up)."""
         thread_id = note.params.get("threadId")
         if thread_id is None and isinstance(note.params.get("thread"), dict):
             thread_id = note.params["thread"].get("id")
         if not isinstance(thread_id, str):
             self.dropped_notifications += 1
-            return
+            return False
         if note.method == "thread/tokenUsage/updated":
             self._record_usage(thread_id, note.params)
         elif note.method == "turn/started" and thread_id in self._abandoned:
@@ -690,9 +691,12 @@ class AppServerClient:
         subs = self._subs.get(thread_id)
         if not subs:
             self.dropped_notifications += 1
-            return
+            return False
+        filling = False
         for sub in subs:
             sub.offer(note)
+            filling = filling or 2 * len(sub._queue) >= sub.capacity
+        return filling
 
     def _interrupt_abandoned(self, thread_id: str, params: Mapping[str, Any]) -> None:
         turn = params.get("turn")
@@ -1199,9 +1203,8 @@ async def open_app_server(
     argv = app_server_argv(path, options)
     client: AppServerClient | None = None
 
-    def on_notification(note: Notification) -> None:
-        if client is not None:
-            client._on_notification(note)
+    def on_notification(note: Notification) -> bool:
+        return client._on_notification(note) if client is not None else False
 
     async def on_request(request: Request) -> Any:
         assert client is not None
@@ -1257,7 +1260,7 @@ async def _serve(
     cwd: str | None,
     max_line_bytes: int,
     stop_policy: StopPolicy,
-    on_notification: Callable[[Notification], None],
+    on_notification: Callable[[Notification], bool],
     on_request: Callable[[Request], Awaitable[Any]],
     on_closed: Callable[[TransportError], None],
     request_timeout: float,
@@ -1335,6 +1338,9 @@ class AppServerTransport:
     max_backoff: float = 30.0
     max_threads: int = 10_000
     """Per-thread records the client keeps (see :class:`AppServerClient`)."""
+    write_timeout: float = 30.0
+    """Bound of one write to the shared process's stdin; past it the connection fails and the
+    process is restarted."""
     client: AppServerClient | None = None
     restarts: int = 0
     """How many times the shared process was restarted after dying."""
@@ -1344,6 +1350,13 @@ class AppServerTransport:
     _failures: collections.deque[float] = attrs.field(factory=collections.deque)
     _retry_at: float | None = None
     _last_error: CodexError | None = None
+
+    @property
+    def recovers_itself(self) -> bool:
+        """True inside :meth:`open`: a dead shared process is restarted here, and the threads
+        that were on it resume on the next one, so a ``TransportError`` of a turn says nothing
+        about the thread (a :class:`~codex_trio.runtime.ThreadActor` then does not crash)."""
+        return self._opened
 
     @property
     def status(self) -> AppServerStatus:
@@ -1370,6 +1383,7 @@ class AppServerTransport:
             event_buffer=self.event_buffer,
             stop_policy=self.stop_policy,
             max_threads=self.max_threads,
+            write_timeout=self.write_timeout,
         )
 
     @asynccontextmanager

@@ -17,8 +17,10 @@ gives a :class:`JsonRpcConnection`:
   whole connection with :class:`~codex_trio.errors.TransportError`: everyone on it learns at once.
 * Notifications go to ``on_notification``, a plain function called **on the reader**, which must
   not block: a reader shared by many threads never waits for one of them (the subscriber policy
-  above it decides what a full subscriber costs; see :mod:`codex_trio.transport.app_server`). A
-  handler that raises is logged; the reader goes on.
+  above it decides what a full subscriber costs; see :mod:`codex_trio.transport.app_server`).
+  If it returns True the reader yields once before reading on, so that consumers woken by a
+  burst of lines already in the buffer get to run. A handler that raises is logged; the reader
+  goes on.
 * Server-to-client requests go to ``on_request``, each in its own task, at most
   ``max_server_requests`` at once: a slow approval blocks neither the reader nor other requests,
   and a flood of requests cannot spawn tasks without bound (the excess is answered at once with
@@ -65,7 +67,9 @@ __all__ = ["JsonRpcConnection", "RequestTimeoutError", "open_jsonrpc"]
 
 _log = get_logger("codex_trio.transport.jsonrpc")
 
-NotificationHandler = Callable[[Notification], None]
+NotificationHandler = Callable[[Notification], bool | None]
+"""Called on the reader; must not block. Returning True asks the reader to let other tasks run
+before it reads on (a subscriber is filling up: give its consumer a chance to catch up)."""
 RequestHandler = Callable[[Request], Awaitable[Any]]
 ClosedHandler = Callable[[TransportError], None]
 
@@ -211,6 +215,8 @@ class JsonRpcConnection:
                     stderr_tail=self.process.stderr.tail(),
                 )
                 _log.error("app_server.write_stalled", bytes=len(frame.data), pid=self.process.pid)
+                frame.error = error
+                frame.done.set()
                 self._close(error)
                 return
             frame.done.set()
@@ -326,7 +332,8 @@ class JsonRpcConnection:
                     self._resolve(message)
                 elif isinstance(message, Notification):
                     try:
-                        self._on_notification(message)
+                        if self._on_notification(message):
+                            await trio.lowlevel.checkpoint()
                     except Exception as exc:  # a subscriber bug must not stop every thread
                         _protocol_error("notification_handler_failed")
                         _log.error(

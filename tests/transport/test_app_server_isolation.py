@@ -194,7 +194,8 @@ async def test_a_stalled_write_restarts_the_shared_process_and_threads_go_on(
     with trio.fail_after(60):
         async with transport.open():
             async with transport.turn("first", options(mock_model)) as events:
-                thread_id = [e async for e in events][0].thread_id  # type: ignore[attr-defined]
+                seen = [e async for e in events]
+            thread_id = seen[0].thread_id  # type: ignore[attr-defined]
             assert transport.client is not None
             old_pid = transport.client.pid
             os.kill(old_pid, signal.SIGSTOP)

@@ -65,3 +65,92 @@ async def test_runtime_answers_approvals_with_its_handler(mock_model: MockModel)
             result = await handle.run("touch it")
     assert result.final_response == "done"
     assert (mock_model.workdir / "approved.txt").exists()
+
+
+async def test_shared_process_deaths_do_not_use_up_a_threads_restart_intensity(
+    mock_model: MockModel,
+) -> None:
+    # Four deaths of the shared app-server, each failing a turn in flight, on a thread allowed
+    # one restart: before, the actor crashed each time and its supervisor gave up at the second.
+    mock_model.script = [*(hold(message("never")) for _ in range(4)), message("still here")]
+    errors: list[TransportError] = []
+    with trio.fail_after(120):
+        async with codex_trio.Runtime(
+            transport="app-server", env=mock_model.env, thread_max_restarts=1
+        ) as runtime:
+            handle = await runtime.start_thread(
+                working_directory=str(mock_model.workdir), skip_git_repo_check=True
+            )
+            for n in range(4):
+                status = runtime.app_server_status
+                assert status is not None
+                while status.state != "running" or status.pid is None:  # restarting, backoff
+                    await trio.sleep(0.05)
+                    status = runtime.app_server_status
+                    assert status is not None
+                pid = status.pid
+                assert pid is not None
+
+                async def kill_when_held(pid: int = pid, n: int = n) -> None:
+                    await mock_model.server.wait_for_held(n + 1)
+                    os.kill(pid, signal.SIGKILL)
+
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(kill_when_held)
+                    with pytest.raises(TransportError) as info:
+                        await handle.run(f"turn {n}")
+                errors.append(info.value)
+            while (runtime.app_server_status or status).pid is None:
+                await trio.sleep(0.05)
+            last = await handle.run("and now")
+            children = runtime.which_children()
+            status = runtime.app_server_status
+    assert all(e.signal == signal.SIGKILL for e in errors)
+    assert last.final_response == "still here" and last.thread_id == handle.id
+    assert [(c.state.value, c.restart_count) for c in children] == [("running", 0)]
+    assert status is not None and status.restarts == 4
+
+
+async def test_retry_policy_retries_a_turn_cut_by_a_shared_process_death(
+    mock_model: MockModel,
+) -> None:
+    mock_model.script = [hold(message("never")), message("retried")]
+    with trio.fail_after(120):
+        async with codex_trio.Runtime(
+            transport="app-server",
+            env=mock_model.env,
+            retry=codex_trio.RetryPolicy(initial_backoff=0.2, jitter=0),
+        ) as runtime:
+            handle = await runtime.start_thread(
+                working_directory=str(mock_model.workdir), skip_git_repo_check=True
+            )
+            status = runtime.app_server_status
+            assert status is not None and status.pid is not None
+
+            async def kill_when_held(pid: int = status.pid) -> None:
+                await mock_model.server.wait_for_held(1)
+                os.kill(pid, signal.SIGKILL)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(kill_when_held)
+                result = await handle.run("once")
+    assert result.final_response == "retried"
+
+
+async def test_a_stopped_thread_is_forgotten_by_the_shared_client(mock_model: MockModel) -> None:
+    mock_model.script = [message("one")]
+    with trio.fail_after(120):
+        async with codex_trio.Runtime(transport="app-server", env=mock_model.env) as runtime:
+            handle = await runtime.start_thread(
+                name="short-lived",
+                working_directory=str(mock_model.workdir),
+                skip_git_repo_check=True,
+            )
+            await handle.run("hi")
+            client = runtime._app_server.client if runtime._app_server else None
+            assert client is not None and handle.id is not None
+            before = (client.tracked_threads, client.is_loaded(handle.id))
+            await runtime.stop_thread("short-lived")
+            after = (client.tracked_threads, client.is_loaded(handle.id))
+    assert before == (1, True)
+    assert after == (0, False)

@@ -215,3 +215,31 @@ async def test_a_stalled_write_restarts_the_shared_process_and_threads_go_on(
             status = transport.status
     assert isinstance(final, TurnCompletedEvent)
     assert status.state == "running" and status.restarts == 1 and status.pid != old_pid
+
+
+async def test_per_thread_records_are_bounded_and_a_forgotten_thread_resumes(
+    mock_model: MockModel,
+) -> None:
+    mock_model.script = Script.replying(message("ok"))
+    transport = AppServerTransport(
+        options=CodexOptions(codex_path=mock_model.codex, env=mock_model.env), max_threads=2
+    )
+    ids: list[str] = []
+    with trio.fail_after(60):
+        async with transport.open():
+            for n in range(3):
+                async with transport.turn(f"thread {n}", options(mock_model)) as events:
+                    seen = [e async for e in events]
+                ids.append(seen[0].thread_id)  # type: ignore[attr-defined]
+            client = transport.client
+            assert client is not None
+            tracked = client.tracked_threads
+            loaded = [client.is_loaded(i) for i in ids]
+            # The oldest was forgotten: its next turn resumes it (thread/resume) and runs.
+            async with transport.turn(
+                "back again", options(mock_model), resume_thread_id=ids[0]
+            ) as events:
+                final = [e async for e in events][-1]
+            reloaded = client.is_loaded(ids[0])
+    assert tracked == 2 and loaded == [False, True, True]
+    assert isinstance(final, TurnCompletedEvent) and reloaded

@@ -9,6 +9,7 @@ import pytest
 import trio
 
 from codex_trio.errors import SlowConsumerError, TransportError
+from codex_trio.observe import Metrics
 from codex_trio.protocol.app_server import AppServerNotificationEvent
 from codex_trio.protocol.exec_events import TurnCompletedEvent, TurnFailedEvent
 from codex_trio.protocol.options import CodexOptions, ThreadOptions
@@ -250,11 +251,21 @@ while True:
         max_backoff=0.05,
     )
     states: list[str] = []
-    with trio.fail_after(30):
-        async with transport.open():
-            while transport.status.state != "running" or transport.restarts < 4:
-                states.append(transport.status.state)
-                await trio.sleep(0.005)
-            pid = transport.status.pid
+    metrics = Metrics()
+    metrics.attach()
+    try:
+        with trio.fail_after(30):
+            async with transport.open():
+                while transport.status.state != "running" or transport.restarts < 4:
+                    states.append(transport.status.state)
+                    await trio.sleep(0.005)
+                pid = transport.status.pid
+                figures = metrics.snapshot()
+    finally:
+        metrics.detach()
     assert "backoff" in states
     assert transport.restarts == 4 and pid is not None
+    assert figures["codex_app_server_up"] == 1
+    assert figures["codex_app_server_restarts_total"] == 4
+    assert figures['codex_app_server_state{state="running"}'] == 1
+    assert figures['codex_app_server_state{state="backoff"}'] == 0

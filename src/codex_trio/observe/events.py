@@ -21,6 +21,7 @@ from codex_trio.observe.telemetry import HANDLER_FAILED, EventName
 
 __all__ = [
     "ALL_EVENTS",
+    "APP_SERVER_RESTART",
     "APP_SERVER_STATE",
     "APP_SERVER_STATE_VALUES",
     "APPROVAL_DECIDED",
@@ -145,6 +146,11 @@ APP_SERVER_STATE: Final[EventName] = ("codex", "app_server", "state")
 ``running``, else 0), ``restarts`` (processes started after the first, so far); metadata
 ``state`` and ``previous`` (see :data:`APP_SERVER_STATE_VALUES`), ``transport``."""
 
+APP_SERVER_RESTART: Final[EventName] = ("codex", "app_server", "restart")
+"""The shared app-server died (or failed to start again) and will be started anew. Measurements
+``count`` (1), ``restarts`` (so far); metadata ``reason`` (the error's type name),
+``transport``."""
+
 SUBSCRIPTION_OVERFLOW: Final[EventName] = ("codex", "subscription", "overflow")
 """A turn's consumer fell behind on a shared app-server: its subscription was full, so the turn
 was interrupted and ends with ``SlowConsumerError`` (other threads are not held). Measurements
@@ -199,6 +205,7 @@ ALL_EVENTS: Final[tuple[EventName, ...]] = (
     PROCESS_EXIT,
     PROTOCOL_ERROR,
     APP_SERVER_STATE,
+    APP_SERVER_RESTART,
     SUBSCRIPTION_OVERFLOW,
     SUPERVISOR_CHILD_START,
     SUPERVISOR_CHILD_RESTART,

@@ -227,6 +227,7 @@ class Metrics:
             ev.APPROVAL_DECIDED: self._on_approval_decided,
             ev.SUBSCRIPTION_OVERFLOW: self._on_subscription_overflow,
             ev.APP_SERVER_STATE: self._on_app_server_state,
+            ev.APP_SERVER_RESTART: self._on_app_server_restart,
             ev.TOOL_CALL_STOP: self._on_tool_call_stop,
             ev.TOOL_CALL_EXCEPTION: self._on_tool_call_exception,
             ev.PROCESS_SPAWN: self._on_process_spawn,
@@ -422,5 +423,8 @@ class Metrics:
         self.app_server_up.set(1 if state == "running" else 0)
         for value in ev.APP_SERVER_STATE_VALUES:
             self._child(self.app_server_state, value).set(1 if value == state else 0)
-        if state == "restarting":
-            self.app_server_restarts.inc()
+
+    def _on_app_server_restart(
+        self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
+    ) -> None:
+        self.app_server_restarts.inc()

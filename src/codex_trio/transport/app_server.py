@@ -1446,6 +1446,7 @@ class AppServerTransport:
                     await client.wait_closed()
                     self.client = None
                     error = client.error
+                    self._set_state("restarting")  # while the dead process is being reaped
             except CodexError as exc:
                 if not started:
                     raise  # the first start failing is the caller's error
@@ -1458,6 +1459,11 @@ class AppServerTransport:
                 self._failures.popleft()
             excess = len(self._failures) - self.max_restarts
             self.restarts += 1
+            telemetry.execute(
+                ev.APP_SERVER_RESTART,
+                {"count": 1, "restarts": self.restarts},
+                {"reason": type(error).__name__, "transport": "app-server"},
+            )
             if excess > 0:
                 delay = min(self.max_backoff, self.initial_backoff * 2 ** (excess - 1))
                 self._retry_at = now + delay

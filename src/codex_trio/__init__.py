@@ -13,10 +13,17 @@ from codex_trio.errors import (
     TurnDeadlineError,
     TurnFailedError,
 )
-from codex_trio.protocol import ThreadEvent, ThreadItem, Usage
+from codex_trio.protocol import (
+    DynamicToolCallItem,
+    DynamicToolCallStatus,
+    ThreadEvent,
+    ThreadItem,
+    Usage,
+)
 from codex_trio.protocol.options import (
     ApprovalPolicy,
     CodexOptions,
+    GranularApprovalPolicy,
     LocalImageInput,
     ReasoningEffort,
     SandboxMode,
@@ -39,6 +46,9 @@ __all__ = [
     "ApprovalPolicy",
     "Codex",
     "CodexOptions",
+    "DynamicToolCallItem",
+    "DynamicToolCallStatus",
+    "GranularApprovalPolicy",
     "LocalImageInput",
     "ReasoningEffort",
     "RetryPolicy",

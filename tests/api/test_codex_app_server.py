@@ -15,7 +15,7 @@ from codex_trio.api.tools import tool
 from codex_trio.errors import ConfigurationError, TransportError
 from codex_trio.protocol.app_server.server_requests import ApprovalDecision
 from codex_trio.protocol.options import ThreadOptions
-from codex_trio.testing import MockModel, exec_command, function_call, message
+from codex_trio.testing import MockModel, Script, exec_command, function_call, message
 from tests.fakes import fake_codex
 
 
@@ -149,3 +149,22 @@ def test_thread_defaults_reach_started_and_resumed_threads() -> None:
     assert codex_trio.Codex().start_thread().options == ThreadOptions()
     with pytest.raises(ConfigurationError, match="thread_defaults"):
         codex_trio.Codex(thread_defaults="/repo")  # type: ignore[arg-type]
+
+
+async def test_closing_a_thread_forgets_it_on_the_shared_client(mock_model: MockModel) -> None:
+    mock_model.script = Script.replying(message("ok"))
+    with trio.fail_after(60):
+        async with codex_trio.Codex(transport="app-server", env=mock_model.env) as codex:
+            thread = codex.start_thread(
+                working_directory=str(mock_model.workdir), skip_git_repo_check=True
+            )
+            await thread.run("hi")
+            client = codex._app_server.client if codex._app_server is not None else None
+            assert client is not None and thread.id is not None
+            before = (client.tracked_threads, client.is_loaded(thread.id))
+            thread.close()
+            after = (client.tracked_threads, client.is_loaded(thread.id))
+            again = await thread.run("again")  # resumed on the same process
+            reloaded = client.is_loaded(thread.id)
+    assert before == (1, True) and after == (0, False)
+    assert again.final_response == "ok" and again.thread_id == thread.id and reloaded

@@ -331,6 +331,24 @@ async def test_serve_metrics_is_scraped_while_the_runtime_runs(mock_model: MockM
     assert 'codex_turns_total{status="completed",transport="exec"} 1.0' in text
 
 
+async def test_serve_metrics_closes_a_silent_connection_after_its_request_timeout(
+    mock_model: MockModel,
+) -> None:
+    from codex_trio.observe import HttpLimits
+
+    limits = HttpLimits(request_timeout=0.2, idle_timeout=0.2, max_connections=4)
+    with trio.fail_after(HANG_GUARD):
+        async with runtime(mock_model) as rt:
+            host, port = await rt.serve_metrics(limits=limits)
+            stream = await trio.open_tcp_stream(host, port)
+            async with stream:
+                # Nothing sent: the server gives up on us (EOF) instead of holding an fd forever.
+                leftover = await stream.receive_some(65536)
+                while leftover:
+                    leftover = await stream.receive_some(65536)
+    assert leftover == b""
+
+
 async def test_wait_for_shutdown_signal_returns_on_sigterm(mock_model: MockModel) -> None:
     received: list[int] = []
     with trio.fail_after(HANG_GUARD):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from codex_trio.errors import SlowConsumerError, TransportError
+from codex_trio.errors import ProtocolError, SlowConsumerError, TransportError
 from codex_trio.observe import Metrics
 from codex_trio.protocol.app_server import AppServerNotificationEvent
 from codex_trio.protocol.exec_events import TurnCompletedEvent, TurnFailedEvent
@@ -269,3 +269,22 @@ while True:
     assert figures["codex_app_server_restarts_total"] == 4
     assert figures['codex_app_server_state{state="running"}'] == 1
     assert figures['codex_app_server_state{state="backoff"}'] == 0
+
+
+async def test_undecodable_turn_completed_before_turn_started_is_a_protocol_error(
+    tmp_path: Path,
+) -> None:
+    body = """
+msg = read()  # turn/start
+out({"id": msg["id"], "result": {"turn": {"id": "u", "items": [], "status": "inProgress"}}})
+out({"method": "turn/completed", "params": {"threadId": "A", "turn": {"id": "u", "status": "completed", "items": 5}}})
+read()
+"""
+    path = fake_codex(tmp_path, PRELUDE + body)
+    with trio.fail_after(30):
+        async with open_app_server(CodexOptions(codex_path=path)) as client:
+            async with client.turn("A", "hi") as stream:
+                with pytest.raises(ProtocolError, match="before turn/started"):
+                    async for _ in stream:
+                        pass
+            assert stream.status == "failed"

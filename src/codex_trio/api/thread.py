@@ -53,6 +53,15 @@ class Thread:
     def options(self) -> ThreadOptions:
         return self._state.options
 
+    def close(self) -> None:
+        """Let the transport forget what it keeps about this thread (on app-server, the shared
+        client's record: tools, approval handler, usage, loaded). The thread lives on in
+        CODEX_HOME: running it again, or ``resume_thread(id)``, resumes it. A long-lived service
+        should close threads it is done with (the records are bounded anyway)."""
+        forget = getattr(self._state.runner, "forget_thread", None)
+        if forget is not None and self.id is not None:
+            forget(self.id)
+
     @asynccontextmanager
     async def run_streamed(
         self, input: Input, options: TurnOptions | None = None, **turn_options_: Any

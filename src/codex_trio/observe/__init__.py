@@ -11,6 +11,7 @@ else imports ``prometheus_client`` or ``structlog``:
   secrets redacted, and telemetry events as log records.
 """
 
+from codex_trio._http import HttpLimits
 from codex_trio.observe import events
 from codex_trio.observe.logging import (
     LOG_EVENTS,
@@ -43,6 +44,7 @@ from codex_trio.observe.telemetry import (
 __all__ = [
     "HANDLER_FAILED",
     "LOG_EVENTS",
+    "HttpLimits",
     "EventName",
     "Handler",
     "HandlerInfo",

@@ -29,7 +29,8 @@ import trio
 
 from codex_trio._groups import collapse
 from codex_trio.errors import ConfigurationError
-from codex_trio.observe import Metrics, serve_metrics, telemetry
+from codex_trio.observe import HttpLimits, Metrics, serve_metrics, telemetry
+from codex_trio.observe.metrics_server import DEFAULT_LIMITS
 from codex_trio.observe.telemetry import TelemetryBus, default_bus
 from codex_trio.protocol.app_server.server_requests import DynamicTool
 from codex_trio.protocol.options import CodexOptions, ThreadOptions
@@ -415,10 +416,13 @@ class Runtime:
 
     # --- metrics and signals ---------------------------------------------------------------------
 
-    async def serve_metrics(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+    async def serve_metrics(
+        self, host: str = "127.0.0.1", port: int = 0, *, limits: HttpLimits | None = None
+    ) -> tuple[str, int]:
         """Serve Prometheus metrics on ``http://host:port/metrics`` as a supervised child of the
         runtime (not a thread); returns the bound address. Creates :attr:`metrics` (a private
-        registry fed by telemetry) on first use."""
+        registry fed by telemetry) on first use. ``limits`` bounds slow clients (request and
+        idle timeouts, a connection cap; default ``observe.metrics_server.DEFAULT_LIMITS``)."""
         if self.metrics is None:
             self.metrics = Metrics()
             self.metrics.attach(self._bus if self._bus is not None else default_bus)
@@ -427,7 +431,13 @@ class Runtime:
         async def run(ctx: ChildContext, *, task_status: trio.TaskStatus[Any]) -> None:
             async with trio.open_nursery() as nursery:
                 address = await nursery.start(
-                    functools.partial(serve_metrics, registry, host=host, port=port)
+                    functools.partial(
+                        serve_metrics,
+                        registry,
+                        host=host,
+                        port=port,
+                        limits=limits if limits is not None else DEFAULT_LIMITS,
+                    )
                 )
                 task_status.started(address)
                 await ctx.stop_requested.wait()

@@ -488,6 +488,15 @@ class AppServerTurn:
         if note.method == "turn/completed":
             raw_turn = note.params.get("turn")
             status = raw_turn.get("status") if isinstance(raw_turn, Mapping) else None
+            if not self._mapper.started:  # the same rule as for a decodable one
+                self._mapper.finished = True
+                self._mapper.status = "failed"
+                raise ProtocolError(
+                    f"turn/completed (status {status!r}) arrived before turn/started",
+                    line=repr(note.params)[:200],
+                    thread_id=self.thread_id,
+                    turn_id=self.turn_id,
+                )
             self._mapper.finished = True
             self._mapper.status = status if isinstance(status, str) else "failed"
             if status == "completed":

@@ -60,6 +60,21 @@ def emit_one_of_each(bus: TelemetryBus) -> None:
     )
     bus.execute(ev.CHANNEL_STATS, {"queue_depth": 3, "capacity": 16}, {"channel": "events"})
     bus.execute(ev.CHANNEL_BACKPRESSURE, {"wait": 0.01}, {"channel": "mailbox"})
+    bus.execute(
+        ev.SUBSCRIPTION_OVERFLOW,
+        {"count": 1, "capacity": 4},
+        {"thread_id": "th_1", "turn_id": "u", "transport": "app-server"},
+    )
+    bus.execute(
+        ev.APP_SERVER_STATE,
+        {"up": 0, "restarts": 1},
+        {"state": "restarting", "previous": "running", "transport": "app-server"},
+    )
+    bus.execute(
+        ev.APP_SERVER_RESTART,
+        {"count": 1, "restarts": 1},
+        {"reason": "TransportError", "transport": "app-server"},
+    )
 
 
 def test_n_turns_count_n_with_their_durations_and_tokens(
@@ -122,6 +137,10 @@ def test_every_metric_has_its_documented_name_type_and_labels(
         "codex_threads_active": ("gauge", set()),
         "codex_channel_queue_depth": ("gauge", {"channel"}),
         "codex_backpressure_wait_seconds": ("histogram", {"channel"}),
+        "codex_slow_consumer": ("counter", {"transport"}),
+        "codex_app_server_up": ("gauge", set()),
+        "codex_app_server_state": ("gauge", {"state"}),
+        "codex_app_server_restarts": ("counter", set()),
     }
     assert "codex_turns_total{" in text  # counters are exposed with the _total suffix
 
@@ -139,6 +158,11 @@ def test_each_event_feeds_its_metric(bus: TelemetryBus, metrics: Metrics) -> Non
     assert value(metrics, "codex_supervisor_intensity_exceeded_total") == 1
     assert value(metrics, "codex_channel_queue_depth", channel="events") == 3
     assert value(metrics, "codex_backpressure_wait_seconds_count", channel="mailbox") == 1
+    assert value(metrics, "codex_slow_consumer_total", transport="app-server") == 1
+    assert value(metrics, "codex_app_server_up") == 0
+    assert value(metrics, "codex_app_server_state", state="restarting") == 1
+    assert value(metrics, "codex_app_server_state", state="running") == 0
+    assert value(metrics, "codex_app_server_restarts_total") == 1
 
 
 def test_gauges_follow_starts_and_stops(bus: TelemetryBus, metrics: Metrics) -> None:

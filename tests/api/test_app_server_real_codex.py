@@ -156,6 +156,27 @@ async def test_dynamic_tool_that_raises_reports_failure_and_the_turn_goes_on(
     assert isinstance(events[-1], TurnCompletedEvent)
 
 
+async def test_a_secret_in_a_raising_tools_error_never_reaches_the_model(
+    mock_model: MockModel,
+) -> None:
+    secret = "sk-proj-" + "Q" * 40
+
+    @tool
+    async def leaky() -> str:
+        """Fails with a message that happens to hold an API key."""
+        raise RuntimeError(f"upstream refused key {secret}")
+
+    mock_model.script = [function_call("leaky", {}, call_id="call_l"), message("ok")]
+    async with app_server(mock_model) as client:
+        started = await client.thread_start(thread_options(mock_model), tools=[leaky])
+        async with client.turn(started.thread.id, "call it") as turn:
+            async for _ in turn:
+                pass
+    output = mock_model.requests[1].function_call_outputs()["call_l"]
+    assert "upstream refused key" in output and "RuntimeError" in output
+    assert secret not in output and secret not in mock_model.requests[1].raw_body.decode()
+
+
 async def test_interrupt_stops_a_running_turn(mock_model: MockModel) -> None:
     mock_model.script = [hold(message("too late"))]
     async with app_server(mock_model) as client:

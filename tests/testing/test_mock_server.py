@@ -211,6 +211,24 @@ async def test_release_from_another_thread_lets_the_held_stream_go_on() -> None:
     assert result[0].complete
 
 
+async def test_a_client_leaving_a_held_stream_does_not_break_the_server() -> None:
+    async with MockResponsesServer([hold(message("never")), message("next")]) as server:
+        with trio.fail_after(GUARD):
+            stream = await trio.open_tcp_stream("127.0.0.1", server.port)
+            body = json.dumps(user_body("hold")).encode()
+            await stream.send_all(
+                b"POST /v1/responses HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await server.wait_for_held()
+            await stream.aclose()  # the client goes away mid-stream (codex killed, say)
+            while server.statistics().held:
+                await trio.sleep(0.01)
+            after = await post_once(server.port, user_body("next"))
+    assert after.complete and after.sse()[-1][0] == "response.completed"
+
+
 async def test_hang_never_answers_and_server_exit_closes_the_connection() -> None:
     outcome = []
     with trio.fail_after(GUARD):

@@ -505,20 +505,25 @@ class MockResponsesServer:
         self._held_now += 1
         self._held_total += 1
         self._notify()
+        peer_closed = False
         try:
             async with trio.open_nursery() as nursery:
 
                 async def watch_peer() -> None:
+                    nonlocal peer_closed
                     await _wait_for_peer_close(stream)
-                    raise _PeerClosed
+                    peer_closed = True
+                    nursery.cancel_scope.cancel()
 
                 nursery.start_soon(watch_peer)
                 await release.wait()
                 nursery.cancel_scope.cancel()
-        except* _PeerClosed:
-            raise _PeerClosed from None
         finally:
             self._held_now -= 1
+        # Raised here, outside the nursery: raised inside it (or from an ``except*``), it would
+        # arrive wrapped in an ExceptionGroup that the connection's ``except _PeerClosed`` misses.
+        if peer_closed:
+            raise _PeerClosed
 
 
 def _is_responses_request(request: RecordedRequest) -> bool:

@@ -43,6 +43,7 @@ async def fake_server(
     *,
     on_request: Callable[[Request], Any] | None = None,
     notifications: list[Notification] | None = None,
+    max_server_requests: int = 256,
 ) -> AsyncIterator[JsonRpcConnection]:
     path = fake_codex(tmp_path, PRELUDE + body)
     received = notifications if notifications is not None else []
@@ -61,7 +62,11 @@ async def fake_server(
         [path], transport="app-server", stop_policy=StopPolicy(exit_grace=1, signal_grace=1)
     ) as proc:
         async with open_jsonrpc(
-            proc, on_notification=on_note, on_request=handle, request_timeout=30
+            proc,
+            on_notification=on_note,
+            on_request=handle,
+            request_timeout=30,
+            max_server_requests=max_server_requests,
         ) as conn:
             yield conn
 
@@ -288,3 +293,147 @@ while True:
                 await trio.sleep(0.01)
             conn._close(TransportError("closing"))
     assert len(errors) == 1
+
+
+# Server requests are capped (issue 8 item 4). The fake sends a flood of requests and collects
+# the answers on a thread of its own (as codex reads its stdin while it writes its stdout).
+FLOOD = """
+import threading
+N = %(n)d
+answers = {}
+duplicates = 0
+lock = threading.Condition()
+def collect():
+    global duplicates
+    while True:
+        msg = read()
+        with lock:
+            if "method" in msg:
+                answers.setdefault("__notes__", []).append(msg["method"])
+            elif msg["id"] in answers:
+                duplicates += 1
+            else:
+                answers[msg["id"]] = msg
+            lock.notify_all()
+threading.Thread(target=collect, daemon=True).start()
+for i in range(N):
+    sys.stdout.write(json.dumps({"id": i, "method": "%(method)s", "params": {"n": i}}) + "\\n")
+sys.stdout.flush()
+def counts():
+    got = [m for k, m in answers.items() if k != "__notes__"]
+    return {
+        "answered": len(got),
+        "results": sum(1 for m in got if "result" in m),
+        "overloaded": sum(1 for m in got if m.get("error", {}).get("code") == -32001),
+        "other_errors": sum(1 for m in got if "error" in m and m["error"].get("code") != -32001),
+        "duplicates": duplicates,
+    }
+with lock:
+    lock.wait_for(lambda: counts()["overloaded"] >= %(refused)d or counts()["answered"] >= N)
+    out({"method": "report/refused", "params": counts()})
+    lock.wait_for(lambda: "done" in answers.get("__notes__", []))
+    out({"method": "report/final", "params": counts()})
+read()
+"""
+
+
+async def _report(notifications: list[Notification], method: str) -> dict[str, Any]:
+    while not any(n.method == method for n in notifications):
+        await trio.sleep(0.01)
+    return next(dict(n.params) for n in notifications if n.method == method)
+
+
+async def test_server_requests_over_the_cap_are_refused_at_once_and_the_rest_answered(
+    tmp_path: Path,
+) -> None:
+    release = trio.Event()
+    running = peak = 0
+
+    async def handler(request: Request) -> Any:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        try:
+            await release.wait()
+        finally:
+            running -= 1
+        return {"n": request.params["n"]}
+
+    notifications: list[Notification] = []
+    body = FLOOD % {"n": 1000, "method": "item/tool/call", "refused": 990}
+    with trio.fail_after(60):
+        async with fake_server(
+            tmp_path,
+            body,
+            on_request=handler,
+            notifications=notifications,
+            max_server_requests=10,
+        ) as conn:
+            early = await _report(notifications, "report/refused")
+            # Reported by the server before any handler was released.
+            assert not release.is_set() and running == 10
+            release.set()
+            while conn.requests_answered < 10:
+                await trio.sleep(0.01)
+            await conn.notify("done")
+            final = await _report(notifications, "report/final")
+            refused = conn.requests_refused
+    assert peak == 10
+    assert early == {
+        "answered": 990,
+        "results": 0,
+        "overloaded": 990,
+        "other_errors": 0,
+        "duplicates": 0,
+    }
+    assert final == {
+        "answered": 1000,
+        "results": 10,
+        "overloaded": 990,
+        "other_errors": 0,
+        "duplicates": 0,
+    }
+    assert refused == 990
+
+
+async def test_a_flood_of_unknown_server_requests_does_not_spawn_a_task_each(
+    tmp_path: Path,
+) -> None:
+    import tracemalloc
+
+    running = peak = 0
+
+    async def handler(request: Request) -> Any:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        try:
+            await trio.lowlevel.checkpoint()
+            await trio.lowlevel.checkpoint()
+        finally:
+            running -= 1
+        raise MethodNotFoundError("no handler", method=request.method)
+
+    notifications: list[Notification] = []
+    body = FLOOD % {"n": 20_000, "method": "brand/unknown", "refused": 20_000}
+    tracemalloc.start()
+    try:
+        with trio.fail_after(120):
+            async with fake_server(
+                tmp_path, body, on_request=handler, notifications=notifications
+            ) as conn:
+                early = await _report(notifications, "report/refused")
+                await conn.notify("done")
+                final = await _report(notifications, "report/final")
+                answered, refused = conn.requests_answered, conn.requests_refused
+        _, peak_bytes = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert early["answered"] == 20_000
+    assert final["answered"] == 20_000 and final["duplicates"] == 0
+    assert final["results"] == 0
+    assert answered + refused == 20_000
+    assert 1 <= peak <= 256  # the default max_server_requests, not 20,000 tasks
+    # Loose: 20,000 tasks took about 92 MB before the cap.
+    assert peak_bytes < 60 * 2**20, peak_bytes
+    print(f"peak handlers {peak}, refused {refused}, peak traced {peak_bytes / 2**20:.1f} MiB")

@@ -106,6 +106,15 @@ class _Pending:
         self.error: CodexError | None = None
 
 
+def _answerable(request_id: Any) -> bool:
+    """Whether an answer carrying ``request_id`` can be written at all."""
+    try:
+        encode_message({"id": request_id})
+    except (CodexError, RecursionError):
+        return False
+    return True
+
+
 def _protocol_error(kind: str) -> None:
     telemetry.execute(
         ("codex", "protocol", "error"), {"count": 1}, {"kind": kind, "transport": "app-server"}
@@ -341,8 +350,18 @@ class JsonRpcConnection:
                             method=message.method,
                             error=repr(exc)[:300],
                         )
+                elif not _answerable(message.id):
+                    # NaN, an infinity, a lone surrogate: json.loads takes them, but no answer
+                    # carrying that id can be written, so the request cannot be answered at all.
+                    self.skipped_lines += 1
+                    _protocol_error("unanswerable_request_id")
+                    _log.warning(
+                        "app_server.line_skipped",
+                        reason="request id cannot be written back",
+                        line=line[:200].decode("utf-8", "replace"),
+                    )
                 elif self._requests_running >= self.max_server_requests:
-                    self._refuse(message)
+                    await self._refuse(message)
                 else:
                     self._requests_running += 1
                     self._nursery.start_soon(self._answer, message)
@@ -354,8 +373,10 @@ class JsonRpcConnection:
             await self.process.wait()
         self._close(self.process.error("codex app-server exited"))
 
-    def _refuse(self, request: Request) -> None:
-        """Answer a server request over the concurrency cap at once, without a task."""
+    async def _refuse(self, request: Request) -> None:
+        """Answer a server request over the concurrency cap at once, without a task. Once
+        ``4 * max_server_requests`` messages wait for the writer, the reader waits for this
+        answer to be written (a flood is slowed down, never left unanswered)."""
         self.requests_refused += 1
         _protocol_error("server_requests_over_cap")
         if self.requests_refused == 1 or self.requests_refused % 1000 == 0:
@@ -374,12 +395,15 @@ class JsonRpcConnection:
                 "are being handled; try again later",
             },
         }
-        if self.error is None and len(self._outbox) < 4 * self.max_server_requests:
-            self._post(encode_message(reply))
+        if self.error is None:
+            frame = self._post(encode_message(reply))
+            if len(self._outbox) >= 4 * self.max_server_requests:
+                await frame.done.wait()
 
     def _resolve(self, response: Response) -> None:
         request_id = response.id
-        pending = self._pending.get(request_id) if isinstance(request_id, int) else None
+        # type(), not isinstance: a response with id ``false`` must not resolve request 0.
+        pending = self._pending.get(request_id) if type(request_id) is int else None
         if pending is None:
             _protocol_error("unknown_response_id")
             return

@@ -470,7 +470,19 @@ class AppServerTurn:
             except ProtocolError as exc:
                 self._queue.extend(self._undecodable(note, exc))
                 continue
-            self._queue.extend(self._mapper.map(note.method, params))
+            try:
+                mapped = self._mapper.map(note.method, params)
+            except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as exc:
+                # The params decoded but hold something the mapping cannot take (a field of the
+                # wrong type inside an item, say): the same as params that do not decode.
+                problem = ProtocolError(
+                    f"{note.method}: cannot map ({type(exc).__name__}: {exc})"[:300],
+                    thread_id=self.thread_id,
+                    turn_id=self.turn_id,
+                )
+                self._queue.extend(self._undecodable(note, problem))
+                continue
+            self._queue.extend(mapped)
         return self._queue.popleft()
 
     def _undecodable(self, note: Notification, exc: ProtocolError) -> list[AppServerEvent]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from codex_trio.errors import ProtocolError
 from codex_trio.protocol.app_server import _generated as g
 from codex_trio.protocol.app_server.messages import decode_params
 
@@ -103,7 +104,10 @@ def approval_request(method: str, params: Mapping[str, Any]) -> ApprovalRequest:
     """The :class:`ApprovalRequest` for a server request of one of :data:`APPROVAL_METHODS`."""
     kind = APPROVAL_METHODS[method]
     cls = g.SERVER_REQUESTS.get(method, (None, None))[0]
-    typed: Any = decode_params(cls, params, method=method) if cls is not None else params
+    if cls is not None:
+        typed: Any = decode_params(cls, params, method=method)
+    else:
+        typed = _elicitation_params(method, params)
     command = params.get("command")
     if isinstance(command, list):  # v1 sends argv
         command = " ".join(str(c) for c in command)
@@ -118,6 +122,27 @@ def approval_request(method: str, params: Mapping[str, Any]) -> ApprovalRequest:
         reason=_str(params.get("reason")) or _str(params.get("message")),
         params=typed,
     )
+
+
+def _elicitation_params(method: str, params: Mapping[str, Any]) -> Any:
+    """``mcpServer/elicitation/request`` params, checked: the generated module has no class for
+    them (a union of variants sharing ``threadId``/``serverName``), so the common part is
+    checked here and a known variant decoded; anything that does not fit is a ProtocolError
+    (which the client answers with a decline). An unknown ``mode`` of a newer codex passes raw,
+    for the handler to judge."""
+    for key in ("threadId", "serverName"):
+        if not isinstance(params.get(key), str):
+            raise ProtocolError(f"{method}: {key!r} is missing or not a string")
+    turn_id = params.get("turnId")
+    if turn_id is not None and not isinstance(turn_id, str):
+        raise ProtocolError(f"{method}: 'turnId' is not a string")
+    try:
+        variant = g._d_McpServerElicitationRequestParams(params)
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise ProtocolError(
+            f"{method}: params do not match any elicitation variant ({type(exc).__name__})"
+        ) from None
+    return params if isinstance(variant, g.UnknownMcpServerElicitationRequestParams) else variant
 
 
 _V1 = {

@@ -243,3 +243,35 @@ async def test_per_thread_records_are_bounded_and_a_forgotten_thread_resumes(
             reloaded = client.is_loaded(ids[0])
     assert tracked == 2 and loaded == [False, True, True]
     assert isinstance(final, TurnCompletedEvent) and reloaded
+
+
+async def test_threads_the_client_forgets_are_unloaded_by_the_engine(
+    mock_model: MockModel,
+) -> None:
+    # codex keeps ~1.2 MB per loaded thread; unsubscribed threads unload at once on a process
+    # started with thread_unload_delay_secs=0 (bench/bench_engine_memory.py has the figures).
+    mock_model.script = Script.replying(message("ok"))
+    transport = AppServerTransport(
+        options=CodexOptions(codex_path=mock_model.codex, env=mock_model.env), max_threads=2
+    )
+    ids: list[str] = []
+    with trio.fail_after(60):
+        async with transport.open():
+            for n in range(3):  # the third pushes the first out of the client's records
+                async with transport.turn(f"thread {n}", options(mock_model)) as events:
+                    seen = [e async for e in events]
+                ids.append(seen[0].thread_id)  # type: ignore[attr-defined]
+            client = transport.client
+            assert client is not None
+            transport.forget_thread(ids[1])  # as Thread.close() and a stopped handle do
+            loaded = set(await client.loaded_threads())
+            while loaded != {ids[2]}:
+                await trio.sleep(0.05)
+                loaded = set(await client.loaded_threads())
+            async with transport.turn(
+                "back again", options(mock_model), resume_thread_id=ids[0]
+            ) as events:
+                final = [e async for e in events][-1]
+            loaded_after = set(await client.loaded_threads())
+    assert isinstance(final, TurnCompletedEvent)
+    assert loaded_after == {ids[0], ids[2]}

@@ -144,9 +144,17 @@ async def decline_and_log(request: ApprovalRequest) -> ApprovalDecision:
     return ApprovalDecision.DECLINE
 
 
+UNLOAD_DELAY_OVERRIDE = ("-c", "thread_unload_delay_secs=0")
+"""Put first on every app-server's command line (the user's ``config`` can override it): a thread
+the client unsubscribed from is unloaded at once, instead of after codex 0.163's default of about
+30 minutes, so a long-lived process does not keep ~1.2 MB for every thread it ever served. The
+client stays subscribed to every thread it uses, so nothing else unloads (see docs/app-server.md,
+"Engine memory")."""
+
+
 def app_server_argv(codex_path: str, options: CodexOptions) -> list[str]:
     """``codex app-server`` with the ``-c`` overrides of ``options``."""
-    return [codex_path, "app-server", *config_override_args(options)]
+    return [codex_path, "app-server", *UNLOAD_DELAY_OVERRIDE, *config_override_args(options)]
 
 
 def user_input(value: UserInput) -> list[dict[str, Any]]:
@@ -745,9 +753,23 @@ class AppServerClient:
         record = self._threads.pop(thread_id, None) or _ThreadRecord()
         self._threads[thread_id] = record
         while len(self._threads) > self.max_threads:
-            forgotten, _ = self._threads.popitem(last=False)
+            forgotten, old = self._threads.popitem(last=False)
             _log.debug("thread.forgotten", thread_id=forgotten, reason="max_threads")
+            self._release(forgotten, old)
         return record
+
+    def _release(self, thread_id: str, record: _ThreadRecord) -> None:
+        """Let the engine unload a thread this client no longer keeps (``thread/unsubscribe``,
+        in the background; with ``thread_unload_delay_secs=0`` it unloads at once)."""
+        if record.loaded and self.error is None and thread_id not in self._turns:
+            self.connection.start_soon(self._unsubscribe_quietly, thread_id)
+
+    async def _unsubscribe_quietly(self, thread_id: str) -> None:
+        with trio.move_on_after(10):
+            try:
+                await self.thread_unsubscribe(thread_id)
+            except CodexError as exc:
+                _log.debug("thread.unsubscribe_failed", thread_id=thread_id, error=str(exc)[:200])
 
     def is_loaded(self, thread_id: str) -> bool:
         """True if this client started or resumed ``thread_id`` on its process (and has not
@@ -946,12 +968,34 @@ class AppServerClient:
 
     def forget_thread(self, thread_id: str) -> None:
         """Drop what this client keeps about a thread (tools, approval handler, last usage,
-        loaded). The records are bounded anyway (:attr:`max_threads`, least recently used
-        first), but a client serving many threads should forget those it is done with; the
-        engine keeps the thread itself, and :meth:`thread_resume` (with the tools again) brings
-        it back."""
-        self._threads.pop(thread_id, None)
+        loaded), and let the engine unload it (``thread/unsubscribe`` in the background: the
+        engine's ~1.2 MB per loaded thread is freed). The records are bounded anyway
+        (:attr:`max_threads`, least recently used first, released the same way), but a client
+        serving many threads should forget those it is done with. The thread lives on in
+        CODEX_HOME: :meth:`thread_resume` (with the tools again) brings it back."""
+        record = self._threads.pop(thread_id, None)
         self._abandoned.pop(thread_id, None)
+        if record is not None:
+            self._release(thread_id, record)
+
+    async def thread_unsubscribe(self, thread_id: str) -> g.ThreadUnsubscribeResponse:
+        """Stop receiving a thread's notifications; the engine then unloads it (at once on a
+        process started by :func:`open_app_server`, see :data:`UNLOAD_DELAY_OVERRIDE`)."""
+        return await self._typed(
+            "thread/unsubscribe", {"threadId": thread_id}, g.ThreadUnsubscribeResponse
+        )
+
+    async def loaded_threads(self) -> list[str]:
+        """The ids of every thread loaded in the engine's memory (``thread/loaded/list``)."""
+        ids: list[str] = []
+        cursor: str | None = None
+        while True:
+            params = {"cursor": cursor} if cursor else {}
+            page = await self._typed("thread/loaded/list", params, g.ThreadLoadedListResponse)
+            ids.extend(page.data)
+            cursor = page.next_cursor
+            if not cursor or not page.data:
+                return ids
 
     async def thread_unarchive(self, thread_id: str) -> g.ThreadUnarchiveResponse:
         return await self._typed(

@@ -68,3 +68,20 @@ def children_of(parent: int) -> list[int]:
         if int(fields[1]) == parent and fields[0] != "Z":
             out.append(int(entry))
     return out
+
+
+# Bodies of fake JSON-RPC servers (for fake_codex): out(obj) writes one message, read() reads one
+# (exiting at EOF); APP_SERVER_PRELUDE also answers initialize and reads initialized.
+JSONRPC_HELPERS = """
+def out(obj):
+    sys.stdout.write(json.dumps(obj) + "\\n"); sys.stdout.flush()
+def read():
+    line = sys.stdin.readline()
+    if not line:
+        sys.exit(0)
+    return json.loads(line)
+"""
+APP_SERVER_PRELUDE = JSONRPC_HELPERS + """init = read()
+out({"id": init["id"], "result": {"userAgent": "fake", "codexHome": "/tmp", "platformFamily": "unix", "platformOs": "linux"}})
+read()  # initialized
+"""

@@ -13,19 +13,9 @@ from codex_trio.errors import ProtocolError
 from codex_trio.protocol.exec_events import TurnCompletedEvent
 from codex_trio.protocol.options import CodexOptions
 from codex_trio.transport.app_server import open_app_server
-from tests.fakes import fake_codex
+from tests.fakes import APP_SERVER_PRELUDE, fake_codex
 
-PRELUDE = """
-def out(obj):
-    sys.stdout.write(json.dumps(obj) + "\\n"); sys.stdout.flush()
-def read():
-    line = sys.stdin.readline()
-    if not line:
-        sys.exit(0)
-    return json.loads(line)
-init = read()
-out({"id": init["id"], "result": {"userAgent": "fake", "codexHome": "/tmp", "platformFamily": "unix", "platformOs": "linux"}})
-read()  # initialized
+PRELUDE = APP_SERVER_PRELUDE + """
 msg = read()  # turn/start
 out({"id": msg["id"], "result": {"turn": {"id": "u", "items": [], "status": "inProgress"}}})
 """

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import pytest
 import trio
 
@@ -19,23 +16,11 @@ from codex_trio.protocol.exec_events import (
     TurnStartedEvent,
 )
 from codex_trio.protocol.exec_items import AgentMessageItem
-from codex_trio.protocol.options import CodexOptions, ThreadOptions
 from codex_trio.testing import MockModel, hold, message
-from codex_trio.transport.app_server import AppServerClient, open_app_server
 from tests.fakes import children_of_self, open_fds, pid_alive
+from tests.transport.helpers import app_server, thread_options
 
 pytestmark = pytest.mark.integration
-
-
-@asynccontextmanager
-async def app_server(mock_model: MockModel, **kwargs: object) -> AsyncIterator[AppServerClient]:
-    options = CodexOptions(codex_path=mock_model.codex, env=mock_model.env)
-    async with open_app_server(options, **kwargs) as client:  # type: ignore[arg-type]
-        yield client
-
-
-def thread_options(mock_model: MockModel) -> ThreadOptions:
-    return ThreadOptions(working_directory=str(mock_model.workdir), skip_git_repo_check=True)
 
 
 async def test_full_turn_streams_exec_style_events_with_deltas(mock_model: MockModel) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 import trio
@@ -16,30 +14,20 @@ from codex_trio.errors import SlowConsumerError, TransportError
 from codex_trio.observe import Metrics, telemetry
 from codex_trio.protocol.app_server import JsonRpcError
 from codex_trio.protocol.exec_events import TurnCompletedEvent
-from codex_trio.protocol.options import CodexOptions, ThreadOptions
+from codex_trio.protocol.options import CodexOptions
 from codex_trio.testing import MockModel, Script, hold, message, response
-from codex_trio.transport.app_server import AppServerClient, AppServerTransport, open_app_server
+from codex_trio.transport.app_server import AppServerTransport
+from tests.transport.helpers import app_server, thread_options
 
 pytestmark = pytest.mark.integration
-
-
-@asynccontextmanager
-async def app_server(mock_model: MockModel, **kwargs: object) -> AsyncIterator[AppServerClient]:
-    options = CodexOptions(codex_path=mock_model.codex, env=mock_model.env)
-    async with open_app_server(options, **kwargs) as client:  # type: ignore[arg-type]
-        yield client
-
-
-def options(mock_model: MockModel) -> ThreadOptions:
-    return ThreadOptions(working_directory=str(mock_model.workdir), skip_git_repo_check=True)
 
 
 async def test_a_consumer_that_never_reads_stalls_no_other_thread(mock_model: MockModel) -> None:
     mock_model.script = Script.replying(message("ok"))
     with trio.fail_after(60):
         async with app_server(mock_model, event_buffer=4, request_timeout=20) as client:
-            stuck_thread = (await client.thread_start(options(mock_model))).thread.id
-            other_thread = (await client.thread_start(options(mock_model))).thread.id
+            stuck_thread = (await client.thread_start(thread_options(mock_model))).thread.id
+            other_thread = (await client.thread_start(thread_options(mock_model))).thread.id
             async with client.turn(stuck_thread, "never read") as stuck:
                 # The stuck turn's notifications pile up unread while the other thread runs.
                 statuses = [
@@ -103,7 +91,7 @@ async def test_steer_from_inside_a_full_loop_does_not_deadlock(mock_model: MockM
     outcome: list[str] = []
     with trio.fail_after(60):
         async with app_server(mock_model, event_buffer=4, request_timeout=15) as client:
-            thread_id = (await client.thread_start(options(mock_model))).thread.id
+            thread_id = (await client.thread_start(thread_options(mock_model))).thread.id
             async with client.turn(thread_id, "hi") as turn:
                 try:
                     async for event in turn:
@@ -138,8 +126,8 @@ async def test_a_write_cancelled_midway_is_finished_whole_and_the_next_message_i
     big = "x" * 600_000  # far more than a pipe holds (64 KiB)
     with trio.fail_after(60):
         async with app_server(mock_model, request_timeout=10) as client:
-            first = (await client.thread_start(options(mock_model))).thread.id
-            second = (await client.thread_start(options(mock_model))).thread.id
+            first = (await client.thread_start(thread_options(mock_model))).thread.id
+            second = (await client.thread_start(thread_options(mock_model))).thread.id
             os.kill(client.pid, signal.SIGSTOP)  # codex stops reading its stdin
             try:
                 with trio.move_on_after(0.5) as scope:
@@ -163,7 +151,7 @@ async def test_a_write_that_cannot_finish_fails_the_connection_for_everyone(
     errors: list[BaseException] = []
     with trio.fail_after(60):
         async with app_server(mock_model, write_timeout=1.0) as client:
-            thread_id = (await client.thread_start(options(mock_model))).thread.id
+            thread_id = (await client.thread_start(thread_options(mock_model))).thread.id
             os.kill(client.pid, signal.SIGSTOP)
             try:
 
@@ -193,7 +181,7 @@ async def test_a_stalled_write_restarts_the_shared_process_and_threads_go_on(
     )
     with trio.fail_after(60):
         async with transport.open():
-            async with transport.turn("first", options(mock_model)) as events:
+            async with transport.turn("first", thread_options(mock_model)) as events:
                 seen = [e async for e in events]
             thread_id = seen[0].thread_id  # type: ignore[attr-defined]
             assert transport.client is not None
@@ -202,14 +190,14 @@ async def test_a_stalled_write_restarts_the_shared_process_and_threads_go_on(
             try:
                 with pytest.raises(TransportError):
                     async with transport.turn(
-                        "z" * 600_000, options(mock_model), resume_thread_id=thread_id
+                        "z" * 600_000, thread_options(mock_model), resume_thread_id=thread_id
                     ) as events:
                         async for _ in events:
                             pass
             finally:
                 os.kill(old_pid, signal.SIGCONT)
             async with transport.turn(
-                "after the restart", options(mock_model), resume_thread_id=thread_id
+                "after the restart", thread_options(mock_model), resume_thread_id=thread_id
             ) as events:
                 final = [e async for e in events][-1]
             status = transport.status
@@ -228,7 +216,7 @@ async def test_per_thread_records_are_bounded_and_a_forgotten_thread_resumes(
     with trio.fail_after(60):
         async with transport.open():
             for n in range(3):
-                async with transport.turn(f"thread {n}", options(mock_model)) as events:
+                async with transport.turn(f"thread {n}", thread_options(mock_model)) as events:
                     seen = [e async for e in events]
                 ids.append(seen[0].thread_id)  # type: ignore[attr-defined]
             client = transport.client
@@ -237,7 +225,7 @@ async def test_per_thread_records_are_bounded_and_a_forgotten_thread_resumes(
             loaded = [client.is_loaded(i) for i in ids]
             # The oldest was forgotten: its next turn resumes it (thread/resume) and runs.
             async with transport.turn(
-                "back again", options(mock_model), resume_thread_id=ids[0]
+                "back again", thread_options(mock_model), resume_thread_id=ids[0]
             ) as events:
                 final = [e async for e in events][-1]
             reloaded = client.is_loaded(ids[0])
@@ -258,7 +246,7 @@ async def test_threads_the_client_forgets_are_unloaded_by_the_engine(
     with trio.fail_after(60):
         async with transport.open():
             for n in range(3):  # the third pushes the first out of the client's records
-                async with transport.turn(f"thread {n}", options(mock_model)) as events:
+                async with transport.turn(f"thread {n}", thread_options(mock_model)) as events:
                     seen = [e async for e in events]
                 ids.append(seen[0].thread_id)  # type: ignore[attr-defined]
             client = transport.client
@@ -269,7 +257,7 @@ async def test_threads_the_client_forgets_are_unloaded_by_the_engine(
                 await trio.sleep(0.05)
                 loaded = set(await client.loaded_threads())
             async with transport.turn(
-                "back again", options(mock_model), resume_thread_id=ids[0]
+                "back again", thread_options(mock_model), resume_thread_id=ids[0]
             ) as events:
                 final = [e async for e in events][-1]
             loaded_after = set(await client.loaded_threads())

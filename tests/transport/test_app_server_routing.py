@@ -14,21 +14,10 @@ from codex_trio.protocol.app_server import AppServerNotificationEvent
 from codex_trio.protocol.exec_events import TurnCompletedEvent, TurnFailedEvent
 from codex_trio.protocol.options import CodexOptions, ThreadOptions
 from codex_trio.transport.app_server import AppServerTransport, open_app_server
-from tests.fakes import fake_codex
+from tests.fakes import APP_SERVER_PRELUDE, fake_codex
 
 # A fake app-server: answers initialize, then runs SCENARIO with helpers out()/read().
-PRELUDE = """
-def out(obj):
-    sys.stdout.write(json.dumps(obj) + "\\n"); sys.stdout.flush()
-def read():
-    line = sys.stdin.readline()
-    if not line:
-        sys.exit(0)
-    return json.loads(line)
-init = read()
-out({"id": init["id"], "result": {"userAgent": "fake", "codexHome": "/tmp", "platformFamily": "unix", "platformOs": "linux"}})
-read()  # initialized
-"""
+PRELUDE = APP_SERVER_PRELUDE
 
 
 # Subscribers register before asking the fake to start, so nothing is sent before they listen.

@@ -22,18 +22,10 @@ from codex_trio.protocol.app_server import (
 )
 from codex_trio.transport.jsonrpc import JsonRpcConnection, RequestTimeoutError, open_jsonrpc
 from codex_trio.transport.process import StopPolicy, open_codex_process
-from tests.fakes import fake_codex
+from tests.fakes import JSONRPC_HELPERS, fake_codex
 
 # Helpers available to every fake server body.
-PRELUDE = """
-def out(obj):
-    sys.stdout.write(json.dumps(obj) + "\\n"); sys.stdout.flush()
-def read():
-    line = sys.stdin.readline()
-    if not line:
-        sys.exit(0)
-    return json.loads(line)
-"""
+PRELUDE = JSONRPC_HELPERS
 
 
 @asynccontextmanager

@@ -32,7 +32,7 @@ from codex_trio.transport.app_server import AppServerClient, open_app_server
 from codex_trio.transport.jsonrpc import open_jsonrpc
 from codex_trio.transport.lines import LineTooLongError
 from codex_trio.transport.process import StderrRing
-from tests.fakes import fake_codex
+from tests.fakes import APP_SERVER_PRELUDE, fake_codex
 
 THREAD = "thr-fuzz"
 TURN = "turn-fuzz"
@@ -654,18 +654,7 @@ def test_a_turn_fed_random_notifications_ends_or_raises_a_codex_error(
 
 # -------------------------------------------------------------- on a fake app-server process
 
-PRELUDE = """
-def out(obj):
-    sys.stdout.write(json.dumps(obj) + "\\n"); sys.stdout.flush()
-def read():
-    line = sys.stdin.readline()
-    if not line:
-        sys.exit(0)
-    return json.loads(line)
-init = read()
-out({"id": init["id"], "result": {"userAgent": "fake", "codexHome": "/tmp", "platformFamily": "unix", "platformOs": "linux"}})
-read()  # initialized
-"""
+PRELUDE = APP_SERVER_PRELUDE
 
 DEEP_IN_A_TURN = """
 msg = read()  # turn/start

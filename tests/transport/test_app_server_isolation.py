@@ -263,3 +263,20 @@ async def test_threads_the_client_forgets_are_unloaded_by_the_engine(
             loaded_after = set(await client.loaded_threads())
     assert isinstance(final, TurnCompletedEvent)
     assert loaded_after == {ids[0], ids[2]}
+
+
+async def test_a_thread_resumed_right_after_it_was_forgotten_runs(mock_model: MockModel) -> None:
+    # The engine answers "thread ... is closing; retry thread/resume after the thread is closed"
+    # while it unloads a thread the client just unsubscribed from: the client retries.
+    mock_model.script = Script.replying(message("ok"))
+    statuses = []
+    with trio.fail_after(60):
+        async with app_server(mock_model) as client:
+            thread_id = (await client.thread_start(thread_options(mock_model))).thread.id
+            await client.run_turn(thread_id, "first")  # a rollout to resume from
+            for n in range(5):
+                client.forget_thread(thread_id)
+                await trio.sleep(0)  # let the unsubscribe go out first
+                await client.thread_resume(thread_id, thread_options(mock_model))
+                statuses.append((await client.run_turn(thread_id, f"turn {n}")).status)
+    assert statuses == ["completed"] * 5

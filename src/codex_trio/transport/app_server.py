@@ -595,6 +595,8 @@ class AppServerClient:
         # Threads whose turn/start got no answer before the turn's deadline: if the turn starts
         # after all, it is interrupted as soon as its turn/started arrives.
         self._abandoned: collections.OrderedDict[str, None] = collections.OrderedDict()
+        # Threads unsubscribed from and not yet reported closed by the engine.
+        self._closing: collections.OrderedDict[str, trio.Event] = collections.OrderedDict()
         self.dropped_notifications = 0
         self.slow_consumers = 0
         """Subscriptions that overflowed (their turns were interrupted)."""
@@ -715,6 +717,10 @@ class AppServerClient:
             return False
         if note.method == "thread/tokenUsage/updated":
             self._record_usage(thread_id, note.params)
+        elif note.method == "thread/closed":
+            closing = self._closing.pop(thread_id, None)
+            if closing is not None:
+                closing.set()
         elif note.method == "turn/started" and thread_id in self._abandoned:
             self._interrupt_abandoned(thread_id, note.params)
         subs = self._subs.get(thread_id)
@@ -762,14 +768,24 @@ class AppServerClient:
         """Let the engine unload a thread this client no longer keeps (``thread/unsubscribe``,
         in the background; with ``thread_unload_delay_secs=0`` it unloads at once)."""
         if record.loaded and self.error is None and thread_id not in self._turns:
+            self._closing[thread_id] = trio.Event()
+            while len(self._closing) > self.max_threads:
+                _, stale = self._closing.popitem(last=False)
+                stale.set()
             self.connection.start_soon(self._unsubscribe_quietly, thread_id)
 
     async def _unsubscribe_quietly(self, thread_id: str) -> None:
+        unloading = False
         with trio.move_on_after(10):
             try:
-                await self.thread_unsubscribe(thread_id)
+                reply = await self.thread_unsubscribe(thread_id)
+                unloading = reply.status == "unsubscribed"
             except CodexError as exc:
                 _log.debug("thread.unsubscribe_failed", thread_id=thread_id, error=str(exc)[:200])
+        if not unloading:  # nothing will be closed: nobody should wait for thread/closed
+            closing = self._closing.pop(thread_id, None)
+            if closing is not None:
+                closing.set()
 
     def is_loaded(self, thread_id: str) -> bool:
         """True if this client started or resumed ``thread_id`` on its process (and has not
@@ -939,6 +955,14 @@ class AppServerClient:
         params.pop("ephemeral", None)
         params["threadId"] = thread_id
         params.update(extra_params or {})
+        closing = self._closing.get(thread_id)
+        if closing is not None:
+            # Just forgotten: the engine is unloading it and refuses a resume until it is
+            # closed ("thread ... is closing"); a resume racing the unload can leave the thread
+            # unable to start turns. Wait for thread/closed (milliseconds), bounded.
+            with trio.move_on_after(5):
+                await closing.wait()
+            self._closing.pop(thread_id, None)
         response = await self._typed("thread/resume", params, g.ThreadResumeResponse)
         self._register(thread_id, tools, approval_handler)
         return response

@@ -276,7 +276,7 @@ async def test_a_thread_resumed_right_after_it_was_forgotten_runs(mock_model: Mo
             await client.run_turn(thread_id, "first")  # a rollout to resume from
             for n in range(5):
                 client.forget_thread(thread_id)
-                await trio.sleep(0)  # let the unsubscribe go out first
+                await trio.lowlevel.checkpoint()  # let the unsubscribe go out first
                 await client.thread_resume(thread_id, thread_options(mock_model))
                 statuses.append((await client.run_turn(thread_id, f"turn {n}")).status)
     assert statuses == ["completed"] * 5

@@ -17,7 +17,7 @@ from codex_trio.observe import telemetry
 from codex_trio.observe.telemetry import EventName
 from codex_trio.protocol.app_server.server_requests import tool_response
 from codex_trio.testing import MockModel, function_call, message
-from codex_trio.transport.app_server import _run_tool
+from codex_trio.transport.app_server._dispatch import _run_tool
 
 
 class Colour(enum.Enum):

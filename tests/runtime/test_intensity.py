@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codex_trio.runtime.intensity import RestartIntensity
+from codex_trio._intensity import RestartIntensity
 
 # Times on a grid of 1/8 s so that "exactly max_seconds apart" (the boundary) comes up often.
 gaps = st.lists(st.integers(min_value=0, max_value=40).map(lambda n: n / 8), max_size=60)

@@ -4,6 +4,7 @@ See docs/runtime.md for the supervision tree, restart semantics, restart intensi
 backpressure and shutdown.
 """
 
+from codex_trio._intensity import RestartIntensity
 from codex_trio.runtime.actor import Actor, ErrorReply, actor_spec
 from codex_trio.runtime.child_spec import (
     ChildContext,
@@ -45,7 +46,6 @@ from codex_trio.runtime.errors import (
     TooManyChildren,
     UnknownChild,
 )
-from codex_trio.runtime.intensity import RestartIntensity
 from codex_trio.runtime.mailbox import Mailbox, MailboxStats, Overflow, ReplySlot
 from codex_trio.runtime.registry import Registry
 from codex_trio.runtime.supervisor import BaseSupervisor, Strategy, Supervisor, supervisor_spec

@@ -34,6 +34,7 @@ from typing import Any, Final, Self, TypeVar, cast
 import attrs
 import trio
 
+from codex_trio._intensity import RestartIntensity
 from codex_trio.observe import events
 from codex_trio.observe.telemetry import EventName, TelemetryBus, default_bus
 from codex_trio.redact import redact
@@ -58,7 +59,6 @@ from codex_trio.runtime.errors import (
     SupervisorNotRunning,
     UnknownChild,
 )
-from codex_trio.runtime.intensity import RestartIntensity
 from codex_trio.runtime.mailbox import ReplySlot
 
 __all__ = ["BaseSupervisor", "Strategy", "Supervisor", "supervisor_spec"]

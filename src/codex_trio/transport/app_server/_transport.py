@@ -4,7 +4,6 @@ restarted whenever it dies, with backoff while it keeps dying.
 
 from __future__ import annotations
 
-import collections
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import ClassVar
@@ -13,6 +12,7 @@ import attrs
 import trio
 
 from codex_trio._groups import collapse
+from codex_trio._intensity import RestartIntensity
 from codex_trio.errors import (
     CodexError,
     ConfigurationError,
@@ -99,15 +99,21 @@ class AppServerTransport:
     write_timeout: float = 30.0
     """Bound of one write to the shared process's stdin; past it the connection fails and the
     process is restarted."""
-    client: AppServerClient | None = None
-    restarts: int = 0
+    client: AppServerClient | None = attrs.field(init=False, default=None)
+    """The live client of the shared process (inside :meth:`open`, while one runs)."""
+    restarts: int = attrs.field(init=False, default=0)
     """How many times the shared process was restarted after dying."""
-    _opened: bool = False
-    _changed: trio.Event = attrs.field(factory=trio.Event)
-    _state: str = "stopped"
-    _failures: collections.deque[float] = attrs.field(factory=collections.deque)
-    _retry_at: float | None = None
-    _last_error: CodexError | None = None
+    _opened: bool = attrs.field(init=False, default=False)
+    _changed: trio.Event = attrs.field(init=False, factory=trio.Event)
+    _state: str = attrs.field(init=False, default="stopped")
+    _intensity: RestartIntensity = attrs.field(init=False)
+    _refused: int = attrs.field(init=False, default=0)  # deaths in a row past the intensity
+    _retry_at: float | None = attrs.field(init=False, default=None)
+    _last_error: CodexError | None = attrs.field(init=False, default=None)
+
+    @_intensity.default
+    def _new_intensity(self) -> RestartIntensity:
+        return RestartIntensity(max_restarts=self.max_restarts, max_seconds=self.restart_period)
 
     @property
     def recovers_itself(self) -> bool:
@@ -128,7 +134,8 @@ class AppServerTransport:
             state=self._state,
             pid=client.pid if client is not None and client.error is None else None,
             restarts=self.restarts,
-            consecutive_failures=len(self._failures),
+            consecutive_failures=self._intensity.restarts_in_window(trio.current_time())
+            + self._refused,
             retry_in=retry_in,
             last_error=str(self._last_error) if self._last_error is not None else None,
         )
@@ -156,7 +163,8 @@ class AppServerTransport:
         if self._opened:
             raise ConfigurationError("AppServerTransport.open() is already active")
         self._opened = True
-        self._failures.clear()
+        self._intensity.reset()
+        self._refused = 0
         self._last_error = None
         try:
             with collapse():
@@ -212,23 +220,23 @@ class AppServerTransport:
                 error = exc
             self._last_error = error
             now = trio.current_time()
-            self._failures.append(now)
-            while self._failures and self._failures[0] < now - self.restart_period:
-                self._failures.popleft()
-            excess = len(self._failures) - self.max_restarts
+            if self._intensity.allow(now):
+                self._refused = 0
+            else:
+                self._refused += 1
             self.restarts += 1
             telemetry.execute(
                 ev.APP_SERVER_RESTART,
                 {"count": 1, "restarts": self.restarts},
                 {"reason": type(error).__name__, "transport": "app-server"},
             )
-            if excess > 0:
-                delay = min(self.max_backoff, self.initial_backoff * 2 ** (excess - 1))
+            if self._refused:
+                delay = min(self.max_backoff, self.initial_backoff * 2 ** (self._refused - 1))
                 self._retry_at = now + delay
                 self._set_state("backoff")
                 _log.error(
                     "app_server.backoff",
-                    deaths=len(self._failures),
+                    deaths=self.status.consecutive_failures,
                     period=self.restart_period,
                     retry_in=delay,
                     error=str(error)[:300],

@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 import structlog
 
+import codex_trio
+from codex_trio.observe import default_bus
 from codex_trio.observe import events as ev
 from codex_trio.observe.logging import (
     HANDLER_NAME,
@@ -23,7 +26,11 @@ from codex_trio.observe.logging import (
     redact_secrets,
 )
 from codex_trio.observe.telemetry import EventName, TelemetryBus
+from codex_trio.protocol import ThreadEvent
+from codex_trio.protocol.options import ThreadOptions, TurnOptions
 from codex_trio.redact import REDACTED, register_secret
+from codex_trio.runtime.turn import ThreadState, open_turn
+from codex_trio.testing import MockModel, message
 
 REGISTERED_SECRET = "observe-logging-registered-secret-9f3e"
 API_KEY = "sk-proj-ObserveLoggingTestKey0123456789"
@@ -190,7 +197,8 @@ def test_get_logger_works_without_configure_logging(caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.INFO, logger="codex_trio.unconfigured"):
         get_logger("codex_trio.unconfigured").info("plain.event", api_key=BARE_SECRET)
     [record] = caplog.records
-    assert record.msg["event"] == "plain.event"  # type: ignore[index]
+    assert record.getMessage() == "plain.event"
+    assert record.api_key == REDACTED  # type: ignore[attr-defined]
     assert BARE_SECRET not in caplog.text
 
 
@@ -205,7 +213,8 @@ def test_exception_leaves_no_raw_traceback_for_other_handlers(
     [record] = caplog.records
     assert record.levelno == logging.ERROR
     assert record.exc_info is None
-    assert "RuntimeError: failed with" in record.msg["exception"]  # type: ignore[index]
+    assert "RuntimeError: failed with" in record.exception  # type: ignore[attr-defined]
+    assert API_KEY not in record.exception  # type: ignore[attr-defined]
     assert API_KEY not in caplog.text
 
 
@@ -233,3 +242,236 @@ def test_redact_secrets_leaves_numbers_and_masks_nested_strings() -> None:
         "auth": {"token": REDACTED, "expires_in": 60},
         "ok": None,
     }
+
+
+# --- without configure_logging: render_to_log_kwargs, for the application's own handlers --------
+
+
+@pytest.fixture
+def plain_handler() -> Iterator[list[logging.LogRecord]]:
+    """A plain ``logging`` handler with a ``%(message)s`` formatter on the ``codex_trio`` logger;
+    structlog left unconfigured. The records it saw, each with its ``formatted`` text."""
+    seen: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            record.formatted = self.format(record)
+            seen.append(record)
+
+    structlog.reset_defaults()
+    handler = Collect()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("codex_trio")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield seen
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        clear_contextvars()
+
+
+def test_a_plain_handler_sees_the_event_as_message_and_facts_as_attributes(
+    plain_handler: list[logging.LogRecord],
+) -> None:
+    get_logger("codex_trio.test").info("turn.completed", items=3, status="completed")
+    [record] = plain_handler
+    assert record.formatted == "turn.completed"  # type: ignore[attr-defined]
+    assert record.items == 3  # type: ignore[attr-defined]
+    assert record.status == "completed"  # type: ignore[attr-defined]
+    assert record.levelno == logging.INFO
+    assert record.name == "codex_trio.test"
+    assert record.filename == "test_logging.py"  # the caller's line, not structlog's
+
+
+def test_a_plain_handler_sees_secrets_redacted(plain_handler: list[logging.LogRecord]) -> None:
+    register_secret(REGISTERED_SECRET)
+    log = get_logger("codex_trio.test")
+    log.warning(
+        f"message mentions {REGISTERED_SECRET}",
+        api_key=BARE_SECRET,
+        options={"env": {"OPENAI_API_KEY": BARE_SECRET}, "note": f"key={API_KEY}"},
+    )
+    try:
+        raise RuntimeError(f"request failed with {API_KEY}")
+    except RuntimeError:
+        log.exception("request.failed")
+    first, second = plain_handler
+    assert REGISTERED_SECRET not in first.formatted  # type: ignore[attr-defined]
+    assert first.api_key == REDACTED  # type: ignore[attr-defined]
+    assert first.options == {  # type: ignore[attr-defined]
+        "env": {"OPENAI_API_KEY": REDACTED},
+        "note": f"key={REDACTED}",
+    }
+    assert second.exc_info is None
+    assert "RuntimeError: request failed with" in second.exception  # type: ignore[attr-defined]
+    for record in plain_handler:
+        for value in vars(record).values():
+            for secret in (REGISTERED_SECRET, API_KEY, BARE_SECRET):
+                assert secret not in str(value)
+
+
+def test_a_plain_handler_sees_bound_context_and_telemetry_facts(
+    plain_handler: list[logging.LogRecord],
+) -> None:
+    bus = TelemetryBus()
+    attach_log_handler(bus, logger_name="codex_trio.telemetry")
+    bind_contextvars(thread_id="th_plain_1", turn_id="tu_plain_1")
+    emit_turn(bus)
+    start, stop = plain_handler
+    assert [start.formatted, stop.formatted] == ["turn.start", "turn.stop"]  # type: ignore[attr-defined]
+    assert stop.input_tokens == 11  # type: ignore[attr-defined]
+    assert stop.status == "completed"  # type: ignore[attr-defined]
+    assert stop.turn_id == "tu_plain_1"  # type: ignore[attr-defined]
+
+
+def test_facts_named_like_record_attributes_are_renamed_not_fatal(
+    plain_handler: list[logging.LogRecord],
+) -> None:
+    get_logger("codex_trio.test").info("tool.ran", name="grep", module="m", process=7)
+    [record] = plain_handler
+    assert record.name == "codex_trio.test"
+    assert (record.name_, record.module_, record.process_) == ("grep", "m", 7)  # type: ignore[attr-defined]
+
+
+# --- the application's own structlog configuration -------------------------------------------
+
+
+def test_the_applications_structlog_configuration_is_respected_and_still_redacted() -> None:
+    logger = get_logger("codex_trio.test")  # created before the application configures
+    seen: list[dict[str, Any]] = []
+
+    def app_processor(_: object, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+        seen.append(dict(event_dict))
+        return event_dict
+
+    out = io.StringIO()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            app_processor,
+            structlog.processors.JSONRenderer(),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(out),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+    )
+    try:
+        bind_contextvars(thread_id="th_app_1")
+        logger.debug("not.shown")
+        logger.info("turn.completed", api_key=BARE_SECRET, note=f"used {API_KEY}")
+        try:
+            raise RuntimeError(f"failed with {API_KEY}")
+        except RuntimeError:
+            logger.exception("call.failed")
+    finally:
+        structlog.reset_defaults()
+        clear_contextvars()
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert [s["event"] for s in seen] == ["turn.completed", "call.failed"]  # its processor ran
+    assert first == {
+        "event": "turn.completed",
+        "api_key": REDACTED,
+        "note": f"used {REDACTED}",
+        "thread_id": "th_app_1",
+    }
+    assert "RuntimeError: failed with" in second["exception"]
+    assert API_KEY not in out.getvalue() and BARE_SECRET not in out.getvalue()
+
+
+def test_the_telemetry_bridge_follows_the_applications_level() -> None:
+    out = io.StringIO()
+    structlog.configure(
+        processors=[structlog.processors.JSONRenderer()],
+        logger_factory=structlog.PrintLoggerFactory(out),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+    )
+    try:
+        bus = TelemetryBus()
+        attach_log_handler(bus)
+        emit_turn(bus)  # INFO: below the application's level
+        bus.execute(ev.PROTOCOL_ERROR, {}, {"kind": "invalid_json", "transport": "exec"})
+    finally:
+        structlog.reset_defaults()
+    [record] = (json.loads(line) for line in out.getvalue().splitlines())
+    assert record["event"] == "protocol.error"
+    assert record["kind"] == "invalid_json"
+
+
+# --- a turn binds its ids and gives the caller's back --------------------------------------------
+
+
+class _SilentRunner:
+    """A transport whose turns end at once, without an event."""
+
+    name = "exec"
+
+    @asynccontextmanager
+    async def turn(
+        self,
+        prompt: str,
+        thread: ThreadOptions,
+        turn: TurnOptions = TurnOptions(),
+        *,
+        images: Sequence[str] = (),
+        resume_thread_id: str | None = None,
+    ) -> AsyncIterator[AsyncIterator[ThreadEvent]]:
+        async def events() -> AsyncIterator[ThreadEvent]:
+            return
+            yield
+
+        yield events()
+
+
+async def test_open_turn_binds_its_ids_and_restores_the_callers() -> None:
+    state = ThreadState(runner=_SilentRunner(), options=ThreadOptions(), thread_id="th_turn_1")
+    bind_contextvars(thread_id="outer", turn_id="outer_turn")
+    try:
+        async with open_turn(state, "hello", TurnOptions()) as streamed:
+            inside = structlog.contextvars.get_contextvars()
+            async for _ in streamed:
+                pass
+        after = structlog.contextvars.get_contextvars()
+    finally:
+        clear_contextvars()
+    assert inside["thread_id"] == "th_turn_1"
+    assert inside["turn_id"].startswith("turn_")
+    assert after == {"thread_id": "outer", "turn_id": "outer_turn"}
+
+
+async def test_a_real_turn_logs_with_its_ids_and_restores_the_callers(
+    mock_model: MockModel, caplog: pytest.LogCaptureFixture
+) -> None:
+    mock_model.script = [message("Hello there."), message("Again.")]
+    seen: list[dict[str, Any]] = []
+
+    def during_turn(
+        event_name: EventName, _: Mapping[str, float], metadata: Mapping[str, Any], __: None
+    ) -> None:
+        seen.append(
+            {"metadata_turn_id": metadata["turn_id"], **structlog.contextvars.get_contextvars()}
+        )
+        get_logger("codex_trio.test").info("inside.turn")
+
+    default_bus.attach("test.turn_context", [ev.TURN_START, ev.TURN_STOP], during_turn, None)
+    thread = codex_trio.Codex(env=mock_model.env).start_thread(
+        working_directory=str(mock_model.workdir), skip_git_repo_check=True
+    )
+    bind_contextvars(thread_id="outer", turn_id="outer_turn")
+    try:
+        with caplog.at_level(logging.INFO, logger="codex_trio.test"):
+            await thread.run("Say hello")
+            await thread.run("Say it again")  # a resumed thread: its id is bound from the start
+        after = structlog.contextvars.get_contextvars()
+    finally:
+        default_bus.detach("test.turn_context")
+        clear_contextvars()
+    assert after == {"thread_id": "outer", "turn_id": "outer_turn"}
+    assert len(seen) == 4
+    for ctx in seen:
+        assert ctx["turn_id"] == ctx["metadata_turn_id"] != "outer_turn"
+    assert seen[2]["thread_id"] == seen[3]["thread_id"] == thread.id
+    records = [r for r in caplog.records if r.getMessage() == "inside.turn"]
+    assert [r.turn_id for r in records] == [ctx["turn_id"] for ctx in seen]  # type: ignore[attr-defined]
+    assert records[2].thread_id == thread.id  # type: ignore[attr-defined]

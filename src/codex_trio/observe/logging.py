@@ -1,25 +1,39 @@
 """Structured logs: structlog on top of the standard ``logging`` module, with secrets masked.
 
-codex-trio's own loggers (:func:`get_logger`) always hand their records to the standard
-``logging`` module, whether or not :func:`configure_logging` was called. A library must not print
-on its own, and an application that already configures ``logging`` keeps control of where records
-go. :func:`configure_logging` is the opt-in for applications (the CLI, the demo, a service) that
-want codex-trio's format: it installs one handler on the root logger that renders *every* record,
-codex-trio's and other libraries', through the same small processors:
+codex-trio is a library, so its loggers (:func:`get_logger`) follow structlog's guidance for
+libraries: they never print on their own and never impose a format on an application. Which
+processor chain a record goes through is decided each time it is logged, from what the
+application did:
 
-1. ``merge_contextvars``: ids bound with :func:`bind_contextvars` (``thread_id``, ``turn_id``)
-   appear on every line logged in that task and the tasks it starts;
-2. log level, logger name, an ISO-8601 UTC timestamp;
-3. exception info rendered to text (so that the next step sees it);
-4. :func:`redact_secrets`: every string value, nested ones included, goes through
-   :func:`codex_trio.redact.redact`, and string values under keys that look secret
-   (``api_key``, ``OPENAI_API_KEY``, ``authorization``...) are replaced by ``[REDACTED]``;
-5. a JSON renderer (one object per line) or a plain console renderer.
+* nothing (structlog not configured): the chain ends in
+  :func:`structlog.stdlib.render_to_log_kwargs`, so the record reaches the standard ``logging``
+  logger of that name with the event name as its message and the facts as record attributes
+  (``record.items == 3``), for whatever handlers and formatters the application set up;
+* :func:`configure_logging` (codex-trio's own format, for the CLI, the demo, a service): the
+  chain below, rendered as JSON lines or console text by the handler it installs;
+* its own ``structlog.configure(...)``: the application's logger factory, wrapper class and
+  processors, as ``structlog.get_logger(name)`` would give, behind codex-trio's redaction step.
+
+In every case the record is redacted before any processor of the application or any handler
+sees it: an exception is rendered to text first (``exception``; no live traceback is attached to
+a record), then :func:`redact_secrets` masks every string value, nested ones included, through
+:func:`codex_trio.redact.redact`, and replaces string values under keys that look secret
+(``api_key``, ``OPENAI_API_KEY``, ``authorization``...) by ``[REDACTED]``. Ids bound with
+:func:`bound_contextvars` (``thread_id``, ``turn_id``: every turn binds them) are merged into the
+record before that when codex-trio's chain runs, so they are on every line logged in that task
+and the tasks it starts; under the application's own chain, its ``merge_contextvars`` adds them.
+
+:func:`configure_logging` installs one handler on the root logger that renders *every* record,
+codex-trio's and other libraries', through the same small processors: contextvars; log level,
+logger name, an ISO-8601 UTC timestamp; exception info rendered to text; :func:`redact_secrets`;
+a JSON renderer (one object per line) or a plain console renderer.
 
 What can go wrong: a record whose message is built with ``%`` formatting by another library is
 redacted as a whole string, which is fine; a secret split across two keys cannot be recognised.
 Redaction runs before rendering, so an object whose ``str()`` holds a secret is masked too (any
-value that is not a number, string or container is logged as its redacted ``str()``).
+value that is not a number, string or container is logged as its redacted ``str()``). A fact
+named like a ``LogRecord`` attribute (``name``, ``module``, ``process``...) cannot be an
+attribute of the record: it is renamed with a trailing underscore (``name_``).
 
 :func:`attach_log_handler` bridges telemetry to logs: each lifecycle event becomes one record
 named like ``"turn.stop"`` with its measurements and metadata as keys.
@@ -30,10 +44,15 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, TextIO, cast
+from typing import Any, Final, TextIO
 
 import structlog
-from structlog.contextvars import bind_contextvars, clear_contextvars, unbind_contextvars
+from structlog.contextvars import (
+    bind_contextvars,
+    bound_contextvars,
+    clear_contextvars,
+    unbind_contextvars,
+)
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from codex_trio.observe import events as ev
@@ -42,9 +61,11 @@ from codex_trio.redact import REDACTED, looks_secret_name, redact
 
 __all__ = [
     "LOG_EVENTS",
+    "LibraryLogger",
     "RedactedBoundLogger",
     "attach_log_handler",
     "bind_contextvars",
+    "bound_contextvars",
     "clear_contextvars",
     "configure_logging",
     "get_logger",
@@ -127,6 +148,23 @@ def redact_secrets(logger: WrappedLogger, method_name: str, event_dict: EventDic
 
 # --- configuration -------------------------------------------------------------------------------
 
+# What a LogRecord already has (plus the two attributes Formatter adds): a fact by one of these
+# names would make ``Logger.makeRecord`` raise, so it is renamed ``name_``.
+_RECORD_ATTRIBUTES: Final = frozenset(
+    {*vars(logging.LogRecord("", 0, "", 0, "", (), None)), "message", "asctime"}
+) - set(structlog.stdlib.LOG_KWARG_NAMES)
+
+
+def _rename_record_attributes(
+    logger: WrappedLogger, method_name: str, event_dict: EventDict
+) -> EventDict:
+    """structlog processor: rename facts that clash with ``LogRecord`` attributes (``name_``)."""
+    if _RECORD_ATTRIBUTES.isdisjoint(event_dict):
+        return event_dict
+    return {
+        f"{key}_" if key in _RECORD_ATTRIBUTES else key: value for key, value in event_dict.items()
+    }
+
 
 def _shared_processors() -> list[Processor]:
     return [
@@ -145,6 +183,34 @@ _LOGGER_PROCESSORS: Final[list[Processor]] = [
     *_shared_processors(),
     structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
 ]
+"""The chain :func:`configure_logging` configures structlog with (recognised by identity)."""
+
+_LIBRARY_PROCESSORS: Final[list[Processor]] = [
+    structlog.stdlib.filter_by_level,
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.PositionalArgumentsFormatter(),
+    structlog.processors.StackInfoRenderer(),
+    structlog.processors.format_exc_info,
+    redact_secrets,
+    _rename_record_attributes,
+    structlog.stdlib.render_to_log_kwargs,
+]
+"""The chain while structlog is not configured: formatting is left to ``logging``."""
+
+_REDACTION: Final[tuple[Processor, ...]] = (
+    structlog.stdlib.PositionalArgumentsFormatter(),
+    structlog.processors.format_exc_info,
+    redact_secrets,
+)
+"""What runs before an application's own processors: no secret, no live traceback, reaches them."""
+
+_LEVEL_METHODS: Final = {
+    logging.DEBUG: "debug",
+    logging.INFO: "info",
+    logging.WARNING: "warning",
+    logging.ERROR: "error",
+    logging.CRITICAL: "critical",
+}
 
 
 class RedactedBoundLogger(structlog.stdlib.BoundLogger):
@@ -161,21 +227,137 @@ class RedactedBoundLogger(structlog.stdlib.BoundLogger):
         return self._proxy_to_logger("error", event, *args, **kw)
 
 
-def get_logger(name: str = "codex_trio") -> structlog.stdlib.BoundLogger:
-    """A structlog logger that writes through the standard ``logging`` logger ``name``.
+def _config_now() -> tuple[object, ...]:
+    if not structlog.is_configured():
+        return ()
+    config = structlog.get_config()
+    return (
+        config["processors"],
+        config["wrapper_class"],
+        config["context_class"],
+        config["logger_factory"],
+    )
+
+
+def _assemble(name: str, context: Mapping[str, Any], config: tuple[Any, ...]) -> Any:
+    if not config:
+        return RedactedBoundLogger(logging.getLogger(name), _LIBRARY_PROCESSORS, dict(context))
+    processors, wrapper_class, context_class, logger_factory = config
+    if processors is not _LOGGER_PROCESSORS:
+        processors = [*_REDACTION, *processors]
+    return wrapper_class(logger_factory(name), processors, context_class(context))
+
+
+class LibraryLogger:
+    """What :func:`get_logger` returns: a structlog logger that picks its chain when it logs.
+
+    Each call goes through the chain that fits the configuration *now* (see the module
+    docstring), so a logger created at import time, before the application configured anything,
+    follows whatever it configures later. The assembled structlog logger is kept until the
+    structlog configuration changes. ``exception()`` logs at ERROR with the traceback rendered
+    to redacted text, whichever wrapper class the application chose.
+    """
+
+    __slots__ = ("_cache", "_context", "_name")
+
+    def __init__(self, name: str, context: Mapping[str, Any] | None = None) -> None:
+        self._name = name
+        self._context: dict[str, Any] = dict(context or {})
+        self._cache: tuple[tuple[object, ...], Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"<LibraryLogger name={self._name!r} context={self._context!r}>"
+
+    @property
+    def name(self) -> str:
+        """The name of the standard ``logging`` logger (or the application's) it writes to."""
+        return self._name
+
+    def _bound(self) -> Any:
+        config = _config_now()
+        cached = self._cache
+        if (
+            cached is not None
+            and len(cached[0]) == len(config)
+            and all(a is b for a, b in zip(cached[0], config, strict=True))
+        ):
+            return cached[1]
+        bound = _assemble(self._name, self._context, config)
+        self._cache = (config, bound)
+        return bound
+
+    def _for_call(self, kw: dict[str, Any]) -> Any:
+        bound = self._bound()
+        if self._cache is not None and not self._cache[0]:
+            # Our own chain hands ``stacklevel`` to logging, so that the record's file and line
+            # are the caller's: past structlog's three frames and this logger's method, or only
+            # the latter under structlog's own findCaller (which skips structlog's frames; its
+            # LoggerFactory makes it the class of every logger created afterwards).
+            plain = type(bound._logger).findCaller is logging.Logger.findCaller
+            kw["stacklevel"] = kw.get("stacklevel", 1) + (4 if plain else 1)
+        return bound
+
+    def bind(self, **new_values: Any) -> LibraryLogger:
+        """A logger with ``new_values`` added to the facts of every record."""
+        return LibraryLogger(self._name, {**self._context, **new_values})
+
+    def unbind(self, *keys: str) -> LibraryLogger:
+        """A logger without ``keys``; ``KeyError`` if one is not bound."""
+        for key in keys:
+            if key not in self._context:
+                raise KeyError(key)
+        return self.try_unbind(*keys)
+
+    def try_unbind(self, *keys: str) -> LibraryLogger:
+        """A logger without ``keys``, bound or not."""
+        return LibraryLogger(self._name, {k: v for k, v in self._context.items() if k not in keys})
+
+    def is_enabled_for(self, level: int) -> bool:
+        """Whether a record at ``level`` would be logged at all (to skip building its facts)."""
+        bound = self._bound()
+        wrapped = getattr(bound, "_logger", None)
+        if isinstance(wrapped, logging.Logger):
+            return wrapped.isEnabledFor(level)
+        check = getattr(bound, "is_enabled_for", None)
+        return True if check is None else bool(check(level))
+
+    def debug(self, event: str, *args: Any, **kw: Any) -> Any:
+        return self._for_call(kw).debug(event, *args, **kw)
+
+    def info(self, event: str, *args: Any, **kw: Any) -> Any:
+        return self._for_call(kw).info(event, *args, **kw)
+
+    def warning(self, event: str, *args: Any, **kw: Any) -> Any:
+        return self._for_call(kw).warning(event, *args, **kw)
+
+    def error(self, event: str, *args: Any, **kw: Any) -> Any:
+        return self._for_call(kw).error(event, *args, **kw)
+
+    def critical(self, event: str, *args: Any, **kw: Any) -> Any:
+        return self._for_call(kw).critical(event, *args, **kw)
+
+    def exception(self, event: str, *args: Any, **kw: Any) -> Any:
+        kw.setdefault("exc_info", True)
+        return self._for_call(kw).error(event, *args, **kw)
+
+    def log(self, level: int, event: str, *args: Any, **kw: Any) -> Any:
+        method = _LEVEL_METHODS.get(level)
+        bound = self._for_call(kw)
+        if method is None:
+            return bound.log(level, event, *args, **kw)
+        return getattr(bound, method)(event, *args, **kw)
+
+
+def get_logger(name: str = "codex_trio") -> LibraryLogger:
+    """A structlog logger for codex-trio's own records, named ``name``.
 
     Bind facts as keys (``log.info("turn.completed", items=3)``), never format them into the
-    message. Works before and without :func:`configure_logging`; records then reach whatever
-    handlers the application set up (as dicts, already redacted).
+    message. Works before and without :func:`configure_logging`: records then reach the
+    standard ``logging`` logger ``name`` with the event as message and the facts as record
+    attributes, already redacted. Once the application configured structlog, its chain is used
+    (behind redaction); after :func:`configure_logging`, codex-trio's.
     """
-    return cast(
-        structlog.stdlib.BoundLogger,
-        structlog.wrap_logger(
-            logging.getLogger(name),
-            processors=_LOGGER_PROCESSORS,
-            wrapper_class=RedactedBoundLogger,
-        ),
-    )
+    return LibraryLogger(name)
 
 
 def configure_logging(
@@ -237,12 +419,12 @@ def _log_event(
     event_name: EventName,
     measurements: Mapping[str, float],
     metadata: Mapping[str, Any],
-    config: tuple[structlog.stdlib.BoundLogger, logging.Logger, int],
+    config: tuple[LibraryLogger, int],
 ) -> None:
-    log, stdlib_logger, level = config
+    log, level = config
     if event_name in _WARNING_EVENTS:
         level = max(level, logging.WARNING)
-    if not stdlib_logger.isEnabledFor(level):
+    if not log.is_enabled_for(level):
         return  # the common case when logs are at WARNING: skip building the dict
     facts = {_fact_key(k): _fact_value(v) for k, v in metadata.items()}
     facts.update((_fact_key(k), v) for k, v in measurements.items() if k not in _CLOCK_MEASUREMENTS)
@@ -262,12 +444,12 @@ def attach_log_handler(
     The record's event is :func:`log_event_name` of the telemetry name (``"turn.stop"``), its keys
     the metadata and measurements (a key structlog owns, such as ``event``, gets a ``telemetry_``
     prefix). Failures (span exceptions, protocol errors, restarts) are logged at least at WARNING.
-    Runs in the emitter's task, so ids bound there with :func:`bind_contextvars` are on the
+    Runs in the emitter's task, so ids bound there with :func:`bound_contextvars` are on the
     record. Undo with ``bus.detach(handler_id)``; ``ValueError`` if that id is already attached.
     """
     numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
     if not isinstance(numeric, int):
         raise ValueError(f"unknown log level {level!r}")
-    config = (get_logger(logger_name), logging.getLogger(logger_name), numeric)
+    config = (get_logger(logger_name), numeric)
     bus.attach(handler_id, events, _log_event, config)
     return handler_id

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import attrs
 
 from codex_trio.errors import CodexError, StructuredOutputError, TurnFailedError
-from codex_trio.observe import bind_contextvars, telemetry, unbind_contextvars
+from codex_trio.observe import bound_contextvars, telemetry
 from codex_trio.protocol import (
     AgentMessageItem,
     ErrorItem,
@@ -259,8 +259,8 @@ async def open_turn(
         "model": state.options.model,
         "status": "cancelled",
     }
-    bind_contextvars(thread_id=state.thread_id, turn_id=turn_id)
-    try:
+    # bound_contextvars, not bind/unbind: a caller's own thread_id/turn_id come back afterwards.
+    with bound_contextvars(thread_id=state.thread_id, turn_id=turn_id):
         with telemetry.span(("codex", "turn"), metadata) as span:
             async with state.runner.turn(
                 prompt, state.options, options, images=images, resume_thread_id=state.thread_id
@@ -273,8 +273,6 @@ async def open_turn(
                     span.metadata["status"] = streamed.status
                     if streamed.usage is not None:
                         span.measurements.update(_usage_measurements(streamed.usage))
-    finally:
-        unbind_contextvars("thread_id", "turn_id")
 
 
 def finish(streamed: StreamedTurn, options: TurnOptions) -> TurnResult:

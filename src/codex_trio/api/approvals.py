@@ -29,11 +29,12 @@ import trio
 from codex_trio.observe import get_logger
 from codex_trio.protocol.app_server.server_requests import (
     ApprovalDecision,
+    ApprovalHandler,
     ApprovalKind,
     ApprovalRecord,
     ApprovalRequest,
+    decline_and_log,
 )
-from codex_trio.transport.app_server import ApprovalHandler, decline_and_log
 
 __all__ = [
     "ApprovalDecision",

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import attrs
 
 from codex_trio._groups import collapse
 from codex_trio.api.thread import Thread
 from codex_trio.errors import ConfigurationError
-from codex_trio.protocol.app_server.server_requests import DynamicTool
+from codex_trio.protocol.app_server.server_requests import (
+    ApprovalHandler,
+    DynamicTool,
+    decline_and_log,
+)
 from codex_trio.protocol.options import CodexOptions, ThreadOptions
 from codex_trio.runtime.turn import TurnRunner, UsageLedger, default_ledger
-from codex_trio.transport.app_server import ApprovalHandler, AppServerTransport, decline_and_log
 from codex_trio.transport.discovery import find_codex
 from codex_trio.transport.exec import ExecTransport
+
+if TYPE_CHECKING:
+    from codex_trio.transport.app_server import AppServerTransport
 
 __all__ = ["Codex"]
 
@@ -99,6 +105,9 @@ class Codex:
                 codex_path=self.codex_path, options=options, event_buffer=event_buffer
             )
         else:
+            # Imported here: the app-server protocol module is big, and exec users never need it.
+            from codex_trio.transport.app_server import AppServerTransport
+
             self._app_server = AppServerTransport(
                 options=attrs.evolve(options, codex_path=self.codex_path),
                 approval_handler=approval_handler or decline_and_log,

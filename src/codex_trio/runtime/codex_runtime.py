@@ -22,7 +22,7 @@ import itertools
 import signal as signal_module
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import attrs
 import trio
@@ -32,7 +32,11 @@ from codex_trio.errors import ConfigurationError
 from codex_trio.observe import HttpLimits, Metrics, serve_metrics, telemetry
 from codex_trio.observe.metrics_server import DEFAULT_LIMITS
 from codex_trio.observe.telemetry import TelemetryBus, default_bus
-from codex_trio.protocol.app_server.server_requests import DynamicTool
+from codex_trio.protocol.app_server.server_requests import (
+    ApprovalHandler,
+    DynamicTool,
+    decline_and_log,
+)
 from codex_trio.protocol.options import CodexOptions, ThreadOptions
 from codex_trio.runtime.actor import actor_spec
 from codex_trio.runtime.child_spec import ChildContext, ChildCounts, ChildSpec, ChildState, Restart
@@ -46,14 +50,11 @@ from codex_trio.runtime.thread_actor import (
     ThreadHandle,
 )
 from codex_trio.runtime.turn import ThreadState, TurnRunner, UsageLedger, default_ledger
-from codex_trio.transport.app_server import (
-    ApprovalHandler,
-    AppServerStatus,
-    AppServerTransport,
-    decline_and_log,
-)
 from codex_trio.transport.discovery import find_codex
 from codex_trio.transport.exec import ExecTransport
+
+if TYPE_CHECKING:
+    from codex_trio.transport.app_server import AppServerStatus, AppServerTransport
 
 __all__ = ["Runtime", "RuntimeClosedError", "ShutdownSignal", "ThreadInfo"]
 
@@ -140,6 +141,9 @@ class Runtime:
                 codex_path=codex_path, options=self.options, event_buffer=event_buffer
             )
         elif transport == "app-server":
+            # Imported here: the app-server protocol module is big, and exec users never need it.
+            from codex_trio.transport.app_server import AppServerTransport
+
             self._app_server = AppServerTransport(
                 options=self.options,
                 approval_handler=approval_handler or decline_and_log,

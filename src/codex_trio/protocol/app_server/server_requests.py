@@ -15,12 +15,16 @@ from typing import Any
 import attrs
 
 from codex_trio.errors import ProtocolError
-from codex_trio.protocol.app_server import _generated as g
-from codex_trio.protocol.app_server.messages import decode_params
+from codex_trio.observe import get_logger
+
+# The generated protocol module takes most of a second to import: it is loaded by the functions
+# below, at the first server request, never by importing these data classes (exec users need
+# them for type hints and `@tool`, not the app-server protocol).
 
 __all__ = [
     "APPROVAL_METHODS",
     "ApprovalDecision",
+    "ApprovalHandler",
     "ApprovalKind",
     "ApprovalRecord",
     "ApprovalRequest",
@@ -30,6 +34,7 @@ __all__ = [
     "ToolResult",
     "approval_request",
     "approval_response",
+    "decline_and_log",
     "tool_response",
 ]
 
@@ -96,12 +101,32 @@ class ApprovalRecord:
     note: str | None = None
 
 
+ApprovalHandler = Callable[[ApprovalRequest], Awaitable[ApprovalDecision]]
+"""Answers an approval request: ``async (ApprovalRequest) -> ApprovalDecision``."""
+
+_log = get_logger("codex_trio.approvals")
+
+
+async def decline_and_log(request: ApprovalRequest) -> ApprovalDecision:
+    """The default approval handler: never silently accept."""
+    _log.warning(
+        "approval.declined_by_default",
+        kind=request.kind.value,
+        thread_id=request.thread_id,
+        command=request.command,
+    )
+    return ApprovalDecision.DECLINE
+
+
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
 def approval_request(method: str, params: Mapping[str, Any]) -> ApprovalRequest:
     """The :class:`ApprovalRequest` for a server request of one of :data:`APPROVAL_METHODS`."""
+    from codex_trio.protocol.app_server import _generated as g
+    from codex_trio.protocol.app_server.messages import decode_params
+
     kind = APPROVAL_METHODS[method]
     cls = g.SERVER_REQUESTS.get(method, (None, None))[0]
     if cls is not None:
@@ -130,6 +155,8 @@ def _elicitation_params(method: str, params: Mapping[str, Any]) -> Any:
     checked here and a known variant decoded; anything that does not fit is a ProtocolError
     (which the client answers with a decline). An unknown ``mode`` of a newer codex passes raw,
     for the handler to judge."""
+    from codex_trio.protocol.app_server import _generated as g
+
     for key in ("threadId", "serverName"):
         if not isinstance(params.get(key), str):
             raise ProtocolError(f"{method}: {key!r} is missing or not a string")
@@ -167,6 +194,8 @@ def approval_response(request: ApprovalRequest, decision: ApprovalDecision) -> d
         }[decision]
         return {"action": action, "content": {} if action == "accept" else None}
     if request.kind is ApprovalKind.PERMISSIONS:
+        from codex_trio.protocol.app_server import _generated as g
+
         accepted = decision in (ApprovalDecision.ACCEPT, ApprovalDecision.ACCEPT_FOR_SESSION)
         raw = request.params
         granted: Any = {}

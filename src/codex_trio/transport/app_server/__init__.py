@@ -47,13 +47,12 @@ from codex_trio.protocol.app_server.params import (
     thread_params,
     user_input,
 )
+from codex_trio.protocol.app_server.server_requests import ApprovalHandler, decline_and_log
 from codex_trio.transport.app_server._client import AppServerClient, open_app_server
 from codex_trio.transport.app_server._dispatch import (
-    ApprovalHandler,
     ServerRequests,
     ThreadRecord,
     UserInputHandler,
-    decline_and_log,
 )
 from codex_trio.transport.app_server._subscription import (
     DELTA_METHODS,

@@ -39,7 +39,9 @@ from codex_trio.protocol.app_server.params import (
     user_input,
 )
 from codex_trio.protocol.app_server.server_requests import (
+    ApprovalHandler,
     DynamicTool,
+    decline_and_log,
 )
 from codex_trio.protocol.exec_events import (
     ItemCompletedEvent,
@@ -52,11 +54,9 @@ from codex_trio.protocol.options import (
     exec_env,
 )
 from codex_trio.transport.app_server._dispatch import (
-    ApprovalHandler,
     ServerRequests,
     ThreadRecord,
     UserInputHandler,
-    decline_and_log,
 )
 from codex_trio.transport.app_server._subscription import Subscription
 from codex_trio.transport.app_server._turn import AppServerTurn, AppServerTurnResult

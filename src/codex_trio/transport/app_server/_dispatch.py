@@ -23,6 +23,7 @@ from codex_trio.protocol.app_server.messages import (
 from codex_trio.protocol.app_server.server_requests import (
     APPROVAL_METHODS,
     ApprovalDecision,
+    ApprovalHandler,
     ApprovalKind,
     ApprovalRecord,
     ApprovalRequest,
@@ -42,19 +43,6 @@ from codex_trio.transport.app_server._turn import AppServerTurn
 _log = get_logger("codex_trio.transport.app_server")
 
 
-async def decline_and_log(request: ApprovalRequest) -> ApprovalDecision:
-    """The default approval handler: never silently accept."""
-    _log.warning(
-        "approval.declined_by_default",
-        kind=request.kind.value,
-        thread_id=request.thread_id,
-        command=request.command,
-    )
-    return ApprovalDecision.DECLINE
-
-
-ApprovalHandler = Callable[[ApprovalRequest], Awaitable[ApprovalDecision]]
-"""Answers an approval request: ``async (ApprovalRequest) -> ApprovalDecision``."""
 UserInputHandler = Callable[[g.ToolRequestUserInputParams], Awaitable[Mapping[str, Sequence[str]]]]
 """Answers the model's ``request_user_input`` questions: ``{question id: [answers]}``."""
 

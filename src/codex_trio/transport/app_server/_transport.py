@@ -25,7 +25,9 @@ from codex_trio.protocol.app_server.params import (
     TurnOverrides,
 )
 from codex_trio.protocol.app_server.server_requests import (
+    ApprovalHandler,
     DynamicTool,
+    decline_and_log,
 )
 from codex_trio.protocol.exec_events import (
     ThreadEvent,
@@ -38,7 +40,6 @@ from codex_trio.protocol.options import (
     TurnOptions,
 )
 from codex_trio.transport.app_server._client import AppServerClient, open_app_server
-from codex_trio.transport.app_server._dispatch import ApprovalHandler, decline_and_log
 from codex_trio.transport.app_server._turn import AppServerTurn, ExecEventStream
 from codex_trio.transport.process import StopPolicy
 

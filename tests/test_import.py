@@ -28,6 +28,12 @@ def test_import_codex_trio_does_not_load_the_generated_app_server_module() -> No
     assert "codex_trio.transport.app_server" not in modules
 
 
+def test_import_codex_trio_does_not_load_prometheus_or_the_http_server() -> None:
+    modules = loaded_after("import codex_trio")
+    assert not {"prometheus_client", "h11", "codex_trio._http"} & modules
+    assert "prometheus_client" in loaded_after("from codex_trio.observe import Metrics")
+
+
 def test_an_exec_codex_and_runtime_do_not_load_it_either() -> None:
     modules = loaded_after(
         "import codex_trio\n"

@@ -11,7 +11,11 @@ else imports ``prometheus_client`` or ``structlog``:
   secrets redacted, and telemetry events as log records.
 """
 
-from codex_trio._http import HttpLimits
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from codex_trio.observe import events
 from codex_trio.observe.logging import (
     LOG_EVENTS,
@@ -25,8 +29,6 @@ from codex_trio.observe.logging import (
     redact_secrets,
     unbind_contextvars,
 )
-from codex_trio.observe.metrics import Metrics
-from codex_trio.observe.metrics_server import serve_metrics
 from codex_trio.observe.telemetry import (
     HANDLER_FAILED,
     EventName,
@@ -41,6 +43,30 @@ from codex_trio.observe.telemetry import (
     handlers,
     span,
 )
+
+if TYPE_CHECKING:
+    from codex_trio._http import HttpLimits
+    from codex_trio.observe.metrics import Metrics
+    from codex_trio.observe.metrics_server import serve_metrics
+
+# Loaded on first use (PEP 562): prometheus_client and the HTTP server are not needed to emit
+# telemetry or log, only to count and serve metrics.
+_LAZY = {
+    "HttpLimits": "codex_trio._http",
+    "Metrics": "codex_trio.observe.metrics",
+    "serve_metrics": "codex_trio.observe.metrics_server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = importlib.import_module(_LAZY[name])
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "HANDLER_FAILED",

@@ -29,8 +29,7 @@ import trio
 
 from codex_trio._groups import collapse
 from codex_trio.errors import ConfigurationError
-from codex_trio.observe import HttpLimits, Metrics, serve_metrics, telemetry
-from codex_trio.observe.metrics_server import DEFAULT_LIMITS
+from codex_trio.observe import telemetry
 from codex_trio.observe.telemetry import TelemetryBus, default_bus
 from codex_trio.protocol.app_server.server_requests import (
     ApprovalHandler,
@@ -54,6 +53,8 @@ from codex_trio.transport.discovery import find_codex
 from codex_trio.transport.exec import ExecTransport
 
 if TYPE_CHECKING:
+    from codex_trio._http import HttpLimits
+    from codex_trio.observe.metrics import Metrics
     from codex_trio.transport.app_server import AppServerStatus, AppServerTransport
 
 __all__ = ["Runtime", "RuntimeClosedError", "ShutdownSignal", "ThreadInfo"]
@@ -427,6 +428,9 @@ class Runtime:
         runtime (not a thread); returns the bound address. Creates :attr:`metrics` (a private
         registry fed by telemetry) on first use. ``limits`` bounds slow clients (request and
         idle timeouts, a connection cap; default ``observe.metrics_server.DEFAULT_LIMITS``)."""
+        from codex_trio.observe.metrics import Metrics
+        from codex_trio.observe.metrics_server import DEFAULT_LIMITS, serve_metrics
+
         if self.metrics is None:
             self.metrics = Metrics()
             self.metrics.attach(self._bus if self._bus is not None else default_bus)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import trio
 
+from codex_trio._turn import UsageLedger
 from codex_trio.api.approvals import (
     ApprovalDecision,
     ApprovalKind,
@@ -36,7 +37,6 @@ from codex_trio.protocol.exec_events import (
 )
 from codex_trio.protocol.exec_items import AgentMessageItem, CommandExecutionItem
 from codex_trio.protocol.options import CodexOptions, ThreadOptions, TurnOptions
-from codex_trio.runtime.turn import UsageLedger
 from codex_trio.testing import MockModel, exec_command, function_call, hold, message
 from codex_trio.transport.app_server import (
     ApprovalHandler,

@@ -13,6 +13,7 @@ import pytest
 import structlog
 
 import codex_trio
+from codex_trio._turn import ThreadState, open_turn
 from codex_trio.observe import default_bus
 from codex_trio.observe import events as ev
 from codex_trio.observe.logging import (
@@ -29,7 +30,6 @@ from codex_trio.observe.telemetry import EventName, TelemetryBus
 from codex_trio.protocol import ThreadEvent
 from codex_trio.protocol.options import ThreadOptions, TurnOptions
 from codex_trio.redact import REDACTED, register_secret
-from codex_trio.runtime.turn import ThreadState, open_turn
 from codex_trio.testing import MockModel, message
 
 REGISTERED_SECRET = "observe-logging-registered-secret-9f3e"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from codex_trio._turn import ThreadState, UsageLedger
 from codex_trio.errors import TransportError, TurnDeadlineError, TurnFailedError
 from codex_trio.protocol.options import ThreadOptions, TurnOptions
 from codex_trio.runtime import (
@@ -20,7 +21,6 @@ from codex_trio.runtime import (
     actor_spec,
 )
 from codex_trio.runtime.thread_actor import TurnRequest
-from codex_trio.runtime.turn import ThreadState, UsageLedger
 from codex_trio.testing import MockModel, hang, hold, message, response_failed
 from codex_trio.transport.exec import ExecTransport
 from codex_trio.transport.process import StopPolicy

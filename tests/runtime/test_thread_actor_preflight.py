@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import trio
 
+from codex_trio._turn import ThreadState, UsageLedger
 from codex_trio.errors import ConfigurationError
 from codex_trio.protocol.options import ThreadOptions, TurnOptions
 from codex_trio.runtime import Supervisor, ThreadActor, actor_spec
 from codex_trio.runtime.thread_actor import TurnRequest
-from codex_trio.runtime.turn import ThreadState, UsageLedger
 from codex_trio.transport.exec import ExecTransport
 from tests.fakes import fake_codex
 

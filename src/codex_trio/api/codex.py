@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import attrs
 
 from codex_trio._groups import collapse
+from codex_trio._turn import TurnRunner, UsageLedger, default_ledger
 from codex_trio.api.thread import Thread
 from codex_trio.errors import ConfigurationError
 from codex_trio.protocol.app_server.server_requests import (
@@ -17,7 +18,6 @@ from codex_trio.protocol.app_server.server_requests import (
     decline_and_log,
 )
 from codex_trio.protocol.options import CodexOptions, ThreadOptions
-from codex_trio.runtime.turn import TurnRunner, UsageLedger, default_ledger
 from codex_trio.transport.discovery import find_codex
 from codex_trio.transport.exec import ExecTransport
 

@@ -8,8 +8,7 @@ from typing import Any
 
 import trio
 
-from codex_trio.protocol.options import Input, ThreadOptions, TurnOptions
-from codex_trio.runtime.turn import (
+from codex_trio._turn import (
     StreamedTurn,
     ThreadState,
     TurnResult,
@@ -19,6 +18,7 @@ from codex_trio.runtime.turn import (
     open_turn,
     turn_options,
 )
+from codex_trio.protocol.options import Input, ThreadOptions, TurnOptions
 
 __all__ = ["Thread"]
 

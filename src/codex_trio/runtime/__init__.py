@@ -5,6 +5,7 @@ backpressure and shutdown.
 """
 
 from codex_trio._intensity import RestartIntensity
+from codex_trio._turn import StreamedTurn, TurnResult, UsageLedger
 from codex_trio.runtime.actor import Actor, ErrorReply, actor_spec
 from codex_trio.runtime.child_spec import (
     ChildContext,
@@ -55,7 +56,6 @@ from codex_trio.runtime.thread_actor import (
     ThreadHandle,
     TurnCancelledError,
 )
-from codex_trio.runtime.turn import StreamedTurn, TurnResult, UsageLedger
 
 __all__ = [
     "RetryPolicy",

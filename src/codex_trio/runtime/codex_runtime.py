@@ -28,6 +28,7 @@ import attrs
 import trio
 
 from codex_trio._groups import collapse
+from codex_trio._turn import ThreadState, TurnRunner, UsageLedger, default_ledger
 from codex_trio.errors import ConfigurationError
 from codex_trio.observe import telemetry
 from codex_trio.observe.telemetry import TelemetryBus, default_bus
@@ -48,7 +49,6 @@ from codex_trio.runtime.thread_actor import (
     ThreadActor,
     ThreadHandle,
 )
-from codex_trio.runtime.turn import ThreadState, TurnRunner, UsageLedger, default_ledger
 from codex_trio.transport.discovery import find_codex
 from codex_trio.transport.exec import ExecTransport
 

@@ -31,6 +31,13 @@ import attrs
 import trio
 
 from codex_trio._groups import collapse
+from codex_trio._turn import (
+    ThreadState,
+    TurnResult,
+    check_result,
+    open_turn,
+    turn_options,
+)
 from codex_trio.errors import CodexError, ProtocolError, TransportError, TurnDeadlineError
 from codex_trio.observe.telemetry import TelemetryBus
 from codex_trio.protocol import ThreadEvent
@@ -38,13 +45,6 @@ from codex_trio.protocol.options import Input, TurnOptions
 from codex_trio.runtime.actor import Actor, ErrorReply
 from codex_trio.runtime.errors import ActorCrashed, ActorStopped
 from codex_trio.runtime.mailbox import Overflow
-from codex_trio.runtime.turn import (
-    ThreadState,
-    TurnResult,
-    check_result,
-    open_turn,
-    turn_options,
-)
 
 __all__ = [
     "HandleStream",

@@ -1,12 +1,11 @@
 """codex_trio.protocol: pure data, no I/O.
 
 The typed events and items of ``codex exec --json`` and the functions that decode codex's lines
-into them and encode them back (:func:`decode_event`, :func:`encode_event`). The cattrs
-converter with every class registered is ``codex_trio.protocol.converter.converter`` (not
-re-exported here, where the name ``converter`` is the module).
+into them and encode them back (:func:`decode_event`, :func:`encode_event`, from
+:mod:`codex_trio.protocol.exec_codec`).
 """
 
-from codex_trio.protocol.converter import (
+from codex_trio.protocol.exec_codec import (
     DuplicateKeyDict,
     decode_event,
     encode_event,

@@ -13,7 +13,7 @@ end of anything: codex uses it for notices such as ``Reconnecting... 2/5`` and k
 the model API fails for good, ``error`` is followed by ``turn.failed``). Codex may also exit
 without either terminal event (killed, crashed): the transport, not this module, must notice.
 
-These classes are pure data; :mod:`codex_trio.protocol.converter` turns lines into them and back,
+These classes are pure data; :mod:`codex_trio.protocol.exec_codec` turns lines into them and back,
 following the conventions described in :mod:`codex_trio.protocol.exec_items` (``extra`` keeps
 unknown keys, ``omitted`` remembers absent optional keys, unknown types decode to
 :class:`UnknownEvent`).
@@ -66,7 +66,7 @@ def _add(a: int | None, b: int | None) -> int | None:
     return None if a is None and b is None else (a or 0) + (b or 0)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Usage:
     """Token counts reported by ``turn.completed``.
 
@@ -131,7 +131,7 @@ class Usage:
 # ----------------------------------------------------------------------------------- events
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ThreadStartedEvent:
     """First event of every ``codex exec`` process; ``thread_id`` is what ``resume`` takes.
 
@@ -143,7 +143,7 @@ class ThreadStartedEvent:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class TurnStartedEvent:
     """The prompt was sent to the model; items follow."""
 
@@ -151,7 +151,7 @@ class TurnStartedEvent:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class TurnCompletedEvent:
     """The turn ended normally. ``usage`` is cumulative for the thread (see :class:`Usage`)."""
 
@@ -160,7 +160,7 @@ class TurnCompletedEvent:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class TurnError:
     """Why a turn failed (the ``error`` object of ``turn.failed``).
 
@@ -172,7 +172,7 @@ class TurnError:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class TurnFailedEvent:
     """The turn ended in failure. The thread itself survives: the next turn can resume it."""
 
@@ -186,7 +186,7 @@ class TurnFailedEvent:
         return self.error.message
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ItemStartedEvent:
     """An item began; it is usually ``in_progress`` and will be reported again."""
 
@@ -195,7 +195,7 @@ class ItemStartedEvent:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ItemUpdatedEvent:
     """An item changed (e.g. a to-do list step was checked off)."""
 
@@ -204,7 +204,7 @@ class ItemUpdatedEvent:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ItemCompletedEvent:
     """An item reached its final state, success or failure; it will not be reported again."""
 
@@ -213,7 +213,7 @@ class ItemCompletedEvent:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class PlanDeltaEvent:
     """A chunk of text appended to the plan item ``item_id`` while it streams (plan mode)."""
 
@@ -223,7 +223,7 @@ class PlanDeltaEvent:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class RequestUserInputOption:
     """One suggested answer to a :class:`RequestUserInputQuestion`."""
 
@@ -232,7 +232,7 @@ class RequestUserInputOption:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class RequestUserInputQuestion:
     """A question the model asks through its ``request_user_input`` tool.
 
@@ -251,7 +251,7 @@ class RequestUserInputQuestion:
     omitted: frozenset[str] = attrs.field(default=frozenset({"options"}), eq=False, repr=False)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class RequestUserInputEvent:
     """The model asked the user questions (``request_user_input`` tool) and waits for answers.
 
@@ -266,7 +266,7 @@ class RequestUserInputEvent:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ThreadErrorEvent:
     """A top-level ``error`` event: a NOTICE, not a failure.
 
@@ -282,7 +282,7 @@ class ThreadErrorEvent:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class UnknownEvent:
     """An event whose ``type`` this library does not know (a newer codex); ``raw`` as read.
 

@@ -7,7 +7,7 @@ status), so consumers key their state by ``id``. Ids (``item_0``, ``item_1``, ..
 every codex process, i.e. in every turn of ``codex exec``: they are unique within one turn only.
 
 These classes are pure data. Turning JSON into them (and back) is the job of
-:mod:`codex_trio.protocol.converter`; the conventions it follows are shared by every class here:
+:mod:`codex_trio.protocol.exec_codec`; the conventions it follows are shared by every class here:
 
 * **Unknown keys are kept.** A known item type that carries a key this library does not know (a
   newer codex added a field) stays typed; the unknown keys land in ``extra``, in their original
@@ -166,7 +166,7 @@ class CollabAgentStatus(enum.StrEnum):
 # ----------------------------------------------------------------------- simple text items
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class AgentMessageItem:
     """A message from the agent to the user.
 
@@ -180,7 +180,7 @@ class AgentMessageItem:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ReasoningItem:
     """A summary of the model's reasoning. Shown to users for context; never an answer.
 
@@ -196,7 +196,7 @@ class ReasoningItem:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class PlanItem:
     """An implementation plan proposed in plan mode (the text streams in ``item.plan.delta``)."""
 
@@ -206,7 +206,7 @@ class PlanItem:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ErrorItem:
     """A non-fatal error reported as part of the turn; the turn goes on.
 
@@ -223,7 +223,7 @@ class ErrorItem:
 # ------------------------------------------------------------------------------- commands
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class CommandExecutionItem:
     """A shell command run by the agent.
 
@@ -246,7 +246,7 @@ class CommandExecutionItem:
 # --------------------------------------------------------------------------- file changes
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class FileUpdateChange:
     """One file touched by a :class:`FileChangeItem`."""
 
@@ -255,7 +255,7 @@ class FileUpdateChange:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class FileChangeItem:
     """A patch applied by the agent. Codex reports it once, when it succeeded or failed.
 
@@ -272,7 +272,7 @@ class FileChangeItem:
 # ------------------------------------------------------------------------------ MCP calls
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class McpToolCallResult:
     """What an MCP tool returned: MCP content blocks, kept as raw JSON, plus structured data.
 
@@ -288,7 +288,7 @@ class McpToolCallResult:
     omitted: frozenset[str] = _omitted(frozenset({"meta"}))
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class McpToolCallError:
     """Why an MCP tool call failed."""
 
@@ -296,7 +296,7 @@ class McpToolCallError:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class McpToolCallItem:
     """A call to a tool of an MCP server, from dispatch to the server's answer.
 
@@ -319,7 +319,7 @@ class McpToolCallItem:
 # -------------------------------------------------------------------------- dynamic tools
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class DynamicToolCallItem:
     """A call of a client-defined tool (app-server ``dynamicTools``, e.g. a Python function
     made with :func:`codex_trio.api.tools.tool`), from dispatch to the client's answer.
@@ -358,7 +358,7 @@ class DynamicToolCallItem:
 # ---------------------------------------------------------------------- collaboration calls
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class CollabAgentState:
     """Last known state of one agent named in a :class:`CollabToolCallItem`."""
 
@@ -368,7 +368,7 @@ class CollabAgentState:
     omitted: frozenset[str] = _omitted()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class CollabToolCallItem:
     """A call to a collaboration tool: this agent spawning, messaging, awaiting or closing others.
 
@@ -393,7 +393,7 @@ _ALL_SEARCH_FIELDS = frozenset({"query", "queries"})
 _ALL_PAGE_FIELDS = frozenset({"url", "pattern"})
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class SearchAction:
     """The search engine was queried: ``query`` for one query, ``queries`` for several.
 
@@ -407,7 +407,7 @@ class SearchAction:
     omitted: frozenset[str] = _omitted(_ALL_SEARCH_FIELDS)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OpenPageAction:
     """A page was opened."""
 
@@ -417,7 +417,7 @@ class OpenPageAction:
     omitted: frozenset[str] = _omitted(frozenset({"url"}))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class FindInPageAction:
     """A page was searched for ``pattern``."""
 
@@ -428,7 +428,7 @@ class FindInPageAction:
     omitted: frozenset[str] = _omitted(_ALL_PAGE_FIELDS)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class OtherAction:
     """Codex's own catch-all (``{"type": "other"}``): an action codex itself did not classify."""
 
@@ -436,7 +436,7 @@ class OtherAction:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class UnknownAction:
     """An action whose shape this library does not know; ``raw`` is the JSON value as read.
 
@@ -458,12 +458,12 @@ WebSearchAction: TypeAlias = (
 )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class WebSearchItem:
     """A web search made by the agent (started when issued, completed when results came back).
 
     codex 0.163 writes the key ``id`` twice in this item: first the item id, then the provider's
-    id for the search call. A plain :func:`json.loads` keeps only the second. The converter keeps
+    id for the search call. A plain :func:`json.loads` keeps only the second. The codec keeps
     both: the item id in ``id`` (like every other item) and the second one in ``call_id``
     (``None`` if the line had only one ``id``). Encoding writes both keys, in that order.
     """
@@ -479,7 +479,7 @@ class WebSearchItem:
 # ------------------------------------------------------------------------------- to-do list
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class TodoItem:
     """One step of the agent's to-do list."""
 
@@ -488,7 +488,7 @@ class TodoItem:
     extra: Mapping[str, Any] = _extra()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class TodoListItem:
     """The agent's running to-do list (from its plan tool).
 
@@ -505,7 +505,7 @@ class TodoListItem:
 # ---------------------------------------------------------------------------------- unknown
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class UnknownItem:
     """An item this library cannot type; ``raw`` is the JSON object exactly as read.
 

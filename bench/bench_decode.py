@@ -1,9 +1,11 @@
-"""How fast ``decode_event`` types codex's lines, next to bare ``json.loads``.
+"""How fast ``decode_event`` types codex's lines, next to bare ``json.loads`` and ``orjson.loads``.
 
 Builds a corpus of at least 100 000 JSONL lines and prints, from one run, lines per second for
-``json.loads`` and for ``decode_event`` on the same lines, and their ratio (the target is a ratio
-of at least 0.5: typing a line may cost at most as much again as parsing it). Then the same per
-event kind, in nanoseconds per line, to show where the time goes.
+``json.loads``, ``orjson.loads`` and ``decode_event`` on the same lines, and the ratio of
+``decode_event`` to ``json.loads`` (the target is a ratio of at least 0.5: typing a line may
+cost at most as much again as parsing it with the standard library). Then the same per event
+kind, in nanoseconds per line, to show where the time goes (``decode_event`` parses with orjson,
+so ``orjson.loads`` is its floor).
 
 The corpus repeats the real transcripts of ``fixtures/exec/*.jsonl`` (raw stdout of the pinned
 codex, as ``bytes``, which is what the transport hands over) when there are any; otherwise it is
@@ -11,7 +13,7 @@ a synthetic mix of every event and item type, shaped like those transcripts. The
 output says which.
 
 Run: ``.venv/bin/python bench/bench_decode.py``. Each figure is the best of several passes, run
-alternately for the two decoders so that both see the same machine load; on a shared machine
+alternately for the three decoders so that both see the same machine load; on a shared machine
 expect 10-20 % jitter between runs, less on the ratio.
 """
 
@@ -23,6 +25,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from codex_trio.protocol import decode_event
 
@@ -100,27 +104,35 @@ def main() -> None:
     )
     decoders: dict[str, Callable[[Any], object]] = {
         "json.loads": json.loads,
+        "orjson.loads": orjson.loads,
         "decode_event": decode_event,
     }
     for label, lines in (("bytes", corpus), ("str", [line.decode() for line in corpus])):
         seconds = best_seconds(decoders, lines)
         loads_rate = len(lines) / seconds["json.loads"]
+        orjson_rate = len(lines) / seconds["orjson.loads"]
         typed_rate = len(lines) / seconds["decode_event"]
         print(
-            f"{label:5}  json.loads {loads_rate:>10,.0f} lines/s   decode_event"
-            f" {typed_rate:>10,.0f} lines/s   ratio {typed_rate / loads_rate:.2f}"
+            f"{label:5}  json.loads {loads_rate:>10,.0f} lines/s   orjson.loads"
+            f" {orjson_rate:>10,.0f} lines/s   decode_event {typed_rate:>10,.0f} lines/s"
+            f"   ratio {typed_rate / loads_rate:.2f}"
         )
 
     by_kind: dict[str, list[bytes]] = defaultdict(list)
     for line in dict.fromkeys(corpus):
         by_kind[kind_of(line)].append(line)
-    print(f"\n{'per kind (bytes), ns/line':40} {'loads':>7} {'decode':>7} {'ratio':>6}")
+    print(
+        f"\n{'per kind (bytes), ns/line':40} {'loads':>7} {'orjson':>7} {'decode':>7} {'ratio':>6}"
+    )
     for kind, lines in sorted(by_kind.items()):
         sample = lines * -(-20_000 // len(lines))
         seconds = best_seconds(decoders, sample)
         loads_ns = seconds["json.loads"] / len(sample) * 1e9
+        orjson_ns = seconds["orjson.loads"] / len(sample) * 1e9
         typed_ns = seconds["decode_event"] / len(sample) * 1e9
-        print(f"{kind:40} {loads_ns:7.0f} {typed_ns:7.0f} {loads_ns / typed_ns:6.2f}")
+        print(
+            f"{kind:40} {loads_ns:7.0f} {orjson_ns:7.0f} {typed_ns:7.0f} {loads_ns / typed_ns:6.2f}"
+        )
 
 
 if __name__ == "__main__":

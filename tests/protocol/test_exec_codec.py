@@ -21,6 +21,7 @@ from codex_trio.protocol import (
     CollabToolCallStatus,
     CommandExecutionItem,
     CommandExecutionStatus,
+    DuplicateKeyDict,
     DynamicToolCallItem,
     DynamicToolCallStatus,
     ErrorItem,
@@ -584,3 +585,94 @@ def test_unexpected_failure_inside_a_decoder_still_surfaces_as_protocol_error(
     with pytest.raises(ProtocolError) as info:
         decode_event('{"type":"turn.started"}')
     assert isinstance(info.value.__cause__, RuntimeError)
+
+
+# --------------------------------------------------- orjson parses what json would have parsed
+
+wide_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()  # beyond 64 bits too: orjson would read those as floats
+    | st.integers(min_value=-(2**64), max_value=2**64)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+    | st.sampled_from(["web_search", "\u2028", "é", "\N{GRINNING FACE}", "\\u", '"'])
+)
+
+
+@st.composite
+def json_texts(draw: st.DrawFn, depth: int = 0) -> str:
+    """JSON text, objects possibly with a repeated key (not expressible as a Python dict)."""
+    choice = draw(st.integers(0, 2 if depth < 3 else 0))
+    if choice == 0:
+        return json.dumps(draw(wide_scalars), ensure_ascii=draw(st.booleans()))
+    if choice == 1:
+        values = draw(st.lists(json_texts(depth + 1), max_size=3))
+        return "[" + ",".join(values) + "]"
+    keys = draw(st.lists(st.sampled_from(["id", "type", "a", "b", "é"]), max_size=4))
+    members = [f"{json.dumps(k)}:{draw(json_texts(depth + 1))}" for k in keys]
+    return "{" + ",".join(members) + "}"
+
+
+@st.composite
+def lines(draw: st.DrawFn) -> str:
+    """A line codex might write (an encoded event), with a JSON value spliced into it."""
+    line = encode_event(draw(events))
+    value = draw(json_texts())
+    if '"item":{' in line and draw(st.booleans()):
+        return line.replace('"item":{', '"item":{"x":' + value + ",", 1)  # the item's first key
+    return line[:-1] + ',"x":' + value + "}"
+
+
+def _shape(value: Any) -> Any:
+    """``value`` with every type and key order made visible, for exact comparison."""
+    if isinstance(value, dict):
+        pairs = value.pairs if isinstance(value, DuplicateKeyDict) else value.items()
+        return (type(value).__name__, [(k, _shape(v)) for k, v in pairs])
+    if isinstance(value, list):
+        return ("list", [_shape(v) for v in value])
+    return (type(value).__name__, repr(value))
+
+
+def _decode_with_json(line: str | bytes) -> ThreadEvent:
+    return codec_module._structure_event(codec_module._parse_with_json(line), line)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines(), st.booleans())
+def test_orjson_path_parses_a_line_exactly_as_the_json_path(line: str, as_bytes: bool) -> None:
+    data: str | bytes = line.encode() if as_bytes else line
+    assert _shape(codec_module._parse(data)) == _shape(codec_module._parse_with_json(data))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines() | json_texts() | st.text(max_size=40))
+def test_orjson_path_decodes_exactly_what_the_json_path_decodes(line: str) -> None:
+    data = line.encode("utf-8", "surrogatepass")
+    try:
+        expected: ThreadEvent | type[ProtocolError] = _decode_with_json(data)
+    except ProtocolError:
+        expected = ProtocolError
+    try:
+        got: ThreadEvent | type[ProtocolError] = decode_event(data)
+    except ProtocolError:
+        got = ProtocolError
+    assert got == expected
+    if expected is not ProtocolError:
+        assert encode_event(got) == encode_event(expected)  # type: ignore[arg-type]
+
+
+def test_a_web_search_line_keeps_both_ids_on_the_orjson_path_too() -> None:
+    line = (
+        b'{"type":"item.started","item":{"id":"item_3","type":"web_search","id":"ws_1",'
+        b'"query":"q","action":{"type":"other"}}}'
+    )
+    event = decode_event(line)
+    assert isinstance(event, ItemStartedEvent) and isinstance(event.item, WebSearchItem)
+    assert (event.item.id, event.item.call_id) == ("item_3", "ws_1")
+
+
+def test_an_integer_beyond_64_bits_stays_an_integer() -> None:
+    event = decode_event(b'{"type":"turn.paused","n":123456789012345678901234567890}')
+    assert isinstance(event, UnknownEvent)
+    assert event.raw["n"] == 123456789012345678901234567890

@@ -1,6 +1,7 @@
 """codex-trio: a Python SDK and supervised trio runtime for the Codex agent engine."""
 
-from codex_trio.api import Codex, StreamedTurn, Thread, TurnResult
+from codex_trio._turn import TurnStream, TurnStreamStatistics
+from codex_trio.api import Codex, Thread, TurnResult
 from codex_trio.errors import (
     CodexError,
     CodexNotFoundError,
@@ -55,7 +56,8 @@ __all__ = [
     "Runtime",
     "RuntimeClosedError",
     "SandboxMode",
-    "StreamedTurn",
+    "TurnStream",
+    "TurnStreamStatistics",
     "TextInput",
     "Thread",
     "ThreadHandle",

@@ -25,7 +25,12 @@ from typing import Any, Protocol
 
 import attrs
 
-from codex_trio.errors import CodexError, StructuredOutputError, TurnFailedError
+from codex_trio.errors import (
+    CodexError,
+    ConfigurationError,
+    StructuredOutputError,
+    TurnFailedError,
+)
 from codex_trio.observe import bound_contextvars, telemetry
 from codex_trio.protocol import (
     AgentMessageItem,
@@ -48,6 +53,8 @@ from codex_trio.protocol.options import (
 
 __all__ = [
     "StreamedTurn",
+    "TurnStream",
+    "TurnStreamStatistics",
     "ThreadState",
     "TurnResult",
     "TurnRunner",
@@ -161,8 +168,71 @@ class ThreadState:
             )
 
 
+@attrs.frozen(kw_only=True)
+class TurnStreamStatistics:
+    """A turn stream's buffer, in the manner of ``trio.MemoryChannelStatistics``.
+
+    ``current_buffer_used`` events (or notifications) wait for the consumer, at most
+    ``max_buffer_size``. ``tasks_waiting_send`` is 1 while the producer waits for room: that is
+    backpressure (exec, and the supervised runtime), and codex waits behind it. On a shared
+    app-server the reader never waits: ``coalesced`` counts deltas merged because the buffer was
+    full, and ``overflowed`` says the consumer fell behind (the stream then ends with
+    ``SlowConsumerError``).
+    """
+
+    current_buffer_used: int
+    max_buffer_size: int
+    tasks_waiting_send: int = 0
+    coalesced: int = 0
+    overflowed: bool = False
+
+    @classmethod
+    def of(cls, stats: Any) -> TurnStreamStatistics:
+        """From a ``trio.MemoryChannelStatistics`` or a subscription's statistics."""
+        size = stats.max_buffer_size
+        return cls(
+            current_buffer_used=stats.current_buffer_used,
+            max_buffer_size=int(size) if size != float("inf") else -1,
+            tasks_waiting_send=getattr(stats, "tasks_waiting_send", 0),
+            coalesced=getattr(stats, "coalesced", 0),
+            overflowed=getattr(stats, "overflowed", False),
+        )
+
+
+class TurnStream(Protocol):
+    """The one public type of a running turn's events, whatever runs it.
+
+    ``Thread.run_streamed`` and ``ThreadHandle.run_streamed`` (the supervised runtime) both
+    yield one, on either transport. Iterate it with ``async for`` (typed events, through a
+    bounded buffer); once the iteration has ended, :attr:`result` is the :class:`TurnResult`.
+    ``pid`` is the codex process of the turn while it runs (None on app-server, where the
+    process is shared, or before it starts). :meth:`steer` adds input to the running turn and
+    :meth:`interrupt` stops it, where the transport can (app-server); on exec both raise
+    :class:`~codex_trio.errors.ConfigurationError`. Leaving the ``async with`` block early
+    stops the turn. (A static protocol: type checkers check it; the classes behind it are
+    private.)
+    """
+
+    def __aiter__(self) -> TurnStream: ...
+
+    async def __anext__(self) -> ThreadEvent: ...
+
+    @property
+    def result(self) -> TurnResult: ...
+
+    @property
+    def pid(self) -> int | None: ...
+
+    def statistics(self) -> TurnStreamStatistics: ...
+
+    async def steer(self, input: Input) -> None: ...
+
+    async def interrupt(self) -> None: ...
+
+
 class StreamedTurn:
-    """The events of a turn as they come (``async for``), collected on the way.
+    """A :class:`TurnStream` over a transport's events (what :func:`open_turn` yields),
+    collecting them on the way.
 
     Once iteration ends, :attr:`result` holds the :class:`TurnResult`; a ``turn.failed`` event is
     delivered like any other event and leaves ``result.failed`` true. ``pid`` is the codex
@@ -187,6 +257,36 @@ class StreamedTurn:
     def pid(self) -> int | None:
         pid = getattr(self._events, "pid", None)
         return pid if isinstance(pid, int) else None
+
+    def statistics(self) -> TurnStreamStatistics:
+        stats = getattr(self._events, "statistics", None)
+        if stats is None:  # pragma: no cover - every transport's stream has statistics
+            return TurnStreamStatistics(current_buffer_used=0, max_buffer_size=0)
+        return TurnStreamStatistics.of(stats())
+
+    async def steer(self, input: Input) -> None:
+        """Add input to the running turn (app-server ``turn/steer``)."""
+        steer = getattr(self._events, "steer", None)
+        if steer is None:
+            raise ConfigurationError(
+                f"steering a running turn needs transport='app-server' "
+                f"(this turn runs on {self._state.runner.name!r})",
+                thread_id=self._state.thread_id,
+            )
+        prompt, images = normalize_input(input)
+        await steer(prompt, images)
+
+    async def interrupt(self) -> None:
+        """Stop the running turn (app-server ``turn/interrupt``); the stream then ends with a
+        ``TurnFailedEvent`` whose ``extra["status"]`` is ``"interrupted"``."""
+        interrupt = getattr(self._events, "interrupt", None)
+        if interrupt is None:
+            raise ConfigurationError(
+                f"interrupting a running turn needs transport='app-server' (this turn runs "
+                f"on {self._state.runner.name!r}; leaving the block stops an exec turn)",
+                thread_id=self._state.thread_id,
+            )
+        await interrupt()
 
     def __aiter__(self) -> StreamedTurn:
         return self

@@ -9,10 +9,10 @@ from typing import Any
 import trio
 
 from codex_trio._turn import (
-    StreamedTurn,
     ThreadState,
     TurnResult,
     TurnRunner,
+    TurnStream,
     UsageLedger,
     finish,
     open_turn,
@@ -65,7 +65,7 @@ class Thread:
     @asynccontextmanager
     async def run_streamed(
         self, input: Input, options: TurnOptions | None = None, **turn_options_: Any
-    ) -> AsyncIterator[StreamedTurn]:
+    ) -> AsyncIterator[TurnStream]:
         """Run a turn and yield its events through a bounded channel as they arrive.
 
         ``turn.failed`` is an event here, not an exception; a dead or misbehaving codex raises
@@ -89,7 +89,7 @@ class Thread:
         :meth:`run_streamed` does.
         """
         opts = turn_options(options, turn_options_)
-        async with self.run_streamed(input, opts) as streamed:
+        async with self._lock, open_turn(self._state, input, opts) as streamed:
             async for _ in streamed:
                 pass
         return finish(streamed, opts)

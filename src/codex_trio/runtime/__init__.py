@@ -5,7 +5,7 @@ backpressure and shutdown.
 """
 
 from codex_trio._intensity import RestartIntensity
-from codex_trio._turn import StreamedTurn, TurnResult, UsageLedger
+from codex_trio._turn import TurnResult, TurnStream, UsageLedger
 from codex_trio.runtime.actor import Actor, ErrorReply, actor_spec
 from codex_trio.runtime.child_spec import (
     ChildContext,
@@ -62,7 +62,7 @@ __all__ = [
     "Runtime",
     "RuntimeClosedError",
     "ShutdownSignal",
-    "StreamedTurn",
+    "TurnStream",
     "ThreadActor",
     "ThreadHandle",
     "ThreadInfo",

@@ -32,8 +32,11 @@ import trio
 
 from codex_trio._groups import collapse
 from codex_trio._turn import (
+    StreamedTurn,
     ThreadState,
     TurnResult,
+    TurnStream,
+    TurnStreamStatistics,
     check_result,
     open_turn,
     turn_options,
@@ -105,6 +108,8 @@ class TurnControl:
     started: bool = False
     finished: trio.Event = attrs.field(factory=trio.Event)
     pid: int | None = None
+    stream: StreamedTurn | None = None
+    """The transport's stream of the turn while the actor runs it (for steer / interrupt)."""
 
     def abandon(self) -> None:
         self.abandoned = True
@@ -199,6 +204,7 @@ class ThreadActor(Actor[TurnRequest, TurnResult, None]):
 
     async def _run_turn(self, request: TurnRequest) -> TurnResult | None:
         async with open_turn(self.state, request.input, request.options) as streamed:
+            request.control.stream = streamed
             async for event in streamed:
                 request.control.pid = streamed.pid
                 if request.events is not None:
@@ -246,11 +252,12 @@ class ThreadActor(Actor[TurnRequest, TurnResult, None]):
 
 
 class HandleStream:
-    """The events of a turn run by a ThreadActor; iterate with ``async for``.
+    """A :class:`~codex_trio.TurnStream` over a turn run by a ThreadActor; iterate with
+    ``async for``.
 
     After the iteration ends, :attr:`result` is the :class:`TurnResult` (``turn.failed`` included,
     as an event and as ``result.failed``); a crash of codex raises its ``TransportError`` from
-    the iteration.
+    the iteration. :meth:`steer` and :meth:`interrupt` reach the running turn (app-server).
     """
 
     def __init__(self, receive: trio.MemoryReceiveChannel[ThreadEvent], control: TurnControl):
@@ -265,10 +272,24 @@ class HandleStream:
         """The codex process of the turn while it runs."""
         return self._control.pid
 
-    def statistics(self) -> trio.MemoryChannelStatistics:
+    def statistics(self) -> TurnStreamStatistics:
         """The event channel's state: ``current_buffer_used`` never exceeds
         ``max_buffer_size``; ``tasks_waiting_send`` is 1 while the actor waits for the reader."""
-        return self._receive.statistics()
+        return TurnStreamStatistics.of(self._receive.statistics())
+
+    async def steer(self, input: Input) -> None:
+        """Add input to the running turn (app-server); see :meth:`TurnStream.steer`."""
+        await self._running().steer(input)
+
+    async def interrupt(self) -> None:
+        """Stop the running turn (app-server); see :meth:`TurnStream.interrupt`."""
+        await self._running().interrupt()
+
+    def _running(self) -> StreamedTurn:
+        stream = self._control.stream
+        if stream is None or self._control.finished.is_set():
+            raise CodexError("the turn is not running (queued, or already over)")
+        return stream
 
     def __aiter__(self) -> HandleStream:
         return self
@@ -332,7 +353,7 @@ class ThreadHandle:
     @asynccontextmanager
     async def run_streamed(
         self, input: Input, options: TurnOptions | None = None, **turn_options_: Any
-    ) -> AsyncIterator[HandleStream]:
+    ) -> AsyncIterator[TurnStream]:
         """Queue a turn and yield its events as the actor produces them.
 
         Leaving the block before the end abandons the turn: if it was running, codex is stopped

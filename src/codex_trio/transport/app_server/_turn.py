@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 import copy
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
 import attrs
@@ -38,7 +38,8 @@ from codex_trio.protocol.exec_events import (
     Usage,
 )
 from codex_trio.protocol.exec_items import ThreadItem
-from codex_trio.transport.app_server._subscription import Subscription
+from codex_trio.protocol.options import LocalImageInput, TextInput
+from codex_trio.transport.app_server._subscription import Subscription, SubscriptionStatistics
 
 if TYPE_CHECKING:
     from codex_trio.transport.app_server._client import AppServerClient
@@ -207,30 +208,48 @@ class AppServerTurnResult:
 
 class ExecEventStream:
     """The exec-style events of an app-server turn (what :meth:`AppServerTransport.turn`
-    yields), plus what exec has no event for: the turn's approval decisions so far."""
+    yields): ``ThreadStartedEvent`` first, then the exec event classes only, ending with
+    ``TurnCompletedEvent`` or ``TurnFailedEvent``. Plus what exec has not: the turn's approval
+    decisions so far, :meth:`steer` and :meth:`interrupt`, and the subscription's
+    :meth:`statistics`. (A class, not an async generator: nothing is left suspended to be
+    finalized later when the consumer leaves early.)"""
 
     def __init__(self, thread_id: str, turn: AppServerTurn) -> None:
+        self._thread_id = thread_id
         self._turn = turn
-        self._events = _exec_events(thread_id, turn)
+        self._announced = False
+        self._ended = False
 
     def __aiter__(self) -> ExecEventStream:
         return self
 
     async def __anext__(self) -> ThreadEvent:
-        return await self._events.__anext__()
+        if not self._announced:
+            self._announced = True
+            return ThreadStartedEvent(self._thread_id)
+        while not self._ended:
+            event = await self._turn.__anext__()
+            if isinstance(event, _EXEC_EVENT_TYPES):
+                if isinstance(event, (TurnCompletedEvent, TurnFailedEvent)):
+                    self._ended = True
+                return cast(ThreadEvent, event)
+        raise StopAsyncIteration
 
     @property
     def approvals(self) -> tuple[ApprovalRecord, ...]:
         return tuple(self._turn.approvals)
 
+    def statistics(self) -> SubscriptionStatistics:
+        return self._turn._sub.statistics()
 
-async def _exec_events(thread_id: str, turn: AppServerTurn) -> AsyncIterator[ThreadEvent]:
-    yield ThreadStartedEvent(thread_id)
-    async for event in turn:
-        if isinstance(event, _EXEC_EVENT_TYPES):
-            yield cast(ThreadEvent, event)
-            if isinstance(event, (TurnCompletedEvent, TurnFailedEvent)):
-                return
+    async def steer(self, prompt: str, images: Sequence[str] = ()) -> None:
+        """Add input to the running turn (``turn/steer``)."""
+        parts: list[TextInput | LocalImageInput] = [TextInput(prompt)] if prompt else []
+        parts += [LocalImageInput(path) for path in images]
+        await self._turn.steer(parts)
+
+    async def interrupt(self) -> None:
+        await self._turn.interrupt()
 
 
 def _exec_types() -> tuple[type, ...]:

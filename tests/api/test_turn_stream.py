@@ -95,7 +95,7 @@ async def test_exec_streams_refuse_steer_and_interrupt_naming_the_transport(
     thread = codex_trio.Codex(env=mock_model.env).start_thread(**options(mock_model))
     with trio.fail_after(60):
         async with thread.run_streamed("hi") as stream:
-            with pytest.raises(ConfigurationError, match="app-server.*'exec'"):
+            with pytest.raises(ConfigurationError, match=r"app-server.*'exec'"):
                 await stream.steer("more")
             with pytest.raises(ConfigurationError, match="app-server"):
                 await stream.interrupt()

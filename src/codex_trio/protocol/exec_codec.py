@@ -222,7 +222,9 @@ def decode_event(data: bytes | str) -> ThreadEvent:
                 obj = _orjson_loads(data)
             except ValueError:
                 pass
-    if obj is _NOT_PARSED:
+        if obj is _NOT_PARSED:
+            obj = _parse_with_json(data)
+    else:
         obj = _parse(data)
     # The common case inline (one call less per line); anything unusual goes the long way.
     if type(obj) is dict:

@@ -67,12 +67,12 @@ from codex_trio.transport.discovery import check_version
 from codex_trio.transport.lines import DEFAULT_MAX_LINE_BYTES, LineTooLongError
 from codex_trio.transport.process import CodexProcess, StopPolicy, open_codex_process
 
-__all__ = ["ExecTransport", "TurnStream"]
+__all__ = ["ExecTransport", "ExecTurnEvents"]
 
 MalformedPolicy = Literal["skip", "fail"]
 
 
-class TurnStream:
+class ExecTurnEvents:
     """The events of one turn, in order. Iterate with ``async for``.
 
     Raises, after the events that preceded it, the error that ended the turn abnormally
@@ -89,7 +89,7 @@ class TurnStream:
         self.ended = False
         self.backpressure_seconds = 0.0
 
-    def __aiter__(self) -> TurnStream:
+    def __aiter__(self) -> ExecTurnEvents:
         return self
 
     async def __anext__(self) -> ThreadEvent:
@@ -135,13 +135,13 @@ class ExecTransport:
         *,
         images: Sequence[str] = (),
         resume_thread_id: str | None = None,
-    ) -> AsyncIterator[TurnStream]:
+    ) -> AsyncIterator[ExecTurnEvents]:
         """Run one turn; see the module docstring."""
         if self.check_version:
             await check_version(self.codex_path)
         deadline = turn.deadline_from(trio.current_time())
         send, receive = trio.open_memory_channel[ThreadEvent](self.event_buffer)
-        stream = TurnStream(receive, self.event_buffer)
+        stream = ExecTurnEvents(receive, self.event_buffer)
         stream.thread_id = resume_thread_id
         with _schema_file(turn.output_schema) as schema_path:
             argv = exec_argv(
@@ -171,60 +171,51 @@ class ExecTransport:
         env: dict[str, str],
         prompt: str,
         send: trio.MemorySendChannel[ThreadEvent],
-        stream: TurnStream,
+        stream: ExecTurnEvents,
         deadline: float,
     ) -> None:
+        """The reader task: runs codex, pumps its events into ``send``, and hands the error that
+        ended the turn abnormally (if any) to ``stream``, which raises it after the events."""
         async with send:
             try:
-                await self._run_process(argv, env, prompt, send, stream, deadline)
+                async with open_codex_process(
+                    argv,
+                    env=env,
+                    max_line_bytes=self.max_line_bytes,
+                    stop_policy=self.stop_policy,
+                    transport="exec",
+                ) as process:
+                    stream.pid = process.pid
+                    # The deadline bounds the turn up to its last event, not the reaping after.
+                    with trio.CancelScope(deadline=deadline) as scope:
+                        try:
+                            await process.send(prompt.encode("utf-8"))
+                        except TransportError:
+                            pass  # codex died before reading its prompt: its exit tells why
+                        await process.close_stdin()
+                        await self._pump(process, send, stream)
+                    if stream.ended:
+                        # The turn is complete: the consumer's iteration ends now, while codex
+                        # is reaped as this block exits (quickly: it is marked finished).
+                        send.close()
+                        return
+                if scope.cancelled_caught:
+                    # Built after the stop: it carries the exit status and the stderr tail.
+                    raise process.error(
+                        "turn deadline passed; codex was stopped",
+                        error_class=TurnDeadlineError,
+                        thread_id=stream.thread_id,
+                    )
             except CodexError as exc:
                 stream.error = exc
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 pass  # the consumer closed its end: nothing to deliver
 
-    async def _run_process(
-        self,
-        argv: list[str],
-        env: dict[str, str],
-        prompt: str,
-        send: trio.MemorySendChannel[ThreadEvent],
-        stream: TurnStream,
-        deadline: float,
-    ) -> None:
-        async with open_codex_process(
-            argv,
-            env=env,
-            max_line_bytes=self.max_line_bytes,
-            stop_policy=self.stop_policy,
-            transport="exec",
-        ) as process:
-            stream.pid = process.pid
-            # The deadline bounds the turn, up to its last event; not the reaping after it.
-            with trio.CancelScope(deadline=deadline) as scope:
-                try:
-                    await process.send(prompt.encode("utf-8"))
-                except TransportError:
-                    pass  # codex died before reading its prompt: reported below from its exit
-                await process.close_stdin()
-                await self._pump(process, send, stream)
-            if stream.ended:
-                # The turn is complete: the consumer's iteration ends now, while codex is reaped
-                # as this block exits (quickly: it is marked finished).
-                send.close()
-                return
-        if scope.cancelled_caught:
-            # Built after the stop, so it carries the exit status and the whole stderr tail.
-            raise process.error(
-                "turn deadline passed; codex was stopped",
-                error_class=TurnDeadlineError,
-                thread_id=stream.thread_id,
-            )
-
     async def _pump(
         self,
         process: CodexProcess,
         send: trio.MemorySendChannel[ThreadEvent],
-        stream: TurnStream,
+        stream: ExecTurnEvents,
     ) -> None:
         while True:
             try:
@@ -266,7 +257,7 @@ class ExecTransport:
 
 
 async def _send(
-    send: trio.MemorySendChannel[ThreadEvent], event: ThreadEvent, stream: TurnStream
+    send: trio.MemorySendChannel[ThreadEvent], event: ThreadEvent, stream: ExecTurnEvents
 ) -> None:
     try:
         send.send_nowait(event)

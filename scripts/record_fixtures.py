@@ -48,6 +48,7 @@ from codex_trio.testing import (
     web_search,
     write_codex_home,
 )
+from codex_trio.testing.mock_model import run_codex_exec
 from codex_trio.testing.script import Usage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -259,21 +260,12 @@ async def _exec(
     work: Path,
     args: Sequence[str],
     prompt: str,
-    tail: Sequence[str] = (),
+    resume: str | None = None,
 ) -> tuple[int, bytes, bytes]:
     # Relative paths given to --output-schema are resolved against codex's own cwd, not -C.
     args = [a.replace("{work}", str(work)) for a in args]
-    argv = [codex, "exec", "--json", "--skip-git-repo-check", "-C", str(work), *args, *tail]
-    with trio.fail_after(60):
-        proc = await trio.run_process(
-            argv,
-            stdin=prompt.encode(),
-            env=env,
-            capture_stdout=True,
-            capture_stderr=True,
-            check=False,
-        )
-    return proc.returncode, proc.stdout, proc.stderr
+    result = await run_codex_exec(codex, env, work, prompt, *args, resume=resume)
+    return result.returncode, result.stdout, result.stderr.encode()
 
 
 def _last_type(stdout: bytes) -> str | None:
@@ -304,7 +296,7 @@ async def record(scenario: Scenario, codex: str, out: Path) -> list[str]:
                 _write_fixture(out / f"{scenario.name}_first_turn.jsonl", first)
                 thread_id: Any = json.loads(first.decode().splitlines()[0])["thread_id"]
                 code, stdout, stderr = await _exec(
-                    codex, env, work, scenario.args, scenario.prompt, ["resume", thread_id]
+                    codex, env, work, scenario.args, scenario.prompt, resume=thread_id
                 )
             else:
                 code, stdout, stderr = await _exec(codex, env, work, scenario.args, scenario.prompt)

@@ -32,7 +32,14 @@ from codex_trio.testing.script import Script, Step
 from codex_trio.transport import discovery
 from codex_trio.transport.discovery import ENV_VAR
 
-__all__ = ["CODEX_ENV_VAR", "ExecResult", "MockModel", "find_codex", "open_mock_model"]
+__all__ = [
+    "CODEX_ENV_VAR",
+    "ExecResult",
+    "MockModel",
+    "find_codex",
+    "open_mock_model",
+    "run_codex_exec",
+]
 
 CODEX_ENV_VAR = ENV_VAR
 """Environment variable naming the codex binary (the same one :class:`~codex_trio.Codex` reads)."""
@@ -94,6 +101,40 @@ class ExecResult:
         return str(messages[-1]["text"]) if messages else None
 
 
+async def run_codex_exec(
+    codex: str,
+    env: Mapping[str, str],
+    workdir: str | os.PathLike[str],
+    prompt: str,
+    *args: str,
+    resume: str | None = None,
+    hang_guard: float = 60.0,
+) -> ExecResult:
+    """Run ``codex exec --json --skip-git-repo-check -C <workdir> <args> [resume <id>]`` with
+    ``prompt`` on stdin and ``env`` as its whole environment; bounded by ``hang_guard`` seconds
+    (``trio.TooSlowError``), after which, or on cancellation, trio terminates and reaps codex."""
+    argv = [codex, "exec", "--json", "--skip-git-repo-check", "-C", str(workdir), *args]
+    if resume is not None:
+        argv += ["resume", resume]
+    with trio.fail_after(hang_guard):
+        proc = await trio.run_process(
+            argv,
+            stdin=prompt.encode(),
+            env=dict(env),
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
+    events = tuple(json.loads(line) for line in proc.stdout.decode().splitlines() if line.strip())
+    return ExecResult(
+        argv=tuple(argv),
+        returncode=proc.returncode,
+        stdout=proc.stdout,
+        stderr=proc.stderr.decode(errors="replace"),
+        events=events,
+    )
+
+
 @attrs.define(kw_only=True)
 class MockModel:
     """A running :class:`MockResponsesServer` plus a CODEX_HOME that points codex at it."""
@@ -150,28 +191,14 @@ class MockModel:
         the caller is cancelled, trio terminates codex and reaps it before this returns.
         """
         workdir = Path(cwd) if cwd is not None else self.workdir
-        argv = [self.codex, "exec", "--json", "--skip-git-repo-check", "-C", str(workdir), *args]
-        if resume is not None:
-            argv += ["resume", resume]
-        full_env = {**self.env, **(env or {})}
-        with trio.fail_after(hang_guard):
-            proc = await trio.run_process(
-                argv,
-                stdin=prompt.encode(),
-                env=full_env,
-                capture_stdout=True,
-                capture_stderr=True,
-                check=False,
-            )
-        events = tuple(
-            json.loads(line) for line in proc.stdout.decode().splitlines() if line.strip()
-        )
-        return ExecResult(
-            argv=tuple(argv),
-            returncode=proc.returncode,
-            stdout=proc.stdout,
-            stderr=proc.stderr.decode(errors="replace"),
-            events=events,
+        return await run_codex_exec(
+            self.codex,
+            {**self.env, **(env or {})},
+            workdir,
+            prompt,
+            *args,
+            resume=resume,
+            hang_guard=hang_guard,
         )
 
 

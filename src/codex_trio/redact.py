@@ -52,6 +52,19 @@ def register_secret(value: str | None) -> None:
             _secrets = _secrets | {value}
 
 
+def _registered() -> frozenset[str]:
+    """The registered secrets (for tests: snapshot the registry before a test)."""
+    return _secrets
+
+
+def _restore(secrets: frozenset[str] = frozenset()) -> None:
+    """Replace the registry with ``secrets`` (for tests: restore a snapshot of
+    :func:`_registered`; with no argument, forget every secret)."""
+    global _secrets
+    with _lock:
+        _secrets = frozenset(secrets)
+
+
 def redact(text: str) -> str:
     """Return ``text`` with every registered secret and credential-like pattern masked."""
     if not text:

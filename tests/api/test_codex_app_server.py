@@ -4,6 +4,7 @@ binary and mock model."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -13,45 +14,54 @@ import codex_trio
 from codex_trio.api.approvals import allow_all, deny_all
 from codex_trio.api.tools import tool
 from codex_trio.errors import ConfigurationError, TransportError
+from codex_trio.observe import telemetry
+from codex_trio.observe.events import PROCESS_SPAWN
 from codex_trio.protocol.app_server.server_requests import ApprovalDecision
 from codex_trio.protocol.options import ThreadOptions
 from codex_trio.testing import MockModel, Script, exec_command, function_call, message
+from tests.conftest import AppServerSetup
 from tests.fakes import fake_codex
 
+# Thread options for a turn whose command asks for escalation.
+ESCALATING = {"approval_policy": "on-request", "sandbox_mode": "workspace-write"}
 
-async def test_codex_app_server_runs_turns_on_one_long_lived_process(mock_model: MockModel) -> None:
-    mock_model.script = [message("first"), message("second")]
-    with trio.fail_after(90):
-        async with codex_trio.Codex(transport="app-server", env=mock_model.env) as codex:
-            thread = codex.start_thread(
-                working_directory=str(mock_model.workdir), skip_git_repo_check=True
-            )
+
+async def test_codex_app_server_runs_turns_on_one_long_lived_process(
+    mock_model: MockModel, app_server_setup: AppServerSetup
+) -> None:
+    mock_model.script = [message("first"), message("second"), message("third")]
+    spawned: list[dict[str, Any]] = []
+    handler_id = f"test-one-app-server-{id(spawned)}"
+    telemetry.attach(
+        handler_id, [PROCESS_SPAWN], lambda _name, _m, meta, _c: spawned.append(dict(meta))
+    )
+    try:
+        async with app_server_setup.codex() as (codex, thread):
             first = await thread.run("one")
-            second = await thread.run("two")
             client = codex.transport.client  # type: ignore[attr-defined]
             assert client is not None
+            pid = client.pid
+            second = await thread.run("two")
+            other = await codex.start_thread(**app_server_setup.thread_options()).run("three")
+            assert codex.transport.client is client and client.pid == pid  # type: ignore[attr-defined]
+    finally:
+        telemetry.detach(handler_id)
     assert (first.final_response, second.final_response) == ("first", "second")
     assert thread.id == first.thread_id == second.thread_id
+    assert other.final_response == "third" and other.thread_id != thread.id
+    # One codex process served every turn of both threads: spawned once, and it was this one.
+    assert spawned == [{"pid": pid, "transport": "app-server"}]
 
 
 async def test_codex_app_server_answers_approvals_with_the_given_handler(
-    mock_model: MockModel,
+    mock_model: MockModel, app_server_setup: AppServerSetup
 ) -> None:
     mock_model.script = [
         exec_command("touch approved.txt", escalated=True, justification="needed", login=False),
         message("done"),
     ]
-    with trio.fail_after(90):
-        async with codex_trio.Codex(
-            transport="app-server", env=mock_model.env, approval_handler=allow_all
-        ) as codex:
-            thread = codex.start_thread(
-                working_directory=str(mock_model.workdir),
-                skip_git_repo_check=True,
-                approval_policy="on-request",
-                sandbox_mode="workspace-write",
-            )
-            result = await thread.run("touch it")
+    async with app_server_setup.codex(thread=ESCALATING, approval_handler=allow_all) as (_, thread):
+        result = await thread.run("touch it")
     assert result.final_response == "done"
     assert (mock_model.workdir / "approved.txt").exists()
     [record] = result.approvals
@@ -59,41 +69,30 @@ async def test_codex_app_server_answers_approvals_with_the_given_handler(
     assert "touch approved.txt" in (record.request.command or "")
 
 
-async def test_declined_approval_is_recorded_on_the_turn_result(mock_model: MockModel) -> None:
+async def test_declined_approval_is_recorded_on_the_turn_result(
+    mock_model: MockModel, app_server_setup: AppServerSetup
+) -> None:
     mock_model.script = [
         exec_command("touch refused.txt", escalated=True, justification="needed", login=False),
         message("could not"),
     ]
-    with trio.fail_after(90):
-        async with codex_trio.Codex(
-            transport="app-server", env=mock_model.env, approval_handler=deny_all
-        ) as codex:
-            thread = codex.start_thread(
-                working_directory=str(mock_model.workdir),
-                skip_git_repo_check=True,
-                approval_policy="on-request",
-                sandbox_mode="workspace-write",
-            )
-            result = await thread.run("touch it")
+    async with app_server_setup.codex(thread=ESCALATING, approval_handler=deny_all) as (_, thread):
+        result = await thread.run("touch it")
     assert not (mock_model.workdir / "refused.txt").exists()
     assert [r.decision for r in result.approvals] == [ApprovalDecision.DECLINE]
 
 
-async def test_codex_app_server_offers_python_tools(mock_model: MockModel) -> None:
+async def test_codex_app_server_offers_python_tools(
+    mock_model: MockModel, app_server_setup: AppServerSetup
+) -> None:
     @tool
     async def shout(text: str) -> str:
         """Upper-case some text."""
         return text.upper()
 
     mock_model.script = [function_call("shout", {"text": "hey"}, call_id="c1"), message("ok")]
-    with trio.fail_after(90):
-        async with codex_trio.Codex(
-            transport="app-server", env=mock_model.env, tools=[shout]
-        ) as codex:
-            thread = codex.start_thread(
-                working_directory=str(mock_model.workdir), skip_git_repo_check=True
-            )
-            await thread.run("shout hey")
+    async with app_server_setup.codex(tools=[shout]) as (_, thread):
+        await thread.run("shout hey")
     assert mock_model.requests[1].function_call_outputs()["c1"] == "HEY"
 
 
@@ -151,20 +150,18 @@ def test_thread_defaults_reach_started_and_resumed_threads() -> None:
         codex_trio.Codex(thread_defaults="/repo")  # type: ignore[arg-type]
 
 
-async def test_closing_a_thread_forgets_it_on_the_shared_client(mock_model: MockModel) -> None:
+async def test_closing_a_thread_forgets_it_on_the_shared_client(
+    mock_model: MockModel, app_server_setup: AppServerSetup
+) -> None:
     mock_model.script = Script.replying(message("ok"))
-    with trio.fail_after(60):
-        async with codex_trio.Codex(transport="app-server", env=mock_model.env) as codex:
-            thread = codex.start_thread(
-                working_directory=str(mock_model.workdir), skip_git_repo_check=True
-            )
-            await thread.run("hi")
-            client = codex._app_server.client if codex._app_server is not None else None
-            assert client is not None and thread.id is not None
-            before = (client.tracked_threads, client.is_loaded(thread.id))
-            thread.close()
-            after = (client.tracked_threads, client.is_loaded(thread.id))
-            again = await thread.run("again")  # resumed on the same process
-            reloaded = client.is_loaded(thread.id)
+    async with app_server_setup.codex() as (codex, thread):
+        await thread.run("hi")
+        client = codex._app_server.client if codex._app_server is not None else None
+        assert client is not None and thread.id is not None
+        before = (client.tracked_threads, client.is_loaded(thread.id))
+        thread.close()
+        after = (client.tracked_threads, client.is_loaded(thread.id))
+        again = await thread.run("again")  # resumed on the same process
+        reloaded = client.is_loaded(thread.id)
     assert before == (1, True) and after == (0, False)
     assert again.final_response == "ok" and again.thread_id == thread.id and reloaded

@@ -21,6 +21,7 @@ from codex_trio.observe import (
     telemetry,
 )
 from codex_trio.testing import MockModel, Script, exec_command, message
+from tests.conftest import AppServerSetup
 
 Event = tuple[tuple[str, ...], dict[str, float], dict[str, Any]]
 
@@ -140,7 +141,7 @@ def test_isolated_bus_sees_nothing_from_the_default_bus() -> None:
 
 
 async def test_items_and_commands_are_reported_alike_on_the_app_server_transport(
-    mock_model: MockModel,
+    mock_model: MockModel, app_server_setup: AppServerSetup
 ) -> None:
     mock_model.script = [exec_command("echo hi", login=False), message("done")]
     seen: list[Event] = []
@@ -148,14 +149,11 @@ async def test_items_and_commands_are_reported_alike_on_the_app_server_transport
         "app-server-items", [events.ITEM_COMPLETED, events.COMMAND_EXECUTED], recorder(seen)
     )
     try:
-        with trio.fail_after(90):
-            async with codex_trio.Codex(transport="app-server", env=mock_model.env) as codex:
-                thread = codex.start_thread(
-                    working_directory=str(mock_model.workdir),
-                    skip_git_repo_check=True,
-                    sandbox_mode="workspace-write",
-                )
-                await thread.run("run it")
+        async with app_server_setup.codex(thread={"sandbox_mode": "workspace-write"}) as (
+            _,
+            thread,
+        ):
+            await thread.run("run it")
     finally:
         telemetry.detach("app-server-items")
     kinds = [

@@ -19,6 +19,7 @@ from codex_trio.protocol.app_server import (
     classify,
     decode_notification,
     decode_params,
+    encode_message,
     parse_message,
 )
 from codex_trio.protocol.app_server import types as g
@@ -74,6 +75,31 @@ def test_parse_message_reads_params_exactly_as_json_loads(value: Any) -> None:
     note = parse_message(line)
     assert isinstance(note, Notification)
     assert note.params == json.loads(line)["params"]
+    # ... and the round trip: what encode_message writes of it parses back to the same message,
+    # and writing that again gives the same line.
+    encoded = encode_message({"method": note.method, "params": note.params})
+    again = parse_message(encoded)
+    assert again == note
+    assert encode_message({"method": again.method, "params": again.params}) == encoded
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=20,
+    ),
+    st.sampled_from(["request", "response", "error"]),
+)
+def test_requests_and_responses_round_trip_through_encode_message(value: Any, kind: str) -> None:
+    obj: dict[str, Any] = {
+        "request": {"id": 7, "method": "item/tool/call", "params": {"v": value}},
+        "response": {"id": 7, "result": {"v": value}},
+        "error": {"id": 7, "error": {"code": -32000, "message": "no", "data": value}},
+    }[kind]
+    encoded = encode_message(obj)
+    assert json.loads(encoded) == obj
+    assert parse_message(encoded) == classify(obj)
 
 
 def test_decode_notification_types_a_known_method_with_its_generated_class() -> None:

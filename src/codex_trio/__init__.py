@@ -1,7 +1,30 @@
-"""codex-trio: a Python SDK and supervised trio runtime for the Codex agent engine."""
+"""codex-trio: a Python SDK and supervised trio runtime for the Codex agent engine.
 
-from codex_trio._turn import TurnStream, TurnStreamStatistics
-from codex_trio.api import Codex, Thread, TurnResult
+This namespace holds everything a user touches: :class:`Codex` and :class:`Thread` (the SDK),
+:class:`Runtime` and :class:`ThreadHandle` (the supervised runtime), :class:`TurnStream` and
+:class:`TurnResult` (a turn's events and outcome), every event and item class, inputs and options,
+approvals and Python tools (:func:`tool`), every error, :func:`configure_logging` and
+:class:`Metrics`. Deeper namespaces, for those who need them: :mod:`codex_trio.runtime` (the OTP
+building blocks: supervisors, actors, mailboxes, registry), :mod:`codex_trio.app_server` (the
+generated app-server protocol and its low-level client), :mod:`codex_trio.observe` (telemetry,
+metrics, logs) and :mod:`codex_trio.testing` (the mock model). As in trio, the objects here
+name this namespace as their module (``codex_trio.Codex``), wherever they are defined.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from codex_trio._turn import TurnResult, TurnStream, TurnStreamStatistics
+from codex_trio.api import Codex, Thread
+from codex_trio.api.approvals import (
+    allow_all,
+    allow_command_prefixes,
+    command_words,
+    deny_all,
+    with_timeout,
+)
+from codex_trio.api.tools import tool
 from codex_trio.errors import (
     CodexError,
     CodexNotFoundError,
@@ -14,17 +37,76 @@ from codex_trio.errors import (
     TurnDeadlineError,
     TurnFailedError,
 )
-from codex_trio.protocol import (
+from codex_trio.observe import configure_logging
+from codex_trio.protocol.app_server.server_requests import (
+    ApprovalDecision,
+    ApprovalHandler,
+    ApprovalKind,
+    ApprovalRecord,
+    ApprovalRequest,
+    DynamicTool,
+    ToolCall,
+    ToolResult,
+    decline_and_log,
+)
+from codex_trio.protocol.exec_events import (
+    ItemCompletedEvent,
+    ItemStartedEvent,
+    ItemUpdatedEvent,
+    PlanDeltaEvent,
+    RequestUserInputEvent,
+    RequestUserInputOption,
+    RequestUserInputQuestion,
+    ThreadErrorEvent,
+    ThreadEvent,
+    ThreadStartedEvent,
+    TurnCompletedEvent,
+    TurnError,
+    TurnFailedEvent,
+    TurnStartedEvent,
+    UnknownEvent,
+    Usage,
+)
+from codex_trio.protocol.exec_items import (
+    AgentMessageItem,
+    CollabAgentState,
+    CollabAgentStatus,
+    CollabTool,
+    CollabToolCallItem,
+    CollabToolCallStatus,
+    CommandExecutionItem,
+    CommandExecutionStatus,
     DynamicToolCallItem,
     DynamicToolCallStatus,
-    ThreadEvent,
+    ErrorItem,
+    FileChangeItem,
+    FileUpdateChange,
+    FindInPageAction,
+    McpToolCallError,
+    McpToolCallItem,
+    McpToolCallResult,
+    McpToolCallStatus,
+    OpenPageAction,
+    OtherAction,
+    PatchApplyStatus,
+    PatchChangeKind,
+    PlanItem,
+    ReasoningItem,
+    SearchAction,
     ThreadItem,
-    Usage,
+    TodoItem,
+    TodoListItem,
+    UnknownAction,
+    UnknownItem,
+    WebSearchAction,
+    WebSearchItem,
 )
 from codex_trio.protocol.options import (
     ApprovalPolicy,
     CodexOptions,
     GranularApprovalPolicy,
+    Input,
+    InputPart,
     LocalImageInput,
     ReasoningEffort,
     SandboxMode,
@@ -34,49 +116,150 @@ from codex_trio.protocol.options import (
     WebSearchMode,
 )
 from codex_trio.runtime import (
+    ActorStopped,
     RetryPolicy,
     Runtime,
     RuntimeClosedError,
     ThreadHandle,
+    ThreadInfo,
     TurnCancelledError,
 )
 
+if TYPE_CHECKING:
+    from codex_trio.observe.metrics import Metrics
+
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> Any:
+    # Metrics loads prometheus_client: only when asked for.
+    if name == "Metrics":
+        from codex_trio.observe.metrics import Metrics
+
+        globals()["Metrics"] = Metrics
+        return Metrics
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "ActorStopped",
+    "AgentMessageItem",
+    "ApprovalDecision",
+    "ApprovalHandler",
+    "ApprovalKind",
     "ApprovalPolicy",
+    "ApprovalRecord",
+    "ApprovalRequest",
     "Codex",
+    "CodexError",
+    "CodexNotFoundError",
     "CodexOptions",
+    "CodexVersionError",
+    "CollabAgentState",
+    "CollabAgentStatus",
+    "CollabTool",
+    "CollabToolCallItem",
+    "CollabToolCallStatus",
+    "CommandExecutionItem",
+    "CommandExecutionStatus",
+    "ConfigurationError",
+    "DynamicTool",
     "DynamicToolCallItem",
     "DynamicToolCallStatus",
+    "ErrorItem",
+    "FileChangeItem",
+    "FileUpdateChange",
+    "FindInPageAction",
     "GranularApprovalPolicy",
+    "Input",
+    "InputPart",
+    "ItemCompletedEvent",
+    "ItemStartedEvent",
+    "ItemUpdatedEvent",
     "LocalImageInput",
+    "McpToolCallError",
+    "McpToolCallItem",
+    "McpToolCallResult",
+    "McpToolCallStatus",
+    "Metrics",
+    "OpenPageAction",
+    "OtherAction",
+    "PatchApplyStatus",
+    "PatchChangeKind",
+    "PlanDeltaEvent",
+    "PlanItem",
+    "ProtocolError",
     "ReasoningEffort",
+    "ReasoningItem",
+    "RequestUserInputEvent",
+    "RequestUserInputOption",
+    "RequestUserInputQuestion",
     "RetryPolicy",
     "Runtime",
     "RuntimeClosedError",
     "SandboxMode",
-    "TurnStream",
-    "TurnStreamStatistics",
-    "TextInput",
-    "Thread",
-    "ThreadHandle",
-    "ThreadEvent",
-    "ThreadItem",
-    "ThreadOptions",
-    "TurnOptions",
-    "TurnResult",
-    "Usage",
-    "WebSearchMode",
-    "CodexError",
-    "CodexNotFoundError",
-    "CodexVersionError",
-    "ConfigurationError",
-    "ProtocolError",
+    "SearchAction",
     "SlowConsumerError",
     "StructuredOutputError",
+    "TextInput",
+    "Thread",
+    "ThreadErrorEvent",
+    "ThreadEvent",
+    "ThreadHandle",
+    "ThreadInfo",
+    "ThreadItem",
+    "ThreadOptions",
+    "ThreadStartedEvent",
+    "TodoItem",
+    "TodoListItem",
+    "ToolCall",
+    "ToolResult",
     "TransportError",
     "TurnCancelledError",
+    "TurnCompletedEvent",
     "TurnDeadlineError",
+    "TurnError",
     "TurnFailedError",
+    "TurnFailedEvent",
+    "TurnOptions",
+    "TurnResult",
+    "TurnStartedEvent",
+    "TurnStream",
+    "TurnStreamStatistics",
+    "UnknownAction",
+    "UnknownEvent",
+    "UnknownItem",
+    "Usage",
+    "WebSearchAction",
+    "WebSearchItem",
+    "WebSearchMode",
+    "allow_all",
+    "allow_command_prefixes",
+    "command_words",
+    "configure_logging",
+    "decline_and_log",
+    "deny_all",
+    "tool",
+    "with_timeout",
 ]
+
+
+def _fixup_module_metadata() -> None:
+    """Make the public objects defined in private modules say they live here (as trio does), so
+    reprs, tracebacks and docs show ``codex_trio.Codex``, not ``codex_trio.api.codex.Codex``."""
+    for name in __all__:
+        if name == "Metrics":
+            continue
+        obj = globals()[name]
+        module = getattr(obj, "__module__", None)
+        if isinstance(module, str) and module.startswith("codex_trio.") and hasattr(
+            obj, "__qualname__"
+        ):
+            try:
+                obj.__module__ = __name__
+            except (AttributeError, TypeError):  # pragma: no cover - a type alias, say
+                pass
+
+
+_fixup_module_metadata()
+del _fixup_module_metadata

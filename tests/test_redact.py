@@ -130,22 +130,19 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
     assert redact(text) == text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the *_TOKEN= pattern also matches token counts (input_tokens=20 becomes "
-    "input_tokens=[REDACTED]), so usage figures in messages are masked",
-)
 def test_token_counts_are_not_mistaken_for_tokens() -> None:
     assert redact("input_tokens=20 output_tokens=5") == "input_tokens=20 output_tokens=5"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an assignment's value is masked up to the first whitespace only, so the rest "
-    'of a quoted value leaks (CODEX_API_KEY="abc def" keeps def")',
-)
 def test_a_quoted_assignment_value_is_masked_whole() -> None:
     assert "def" not in redact('export CODEX_API_KEY="abc def"')
+    assert redact("declare -x CODEX_API_KEY='abc def' next") == "declare -x CODEX_API_KEY=[REDACTED] next"
+
+
+def test_an_api_key_header_is_masked() -> None:
+    assert redact("x-api-key: abcdef123456") == "x-api-key: [REDACTED]"
+    assert redact("ACCESS_TOKEN=abc123 max_tokens: 100") == "ACCESS_TOKEN=[REDACTED] max_tokens: 100"
+    assert redact("GITHUB_TOKEN_RW=abc123") == "GITHUB_TOKEN_RW=[REDACTED]"
 
 
 def test_looks_secret_name() -> None:

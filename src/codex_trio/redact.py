@@ -5,7 +5,8 @@ Two defences, applied together by :func:`redact`:
 * values registered with :func:`register_secret` (the API key given to ``CodexOptions``, secret
   looking variables of an explicit ``env``) are replaced wherever they appear;
 * patterns that look like credentials whatever their origin (``sk-...`` keys, ``Bearer`` tokens,
-  ``Authorization:`` headers, ``*_API_KEY=...`` assignments) are masked.
+  ``Authorization:`` and ``x-api-key:`` headers, ``*_API_KEY=...`` / ``*_TOKEN=...``
+  assignments, quoted values whole) are masked.
 
 Only a few short values are ever registered, so a plain substring scan is cheap enough to run on
 every error message and log line.
@@ -31,7 +32,14 @@ _PATTERNS = [
     re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"),
     re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/\-]+=*"),
     re.compile(r"(?i)\b(authorization\s*[:=]\s*)\S+"),
-    re.compile(r"(?i)\b([A-Z0-9_]*(?:API_KEY|TOKEN|SECRET|PASSWORD)[A-Z0-9_]*\s*[=:]\s*)\S+"),
+    re.compile(r"(?i)\b((?:x-)?api-key\s*:\s*)\S+"),
+    # NAME=value / NAME: value where NAME holds API_KEY, SECRET or PASSWORD, or TOKEN not followed
+    # by more letters (so input_tokens=20, a count, is left alone). Quoted values are masked whole.
+    re.compile(
+        r"(?i)\b((?:[A-Z0-9_]*(?:API_KEY|SECRET|PASSWORD)[A-Z0-9_]*|[A-Z0-9_]*TOKEN(?:_[A-Z0-9_]*)?)"
+        r"\s*[=:]\s*)"
+        r"(?:\"[^\"]*\"?|'[^']*'?|\S+)"
+    ),
 ]
 
 _SECRET_NAME = re.compile(r"(?i)(api_?key|token|secret|password|auth)")

@@ -39,13 +39,13 @@ from typing import Any
 import orjson
 import trio
 
-from codex_trio.protocol.app_server import classify, decode_notification, parse_message
-from codex_trio.protocol.app_server import types as g
-from codex_trio.protocol.app_server.messages import Notification
-from codex_trio.protocol.options import CodexOptions, ThreadOptions
+from codex_trio._protocol.app_server import classify, decode_notification, parse_message
+from codex_trio._protocol.app_server import types as g
+from codex_trio._protocol.app_server.messages import Notification
+from codex_trio._protocol.options import CodexOptions, ThreadOptions
+from codex_trio._transport.app_server import open_app_server
+from codex_trio._transport.exec import ExecTransport
 from codex_trio.testing import exec_command, message, open_mock_model, reasoning, response
-from codex_trio.transport.app_server import open_app_server
-from codex_trio.transport.exec import ExecTransport
 
 ROOT = Path(__file__).resolve().parent
 OFFICIAL_PYTHON = ROOT / ".venv-official" / "bin" / "python"

@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from codex_trio.protocol import decode_event
+from codex_trio._protocol import decode_event
 
 MIN_LINES = 100_000
 PASSES = 5

@@ -22,8 +22,8 @@ SIDES = {
     "import trio, attrs, orjson (baseline)": "import trio, attrs, orjson",
     "import codex_trio": "import codex_trio",
     "codex_trio + app-server transport": (
-        "import codex_trio\nimport codex_trio.transport.app_server\n"
-        "from codex_trio.protocol.app_server import types"
+        "import codex_trio\nimport codex_trio._transport.app_server\n"
+        "from codex_trio._protocol.app_server import types"
     ),
 }
 
@@ -33,7 +33,7 @@ t = time.perf_counter()
 {code}
 elapsed = time.perf_counter() - t
 print(json.dumps({{"seconds": elapsed, "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  "generated": "codex_trio.protocol.app_server._generated" in sys.modules}}))
+                  "generated": "codex_trio._protocol.app_server._generated" in sys.modules}}))
 """
 
 

@@ -31,10 +31,10 @@ from typing import Any
 
 import trio
 
-from codex_trio.errors import SlowConsumerError
-from codex_trio.protocol.options import CodexOptions, ThreadOptions
+from codex_trio._errors import SlowConsumerError
+from codex_trio._protocol.options import CodexOptions, ThreadOptions
+from codex_trio._transport.app_server import AppServerClient, open_app_server
 from codex_trio.testing import Script, message, open_mock_model
-from codex_trio.transport.app_server import AppServerClient, open_app_server
 
 
 class RawDriver:

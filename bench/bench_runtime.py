@@ -26,7 +26,8 @@ from pathlib import Path
 
 import trio
 
-from codex_trio.errors import TransportError
+from codex_trio._errors import TransportError
+from codex_trio._transport.discovery import find_codex
 from codex_trio.runtime import Runtime, ThreadHandle
 from codex_trio.testing import (
     MockResponsesServer,
@@ -37,7 +38,6 @@ from codex_trio.testing import (
     message,
     write_codex_home,
 )
-from codex_trio.transport.discovery import find_codex
 
 
 def pong(_request: RecordedRequest) -> Step:

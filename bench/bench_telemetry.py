@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from codex_trio.observe import events as ev
-from codex_trio.observe.logging import attach_log_handler
-from codex_trio.observe.metrics import Metrics
+from codex_trio.observe._logging import attach_log_handler
+from codex_trio.observe._metrics import Metrics
 from codex_trio.observe.telemetry import EventName, TelemetryBus
 
 REPEATS = 7

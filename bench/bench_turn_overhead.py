@@ -19,8 +19,8 @@ from pathlib import Path
 import trio
 
 import codex_trio
+from codex_trio._transport.discovery import find_codex
 from codex_trio.testing import MockResponsesServer, Script, message, write_codex_home
-from codex_trio.transport.discovery import find_codex
 
 
 async def raw_turn(codex: str, env: dict[str, str], workdir: Path) -> float:

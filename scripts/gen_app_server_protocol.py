@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate ``src/codex_trio/protocol/app_server/_generated.py`` from the engine's own schema.
+"""Generate ``src/codex_trio/_protocol/app_server/_generated.py`` from the engine's own schema.
 
 Runs ``codex app-server generate-json-schema --experimental --out DIR`` on the pinned binary,
 merges the v2 bundle with the top-level bundle (which alone holds the server-request params and
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET = ROOT / "src" / "codex_trio" / "protocol" / "app_server" / "_generated.py"
+TARGET = ROOT / "src" / "codex_trio" / "_protocol" / "app_server" / "_generated.py"
 
 Schema = dict[str, Any]
 
@@ -327,7 +327,7 @@ HEADER = '''\
 DO NOT EDIT: run ``python scripts/gen_app_server_protocol.py`` after changing the pinned binary.
 A test fails when this file differs from what the pinned binary's schema produces.
 
-Conventions (see :mod:`codex_trio.protocol.app_server` for the hand-written layer on top):
+Conventions (see :mod:`codex_trio._protocol.app_server` for the hand-written layer on top):
 
 * attributes are the wire keys in snake_case; unknown wire keys are kept in ``extra`` and
   written back by the encoder, so nothing a newer codex sends is lost;
@@ -340,7 +340,7 @@ Conventions (see :mod:`codex_trio.protocol.app_server` for the hand-written laye
   have no ``__weakref__`` slot, which that needs;
 * primitive values are trusted as the engine sends them; a missing required key or a container
   of the wrong shape raises (``KeyError``/``TypeError``/``AttributeError``), which
-  :func:`codex_trio.protocol.app_server.decode_params` turns into ``ProtocolError``.
+  :func:`codex_trio._protocol.app_server.decode_params` turns into ``ProtocolError``.
 """
 
 from __future__ import annotations

@@ -48,8 +48,8 @@ from codex_trio.testing import (
     web_search,
     write_codex_home,
 )
-from codex_trio.testing.mock_model import run_codex_exec
-from codex_trio.testing.script import Usage
+from codex_trio.testing._mock_model import run_codex_exec
+from codex_trio.testing._script import Usage
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "fixtures" / "exec"

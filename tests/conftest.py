@@ -9,7 +9,7 @@ import trio
 from hypothesis import settings
 
 import codex_trio
-from codex_trio import redact
+from codex_trio import _redact as redact
 from codex_trio.testing import MockModel
 
 pytest_plugins = ["codex_trio.testing.pytest_plugin"]

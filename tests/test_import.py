@@ -6,9 +6,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import codex_trio.protocol.app_server as app_server_protocol
+import codex_trio._protocol.app_server as app_server_protocol
 
-GENERATED = "codex_trio.protocol.app_server._generated"
+GENERATED = "codex_trio._protocol.app_server._generated"
 
 
 def loaded_after(code: str) -> set[str]:
@@ -25,7 +25,7 @@ def test_import_codex_trio_does_not_load_the_generated_app_server_module() -> No
     modules = loaded_after("import codex_trio")
     assert "codex_trio" in modules
     assert GENERATED not in modules
-    assert "codex_trio.transport.app_server" not in modules
+    assert "codex_trio._transport.app_server" not in modules
 
 
 def test_import_codex_trio_does_not_load_prometheus_or_the_http_server() -> None:
@@ -39,8 +39,8 @@ def test_an_exec_codex_and_runtime_do_not_load_it_either() -> None:
         "import codex_trio\n"
         "codex_trio.Codex().start_thread()\n"
         "codex_trio.Runtime()\n"
-        "from codex_trio.api.tools import tool\n"
-        "from codex_trio.api.approvals import allow_command_prefixes\n"
+        "from codex_trio._api.tools import tool\n"
+        "from codex_trio._api.approvals import allow_command_prefixes\n"
     )
     assert GENERATED not in modules
 

@@ -30,7 +30,7 @@ def test_license_file_is_the_apache_2_license_and_ships_in_the_distribution() ->
 
 
 def test_every_error_a_turn_can_raise_is_exported_at_the_top() -> None:
-    from codex_trio.errors import SlowConsumerError
+    from codex_trio._errors import SlowConsumerError
     from codex_trio.runtime import TurnCancelledError
 
     assert codex_trio.TurnCancelledError is TurnCancelledError

@@ -1,4 +1,4 @@
-"""``codex_trio.redact``: registered secrets and credential-looking patterns are masked, ordinary
+"""``codex_trio._redact``: registered secrets and credential-looking patterns are masked, ordinary
 text is left alone, and a registered secret never survives wherever it sits in a string.
 
 Every test starts from the registry as it was before it (the autouse fixture in
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codex_trio import redact as redact_module
-from codex_trio.redact import REDACTED, looks_secret_name, redact, register_secret
+from codex_trio import _redact as redact_module
+from codex_trio._redact import REDACTED, looks_secret_name, redact, register_secret
 
 # ------------------------------------------------------------------------ registered secrets
 

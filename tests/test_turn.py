@@ -19,6 +19,25 @@ import pytest
 import structlog
 import trio
 
+from codex_trio._errors import (
+    CodexError,
+    ConfigurationError,
+    StructuredOutputError,
+    TurnFailedError,
+)
+from codex_trio._protocol import (
+    AgentMessageItem,
+    ItemCompletedEvent,
+    ThreadEvent,
+    ThreadStartedEvent,
+    TurnCompletedEvent,
+    TurnFailedEvent,
+    Usage,
+)
+from codex_trio._protocol.exec_events import ItemStartedEvent, TurnError, TurnStartedEvent
+from codex_trio._protocol.exec_items import CommandExecutionItem
+from codex_trio._protocol.options import CodexOptions, TextInput, ThreadOptions, TurnOptions
+from codex_trio._transport.exec import ExecTransport
 from codex_trio._turn import (
     StreamedTurn,
     ThreadState,
@@ -28,28 +47,9 @@ from codex_trio._turn import (
     finish,
     open_turn,
 )
-from codex_trio.errors import (
-    CodexError,
-    ConfigurationError,
-    StructuredOutputError,
-    TurnFailedError,
-)
 from codex_trio.observe import telemetry
-from codex_trio.protocol import (
-    AgentMessageItem,
-    ItemCompletedEvent,
-    ThreadEvent,
-    ThreadStartedEvent,
-    TurnCompletedEvent,
-    TurnFailedEvent,
-    Usage,
-)
-from codex_trio.protocol.exec_events import ItemStartedEvent, TurnError, TurnStartedEvent
-from codex_trio.protocol.exec_items import CommandExecutionItem
-from codex_trio.protocol.options import CodexOptions, TextInput, ThreadOptions, TurnOptions
 from codex_trio.testing import MockModel, message, response
 from codex_trio.testing import Usage as MockUsage
-from codex_trio.transport.exec import ExecTransport
 
 # ------------------------------------------------------------------------ the scripted runner
 

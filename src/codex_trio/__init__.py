@@ -15,17 +15,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from codex_trio._turn import TurnResult, TurnStream, TurnStreamStatistics
-from codex_trio.api import Codex, Thread
-from codex_trio.api.approvals import (
+from codex_trio._api import Codex, Thread
+from codex_trio._api.approvals import (
     allow_all,
     allow_command_prefixes,
     command_words,
     deny_all,
     with_timeout,
 )
-from codex_trio.api.tools import tool
-from codex_trio.errors import (
+from codex_trio._api.tools import tool
+from codex_trio._errors import (
     CodexError,
     CodexNotFoundError,
     CodexVersionError,
@@ -37,8 +36,7 @@ from codex_trio.errors import (
     TurnDeadlineError,
     TurnFailedError,
 )
-from codex_trio.observe import configure_logging
-from codex_trio.protocol.app_server.server_requests import (
+from codex_trio._protocol.app_server.server_requests import (
     ApprovalDecision,
     ApprovalHandler,
     ApprovalKind,
@@ -49,7 +47,7 @@ from codex_trio.protocol.app_server.server_requests import (
     ToolResult,
     decline_and_log,
 )
-from codex_trio.protocol.exec_events import (
+from codex_trio._protocol.exec_events import (
     ItemCompletedEvent,
     ItemStartedEvent,
     ItemUpdatedEvent,
@@ -67,7 +65,7 @@ from codex_trio.protocol.exec_events import (
     UnknownEvent,
     Usage,
 )
-from codex_trio.protocol.exec_items import (
+from codex_trio._protocol.exec_items import (
     AgentMessageItem,
     CollabAgentState,
     CollabAgentStatus,
@@ -101,7 +99,7 @@ from codex_trio.protocol.exec_items import (
     WebSearchAction,
     WebSearchItem,
 )
-from codex_trio.protocol.options import (
+from codex_trio._protocol.options import (
     ApprovalPolicy,
     CodexOptions,
     GranularApprovalPolicy,
@@ -115,6 +113,8 @@ from codex_trio.protocol.options import (
     TurnOptions,
     WebSearchMode,
 )
+from codex_trio._turn import TurnResult, TurnStream, TurnStreamStatistics
+from codex_trio.observe import configure_logging
 from codex_trio.runtime import (
     ActorStopped,
     RetryPolicy,
@@ -126,7 +126,7 @@ from codex_trio.runtime import (
 )
 
 if TYPE_CHECKING:
-    from codex_trio.observe.metrics import Metrics
+    from codex_trio.observe._metrics import Metrics
 
 __version__ = "0.1.0"
 
@@ -134,7 +134,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> Any:
     # Metrics loads prometheus_client: only when asked for.
     if name == "Metrics":
-        from codex_trio.observe.metrics import Metrics
+        from codex_trio.observe._metrics import Metrics
 
         globals()["Metrics"] = Metrics
         return Metrics
@@ -246,7 +246,7 @@ __all__ = [
 
 def _fixup_module_metadata() -> None:
     """Make the public objects defined in private modules say they live here (as trio does), so
-    reprs, tracebacks and docs show ``codex_trio.Codex``, not ``codex_trio.api.codex.Codex``."""
+    reprs, tracebacks and docs show ``codex_trio.Codex``, not ``codex_trio._api.codex.Codex``."""
     for name in __all__:
         if name == "Metrics":
             continue

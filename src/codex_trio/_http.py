@@ -1,7 +1,7 @@
 """The connection handling shared by codex-trio's two small HTTP/1.1 servers (h11 over trio).
 
-The ``/metrics`` endpoint (:mod:`codex_trio.observe.metrics_server`) and the mock Responses API
-(:mod:`codex_trio.testing.mock_server`) both accept connections from anyone on their port, so
+The ``/metrics`` endpoint (:mod:`codex_trio.observe._metrics_server`) and the mock Responses API
+(:mod:`codex_trio.testing._mock_server`) both accept connections from anyone on their port, so
 both need the same defences against a client that connects and then sends its request slowly, or
 never (slowloris). :func:`serve_http` gives them:
 

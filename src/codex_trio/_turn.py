@@ -25,14 +25,13 @@ from typing import Any, Protocol
 
 import attrs
 
-from codex_trio.errors import (
+from codex_trio._errors import (
     CodexError,
     ConfigurationError,
     StructuredOutputError,
     TurnFailedError,
 )
-from codex_trio.observe import bound_contextvars, telemetry
-from codex_trio.protocol import (
+from codex_trio._protocol import (
     AgentMessageItem,
     ErrorItem,
     ItemCompletedEvent,
@@ -43,13 +42,14 @@ from codex_trio.protocol import (
     TurnFailedEvent,
     Usage,
 )
-from codex_trio.protocol.options import (
+from codex_trio._protocol.options import (
     Input,
     ThreadOptions,
     TurnOptions,
     normalize_input,
     preflight_turn,
 )
+from codex_trio.observe import bound_contextvars, telemetry
 
 __all__ = [
     "StreamedTurn",
@@ -208,7 +208,7 @@ class TurnStream(Protocol):
     ``pid`` is the codex process of the turn while it runs (None on app-server, where the
     process is shared, or before it starts). :meth:`steer` adds input to the running turn and
     :meth:`interrupt` stops it, where the transport can (app-server); on exec both raise
-    :class:`~codex_trio.errors.ConfigurationError`. Leaving the ``async with`` block early
+    :class:`~codex_trio._errors.ConfigurationError`. Leaving the ``async with`` block early
     stops the turn. (A static protocol: type checkers check it; the classes behind it are
     private.)
     """
@@ -347,8 +347,8 @@ async def open_turn(
     """Run one turn of ``state``'s thread; see the module docstring. Not serialised: callers
     make sure a thread runs one turn at a time.
 
-    Raises :class:`~codex_trio.errors.ConfigurationError` before anything starts when the turn
-    cannot run on this transport (:func:`~codex_trio.protocol.options.preflight_turn`)."""
+    Raises :class:`~codex_trio._errors.ConfigurationError` before anything starts when the turn
+    cannot run on this transport (:func:`~codex_trio._protocol.options.preflight_turn`)."""
     prompt, images = normalize_input(input)
     preflight_turn(state.options, state.runner.name, prompt, (*options.images, *images))
     turn_id = f"turn_{uuid.uuid4().hex[:12]}"

@@ -20,8 +20,8 @@ for what they do not wrap:
 See docs/app-server.md.
 """
 
-from codex_trio.protocol.app_server import _generated as types
-from codex_trio.protocol.app_server.mapping import (
+from codex_trio._protocol.app_server import _generated as types
+from codex_trio._protocol.app_server.mapping import (
     AgentMessageDeltaEvent,
     AppServerEvent,
     AppServerNotificationEvent,
@@ -31,7 +31,7 @@ from codex_trio.protocol.app_server.mapping import (
     TokenUsageUpdatedEvent,
     TurnDiffUpdatedEvent,
 )
-from codex_trio.protocol.app_server.messages import (
+from codex_trio._protocol.app_server.messages import (
     InternalError,
     InvalidMessageError,
     InvalidParamsError,
@@ -47,8 +47,8 @@ from codex_trio.protocol.app_server.messages import (
     decode_params,
     encode_params,
 )
-from codex_trio.protocol.app_server.params import TurnOverrides, UserInput
-from codex_trio.transport.app_server import (
+from codex_trio._protocol.app_server.params import TurnOverrides, UserInput
+from codex_trio._transport.app_server import (
     AppServerClient,
     AppServerStatus,
     AppServerTransport,
@@ -60,7 +60,7 @@ from codex_trio.transport.app_server import (
     UserInputHandler,
     open_app_server,
 )
-from codex_trio.transport.jsonrpc import RequestTimeoutError
+from codex_trio._transport.jsonrpc import RequestTimeoutError
 
 __all__ = [
     "AgentMessageDeltaEvent",

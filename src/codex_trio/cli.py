@@ -10,7 +10,7 @@ from pathlib import Path
 
 import trio
 
-from codex_trio.errors import CodexError
+from codex_trio._errors import CodexError
 
 __all__ = ["main"]
 
@@ -22,7 +22,7 @@ _DESCRIPTION = (
 
 async def _offline_turn(codex_path: str, directory: Path) -> str:
     """Run one trivial turn on the real binary against the built-in mock model."""
-    from codex_trio.api import Codex
+    from codex_trio._api import Codex
     from codex_trio.testing import MockResponsesServer, message, write_codex_home
 
     async with MockResponsesServer([message("pong")]) as server:
@@ -34,7 +34,7 @@ async def _offline_turn(codex_path: str, directory: Path) -> str:
 
 
 async def _doctor(explicit: str | None) -> int:
-    from codex_trio.transport.discovery import check_version, find_codex
+    from codex_trio._transport.discovery import check_version, find_codex
 
     try:
         path = find_codex(explicit)
@@ -58,7 +58,7 @@ async def _doctor(explicit: str | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from codex_trio import __version__
-    from codex_trio.transport.discovery import SUPPORTED_VERSIONS
+    from codex_trio._transport.discovery import SUPPORTED_VERSIONS
 
     low, high = (".".join(map(str, v)) for v in SUPPORTED_VERSIONS)
     parser = argparse.ArgumentParser(prog="codex-trio", description=_DESCRIPTION)
@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "doctor":
         return trio.run(_doctor, args.codex_path)
-    from codex_trio.demo import run_demo
+    from codex_trio._demo import run_demo
 
     return trio.run(run_demo, args.threads, args.serve, args.port)
 

@@ -15,36 +15,36 @@ from typing import Any
 import pytest
 import trio
 
-from codex_trio._turn import UsageLedger
-from codex_trio.api.approvals import (
+from codex_trio._api.approvals import (
     ApprovalDecision,
     ApprovalKind,
     ApprovalRequest,
     allow_all,
     deny_all,
 )
-from codex_trio.api.thread import Thread
-from codex_trio.api.tools import tool
-from codex_trio.errors import TransportError, TurnDeadlineError
-from codex_trio.observe import telemetry
-from codex_trio.protocol.app_server import types as g
-from codex_trio.protocol.exec_events import (
+from codex_trio._api.thread import Thread
+from codex_trio._api.tools import tool
+from codex_trio._errors import TransportError, TurnDeadlineError
+from codex_trio._protocol.app_server import types as g
+from codex_trio._protocol.exec_events import (
     ItemCompletedEvent,
     ThreadStartedEvent,
     TurnCompletedEvent,
     TurnFailedEvent,
     TurnStartedEvent,
 )
-from codex_trio.protocol.exec_items import AgentMessageItem, CommandExecutionItem
-from codex_trio.protocol.options import CodexOptions, ThreadOptions, TurnOptions
-from codex_trio.testing import MockModel, exec_command, function_call, hold, message
-from codex_trio.transport.app_server import (
+from codex_trio._protocol.exec_items import AgentMessageItem, CommandExecutionItem
+from codex_trio._protocol.options import CodexOptions, ThreadOptions, TurnOptions
+from codex_trio._transport.app_server import (
     ApprovalHandler,
     AppServerClient,
     AppServerTransport,
     TurnOverrides,
     open_app_server,
 )
+from codex_trio._turn import UsageLedger
+from codex_trio.observe import telemetry
+from codex_trio.testing import MockModel, exec_command, function_call, hold, message
 
 pytestmark = pytest.mark.integration
 

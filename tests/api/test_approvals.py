@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from codex_trio.api.approvals import (
+from codex_trio._api.approvals import (
     ApprovalDecision,
     ApprovalKind,
     ApprovalRequest,
@@ -15,7 +15,7 @@ from codex_trio.api.approvals import (
     deny_all,
     with_timeout,
 )
-from codex_trio.protocol.app_server.server_requests import approval_request, approval_response
+from codex_trio._protocol.app_server.server_requests import approval_request, approval_response
 
 
 def command(cmd: str) -> ApprovalRequest:

@@ -9,8 +9,8 @@ import pytest
 import trio
 
 import codex_trio
-from codex_trio.api.approvals import ApprovalDecision, allow_command_prefixes
-from codex_trio.protocol.exec_items import CommandExecutionItem, CommandExecutionStatus
+from codex_trio._api.approvals import ApprovalDecision, allow_command_prefixes
+from codex_trio._protocol.exec_items import CommandExecutionItem, CommandExecutionStatus
 from codex_trio.testing import MockModel, exec_command, message
 
 pytestmark = pytest.mark.integration

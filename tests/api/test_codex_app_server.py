@@ -11,13 +11,13 @@ import pytest
 import trio
 
 import codex_trio
-from codex_trio.api.approvals import allow_all, deny_all
-from codex_trio.api.tools import tool
-from codex_trio.errors import ConfigurationError, TransportError
+from codex_trio._api.approvals import allow_all, deny_all
+from codex_trio._api.tools import tool
+from codex_trio._errors import ConfigurationError, TransportError
+from codex_trio._protocol.app_server.server_requests import ApprovalDecision
+from codex_trio._protocol.options import ThreadOptions
 from codex_trio.observe import telemetry
 from codex_trio.observe.events import PROCESS_SPAWN
-from codex_trio.protocol.app_server.server_requests import ApprovalDecision
-from codex_trio.protocol.options import ThreadOptions
 from codex_trio.testing import MockModel, Script, exec_command, function_call, message
 from tests.conftest import AppServerSetup
 from tests.fakes import fake_codex

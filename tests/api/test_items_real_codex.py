@@ -10,8 +10,8 @@ import pytest
 import trio
 
 import codex_trio
-from codex_trio.api.tools import tool
-from codex_trio.protocol import (
+from codex_trio._api.tools import tool
+from codex_trio._protocol import (
     DynamicToolCallItem,
     DynamicToolCallStatus,
     ItemCompletedEvent,

@@ -13,11 +13,11 @@ import pytest
 import trio
 
 import codex_trio
-from codex_trio.errors import ConfigurationError
-from codex_trio.protocol.app_server.messages import InvalidParamsError, InvalidRequestError
-from codex_trio.protocol.options import MAX_INPUT_CHARS, CodexOptions, ThreadOptions
+from codex_trio._errors import ConfigurationError
+from codex_trio._protocol.app_server.messages import InvalidParamsError, InvalidRequestError
+from codex_trio._protocol.options import MAX_INPUT_CHARS, CodexOptions, ThreadOptions
+from codex_trio._transport.app_server import open_app_server
 from codex_trio.testing import MockModel, Script, message
-from codex_trio.transport.app_server import open_app_server
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,9 @@ import os
 import pytest
 
 import codex_trio
-from codex_trio.errors import TurnFailedError
+from codex_trio._errors import TurnFailedError
+from codex_trio._protocol import ThreadStartedEvent
 from codex_trio.observe import attach_log_handler, configure_logging, detach
-from codex_trio.protocol import ThreadStartedEvent
 from codex_trio.testing import MockModel, hold, http_error, message
 
 SECRET = "sk-live-0123456789abcdefSECRET"

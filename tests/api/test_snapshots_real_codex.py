@@ -15,8 +15,8 @@ import pytest
 import trio
 
 import codex_trio
-from codex_trio.protocol import ItemCompletedEvent
-from codex_trio.protocol.exec_items import CommandExecutionItem
+from codex_trio._protocol import ItemCompletedEvent
+from codex_trio._protocol.exec_items import CommandExecutionItem
 from codex_trio.testing import MockModel, exec_command, hold, message
 
 pytestmark = pytest.mark.integration

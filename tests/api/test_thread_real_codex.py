@@ -11,8 +11,8 @@ import pytest
 import trio
 
 import codex_trio
-from codex_trio.errors import StructuredOutputError, TurnDeadlineError, TurnFailedError
-from codex_trio.protocol import (
+from codex_trio._errors import StructuredOutputError, TurnDeadlineError, TurnFailedError
+from codex_trio._protocol import (
     AgentMessageItem,
     CommandExecutionItem,
     FileChangeItem,
@@ -56,7 +56,7 @@ async def test_plain_message_gives_final_response_and_usage(
 
 
 async def test_prompt_goes_to_stdin_not_argv(codex: codex_trio.Codex) -> None:
-    from codex_trio.protocol.options import ThreadOptions, exec_argv
+    from codex_trio._protocol.options import ThreadOptions, exec_argv
 
     argv = exec_argv(codex.codex_path, codex.options, ThreadOptions(skip_git_repo_check=True))
     assert "Say hello" not in argv

@@ -11,13 +11,13 @@ import pytest
 import trio
 
 import codex_trio
-from codex_trio.api.tools import ToolCall, ToolResult, json_schema_for, tool
-from codex_trio.errors import ConfigurationError
+from codex_trio._api.tools import ToolCall, ToolResult, json_schema_for, tool
+from codex_trio._errors import ConfigurationError
+from codex_trio._protocol.app_server.server_requests import tool_response
+from codex_trio._transport.app_server._dispatch import _run_tool
 from codex_trio.observe import telemetry
 from codex_trio.observe.telemetry import EventName
-from codex_trio.protocol.app_server.server_requests import tool_response
 from codex_trio.testing import MockModel, function_call, message
-from codex_trio.transport.app_server._dispatch import _run_tool
 
 
 class Colour(enum.Enum):
@@ -192,7 +192,7 @@ async def test_non_json_tool_result_reaches_the_model_as_a_clear_error_and_is_lo
     mock_model.script = [function_call("lookup", {"key": "k"}, call_id="c1"), message("ok")]
     telemetry.attach("test-tools-not-json", [("codex", "tool", "call", "stop")], on_stop)
     try:
-        with trio.fail_after(90), caplog.at_level(logging.WARNING, logger="codex_trio.api.tools"):
+        with trio.fail_after(90), caplog.at_level(logging.WARNING, logger="codex_trio._api.tools"):
             async with codex_trio.Codex(
                 transport="app-server", env=mock_model.env, tools=[lookup]
             ) as codex:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import trio
 
-from codex_trio.errors import ProtocolError
-from codex_trio.protocol.exec_events import TurnCompletedEvent
-from codex_trio.protocol.options import CodexOptions
-from codex_trio.transport.app_server import open_app_server
+from codex_trio._errors import ProtocolError
+from codex_trio._protocol.exec_events import TurnCompletedEvent
+from codex_trio._protocol.options import CodexOptions
+from codex_trio._transport.app_server import open_app_server
 from tests.fakes import APP_SERVER_PRELUDE, fake_codex
 
 PRELUDE = APP_SERVER_PRELUDE + """

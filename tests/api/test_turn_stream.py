@@ -7,8 +7,8 @@ import pytest
 import trio
 
 import codex_trio
-from codex_trio.errors import ConfigurationError
-from codex_trio.protocol.exec_events import TurnCompletedEvent, TurnFailedEvent
+from codex_trio._errors import ConfigurationError
+from codex_trio._protocol.exec_events import TurnCompletedEvent, TurnFailedEvent
 from codex_trio.testing import MockModel, hold, message
 
 

@@ -9,8 +9,8 @@ import pytest
 import trio
 
 import codex_trio
-from codex_trio.api.approvals import allow_all
-from codex_trio.errors import TransportError
+from codex_trio._api.approvals import allow_all
+from codex_trio._errors import TransportError
 from codex_trio.testing import MockModel, exec_command, hold, message
 from tests.conftest import AppServerSetup
 from tests.fakes import pid_alive

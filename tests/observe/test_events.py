@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from codex_trio.observe import events as ev
-from codex_trio.observe.metrics import Metrics
+from codex_trio.observe._metrics import Metrics
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

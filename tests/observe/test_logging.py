@@ -13,10 +13,13 @@ import pytest
 import structlog
 
 import codex_trio
+from codex_trio._protocol import ThreadEvent
+from codex_trio._protocol.options import ThreadOptions, TurnOptions
+from codex_trio._redact import REDACTED, register_secret
 from codex_trio._turn import ThreadState, open_turn
 from codex_trio.observe import default_bus
 from codex_trio.observe import events as ev
-from codex_trio.observe.logging import (
+from codex_trio.observe._logging import (
     HANDLER_NAME,
     attach_log_handler,
     bind_contextvars,
@@ -27,9 +30,6 @@ from codex_trio.observe.logging import (
     redact_secrets,
 )
 from codex_trio.observe.telemetry import EventName, TelemetryBus
-from codex_trio.protocol import ThreadEvent
-from codex_trio.protocol.options import ThreadOptions, TurnOptions
-from codex_trio.redact import REDACTED, register_secret
 from codex_trio.testing import MockModel, message
 
 REGISTERED_SECRET = "observe-logging-registered-secret-9f3e"

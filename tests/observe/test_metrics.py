@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from codex_trio.observe import events as ev
-from codex_trio.observe.metrics import Metrics
+from codex_trio.observe._metrics import Metrics
 from codex_trio.observe.telemetry import TelemetryBus
 
 

@@ -15,8 +15,8 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families
 
 from codex_trio.observe import events as ev
-from codex_trio.observe.metrics import Metrics
-from codex_trio.observe.metrics_server import HttpLimits, serve_metrics
+from codex_trio.observe._metrics import Metrics
+from codex_trio.observe._metrics_server import HttpLimits, serve_metrics
 from codex_trio.observe.telemetry import TelemetryBus
 from tests.testing.slow_clients import slow_clients
 

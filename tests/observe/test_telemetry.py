@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import trio
 
+from codex_trio._redact import register_secret
 from codex_trio.observe import telemetry
 from codex_trio.observe.telemetry import HANDLER_FAILED, EventName, TelemetryBus
-from codex_trio.redact import register_secret
 
 Call = tuple[EventName, dict[str, float], dict[str, Any], Any]
 A: EventName = ("test", "a")

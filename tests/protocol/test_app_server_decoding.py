@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codex_trio.errors import ProtocolError
-from codex_trio.protocol.app_server import (
+from codex_trio._errors import ProtocolError
+from codex_trio._protocol.app_server import (
     Notification,
     Request,
     Response,
@@ -22,7 +22,7 @@ from codex_trio.protocol.app_server import (
     encode_message,
     parse_message,
 )
-from codex_trio.protocol.app_server import types as g
+from codex_trio._protocol.app_server import types as g
 
 DELTA = {"threadId": "t", "turnId": "u", "itemId": "i", "delta": "hé"}
 

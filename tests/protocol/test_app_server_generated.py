@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codex_trio.errors import ProtocolError
-from codex_trio.protocol.app_server import (
+from codex_trio._errors import ProtocolError
+from codex_trio._protocol.app_server import (
     Notification,
     decode_notification,
     decode_params,
@@ -25,7 +25,7 @@ from codex_trio.protocol.app_server import (
     encode_params,
     parse_message,
 )
-from codex_trio.protocol.app_server import types as g
+from codex_trio._protocol.app_server import types as g
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +44,7 @@ def test_generated_module_matches_the_pinned_binarys_schema(codex_binary: str) -
     gen = _generator()
     defs, version = gen.load_schema(codex_binary)
     expected = gen.render(defs, version)
-    current = (ROOT / "src/codex_trio/protocol/app_server/_generated.py").read_text()
+    current = (ROOT / "src/codex_trio/_protocol/app_server/_generated.py").read_text()
     assert current == expected, "run: python scripts/gen_app_server_protocol.py"
 
 

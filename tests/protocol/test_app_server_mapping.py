@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from codex_trio.errors import ProtocolError
-from codex_trio.protocol.app_server import (
+from codex_trio._errors import ProtocolError
+from codex_trio._protocol.app_server import (
     AgentMessageDeltaEvent,
     AppServerNotificationEvent,
     PlanUpdatedEvent,
@@ -16,8 +16,8 @@ from codex_trio.protocol.app_server import (
     decode_params,
     map_item,
 )
-from codex_trio.protocol.app_server import types as g
-from codex_trio.protocol.exec_events import (
+from codex_trio._protocol.app_server import types as g
+from codex_trio._protocol.exec_events import (
     ItemCompletedEvent,
     ItemStartedEvent,
     ItemUpdatedEvent,
@@ -27,7 +27,7 @@ from codex_trio.protocol.exec_events import (
     TurnStartedEvent,
     Usage,
 )
-from codex_trio.protocol.exec_items import (
+from codex_trio._protocol.exec_items import (
     AgentMessageItem,
     CommandExecutionItem,
     CommandExecutionStatus,

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codex_trio.errors import ProtocolError
-from codex_trio.protocol.app_server import (
+from codex_trio._errors import ProtocolError
+from codex_trio._protocol.app_server import (
     InvalidMessageError,
     InvalidParamsError,
     JsonRpcError,
@@ -21,7 +21,7 @@ from codex_trio.protocol.app_server import (
     classify,
     encode_message,
 )
-from codex_trio.protocol.app_server.messages import error_from_wire
+from codex_trio._protocol.app_server.messages import error_from_wire
 
 
 def test_message_with_method_and_id_is_a_server_request_even_if_the_id_is_ours() -> None:

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codex_trio.errors import ProtocolError
-from codex_trio.protocol import (
+from codex_trio._errors import ProtocolError
+from codex_trio._protocol import (
     AgentMessageItem,
     CollabAgentState,
     CollabAgentStatus,
@@ -66,7 +66,7 @@ from codex_trio.protocol import (
     structure_event,
     unstructure_event,
 )
-from codex_trio.protocol import exec_codec as codec_module
+from codex_trio._protocol import exec_codec as codec_module
 
 # ------------------------------------------------------------------------------ strategies
 

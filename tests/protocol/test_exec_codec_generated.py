@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from codex_trio.protocol import _exec_codec_generated as generated
-from codex_trio.protocol import exec_codec
+from codex_trio._protocol import _exec_codec_generated as generated
+from codex_trio._protocol import exec_codec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,7 +26,7 @@ def _generator() -> ModuleType:
 
 
 def test_generated_module_is_what_the_table_produces() -> None:
-    current = (ROOT / "src/codex_trio/protocol/_exec_codec_generated.py").read_text()
+    current = (ROOT / "src/codex_trio/_protocol/_exec_codec_generated.py").read_text()
     assert current == _generator().render(), "run: python scripts/gen_exec_codec.py"
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from codex_trio.errors import ProtocolError
-from codex_trio.protocol import (
+from codex_trio._errors import ProtocolError
+from codex_trio._protocol import (
     AgentMessageItem,
     ItemCompletedEvent,
     ItemStartedEvent,

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import pytest
 
-from codex_trio.protocol import (
+from codex_trio._protocol import (
     UnknownAction,
     UnknownEvent,
     UnknownItem,

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from codex_trio.errors import ConfigurationError
-from codex_trio.protocol.options import (
+from codex_trio._errors import ConfigurationError
+from codex_trio._protocol.options import (
     API_KEY_ENV,
     MAX_INPUT_CHARS,
     ApprovalPolicy,
@@ -20,7 +20,7 @@ from codex_trio.protocol.options import (
     normalize_input,
     preflight_turn,
 )
-from codex_trio.redact import redact
+from codex_trio._redact import redact
 
 CODEX = "/opt/codex"
 TAIL = ["--experimental-json"]

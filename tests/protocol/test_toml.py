@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codex_trio.errors import ConfigurationError
-from codex_trio.protocol.toml import flatten_overrides, toml_value
+from codex_trio._errors import ConfigurationError
+from codex_trio._protocol.toml import flatten_overrides, toml_value
 
 
 def _parse(value_text: str) -> object:

@@ -16,7 +16,7 @@ import pytest
 import trio
 import trio.testing
 
-from codex_trio.errors import CodexError
+from codex_trio._errors import CodexError
 from codex_trio.observe import telemetry
 from codex_trio.runtime import (
     ActorStopped,

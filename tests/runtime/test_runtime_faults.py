@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import trio
 
-from codex_trio.errors import CodexError, TransportError
+from codex_trio._errors import CodexError, TransportError
+from codex_trio._protocol import ItemCompletedEvent, ThreadEvent, TurnCompletedEvent
 from codex_trio.observe import telemetry
-from codex_trio.protocol import ItemCompletedEvent, ThreadEvent, TurnCompletedEvent
 from codex_trio.runtime import ActorStopped, ChildState, RetryPolicy, TurnResult
 from codex_trio.testing import MockModel, Script, hold, message, response
 from tests.fakes import fake_codex, open_fds, pid_alive

@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from codex_trio.errors import CodexError
+from codex_trio._errors import CodexError
 from codex_trio.observe import events
 from codex_trio.observe.telemetry import EventName, TelemetryBus
 from codex_trio.runtime import (
@@ -32,7 +32,7 @@ from codex_trio.runtime import (
     UnknownChild,
     supervisor_spec,
 )
-from codex_trio.runtime.supervisor import BaseSupervisor
+from codex_trio.runtime._supervisor import BaseSupervisor
 
 # --- a harness of scriptable children ------------------------------------------------------------
 from tests.runtime.helpers import Outcome, start_capturing

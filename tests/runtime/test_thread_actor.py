@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 import trio
 
+from codex_trio._errors import TransportError, TurnDeadlineError, TurnFailedError
+from codex_trio._protocol.options import ThreadOptions, TurnOptions
+from codex_trio._transport.exec import ExecTransport
+from codex_trio._transport.process import StopPolicy
 from codex_trio._turn import ThreadState, UsageLedger
-from codex_trio.errors import TransportError, TurnDeadlineError, TurnFailedError
-from codex_trio.protocol.options import ThreadOptions, TurnOptions
 from codex_trio.runtime import (
     ActorCrashed,
     RetryPolicy,
@@ -20,10 +22,8 @@ from codex_trio.runtime import (
     TurnCancelledError,
     actor_spec,
 )
-from codex_trio.runtime.thread_actor import TurnRequest
+from codex_trio.runtime._thread_actor import TurnRequest
 from codex_trio.testing import MockModel, hang, hold, message, response_failed
-from codex_trio.transport.exec import ExecTransport
-from codex_trio.transport.process import StopPolicy
 from tests.fakes import fake_codex
 from tests.runtime.test_runtime import HANG_GUARD, runtime, thread_options, wait_until
 

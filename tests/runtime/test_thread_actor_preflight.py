@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import trio
 
+from codex_trio._errors import ConfigurationError
+from codex_trio._protocol.options import ThreadOptions, TurnOptions
+from codex_trio._transport.exec import ExecTransport
 from codex_trio._turn import ThreadState, UsageLedger
-from codex_trio.errors import ConfigurationError
-from codex_trio.protocol.options import ThreadOptions, TurnOptions
 from codex_trio.runtime import Supervisor, ThreadActor, actor_spec
-from codex_trio.runtime.thread_actor import TurnRequest
-from codex_trio.transport.exec import ExecTransport
+from codex_trio.runtime._thread_actor import TurnRequest
 from tests.fakes import fake_codex
 
 

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from codex_trio.testing import DEFAULT_ENV_KEY, write_codex_home
-from codex_trio.testing.codex_home import toml_dumps
-from codex_trio.testing.model_catalog import committed_catalog
+from codex_trio.testing._codex_home import toml_dumps
+from codex_trio.testing._model_catalog import committed_catalog
 
 
 def test_config_declares_the_mock_provider_without_retries(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codex_trio.testing.model_catalog import (
+from codex_trio.testing._model_catalog import (
     DEFAULT_SOURCE_SLUG,
     catalog_for,
     committed_catalog,
@@ -16,7 +16,7 @@ def test_committed_entry_equals_the_pinned_binarys_bundled_entry(codex_binary: s
     assert committed["source_slug"] == DEFAULT_SOURCE_SLUG
     assert committed["codex_version"] == fresh["codex_version"]
     assert committed["entry"] == fresh["entry"], (
-        "the bundled catalogue changed: run python -m codex_trio.testing.model_catalog"
+        "the bundled catalogue changed: run python -m codex_trio.testing._model_catalog"
     )
 
 

@@ -23,7 +23,7 @@ from codex_trio.testing import (
     update_plan,
     web_search,
 )
-from codex_trio.testing.recorded import RecordedRequest
+from codex_trio.testing._recorded import RecordedRequest
 from tests.testing.http_client import user_body
 
 

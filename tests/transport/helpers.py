@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from codex_trio.protocol.options import CodexOptions, ThreadOptions
+from codex_trio._protocol.options import CodexOptions, ThreadOptions
+from codex_trio._transport.app_server import AppServerClient, open_app_server
 from codex_trio.testing import MockModel
-from codex_trio.transport.app_server import AppServerClient, open_app_server
 
 
 @asynccontextmanager

@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 import trio
 
-from codex_trio.protocol.app_server import (
+from codex_trio._protocol.app_server import (
     AgentMessageDeltaEvent,
     AppServerNotificationEvent,
     InvalidRequestError,
 )
-from codex_trio.protocol.exec_events import (
+from codex_trio._protocol.exec_events import (
     ItemCompletedEvent,
     TurnCompletedEvent,
     TurnStartedEvent,
 )
-from codex_trio.protocol.exec_items import AgentMessageItem
+from codex_trio._protocol.exec_items import AgentMessageItem
 from codex_trio.testing import MockModel, hold, message
 from tests.fakes import children_of_self, open_fds, pid_alive
 from tests.transport.helpers import app_server, thread_options

@@ -12,10 +12,10 @@ import pytest
 import trio
 
 import codex_trio
-from codex_trio.errors import TurnDeadlineError
-from codex_trio.protocol.options import CodexOptions
+from codex_trio._errors import TurnDeadlineError
+from codex_trio._protocol.options import CodexOptions
+from codex_trio._transport.app_server import open_app_server
 from codex_trio.testing import MockModel
-from codex_trio.transport.app_server import open_app_server
 from tests.fakes import APP_SERVER_PRELUDE, fake_codex
 
 PRELUDE = APP_SERVER_PRELUDE + 'sys.stderr.write("fake engine up\\n"); sys.stderr.flush()\n'

@@ -10,13 +10,13 @@ import pytest
 import trio
 
 import codex_trio
-from codex_trio.errors import SlowConsumerError, TransportError
+from codex_trio._errors import SlowConsumerError, TransportError
+from codex_trio._protocol.app_server import JsonRpcError
+from codex_trio._protocol.exec_events import TurnCompletedEvent
+from codex_trio._protocol.options import CodexOptions
+from codex_trio._transport.app_server import AppServerTransport
 from codex_trio.observe import Metrics, telemetry
-from codex_trio.protocol.app_server import JsonRpcError
-from codex_trio.protocol.exec_events import TurnCompletedEvent
-from codex_trio.protocol.options import CodexOptions
 from codex_trio.testing import MockModel, Script, hold, message, response
-from codex_trio.transport.app_server import AppServerTransport
 from tests.transport.helpers import app_server, thread_options
 
 pytestmark = pytest.mark.integration

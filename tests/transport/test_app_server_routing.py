@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import trio
 
-from codex_trio.errors import ProtocolError, SlowConsumerError, TransportError
+from codex_trio._errors import ProtocolError, SlowConsumerError, TransportError
+from codex_trio._protocol.app_server import AppServerNotificationEvent
+from codex_trio._protocol.exec_events import TurnCompletedEvent, TurnFailedEvent
+from codex_trio._protocol.options import CodexOptions, ThreadOptions
+from codex_trio._transport.app_server import AppServerTransport, open_app_server
 from codex_trio.observe import Metrics
-from codex_trio.protocol.app_server import AppServerNotificationEvent
-from codex_trio.protocol.exec_events import TurnCompletedEvent, TurnFailedEvent
-from codex_trio.protocol.options import CodexOptions, ThreadOptions
-from codex_trio.transport.app_server import AppServerTransport, open_app_server
 from tests.fakes import APP_SERVER_PRELUDE, fake_codex
 
 # A fake app-server: answers initialize, then runs SCENARIO with helpers out()/read().

@@ -4,8 +4,8 @@ from pathlib import Path
 import codex_cli_bin
 import pytest
 
-from codex_trio.errors import CodexNotFoundError, CodexVersionError
-from codex_trio.transport.discovery import ENV_VAR, check_version, find_codex, parse_version
+from codex_trio._errors import CodexNotFoundError, CodexVersionError
+from codex_trio._transport.discovery import ENV_VAR, check_version, find_codex, parse_version
 from tests.fakes import fake_codex
 
 

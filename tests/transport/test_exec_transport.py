@@ -12,17 +12,17 @@ import pytest
 import trio
 
 from codex_trio import Codex
-from codex_trio.errors import ProtocolError, TransportError, TurnDeadlineError
-from codex_trio.observe import telemetry
-from codex_trio.protocol import (
+from codex_trio._errors import ProtocolError, TransportError, TurnDeadlineError
+from codex_trio._protocol import (
     ItemCompletedEvent,
     ThreadStartedEvent,
     TurnCompletedEvent,
 )
-from codex_trio.protocol.options import CodexOptions, ThreadOptions, TurnOptions
+from codex_trio._protocol.options import CodexOptions, ThreadOptions, TurnOptions
+from codex_trio._transport.exec import ExecTransport
+from codex_trio._transport.process import StopPolicy
+from codex_trio.observe import telemetry
 from codex_trio.testing import MockModel, hang, hold, message
-from codex_trio.transport.exec import ExecTransport
-from codex_trio.transport.process import StopPolicy
 from tests.fakes import children_of_self, fake_codex, pid_alive
 
 FAST = StopPolicy(exit_grace=2.0, signal_grace=0.5)

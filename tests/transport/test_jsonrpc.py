@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import trio
 
-from codex_trio.errors import TransportError
-from codex_trio.protocol.app_server import (
+from codex_trio._errors import TransportError
+from codex_trio._protocol.app_server import (
     InvalidMessageError,
     InvalidParamsError,
     MethodNotFoundError,
@@ -20,8 +20,8 @@ from codex_trio.protocol.app_server import (
     Request,
     ServerOverloadedError,
 )
-from codex_trio.transport.jsonrpc import JsonRpcConnection, RequestTimeoutError, open_jsonrpc
-from codex_trio.transport.process import StopPolicy, open_codex_process
+from codex_trio._transport.jsonrpc import JsonRpcConnection, RequestTimeoutError, open_jsonrpc
+from codex_trio._transport.process import StopPolicy, open_codex_process
 from tests.fakes import JSONRPC_HELPERS, fake_codex
 
 # Helpers available to every fake server body.

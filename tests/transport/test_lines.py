@@ -2,7 +2,7 @@ import pytest
 import trio
 import trio.testing
 
-from codex_trio.transport.lines import LineReader, LineTooLongError
+from codex_trio._transport.lines import LineReader, LineTooLongError
 
 
 async def reader_over(chunks: list[bytes], max_line_bytes: int = 16) -> LineReader:

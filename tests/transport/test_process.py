@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import trio
 
-from codex_trio.errors import TransportError
-from codex_trio.transport.process import StderrRing, StopPolicy, open_codex_process
+from codex_trio._errors import TransportError
+from codex_trio._transport.process import StderrRing, StopPolicy, open_codex_process
 from tests.fakes import children_of_self, fake_codex, open_fds, pid_alive
 
 FAST = StopPolicy(exit_grace=2.0, signal_grace=0.5)

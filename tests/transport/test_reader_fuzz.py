@@ -23,15 +23,15 @@ import trio.testing
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from codex_trio.errors import CodexError, TransportError
-from codex_trio.protocol.app_server import Notification, Request
-from codex_trio.protocol.app_server import _generated as g
-from codex_trio.protocol.app_server.server_requests import ApprovalDecision, ApprovalRequest
-from codex_trio.protocol.options import CodexOptions
-from codex_trio.transport.app_server import AppServerClient, open_app_server
-from codex_trio.transport.jsonrpc import open_jsonrpc
-from codex_trio.transport.lines import LineTooLongError
-from codex_trio.transport.process import StderrRing
+from codex_trio._errors import CodexError, TransportError
+from codex_trio._protocol.app_server import Notification, Request
+from codex_trio._protocol.app_server import _generated as g
+from codex_trio._protocol.app_server.server_requests import ApprovalDecision, ApprovalRequest
+from codex_trio._protocol.options import CodexOptions
+from codex_trio._transport.app_server import AppServerClient, open_app_server
+from codex_trio._transport.jsonrpc import open_jsonrpc
+from codex_trio._transport.lines import LineTooLongError
+from codex_trio._transport.process import StderrRing
 from tests.fakes import APP_SERVER_PRELUDE, fake_codex
 
 THREAD = "thr-fuzz"

@@ -17,7 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from codex_trio.observe import events
-from codex_trio.observe.logging import (
+from codex_trio.observe._logging import (
     LOG_EVENTS,
     attach_log_handler,
     bind_contextvars,
@@ -46,15 +46,15 @@ from codex_trio.observe.telemetry import (
 
 if TYPE_CHECKING:
     from codex_trio._http import HttpLimits
-    from codex_trio.observe.metrics import Metrics
-    from codex_trio.observe.metrics_server import serve_metrics
+    from codex_trio.observe._metrics import Metrics
+    from codex_trio.observe._metrics_server import serve_metrics
 
 # Loaded on first use (PEP 562): prometheus_client and the HTTP server are not needed to emit
 # telemetry or log, only to count and serve metrics.
 _LAZY = {
     "HttpLimits": "codex_trio._http",
-    "Metrics": "codex_trio.observe.metrics",
-    "serve_metrics": "codex_trio.observe.metrics_server",
+    "Metrics": "codex_trio.observe._metrics",
+    "serve_metrics": "codex_trio.observe._metrics_server",
 }
 
 

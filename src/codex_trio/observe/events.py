@@ -6,7 +6,7 @@ measurement and metadata key; keep the two in step.
 
 Measurements are numbers (``float`` or ``int``); durations are seconds from a monotonic clock.
 Metadata never holds secrets (prompts, keys); ids (``thread_id``...) are fine in metadata but are
-never used as metric labels (see :mod:`codex_trio.observe.metrics`).
+never used as metric labels (see :mod:`codex_trio.observe._metrics`).
 
 The ``*_VALUES`` sets are the values a metadata key is documented to take. Metrics use them as
 allow-lists for labels: anything else is counted as ``"other"``, which keeps the number of time

@@ -36,7 +36,7 @@ from typing import Any, Final
 
 import attrs
 
-from codex_trio.redact import redact
+from codex_trio._redact import redact
 
 __all__ = [
     "HANDLER_FAILED",

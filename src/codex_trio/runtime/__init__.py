@@ -6,8 +6,8 @@ backpressure and shutdown.
 
 from codex_trio._intensity import RestartIntensity
 from codex_trio._turn import TurnResult, TurnStream, UsageLedger
-from codex_trio.runtime.actor import Actor, ErrorReply, actor_spec
-from codex_trio.runtime.child_spec import (
+from codex_trio.runtime._actor import Actor, ErrorReply, actor_spec
+from codex_trio.runtime._child_spec import (
     ChildContext,
     ChildCounts,
     ChildInfo,
@@ -20,14 +20,14 @@ from codex_trio.runtime.child_spec import (
     StartFunction,
     runnable_spec,
 )
-from codex_trio.runtime.codex_runtime import (
+from codex_trio.runtime._codex_runtime import (
     Runtime,
     RuntimeClosedError,
     ShutdownSignal,
     ThreadInfo,
 )
-from codex_trio.runtime.dynamic_supervisor import DynamicSupervisor
-from codex_trio.runtime.errors import (
+from codex_trio.runtime._dynamic_supervisor import DynamicSupervisor
+from codex_trio.runtime._errors import (
     ActorCrashed,
     ActorError,
     ActorStopped,
@@ -47,10 +47,10 @@ from codex_trio.runtime.errors import (
     TooManyChildren,
     UnknownChild,
 )
-from codex_trio.runtime.mailbox import Mailbox, MailboxStats, Overflow, ReplySlot
-from codex_trio.runtime.registry import Registry
-from codex_trio.runtime.supervisor import BaseSupervisor, Strategy, Supervisor, supervisor_spec
-from codex_trio.runtime.thread_actor import (
+from codex_trio.runtime._mailbox import Mailbox, MailboxStats, Overflow, ReplySlot
+from codex_trio.runtime._registry import Registry
+from codex_trio.runtime._supervisor import BaseSupervisor, Strategy, Supervisor, supervisor_spec
+from codex_trio.runtime._thread_actor import (
     RetryPolicy,
     ThreadActor,
     ThreadHandle,

@@ -11,32 +11,32 @@ Users test their own agents with it, and the offline demo runs on it::
                                stdin=b"say hi", env=home.environ(), capture_stdout=True)
         assert server.requests[1].function_call_outputs()
 
-* :mod:`~codex_trio.testing.script` — output items, responses, misbehaviours, scripts;
-* :mod:`~codex_trio.testing.mock_server` — :class:`MockResponsesServer` (trio);
+* :mod:`~codex_trio.testing._script` — output items, responses, misbehaviours, scripts;
+* :mod:`~codex_trio.testing._mock_server` — :class:`MockResponsesServer` (trio);
   :func:`serve_in_thread` runs one for synchronous programs;
-* :mod:`~codex_trio.testing.recorded` — :class:`RecordedRequest`, what codex sent;
-* :mod:`~codex_trio.testing.codex_home` — :func:`write_codex_home`;
-* :mod:`~codex_trio.testing.mock_model` — :func:`open_mock_model`: server + home + a
+* :mod:`~codex_trio.testing._recorded` — :class:`RecordedRequest`, what codex sent;
+* :mod:`~codex_trio.testing._codex_home` — :func:`write_codex_home`;
+* :mod:`~codex_trio.testing._mock_model` — :func:`open_mock_model`: server + home + a
   ``codex exec`` runner in one object;
 * :mod:`codex_trio.testing.pytest_plugin` — pytest fixtures (``pytest_plugins = [...]``).
 """
 
-from codex_trio.testing.background import BackgroundMockServer, serve_in_thread
-from codex_trio.testing.codex_home import (
+from codex_trio.testing._background import BackgroundMockServer, serve_in_thread
+from codex_trio.testing._codex_home import (
     DEFAULT_API_KEY,
     DEFAULT_ENV_KEY,
     CodexHome,
     write_codex_home,
 )
-from codex_trio.testing.mock_model import (
+from codex_trio.testing._mock_model import (
     ExecResult,
     MockModel,
     find_codex,
     open_mock_model,
 )
-from codex_trio.testing.mock_server import HttpLimits, MockResponsesServer, MockServerStatistics
-from codex_trio.testing.recorded import RecordedRequest
-from codex_trio.testing.script import (
+from codex_trio.testing._mock_server import HttpLimits, MockResponsesServer, MockServerStatistics
+from codex_trio.testing._recorded import RecordedRequest
+from codex_trio.testing._script import (
     OutputItem,
     Response,
     Script,

@@ -13,7 +13,7 @@ configuration to run every async test under trio.
 Fixtures:
 
 ``mock_model`` (async)
-    A :class:`~codex_trio.testing.mock_model.MockModel`: a running mock server with an empty
+    A :class:`~codex_trio.testing._mock_model.MockModel`: a running mock server with an empty
     script, a CODEX_HOME in ``tmp_path`` pointing at it, and the codex binary. Set the script per
     test, run codex, check what it sent::
 
@@ -53,8 +53,8 @@ from typing import Any
 
 import pytest
 
-from codex_trio.testing.mock_model import MockModel, find_codex, open_mock_model
-from codex_trio.testing.mock_server import MockResponsesServer
+from codex_trio.testing._mock_model import MockModel, find_codex, open_mock_model
+from codex_trio.testing._mock_server import MockResponsesServer
 
 __all__ = ["codex_binary", "mock_model", "mock_model_options", "mock_server"]
 

@@ -1,0 +1,171 @@
+"""The entry point: :class:`Codex` finds the binary and makes threads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+import attrs
+
+from codex_trio._api.thread import Thread
+from codex_trio._errors import ConfigurationError
+from codex_trio._groups import collapse
+from codex_trio._protocol.app_server.server_requests import (
+    ApprovalHandler,
+    DynamicTool,
+    decline_and_log,
+)
+from codex_trio._protocol.options import CodexOptions, ThreadOptions
+from codex_trio._transport.discovery import find_codex
+from codex_trio._transport.exec import ExecTransport
+from codex_trio._turn import TurnRunner, UsageLedger, default_ledger
+
+if TYPE_CHECKING:
+    from codex_trio._transport.app_server import AppServerTransport
+
+__all__ = ["Codex"]
+
+TransportName = Literal["exec", "app-server"]
+
+
+class Codex:
+    """A handle on the codex engine.
+
+    ``Codex()`` finds the binary (explicit ``codex_path``, then ``$CODEX_TRIO_CODEX_PATH``, then the
+    bundled ``openai-codex-cli-bin`` wheel, then ``PATH``) and raises
+    :class:`~codex_trio._errors.CodexNotFoundError` at once if there is none; its version is checked
+    before the first turn. Options come as a :class:`CodexOptions` or as its fields by keyword::
+
+        codex = Codex(api_key=..., config={"model_reasoning_summary": "concise"})
+
+    Two transports speak to the same binary:
+
+    * ``"exec"`` (default): one ``codex exec`` process per turn. Nothing to open or close.
+    * ``"app-server"``: ``codex app-server`` over JSON-RPC, which adds approvals answered by your
+      code (``approval_handler``) and client-defined tools (``tools``, see
+      :mod:`codex_trio._api.tools`). Use ``async with Codex(transport="app-server") as codex:``
+      to keep one long-lived process for all threads; without it each turn starts its own.
+
+    ``thread_defaults`` (a :class:`ThreadOptions`, or its fields as a dict) are the options of
+    every thread this ``Codex`` starts or resumes, so a resumed thread runs as it was started::
+
+        codex = Codex(thread_defaults=ThreadOptions(working_directory="/repo", model="gpt-5.5"))
+        thread = codex.start_thread()                      # /repo, gpt-5.5
+        later = codex.resume_thread(thread.id)             # the same
+        other = codex.start_thread(sandbox_mode="read-only")  # the defaults plus this field
+
+    Fields given to :meth:`start_thread`/:meth:`resume_thread` by keyword override the defaults
+    one by one; a whole ``ThreadOptions`` given there replaces them.
+    """
+
+    def __init__(
+        self,
+        options: CodexOptions | None = None,
+        *,
+        transport: TransportName = "exec",
+        ledger: UsageLedger | None = None,
+        event_buffer: int = 64,
+        approval_handler: ApprovalHandler | None = None,
+        tools: Sequence[DynamicTool] = (),
+        thread_defaults: ThreadOptions | Mapping[str, Any] | None = None,
+        **option_fields: Any,
+    ) -> None:
+        if options is None:
+            options = CodexOptions(**option_fields)
+        elif option_fields:
+            options = attrs.evolve(options, **option_fields)
+        if transport not in ("exec", "app-server"):
+            raise ConfigurationError(
+                f"unknown transport {transport!r}; expected 'exec' or 'app-server'"
+            )
+        if transport == "exec" and (approval_handler is not None or tools):
+            raise ConfigurationError(
+                "approval_handler and tools need transport='app-server' (codex exec cannot ask)"
+            )
+        if event_buffer < 1:
+            raise ConfigurationError("event_buffer must be at least 1")
+        if thread_defaults is None:
+            thread_defaults = ThreadOptions()
+        elif isinstance(thread_defaults, Mapping):
+            thread_defaults = ThreadOptions(**thread_defaults)
+        elif not isinstance(thread_defaults, ThreadOptions):
+            raise ConfigurationError(
+                f"thread_defaults must be a ThreadOptions or a dict, "
+                f"not {type(thread_defaults).__name__}"
+            )
+        self.options = options
+        self.thread_defaults: ThreadOptions = thread_defaults
+        self.codex_path = find_codex(options.codex_path)
+        self._ledger = ledger if ledger is not None else default_ledger
+        self._app_server: AppServerTransport | None = None
+        self._runner: TurnRunner
+        if transport == "exec":
+            self._runner = ExecTransport(
+                codex_path=self.codex_path, options=options, event_buffer=event_buffer
+            )
+        else:
+            # Imported here: the app-server protocol module is big, and exec users never need it.
+            from codex_trio._transport.app_server import AppServerTransport
+
+            self._app_server = AppServerTransport(
+                options=attrs.evolve(options, codex_path=self.codex_path),
+                approval_handler=approval_handler or decline_and_log,
+                tools=tuple(tools),
+                event_buffer=max(event_buffer, 16),
+            )
+            self._runner = self._app_server
+        self._exit_stack: AsyncExitStack | None = None
+
+    async def __aenter__(self) -> Self:
+        """Start the long-lived app-server process (nothing to do for the exec transport).
+
+        A failed start raises its :class:`~codex_trio._errors.TransportError` (or
+        :class:`~codex_trio._errors.CodexError`) itself, not the nursery's exception group
+        around it, the same error a turn outside ``async with`` raises."""
+        if self._app_server is not None:
+            stack = AsyncExitStack()
+            with collapse():
+                await stack.enter_async_context(self._app_server.open())
+            self._exit_stack = stack
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        stack, self._exit_stack = self._exit_stack, None
+        if stack is not None:
+            with collapse():
+                await stack.aclose()
+
+    @property
+    def transport(self) -> TurnRunner:
+        return self._runner
+
+    def start_thread(self, options: ThreadOptions | None = None, **option_fields: Any) -> Thread:
+        """A new thread (with :attr:`thread_defaults`, ``options`` or ``option_fields`` on top);
+        its id is known after its first turn starts."""
+        return Thread(
+            self._runner, self._thread_options(options, option_fields), ledger=self._ledger
+        )
+
+    def _thread_options(
+        self, options: ThreadOptions | None, fields: dict[str, Any]
+    ) -> ThreadOptions:
+        base = self.thread_defaults if options is None else options
+        return attrs.evolve(base, **fields) if fields else base
+
+    def resume_thread(
+        self, thread_id: str, options: ThreadOptions | None = None, **option_fields: Any
+    ) -> Thread:
+        """The existing thread ``thread_id`` (from ``thread.id`` of an earlier run); its next turn
+        continues the same session with its history. Its options are chosen as for
+        :meth:`start_thread`: the codex process of each turn needs them again (a thread started
+        with ``skip_git_repo_check=True`` outside a git repository fails to resume without it),
+        which :attr:`thread_defaults` gives."""
+        if not thread_id or not isinstance(thread_id, str):
+            raise ConfigurationError("thread_id must be a non-empty string")
+        return Thread(
+            self._runner,
+            self._thread_options(options, option_fields),
+            thread_id=thread_id,
+            ledger=self._ledger,
+        )

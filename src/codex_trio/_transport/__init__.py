@@ -1,0 +1,1 @@
+"""codex_trio._transport."""

@@ -1,0 +1,169 @@
+"""A thread's notifications for one consumer: bounded, and never blocking the shared reader."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+
+import attrs
+import trio
+
+from codex_trio._errors import (
+    SlowConsumerError,
+)
+from codex_trio._protocol.app_server.messages import (
+    Notification,
+)
+
+DELTA_METHODS: frozenset[str] = frozenset(
+    {
+        "item/agentMessage/delta",
+        "item/plan/delta",
+        "item/commandExecution/outputDelta",
+        "item/fileChange/outputDelta",
+        "item/reasoning/summaryTextDelta",
+        "item/reasoning/textDelta",
+    }
+)
+"""Notifications whose ``delta`` texts concatenate: two in a row for the same item (all other
+params equal) say exactly what one with both texts says, so a full subscription merges them."""
+
+MAX_COALESCED_DELTA = 1 << 20
+"""Characters one merged delta may reach; past it the subscription overflows instead."""
+
+
+@attrs.frozen(kw_only=True)
+class SubscriptionStatistics:
+    """A :class:`Subscription`'s state, in the manner of ``trio.MemoryChannelStatistics``."""
+
+    current_buffer_used: int
+    max_buffer_size: int
+    coalesced: int
+    """Delta notifications merged into the one before them because the buffer was full."""
+    overflowed: bool
+    """True once a notification could be neither buffered nor merged (the consumer then gets
+    :class:`SlowConsumerError` after the buffered notifications)."""
+
+
+class Subscription:
+    """One consumer's notifications of one thread: bounded, and never blocking the reader.
+
+    The reader :meth:`offer` s each notification: it is buffered if there is room, merged into
+    the previous one if both are deltas of the same item (see :data:`DELTA_METHODS`), and
+    otherwise the subscription *overflows*: it takes nothing more, ``on_overflow`` is told (the
+    client interrupts the turn), and :meth:`receive` returns what was buffered, then raises
+    :class:`SlowConsumerError`. When the connection dies, :meth:`receive` returns what was
+    buffered, then raises ``trio.EndOfChannel``; after :meth:`close`, ``trio.ClosedResourceError``.
+    """
+
+    def __init__(
+        self,
+        thread_id: str,
+        capacity: int,
+        on_overflow: Callable[[Subscription], None] | None = None,
+    ) -> None:
+        if capacity < 1:
+            raise ValueError("a subscription needs a capacity of at least 1")
+        self.thread_id = thread_id
+        self.capacity = capacity
+        self._on_overflow = on_overflow
+        self._queue: collections.deque[Notification] = collections.deque()
+        self._lot = trio.lowlevel.ParkingLot()
+        self._ended = False
+        self._closed = False
+        self.overflowed = False
+        self.coalesced = 0
+
+    def offer(self, note: Notification) -> bool:
+        """Take ``note`` without blocking; False if it was not taken (overflowed, ended)."""
+        if self._ended or self._closed or self.overflowed:
+            return False
+        if len(self._queue) < self.capacity:
+            self._queue.append(note)
+            self._lot.unpark_all()
+            return True
+        if self._merge(note):
+            self.coalesced += 1
+            return True
+        self.overflowed = True
+        self._lot.unpark_all()
+        if self._on_overflow is not None:
+            self._on_overflow(self)
+        return False
+
+    def _merge(self, note: Notification) -> bool:
+        last = self._queue[-1]
+        if note.method != last.method or note.method not in DELTA_METHODS:
+            return False
+        old, new = last.params.get("delta"), note.params.get("delta")
+        if not isinstance(old, str) or not isinstance(new, str):
+            return False
+        if len(old) + len(new) > MAX_COALESCED_DELTA:
+            return False
+        if len(last.params) != len(note.params) or any(
+            last.params.get(k) != v for k, v in note.params.items() if k != "delta"
+        ):
+            return False
+        merged = {**note.params, "delta": old + new}
+        self._queue[-1] = Notification(method=note.method, params=merged)
+        return True
+
+    def end(self) -> None:
+        """The sending side is done (the connection died): receivers drain, then EndOfChannel."""
+        self._ended = True
+        self._lot.unpark_all()
+
+    def close(self) -> None:
+        """The consumer is done: drop what is buffered; receivers get ClosedResourceError."""
+        self._closed = True
+        self._queue.clear()
+        self._lot.unpark_all()
+
+    def _next(self) -> Notification | None:
+        if self._closed:
+            raise trio.ClosedResourceError("subscription closed")
+        if self._queue:
+            return self._queue.popleft()
+        if self.overflowed:
+            raise SlowConsumerError(
+                f"the consumer of thread {self.thread_id} fell behind: its {self.capacity} "
+                "buffered notifications were full, so its turn was interrupted rather than "
+                "stall every thread of this app-server",
+                capacity=self.capacity,
+                thread_id=self.thread_id,
+            )
+        if self._ended:
+            raise trio.EndOfChannel
+        return None
+
+    def receive_nowait(self) -> Notification:
+        note = self._next()
+        if note is None:
+            raise trio.WouldBlock
+        return note
+
+    async def receive(self) -> Notification:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            note = self._next()
+            if note is not None:
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return note
+            await self._lot.park()
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Notification:
+        try:
+            return await self.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
+
+    def statistics(self) -> SubscriptionStatistics:
+        return SubscriptionStatistics(
+            current_buffer_used=len(self._queue),
+            max_buffer_size=self.capacity,
+            coalesced=self.coalesced,
+            overflowed=self.overflowed,
+        )

@@ -1,0 +1,502 @@
+"""The supervised runtime: many Codex threads in one long-lived process.
+
+::
+
+    Runtime                          root Supervisor "runtime" (one_for_one)
+    ├── app-server                   the shared codex app-server (transport="app-server" only)
+    ├── threads                      DynamicSupervisor (max_threads)
+    │   ├── thread:triage            Supervisor (one_for_one, per-thread restart intensity)
+    │   │   └── ThreadActor          owns the thread and its current codex process
+    │   └── thread:...
+    └── metrics                      /metrics HTTP server (after serve_metrics())
+
+Each thread has a supervisor of its own, so a thread whose codex keeps crashing exhausts only its
+own restart intensity: that thread stops (its callers get ``ActorStopped``), the others go on.
+See ``docs/runtime.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import signal as signal_module
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+import attrs
+import trio
+
+from codex_trio._errors import ConfigurationError
+from codex_trio._groups import collapse
+from codex_trio._protocol.app_server.server_requests import (
+    ApprovalHandler,
+    DynamicTool,
+    decline_and_log,
+)
+from codex_trio._protocol.options import CodexOptions, ThreadOptions
+from codex_trio._transport.discovery import find_codex
+from codex_trio._transport.exec import ExecTransport
+from codex_trio._turn import ThreadState, TurnRunner, UsageLedger, default_ledger
+from codex_trio.observe import telemetry
+from codex_trio.observe.telemetry import TelemetryBus, default_bus
+from codex_trio.runtime._actor import actor_spec
+from codex_trio.runtime._child_spec import ChildContext, ChildCounts, ChildSpec, ChildState, Restart
+from codex_trio.runtime._dynamic_supervisor import DynamicSupervisor
+from codex_trio.runtime._registry import Registry
+from codex_trio.runtime._supervisor import Supervisor, supervisor_spec
+from codex_trio.runtime._thread_actor import (
+    RetryPolicy,
+    RuntimeClosedError,
+    ThreadActor,
+    ThreadHandle,
+)
+
+if TYPE_CHECKING:
+    from codex_trio._http import HttpLimits
+    from codex_trio._transport.app_server import AppServerStatus, AppServerTransport
+    from codex_trio.observe._metrics import Metrics
+
+__all__ = ["Runtime", "RuntimeClosedError", "ShutdownSignal", "ThreadInfo"]
+
+
+class ShutdownSignal:
+    """The first shutdown signal the runtime caught (see :meth:`Runtime.catch_shutdown_signals`)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._event = trio.Event()
+
+    def _set(self, signum: int) -> None:
+        if self.signum is None:
+            self.signum = signum
+            self._event.set()
+
+    async def wait(self) -> int:
+        """Wait for the first signal and return its number."""
+        await self._event.wait()
+        assert self.signum is not None
+        return self.signum
+
+
+@attrs.frozen(kw_only=True)
+class ThreadInfo:
+    """One supervised thread, as :meth:`Runtime.which_children` reports it."""
+
+    name: str
+    thread_id: str | None
+    state: ChildState
+    restart_count: int
+    pid: int | None
+    queued_turns: int
+    turns_completed: int
+
+
+class Runtime:
+    """Runs Codex threads under a supervisor tree (see the module docstring).
+
+    ``async with Runtime(...) as runtime:`` starts the tree; leaving the block (or
+    :meth:`aclose`) stops accepting turns, lets in-flight turns finish for ``drain_timeout``
+    seconds, then stops every thread (cancelling what is left) and reaps every codex process.
+
+    ``max_concurrent_turns`` caps turns running at once across all threads (the others wait for a
+    slot); ``thread_max_restarts`` within ``thread_restart_window`` seconds is each thread's
+    restart intensity; ``retry`` (a :class:`RetryPolicy`) retries buffered turns whose codex
+    crashed. Options for codex come as a :class:`CodexOptions` or as its fields by keyword.
+    """
+
+    def __init__(
+        self,
+        options: CodexOptions | None = None,
+        *,
+        transport: Literal["exec", "app-server"] = "exec",
+        max_concurrent_turns: int = 8,
+        max_threads: int | None = None,
+        thread_max_restarts: int = 3,
+        thread_restart_window: float = 30.0,
+        mailbox_size: int = 16,
+        event_buffer: int = 64,
+        drain_timeout: float = 30.0,
+        thread_shutdown: float = 5.0,
+        retry: RetryPolicy | None = None,
+        approval_handler: ApprovalHandler | None = None,
+        tools: Sequence[DynamicTool] = (),
+        ledger: UsageLedger | None = None,
+        bus: TelemetryBus | None = None,
+        **option_fields: Any,
+    ) -> None:
+        if options is None:
+            options = CodexOptions(**option_fields)
+        elif option_fields:
+            options = attrs.evolve(options, **option_fields)
+        if max_concurrent_turns < 1:
+            raise ConfigurationError("max_concurrent_turns must be at least 1")
+        codex_path = find_codex(options.codex_path)
+        self.options = attrs.evolve(options, codex_path=codex_path)
+        self._runner: TurnRunner
+        self._app_server: AppServerTransport | None = None
+        if transport == "exec":
+            if approval_handler is not None or tools:
+                raise ConfigurationError("approval_handler and tools need transport='app-server'")
+            self._runner = ExecTransport(
+                codex_path=codex_path, options=self.options, event_buffer=event_buffer
+            )
+        elif transport == "app-server":
+            # Imported here: the app-server protocol module is big, and exec users never need it.
+            from codex_trio._transport.app_server import AppServerTransport
+
+            self._app_server = AppServerTransport(
+                options=self.options,
+                approval_handler=approval_handler or decline_and_log,
+                tools=tuple(tools),
+                event_buffer=max(event_buffer, 16),
+            )
+            self._runner = self._app_server
+        else:
+            raise ConfigurationError(f"unknown transport {transport!r}")
+        self.limiter = trio.CapacityLimiter(max_concurrent_turns)
+        self._ledger = ledger if ledger is not None else default_ledger
+        self._thread_max_restarts = thread_max_restarts
+        self._thread_restart_window = thread_restart_window
+        self._mailbox_size = mailbox_size
+        self._event_buffer = event_buffer
+        self._drain_timeout = drain_timeout
+        self._thread_shutdown = thread_shutdown
+        self._retry = retry
+        self._bus = bus
+        self.registry: Registry[ThreadHandle] = Registry()
+        self._handles: dict[str, ThreadHandle] = {}
+        self._supervisors: dict[str, Supervisor] = {}
+        self._names = itertools.count(1)
+        self._threads = DynamicSupervisor(max_children=max_threads, name="threads", bus=bus)
+        self._root = Supervisor(self._root_children(), name="runtime", bus=bus)
+        self._stack: AsyncExitStack | None = None
+        self._nursery: trio.Nursery | None = None
+        self._shutdown_done: trio.Event | None = None
+        self._accepting = False
+        self._inflight = 0
+        self._idle = trio.Event()
+        self._idle.set()
+        self.metrics: Metrics | None = None
+
+    def _root_children(self) -> list[ChildSpec]:
+        children = []
+        if self._app_server is not None:
+            app_server = self._app_server
+
+            async def run_app_server(
+                ctx: ChildContext, *, task_status: trio.TaskStatus[Any]
+            ) -> None:
+                async with app_server.open():
+                    task_status.started(app_server)
+                    await ctx.stop_requested.wait()
+
+            children.append(ChildSpec(id="app-server", start=run_app_server, shutdown=10.0))
+        children.append(supervisor_spec(self._threads, id="threads"))
+        return children
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._stack is not None:
+            raise RuntimeError("this Runtime is already running")
+        stack = AsyncExitStack()
+        try:
+            nursery = await stack.enter_async_context(trio.open_nursery())
+            await nursery.start(self._root.run)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        self._nursery = nursery
+        self._shutdown_done = None
+        self._accepting = True
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        # Cancelled (or interrupted): the callers are being cancelled too; stop without draining.
+        brutal = exc_type is not None and not issubclass(exc_type, Exception)
+        await self._shutdown(drain=not brutal)
+        stack, self._stack = self._stack, None
+        if stack is None:
+            return
+        nursery, self._nursery = self._nursery, None
+        if nursery is not None:
+            nursery.cancel_scope.cancel()  # the tree has stopped; only signal watchers remain
+        try:
+            with collapse():
+                await stack.aclose()
+        finally:
+            if self.metrics is not None:
+                self.metrics.detach()  # the scrape endpoint is gone: stop counting
+
+    async def aclose(self) -> None:
+        """Drain, then stop the tree in order (see the class docstring). Idempotent.
+
+        Any task may call it (a signal watcher, an admin endpoint): it returns once the tree has
+        stopped and every codex process is reaped. Leaving the ``async with`` block calls it, then
+        closes the runtime's nursery (which only that block can do).
+        """
+        await self._shutdown()
+
+    async def _shutdown(self, *, drain: bool = True) -> None:
+        """Stop accepting, drain for ``drain_timeout`` (if ``drain``), cancel what is left, stop
+        the tree. Done once; later callers wait for the first one."""
+        if self._stack is None:
+            return
+        done = self._shutdown_done
+        if done is not None:
+            with trio.CancelScope(shield=True):
+                await done.wait()
+            return
+        done = self._shutdown_done = trio.Event()
+        self._accepting = False
+        try:
+            with trio.CancelScope(shield=True):
+                with trio.move_on_after(self._drain_timeout if drain else 0):
+                    await self._idle.wait()
+                # Drain time is over: what still runs is cancelled, and what is queued refused,
+                # rather than waited for again by the threads' own shutdown timeouts.
+                for handle in list(self._handles.values()):
+                    handle.actor.closing = True
+                    handle.actor.abandon_current()
+                await self._root.stop()
+        finally:
+            done.set()
+
+    @property
+    def accepting(self) -> bool:
+        return self._accepting
+
+    @asynccontextmanager
+    async def _admit(self) -> AsyncIterator[None]:
+        """Count a turn in flight; refused once shutdown began."""
+        if not self._accepting:
+            raise RuntimeClosedError("the runtime is shutting down; no new turns")
+        self._inflight += 1
+        self._idle = trio.Event() if self._inflight == 1 else self._idle
+        try:
+            yield
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
+
+    # --- threads ---------------------------------------------------------------------------------
+
+    async def start_thread(
+        self,
+        options: ThreadOptions | None = None,
+        *,
+        name: str | None = None,
+        thread_id: str | None = None,
+        retry: RetryPolicy | None = None,
+        **option_fields: Any,
+    ) -> ThreadHandle:
+        """Start a supervised thread (a new Codex thread, or ``thread_id`` resumed) and return
+        its handle. ``name`` registers it for :meth:`whereis` (``NameTaken`` if in use)."""
+        if not self._accepting:
+            raise RuntimeClosedError("the runtime is not accepting new threads")
+        if options is None:
+            options = ThreadOptions(**option_fields)
+        elif option_fields:
+            options = attrs.evolve(options, **option_fields)
+        name = name if name is not None else f"thread-{next(self._names)}"
+        state = ThreadState(
+            runner=self._runner, options=options, ledger=self._ledger, thread_id=thread_id
+        )
+        actor = ThreadActor(
+            state, limiter=self.limiter, name=name, capacity=self._mailbox_size, bus=self._bus
+        )
+        handle = ThreadHandle(
+            actor,
+            name=name,
+            event_buffer=self._event_buffer,
+            retry=retry if retry is not None else self._retry,
+            admit=self._admit,
+        )
+        supervisor = Supervisor(
+            [actor_spec(actor, id="actor", shutdown=self._thread_shutdown)],
+            max_restarts=self._thread_max_restarts,
+            max_seconds=self._thread_restart_window,
+            name=f"thread:{name}",
+            bus=self._bus,
+        )
+        self.registry.register(name, handle)
+        try:
+            await self._threads.start_child(
+                ChildSpec(
+                    id=name,
+                    start=functools.partial(self._run_thread, supervisor, handle),
+                    restart=Restart.TEMPORARY,
+                    shutdown="infinity",
+                )
+            )
+        except BaseException:
+            self.registry.unregister(name, handle)
+            raise
+        return handle
+
+    async def resume_thread(
+        self, thread_id: str, options: ThreadOptions | None = None, **kw: Any
+    ) -> ThreadHandle:
+        """A supervised thread continuing the Codex thread ``thread_id``."""
+        return await self.start_thread(options, thread_id=thread_id, **kw)
+
+    async def _run_thread(
+        self,
+        supervisor: Supervisor,
+        handle: ThreadHandle,
+        ctx: ChildContext,
+        *,
+        task_status: trio.TaskStatus[Any],
+    ) -> None:
+        self._handles[handle.name] = handle
+        self._supervisors[handle.name] = supervisor
+        reason = "normal"
+        try:
+            await supervisor.run(task_status=task_status, stop_requested=ctx.stop_requested)
+        except BaseException as exc:
+            reason = type(exc).__name__
+            raise
+        finally:
+            self.registry.unregister(handle.name, handle)
+            self._handles.pop(handle.name, None)
+            self._supervisors.pop(handle.name, None)
+            handle.actor.mark_gone()
+            if self._app_server is not None and handle.id is not None:
+                self._app_server.forget_thread(handle.id)  # its records on the shared client
+            if handle.actor.state.announced:  # thread.start was emitted: keep gauges balanced
+                telemetry.execute(
+                    ("codex", "thread", "stop"),
+                    {"count": 1},
+                    {
+                        "thread_id": handle.id,
+                        "transport": self._runner.name,
+                        "name": handle.name,
+                        "reason": reason,
+                    },
+                )
+
+    async def stop_thread(self, name: str) -> None:
+        """Stop a thread gracefully (its current turn finishes first, up to its shutdown time)."""
+        await self._threads.terminate_child(name)
+
+    def whereis(self, name: str) -> ThreadHandle | None:
+        """The running thread registered as ``name``, or None."""
+        return self.registry.whereis(name)
+
+    def which_children(self) -> list[ThreadInfo]:
+        """A snapshot of every supervised thread: ids, state, restarts, current codex pid."""
+        out = []
+        for name, handle in list(self._handles.items()):
+            supervisor = self._supervisors.get(name)
+            children = supervisor.which_children() if supervisor is not None else []
+            actor_info = children[0] if children else None
+            out.append(
+                ThreadInfo(
+                    name=name,
+                    thread_id=handle.id,
+                    state=actor_info.state if actor_info else ChildState.STOPPED,
+                    restart_count=actor_info.restart_count if actor_info else 0,
+                    pid=handle.actor.pid,
+                    queued_turns=handle.actor.mailbox_stats().queue_length,
+                    turns_completed=handle.actor.turns,
+                )
+            )
+        return out
+
+    @property
+    def app_server_status(self) -> AppServerStatus | None:
+        """The shared app-server's health (state, pid, restarts, last error) on the app-server
+        transport; None on exec. It is restarted whenever it dies, with backoff while it keeps
+        dying (see :class:`~codex_trio._transport.app_server.AppServerTransport`)."""
+        return self._app_server.status if self._app_server is not None else None
+
+    def count_children(self) -> ChildCounts:
+        """OTP's count_children for the threads supervisor."""
+        return self._threads.count_children()
+
+    # --- metrics and signals ---------------------------------------------------------------------
+
+    async def serve_metrics(
+        self, host: str = "127.0.0.1", port: int = 0, *, limits: HttpLimits | None = None
+    ) -> tuple[str, int]:
+        """Serve Prometheus metrics on ``http://host:port/metrics`` as a supervised child of the
+        runtime (not a thread); returns the bound address. Creates :attr:`metrics` (a private
+        registry fed by telemetry) on first use. ``limits`` bounds slow clients (request and
+        idle timeouts, a connection cap; default ``observe.metrics_server.DEFAULT_LIMITS``)."""
+        from codex_trio.observe._metrics import Metrics
+        from codex_trio.observe._metrics_server import DEFAULT_LIMITS, serve_metrics
+
+        if self.metrics is None:
+            self.metrics = Metrics()
+            self.metrics.attach(self._bus if self._bus is not None else default_bus)
+        registry = self.metrics.registry
+
+        async def run(ctx: ChildContext, *, task_status: trio.TaskStatus[Any]) -> None:
+            async with trio.open_nursery() as nursery:
+                address = await nursery.start(
+                    functools.partial(
+                        serve_metrics,
+                        registry,
+                        host=host,
+                        port=port,
+                        limits=limits if limits is not None else DEFAULT_LIMITS,
+                    )
+                )
+                task_status.started(address)
+                await ctx.stop_requested.wait()
+                nursery.cancel_scope.cancel()
+
+        address: tuple[str, int] = await self._root.start_child(
+            ChildSpec(id=f"metrics:{host}:{port}", start=run, shutdown=2.0)
+        )
+        return address
+
+    async def catch_shutdown_signals(
+        self, signals: Iterable[int] = (signal_module.SIGINT, signal_module.SIGTERM)
+    ) -> ShutdownSignal:
+        """Start catching ``signals`` now and return a :class:`ShutdownSignal` to wait on.
+
+        Returns once the handlers are in place, so a daemon can announce that it is ready
+        without a window in which a SIGTERM would still kill it outright. The signals stay caught
+        until the runtime has shut down: a second SIGTERM or Ctrl-C during the drain is absorbed
+        instead of killing the process before its codex children are reaped. Must be called from
+        the main thread (a restriction of signal handling in Python) while the runtime runs.
+        """
+        nursery = self._nursery
+        if nursery is None:
+            raise RuntimeClosedError("the runtime is not running")
+        caught = ShutdownSignal()
+
+        async def watch(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+            # Lives in the runtime's nursery, so the receiver stays open through the drain; it is
+            # cancelled once the tree has stopped.
+            with trio.open_signal_receiver(*signals) as received:
+                task_status.started()
+                async for signum in received:
+                    caught._set(signum)
+
+        await nursery.start(watch)
+        return caught
+
+    async def wait_for_shutdown_signal(
+        self, signals: Iterable[int] = (signal_module.SIGINT, signal_module.SIGTERM)
+    ) -> int:
+        """Wait until the process receives one of ``signals`` (SIGINT, SIGTERM) and return it.
+
+        For daemons::
+
+            async with Runtime() as runtime:
+                ...start threads, serve metrics...
+                await runtime.wait_for_shutdown_signal()
+            # leaving the block drains and stops everything; exit 0
+
+        Same as ``await (await runtime.catch_shutdown_signals(signals)).wait()``; see
+        :meth:`catch_shutdown_signals` for what happens to later signals.
+        """
+        caught = await self.catch_shutdown_signals(signals)
+        return await caught.wait()

@@ -34,6 +34,23 @@ def test_import_codex_trio_does_not_load_prometheus_or_the_http_server() -> None
     assert "prometheus_client" in loaded_after("from codex_trio.observe import Metrics")
 
 
+def test_import_codex_trio_does_not_load_the_supervised_runtime_until_asked() -> None:
+    assert "codex_trio.runtime" not in loaded_after("import codex_trio\ncodex_trio.Codex()")
+    assert "codex_trio.runtime" in loaded_after("import codex_trio\ncodex_trio.Runtime")
+
+
+def test_public_objects_name_the_public_namespace() -> None:
+    code = (
+        "import codex_trio\n"
+        "print(codex_trio.Codex.__module__, codex_trio.Runtime.__module__, "
+        "codex_trio.TurnFailedError.__module__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    assert out.split() == ["codex_trio", "codex_trio", "codex_trio"]
+
+
 def test_an_exec_codex_and_runtime_do_not_load_it_either() -> None:
     modules = loaded_after(
         "import codex_trio\n"

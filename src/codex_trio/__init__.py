@@ -13,6 +13,7 @@ name this namespace as their module (``codex_trio.Codex``), wherever they are de
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from codex_trio._api import Codex, Thread
@@ -115,30 +116,45 @@ from codex_trio._protocol.options import (
 )
 from codex_trio._turn import TurnResult, TurnStream, TurnStreamStatistics
 from codex_trio.observe import configure_logging
-from codex_trio.runtime import (
-    ActorStopped,
-    RetryPolicy,
-    Runtime,
-    RuntimeClosedError,
-    ThreadHandle,
-    ThreadInfo,
-    TurnCancelledError,
-)
 
 if TYPE_CHECKING:
     from codex_trio.observe._metrics import Metrics
+    from codex_trio.runtime import (
+        ActorStopped,
+        RetryPolicy,
+        Runtime,
+        RuntimeClosedError,
+        ThreadHandle,
+        ThreadInfo,
+        TurnCancelledError,
+    )
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
-    # Metrics loads prometheus_client: only when asked for.
-    if name == "Metrics":
-        from codex_trio.observe._metrics import Metrics
+# Loaded on first use (PEP 562): the supervised runtime and prometheus_client are not needed by
+# a plain SDK user, and cost a fifth of the import.
+_LAZY = {
+    "ActorStopped": "codex_trio.runtime",
+    "RetryPolicy": "codex_trio.runtime",
+    "Runtime": "codex_trio.runtime",
+    "RuntimeClosedError": "codex_trio.runtime",
+    "ThreadHandle": "codex_trio.runtime",
+    "ThreadInfo": "codex_trio.runtime",
+    "TurnCancelledError": "codex_trio.runtime",
+    "Metrics": "codex_trio.observe._metrics",
+}
 
-        globals()["Metrics"] = Metrics
-        return Metrics
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = importlib.import_module(_LAZY[name])
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(module, name)
+    _claim(value)
+    globals()[name] = value
+    return value
 
 
 __all__ = [
@@ -244,22 +260,23 @@ __all__ = [
 ]
 
 
-def _fixup_module_metadata() -> None:
-    """Make the public objects defined in private modules say they live here (as trio does), so
-    reprs, tracebacks and docs show ``codex_trio.Codex``, not ``codex_trio._api.codex.Codex``."""
-    for name in __all__:
-        if name == "Metrics":
-            continue
-        obj = globals()[name]
-        module = getattr(obj, "__module__", None)
-        if isinstance(module, str) and module.startswith("codex_trio.") and hasattr(
-            obj, "__qualname__"
-        ):
-            try:
-                obj.__module__ = __name__
-            except (AttributeError, TypeError):  # pragma: no cover - a type alias, say
-                pass
+def _claim(obj: object) -> None:
+    """Make a public object defined in a private module say it lives here (trio's
+    ``fixup_module_metadata``), so reprs, tracebacks and docs show ``codex_trio.Codex``, not
+    ``codex_trio._api.codex.Codex``."""
+    module = getattr(obj, "__module__", None)
+    if (
+        isinstance(module, str)
+        and module.startswith("codex_trio.")
+        and hasattr(obj, "__qualname__")
+    ):
+        try:
+            obj.__module__ = __name__
+        except (AttributeError, TypeError):  # pragma: no cover - a type alias, say
+            pass
 
 
-_fixup_module_metadata()
-del _fixup_module_metadata
+for _name in __all__:
+    if _name not in _LAZY:
+        _claim(globals()[_name])
+del _name

@@ -49,7 +49,7 @@ from codex_trio.testing import (
     write_codex_home,
 )
 from codex_trio.testing._mock_model import run_codex_exec
-from codex_trio.testing._script import Usage
+from codex_trio.testing._script import MockUsage
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "fixtures" / "exec"
@@ -134,7 +134,7 @@ SCENARIOS = [
             response(
                 reasoning("Thinking about a greeting."),
                 message("Hello after some thought."),
-                usage=Usage(input_tokens=30, output_tokens=12, reasoning_output_tokens=7),
+                usage=MockUsage(input_tokens=30, output_tokens=12, reasoning_output_tokens=7),
             )
         ],
     ),

@@ -21,16 +21,6 @@ See docs/app-server.md.
 """
 
 from codex_trio._protocol.app_server import _generated as types
-from codex_trio._protocol.app_server.mapping import (
-    AgentMessageDeltaEvent,
-    AppServerEvent,
-    AppServerNotificationEvent,
-    CommandOutputDeltaEvent,
-    PlanUpdatedEvent,
-    ReasoningDeltaEvent,
-    TokenUsageUpdatedEvent,
-    TurnDiffUpdatedEvent,
-)
 from codex_trio._protocol.app_server.messages import (
     InternalError,
     InvalidMessageError,
@@ -48,6 +38,16 @@ from codex_trio._protocol.app_server.messages import (
     encode_params,
 )
 from codex_trio._protocol.app_server.params import TurnOverrides, UserInput
+from codex_trio._protocol.app_server.turn_events import (
+    AgentMessageDeltaEvent,
+    AppServerEvent,
+    AppServerNotificationEvent,
+    CommandOutputDeltaEvent,
+    PlanUpdatedEvent,
+    ReasoningDeltaEvent,
+    TokenUsageUpdatedEvent,
+    TurnDiffUpdatedEvent,
+)
 from codex_trio._transport.app_server import (
     AppServerClient,
     AppServerStatus,

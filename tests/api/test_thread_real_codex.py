@@ -24,7 +24,7 @@ from codex_trio._protocol import (
 )
 from codex_trio.testing import (
     MockModel,
-    Usage,
+    MockUsage,
     apply_patch,
     exec_command,
     hang,
@@ -44,7 +44,7 @@ async def test_plain_message_gives_final_response_and_usage(
     mock_model: MockModel, codex: codex_trio.Codex, thread_options: Options
 ) -> None:
     mock_model.script = [
-        response(message("Hello there."), usage=Usage(input_tokens=11, output_tokens=3))
+        response(message("Hello there."), usage=MockUsage(input_tokens=11, output_tokens=3))
     ]
     thread = codex.start_thread(**thread_options)
     result = await thread.run("Say hello")
@@ -191,8 +191,8 @@ async def test_resume_carries_history_and_per_turn_usage_is_the_difference(
     mock_model: MockModel, codex: codex_trio.Codex, thread_options: Options
 ) -> None:
     mock_model.script = [
-        response(message("first answer"), usage=Usage(input_tokens=20, output_tokens=5)),
-        response(message("second answer"), usage=Usage(input_tokens=50, output_tokens=7)),
+        response(message("first answer"), usage=MockUsage(input_tokens=20, output_tokens=5)),
+        response(message("second answer"), usage=MockUsage(input_tokens=50, output_tokens=7)),
     ]
     thread = codex.start_thread(**thread_options)
     first = await thread.run("first question")

@@ -18,8 +18,8 @@ import trio
 from codex_trio.testing import (
     DEFAULT_API_KEY,
     MockModel,
+    MockUsage,
     Script,
-    Usage,
     apply_patch,
     exec_command,
     function_call,
@@ -94,7 +94,7 @@ async def test_scripted_usage_is_reported_in_turn_completed(mock_model: MockMode
     mock_model.script = [
         response(
             message("x"),
-            usage=Usage(
+            usage=MockUsage(
                 input_tokens=30,
                 cached_input_tokens=4,
                 output_tokens=12,

@@ -13,10 +13,10 @@ import trio.testing
 from codex_trio.testing import (
     HttpLimits,
     MockResponsesServer,
+    MockUsage,
     RecordedRequest,
     Script,
     Step,
-    Usage,
     delay,
     disconnect,
     exec_command,
@@ -45,7 +45,7 @@ async def test_stream_frames_events_and_ends_with_completed_usage() -> None:
             response(
                 reasoning("r"),
                 message("hi"),
-                usage=Usage(
+                usage=MockUsage(
                     input_tokens=7,
                     cached_input_tokens=3,
                     output_tokens=2,

@@ -37,11 +37,11 @@ from codex_trio.testing._mock_model import (
 from codex_trio.testing._mock_server import HttpLimits, MockResponsesServer, MockServerStatistics
 from codex_trio.testing._recorded import RecordedRequest
 from codex_trio.testing._script import (
+    MockUsage,
     OutputItem,
-    Response,
     Script,
+    ScriptedResponse,
     Step,
-    Usage,
     apply_patch,
     delay,
     disconnect,
@@ -70,10 +70,10 @@ __all__ = [
     "MockServerStatistics",
     "OutputItem",
     "RecordedRequest",
-    "Response",
+    "ScriptedResponse",
     "Script",
     "Step",
-    "Usage",
+    "MockUsage",
     "apply_patch",
     "delay",
     "disconnect",

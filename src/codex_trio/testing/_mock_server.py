@@ -41,7 +41,7 @@ import trio
 
 from codex_trio._http import HttpConnection, HttpLimits, serve_http
 from codex_trio.testing._recorded import RecordedRequest
-from codex_trio.testing._script import Message, Response, Script, Step
+from codex_trio.testing._script import Message, Script, ScriptedResponse, Step
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -102,7 +102,7 @@ def _sse(event_type: str, data: dict[str, Any]) -> bytes:
     return f"event: {event_type}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
 
 
-def sse_events(response: Response, ids: _Ids, model: str | None) -> Iterator[bytes]:
+def sse_events(response: ScriptedResponse, ids: _Ids, model: str | None) -> Iterator[bytes]:
     """The SSE events of a ``"stream"`` or ``"failed"`` response, in order, as wire bytes.
 
     The first event is always ``response.created``; a stream ends with ``response.completed``, a
@@ -478,7 +478,7 @@ class MockResponsesServer:
         conn: h11.Connection,
         stream: trio.SocketStream,
         request: RecordedRequest,
-        scripted: Response,
+        scripted: ScriptedResponse,
     ) -> bool:
         headers = [
             ("content-type", "text/event-stream"),

@@ -3,7 +3,8 @@
 A codex turn is a conversation between codex and the model: codex POSTs the history to
 ``/v1/responses``, the model streams back a *response* (a few output items and a usage record),
 codex runs whatever tools the items call and POSTs again with the tool outputs, until a response
-holds no tool call. The mock plays the model by consuming one scripted :class:`Response` per POST.
+holds no tool call. The mock plays the model by consuming one :class:`ScriptedResponse` per
+POST.
 
 Building blocks, from small to large:
 
@@ -11,7 +12,7 @@ Building blocks, from small to large:
   :func:`apply_patch`, :func:`update_plan`, :func:`function_call`, :func:`web_search`. They carry
   no ids: the server gives every item a fresh id and every call a fresh ``call_id`` when it streams
   it, so one script can be replayed against many codex processes.
-* **responses** — :func:`response` bundles items with a :class:`Usage`; :func:`http_error`,
+* **responses** — :func:`response` bundles items with a :class:`MockUsage`; :func:`http_error`,
   :func:`response_failed`, :func:`hang`, :func:`hold`, :func:`disconnect` and :func:`delay` make
   responses that misbehave the way the real API sometimes does.
 * **scripts** — :class:`Script` hands out responses in global order, or per *conversation key*
@@ -22,7 +23,7 @@ Example: a turn that runs a command, then answers::
 
     Script([
         exec_command("echo hi"),              # 1st POST: codex runs `echo hi`
-        response(message("done"), usage=Usage(input_tokens=50)),  # 2nd POST: final answer
+        response(message("done"), usage=MockUsage(input_tokens=50)),  # 2nd POST: final answer
     ])
 
 When a script runs out, the server answers an HTTP error (503) saying so and counts it in
@@ -44,16 +45,15 @@ if TYPE_CHECKING:
 __all__ = [
     "ApplyPatch",
     "DefaultReply",
-    "ExecCommand",
     "FunctionCall",
     "Message",
     "OutputItem",
     "PlanStep",
     "Reasoning",
-    "Response",
+    "ScriptedResponse",
     "Script",
     "Step",
-    "Usage",
+    "MockUsage",
     "WebSearch",
     "apply_patch",
     "delay",
@@ -212,7 +212,6 @@ class WebSearch:
         return "ws"
 
 
-ExecCommand = FunctionCall
 """``exec_command`` calls are plain function calls; the alias names them in signatures."""
 
 OutputItem: TypeAlias = Message | Reasoning | FunctionCall | ApplyPatch | WebSearch
@@ -332,7 +331,7 @@ def web_search(query: str) -> WebSearch:
 
 
 @attrs.frozen(kw_only=True)
-class Usage:
+class MockUsage:
     """Token usage reported in ``response.completed``.
 
     codex reports usage in ``turn.completed`` summed over the whole thread, so tests that check
@@ -364,7 +363,7 @@ ResponseKind: TypeAlias = Literal["stream", "http_error", "hang", "failed"]
 
 
 @attrs.frozen(kw_only=True)
-class Response:
+class ScriptedResponse:
     """One scripted answer to one ``POST /v1/responses``.
 
     Build it with :func:`response` and the behaviour helpers rather than directly. ``kind`` says
@@ -382,7 +381,7 @@ class Response:
 
     kind: ResponseKind = "stream"
     items: tuple[OutputItem, ...] = ()
-    usage: Usage = Usage()
+    usage: MockUsage = MockUsage()
     delay: float = 0.0
     hold: bool = False
     disconnect_after_events: int | None = None
@@ -392,28 +391,29 @@ class Response:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-Step: TypeAlias = Response | OutputItem
-"""What a script holds: a :class:`Response`, or a bare output item meaning ``response(item)``."""
+Step: TypeAlias = ScriptedResponse | OutputItem
+"""What a script holds: a :class:`ScriptedResponse`, or a bare output item meaning
+``response(item)``."""
 
 DefaultReply: TypeAlias = Step | Callable[["RecordedRequest"], Step]
 
 
-def _as_response(step: Step) -> Response:
-    return step if isinstance(step, Response) else Response(items=(step,))
+def _as_response(step: Step) -> ScriptedResponse:
+    return step if isinstance(step, ScriptedResponse) else ScriptedResponse(items=(step,))
 
 
-def response(*items: OutputItem, usage: Usage | None = None) -> Response:
+def response(*items: OutputItem, usage: MockUsage | None = None) -> ScriptedResponse:
     """A normal streamed response holding ``items`` (in order) and ``usage``.
 
     A response whose items include a tool call makes codex run the tool and POST again; a
     response with only messages and reasoning ends the turn.
     """
-    return Response(items=items, usage=usage or Usage())
+    return ScriptedResponse(items=items, usage=usage or MockUsage())
 
 
 def http_error(
     status: int, message: str, *, code: str | None = None, retry_after: float | None = None
-) -> Response:
+) -> ScriptedResponse:
     """Answer with HTTP ``status`` and an OpenAI-style ``{"error": {...}}`` body.
 
     With the retries of a CODEX_HOME from ``write_codex_home`` set to 0, codex 0.163 turns a 400,
@@ -423,17 +423,17 @@ def http_error(
     if status < 400 or status > 599:
         raise ValueError(f"an HTTP error status is 4xx or 5xx, not {status}")
     headers = () if retry_after is None else (("retry-after", f"{retry_after:g}"),)
-    return Response(
+    return ScriptedResponse(
         kind="http_error", status=status, error=message, error_code=code, headers=headers
     )
 
 
-def response_failed(message: str, *, code: str = "server_error") -> Response:
+def response_failed(message: str, *, code: str = "server_error") -> ScriptedResponse:
     """Stream ``response.created`` then ``response.failed`` carrying ``message``."""
-    return Response(kind="failed", error=message, error_code=code)
+    return ScriptedResponse(kind="failed", error=message, error_code=code)
 
 
-def hang() -> Response:
+def hang() -> ScriptedResponse:
     """Accept the request and never answer it (no status line, no headers); for deadline tests.
 
     codex does not time this out by itself: ``stream_idle_timeout_ms`` only starts once a
@@ -443,33 +443,33 @@ def hang() -> Response:
     stalls and that codex itself fails after the idle timeout (5 s by default in
     :func:`~codex_trio.testing.write_codex_home`), use :func:`hold` and do not release it.
     """
-    return Response(kind="hang")
+    return ScriptedResponse(kind="hang")
 
 
-def hold(*items: OutputItem, usage: Usage | None = None) -> Response:
+def hold(*items: OutputItem, usage: MockUsage | None = None) -> ScriptedResponse:
     """Send ``response.created``, then wait for ``server.release()`` before sending the rest.
 
     For interrupt and steer tests: once ``await server.wait_for_held()`` returns, codex is inside
     the turn and waiting on the model. A held stream that is never released ends when codex drops
     the connection or the server stops.
     """
-    return Response(items=items, usage=usage or Usage(), hold=True)
+    return ScriptedResponse(items=items, usage=usage or MockUsage(), hold=True)
 
 
-def disconnect(*items: OutputItem, after_events: int = 1) -> Response:
+def disconnect(*items: OutputItem, after_events: int = 1) -> ScriptedResponse:
     """Stream ``response.created`` and the items' events, but close the connection after
     ``after_events`` SSE events, before ``response.completed``.
     """
     if after_events < 0:
         raise ValueError("after_events must be >= 0")
-    return Response(items=items, disconnect_after_events=after_events)
+    return ScriptedResponse(items=items, disconnect_after_events=after_events)
 
 
-def delay(seconds: float, step: Step | None = None) -> Response:
+def delay(seconds: float, step: Step | None = None) -> ScriptedResponse:
     """``step`` (default: an empty message response) answered only after ``seconds``."""
     if seconds < 0:
         raise ValueError("a delay cannot be negative")
-    base = _as_response(step) if step is not None else Response(items=(message(""),))
+    base = _as_response(step) if step is not None else ScriptedResponse(items=(message(""),))
     return attrs.evolve(base, delay=seconds)
 
 
@@ -495,8 +495,8 @@ class Script:
     """
 
     def __init__(self, steps: Iterable[Step] = (), *, default: DefaultReply | None = None) -> None:
-        self._queue: deque[Response] = deque(_as_response(s) for s in steps)
-        self._keyed: dict[Hashable, deque[Response]] = {}
+        self._queue: deque[ScriptedResponse] = deque(_as_response(s) for s in steps)
+        self._keyed: dict[Hashable, deque[ScriptedResponse]] = {}
         self._key: Callable[[RecordedRequest], Hashable | None] | None = None
         self._default = default
         self.served = 0
@@ -536,7 +536,7 @@ class Script:
         """Scripted steps not yet consumed, in every queue."""
         return len(self._queue) + sum(len(q) for q in self._keyed.values())
 
-    def next_response(self, request: RecordedRequest) -> Response | None:
+    def next_response(self, request: RecordedRequest) -> ScriptedResponse | None:
         """Pop the response for ``request``; ``None`` when nothing answers it."""
         queue = self._queue
         if self._key is not None:
@@ -550,7 +550,7 @@ class Script:
         self.served += 1
         default = self._default
         if callable(default) and not isinstance(
-            default, Response | Message | Reasoning | FunctionCall | ApplyPatch | WebSearch
+            default, ScriptedResponse | Message | Reasoning | FunctionCall | ApplyPatch | WebSearch
         ):
             return _as_response(default(request))
         return _as_response(default)

@@ -5,7 +5,7 @@
   method tables ``CLIENT_REQUESTS``, ``SERVER_REQUESTS``, ``SERVER_NOTIFICATIONS``;
 * :mod:`.messages` — parsing and classification of incoming lines, typed notifications, typed
   JSON-RPC errors, safe encoding;
-* :mod:`.mapping` — notifications of a turn as the exec transport's public events, plus the
+* :mod:`.turn_events` — notifications of a turn as the exec transport's public events, plus the
   richer app-server-only events.
 
 Pure data: nothing here does I/O.
@@ -21,18 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from codex_trio._protocol.app_server import _generated as types
-    from codex_trio._protocol.app_server.mapping import (
-        AgentMessageDeltaEvent,
-        AppServerEvent,
-        AppServerNotificationEvent,
-        CommandOutputDeltaEvent,
-        PlanUpdatedEvent,
-        ReasoningDeltaEvent,
-        TokenUsageUpdatedEvent,
-        TurnDiffUpdatedEvent,
-        TurnEventMapper,
-        map_item,
-    )
     from codex_trio._protocol.app_server.messages import (
         InternalError,
         InvalidMessageError,
@@ -53,20 +41,32 @@ if TYPE_CHECKING:
         encode_params,
         parse_message,
     )
+    from codex_trio._protocol.app_server.turn_events import (
+        AgentMessageDeltaEvent,
+        AppServerEvent,
+        AppServerNotificationEvent,
+        CommandOutputDeltaEvent,
+        PlanUpdatedEvent,
+        ReasoningDeltaEvent,
+        TokenUsageUpdatedEvent,
+        TurnDiffUpdatedEvent,
+        TurnEventMapper,
+        map_item,
+    )
 
 _LAZY: dict[str, str] = {
     # name: the submodule it comes from ("types" is the generated module itself)
     "types": "_generated",
-    "AgentMessageDeltaEvent": "mapping",
-    "AppServerEvent": "mapping",
-    "AppServerNotificationEvent": "mapping",
-    "CommandOutputDeltaEvent": "mapping",
-    "PlanUpdatedEvent": "mapping",
-    "ReasoningDeltaEvent": "mapping",
-    "TokenUsageUpdatedEvent": "mapping",
-    "TurnDiffUpdatedEvent": "mapping",
-    "TurnEventMapper": "mapping",
-    "map_item": "mapping",
+    "AgentMessageDeltaEvent": "turn_events",
+    "AppServerEvent": "turn_events",
+    "AppServerNotificationEvent": "turn_events",
+    "CommandOutputDeltaEvent": "turn_events",
+    "PlanUpdatedEvent": "turn_events",
+    "ReasoningDeltaEvent": "turn_events",
+    "TokenUsageUpdatedEvent": "turn_events",
+    "TurnDiffUpdatedEvent": "turn_events",
+    "TurnEventMapper": "turn_events",
+    "map_item": "turn_events",
     "InternalError": "messages",
     "InvalidMessageError": "messages",
     "InvalidParamsError": "messages",

@@ -20,9 +20,6 @@ from codex_trio._errors import (
 )
 from codex_trio._groups import collapse
 from codex_trio._protocol.app_server import _generated as g
-from codex_trio._protocol.app_server.mapping import (
-    usage_from_breakdown,
-)
 from codex_trio._protocol.app_server.messages import (
     Notification,
     Request,
@@ -40,6 +37,9 @@ from codex_trio._protocol.app_server.server_requests import (
     ApprovalHandler,
     DynamicTool,
     decline_and_log,
+)
+from codex_trio._protocol.app_server.turn_events import (
+    usage_from_breakdown,
 )
 from codex_trio._protocol.exec_events import (
     ItemCompletedEvent,

@@ -16,17 +16,17 @@ from codex_trio._errors import (
     SlowConsumerError,
     TransportError,
 )
-from codex_trio._protocol.app_server.mapping import (
-    AppServerEvent,
-    AppServerNotificationEvent,
-    TurnEventMapper,
-)
 from codex_trio._protocol.app_server.messages import (
     Notification,
 )
 from codex_trio._protocol.app_server.params import UserInput
 from codex_trio._protocol.app_server.server_requests import (
     ApprovalRecord,
+)
+from codex_trio._protocol.app_server.turn_events import (
+    AppServerEvent,
+    AppServerNotificationEvent,
+    TurnEventMapper,
 )
 from codex_trio._protocol.exec_events import (
     ThreadEvent,

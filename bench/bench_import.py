@@ -65,7 +65,9 @@ def main() -> None:
     base_t = statistics.median(seconds[names[0]])
     base_m = statistics.median(rss[names[0]])
     print(f"{args.rounds} rounds, interleaved, one fresh interpreter per sample; medians")
-    print(f"{'':40s} {'import ms':>10s} {'x base':>7s} {'peak RSS MiB':>13s} {'+ base':>8s}  generated?")
+    print(
+        f"{'':40s} {'import ms':>10s} {'x base':>7s} {'peak RSS MiB':>13s} {'+ base':>8s}  generated?"
+    )
     for name in names:
         t = statistics.median(seconds[name])
         m = statistics.median(rss[name])

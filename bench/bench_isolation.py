@@ -74,8 +74,10 @@ class RawDriver:
             "turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": text}]}
         )
         await self.read_until(
-            lambda m: m.get("method") == "turn/completed"
-            and m.get("params", {}).get("threadId") == thread_id
+            lambda m: (
+                m.get("method") == "turn/completed"
+                and m.get("params", {}).get("threadId") == thread_id
+            )
         )
 
 
@@ -91,7 +93,10 @@ async def open_raw(model: Any) -> tuple[RawDriver, str]:
     driver = RawDriver(proc)
     await driver.call(
         "initialize",
-        {"clientInfo": {"name": "bench", "version": "0"}, "capabilities": {"experimentalApi": True}},
+        {
+            "clientInfo": {"name": "bench", "version": "0"},
+            "capabilities": {"experimentalApi": True},
+        },
     )
     await driver.send({"method": "initialized"})
     started = await driver.call("thread/start", {"cwd": str(model.workdir)})

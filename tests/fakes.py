@@ -81,7 +81,10 @@ def read():
         sys.exit(0)
     return json.loads(line)
 """
-APP_SERVER_PRELUDE = JSONRPC_HELPERS + """init = read()
+APP_SERVER_PRELUDE = (
+    JSONRPC_HELPERS
+    + """init = read()
 out({"id": init["id"], "result": {"userAgent": "fake", "codexHome": "/tmp", "platformFamily": "unix", "platformOs": "linux"}})
 read()  # initialized
 """
+)

@@ -136,12 +136,17 @@ def test_token_counts_are_not_mistaken_for_tokens() -> None:
 
 def test_a_quoted_assignment_value_is_masked_whole() -> None:
     assert "def" not in redact('export CODEX_API_KEY="abc def"')
-    assert redact("declare -x CODEX_API_KEY='abc def' next") == "declare -x CODEX_API_KEY=[REDACTED] next"
+    assert (
+        redact("declare -x CODEX_API_KEY='abc def' next")
+        == "declare -x CODEX_API_KEY=[REDACTED] next"
+    )
 
 
 def test_an_api_key_header_is_masked() -> None:
     assert redact("x-api-key: abcdef123456") == "x-api-key: [REDACTED]"
-    assert redact("ACCESS_TOKEN=abc123 max_tokens: 100") == "ACCESS_TOKEN=[REDACTED] max_tokens: 100"
+    assert (
+        redact("ACCESS_TOKEN=abc123 max_tokens: 100") == "ACCESS_TOKEN=[REDACTED] max_tokens: 100"
+    )
     assert redact("GITHUB_TOKEN_RW=abc123") == "GITHUB_TOKEN_RW=[REDACTED]"
 
 

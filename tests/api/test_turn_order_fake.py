@@ -15,10 +15,13 @@ from codex_trio._protocol.options import CodexOptions
 from codex_trio._transport.app_server import open_app_server
 from tests.fakes import APP_SERVER_PRELUDE, fake_codex
 
-PRELUDE = APP_SERVER_PRELUDE + """
+PRELUDE = (
+    APP_SERVER_PRELUDE
+    + """
 msg = read()  # turn/start
 out({"id": msg["id"], "result": {"turn": {"id": "u", "items": [], "status": "inProgress"}}})
 """
+)
 STARTED = 'out({"method": "turn/started", "params": {"threadId": "A", "turn": {"id": "u", "items": [], "status": "inProgress"}}})\n'
 COMPLETED = 'out({"method": "turn/completed", "params": {"threadId": "A", "turn": {"id": "u", "items": [], "status": "completed"}}})\nread()\n'
 

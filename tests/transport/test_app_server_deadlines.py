@@ -23,7 +23,6 @@ PRELUDE = APP_SERVER_PRELUDE + 'sys.stderr.write("fake engine up\\n"); sys.stder
 SILENT = "while True:\n    read()\n"
 
 
-
 async def real_thread_start_result(mock_model: MockModel) -> dict[str, Any]:
     """What the pinned binary answers to ``thread/start``, for a fake to replay."""
     options = CodexOptions(codex_path=mock_model.codex, env=mock_model.env)
@@ -58,7 +57,9 @@ async def test_deadline_bounds_thread_resume_that_is_never_answered(tmp_path: Pa
     path = fake_codex(tmp_path, PRELUDE + SILENT)
     with trio.fail_after(30):
         with pytest.raises(TurnDeadlineError) as info:
-            await run_with_timeout(path, tmp_path, 1.0, resume="019abcde-0000-7000-8000-000000000000")
+            await run_with_timeout(
+                path, tmp_path, 1.0, resume="019abcde-0000-7000-8000-000000000000"
+            )
     assert info.value.thread_id == "019abcde-0000-7000-8000-000000000000"
 
 

@@ -481,18 +481,9 @@ class AppServerClient:
         params.update(extra_params or {})
         return await self._typed("thread/list", params, g.ThreadListResponse)
 
-    async def iter_threads(
-        self, *, page_size: int = 50, archived: bool | None = None
-    ) -> AsyncIterator[g.Thread]:
-        """Every stored thread, page after page."""
-        cursor: str | None = None
-        while True:
-            page = await self.thread_list(cursor=cursor, limit=page_size, archived=archived)
-            for thread in page.data:
-                yield thread
-            cursor = page.next_cursor
-            if not cursor or not page.data:
-                return
+    def iter_threads(self, *, page_size: int = 50, archived: bool | None = None) -> ThreadPages:
+        """Every stored thread, page after page (``async for thread in client.iter_threads()``)."""
+        return ThreadPages(self, page_size=page_size, archived=archived)
 
     async def thread_read(
         self, thread_id: str, *, include_turns: bool = True
@@ -783,3 +774,32 @@ async def _serve(
             max_server_requests=max_server_requests,
         ) as connection:
             yield connection
+
+
+class ThreadPages:
+    """Every stored thread, fetched a page (``thread/list``) at a time as the iteration needs
+    them: what :meth:`AppServerClient.iter_threads` returns. An iterator object, not an async
+    generator, so a consumer that stops early leaves nothing suspended behind."""
+
+    def __init__(self, client: AppServerClient, *, page_size: int, archived: bool | None) -> None:
+        self._client = client
+        self._page_size = page_size
+        self._archived = archived
+        self._page: collections.deque[g.Thread] = collections.deque()
+        self._cursor: str | None = None
+        self._last_page = False
+
+    def __aiter__(self) -> ThreadPages:
+        return self
+
+    async def __anext__(self) -> g.Thread:
+        while not self._page:
+            if self._last_page:
+                raise StopAsyncIteration
+            page = await self._client.thread_list(
+                cursor=self._cursor, limit=self._page_size, archived=self._archived
+            )
+            self._page.extend(page.data)
+            self._cursor = page.next_cursor
+            self._last_page = not self._cursor or not page.data
+        return self._page.popleft()

@@ -5,8 +5,9 @@ Runs ``codex app-server generate-json-schema --experimental --out DIR`` on the p
 merges the v2 bundle with the top-level bundle (which alone holds the server-request params and
 responses and ``InitializeResponse``), and writes one Python module of:
 
-* an ``@attrs.frozen`` class per JSON object definition (wire keys in camelCase become
-  snake_case attributes; unknown wire keys are kept in ``extra``);
+* a frozen ``__slots__`` class per JSON object definition, on one base class providing what
+  ``@attrs.frozen`` would generate (wire keys in camelCase become snake_case attributes;
+  unknown wire keys are kept in ``extra``);
 * a ``Literal`` alias per string enumeration (unknown values are kept as plain strings);
 * for each tagged union (``oneOf`` of objects sharing a one-value tag property): one class per
   variant, an ``Unknown<Union>`` class for tags this version does not know, and an alias;
@@ -336,6 +337,11 @@ Conventions (see :mod:`codex_trio._protocol.app_server` for the hand-written lay
   string (no crash);
 * a tagged union decodes to the variant class named by its tag, or to its ``Unknown...`` class
   (holding the raw JSON object) for a tag this version does not know;
+* the classes are plain ``__slots__`` classes on one base, :class:`_Frozen`, which provides
+  immutability, ``==``, ``hash``, ``repr``, pickling and ``attrs.fields()`` (built on first use)
+  with the semantics of ``@attrs.frozen(kw_only=True)`` (``extra`` is left out of ``repr`` and
+  ``hash``); each class has its own ``__init__`` here, so creating the classes at import
+  compiles nothing (see the generator);
 * instances are built by the decoders without ``__init__`` (see the generator); the classes
   have no ``__weakref__`` slot, which that needs;
 * primitive values are trusted as the engine sends them; a missing required key or a container
@@ -347,13 +353,119 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal, TypeAlias
+from reprlib import recursive_repr
+from typing import Any, ClassVar, Literal, TypeAlias, dataclass_transform
 
 import attrs
+from attrs.exceptions import FrozenInstanceError
 
 EMPTY_EXTRA: Mapping[str, Any] = MappingProxyType({{}})
 
 CODEX_VERSION = {version!r}
+
+_set = object.__setattr__
+_NAMES: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {{}}
+
+
+def _names(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(every field, the fields shown and hashed: all but ``extra``) of a generated class."""
+    names = _NAMES.get(cls)
+    if names is None:
+        every = tuple(n for n in cls.__dict__.get("__slots__", ()) if n != "__weakref__")
+        names = _NAMES[cls] = (every, tuple(n for n in every if n != "extra"))
+    return names
+
+
+class _AttrsFields:
+    """``__attrs_attrs__`` of a generated class (what ``attrs.fields``, ``attrs.has``,
+    ``attrs.evolve`` and ``attrs.asdict`` read), built from its ``__init__`` on first use."""
+
+    def __get__(self, obj: object, cls: type) -> tuple[attrs.Attribute[Any], ...]:
+        init = cls.__dict__.get("__init__")
+        fields: list[attrs.Attribute[Any]] = []
+        if init is not None:
+            code = init.__code__
+            params = code.co_varnames[1 : code.co_argcount + code.co_kwonlyargcount]
+            defaults = init.__kwdefaults__ or {{}}
+            for i, name in enumerate(params):
+                shown = name != "extra"
+                fields.append(
+                    attrs.Attribute(  # type: ignore[call-arg]
+                        name=name,
+                        default=defaults.get(name, attrs.NOTHING),
+                        validator=None,
+                        repr=shown,
+                        cmp=None,
+                        hash=None if shown else False,
+                        init=True,
+                        inherited=False,
+                        type=cls.__annotations__.get(name),
+                        kw_only=i >= code.co_argcount - 1,
+                        eq=True,
+                        order=True,
+                        alias=name,
+                    )
+                )
+        result = _Fields(fields)
+        type.__setattr__(cls, "__attrs_attrs__", result)
+        return result
+
+
+class _Fields(tuple):  # type: ignore[type-arg]
+    """The fields of a class, also by name (``attrs.fields(C).name``)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        for field in self:
+            if field.name == name:
+                return field
+        raise AttributeError(name)
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True)
+class _Frozen:
+    """Base of the generated classes: frozen, compared field by field (same class only),
+    hashed and shown over every field but ``extra``, as ``@attrs.frozen`` would generate; the
+    methods are shared instead of compiled per class (that made importing this module 0.9 s)."""
+
+    __slots__ = ()
+    __match_args__: ClassVar[tuple[str, ...]] = ()
+    __attrs_attrs__: ClassVar[Any] = _AttrsFields()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        for name in _names(self.__class__)[0]:
+            if getattr(self, name) != getattr(other, name):
+                return False
+        return True
+
+    def __hash__(self) -> int:
+        cls = self.__class__
+        return hash((cls, *[getattr(self, name) for name in _names(cls)[1]]))
+
+    @recursive_repr()
+    def __repr__(self) -> str:
+        cls = self.__class__
+        shown = ", ".join(f"{{name}}={{getattr(self, name)!r}}" for name in _names(cls)[1])
+        return f"{{cls.__qualname__}}({{shown}})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {{name: getattr(self, name) for name in _names(self.__class__)[0]}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            _set(self, name, value)
+
+    def __replace__(self, **changes: Any) -> Any:
+        return self.__class__(**{{**self.__getstate__(), **changes}})
 
 
 
@@ -362,8 +474,9 @@ def _extra(o: Mapping[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
 
 
 def _twin(cls: type) -> Callable[[], Any]:
-    """A mutable class with the slots of the frozen ``cls`` (see the decoders)."""
-    return type("_Build" + cls.__name__, (), {{"__slots__": cls.__dict__["__slots__"]}})
+    """A mutable class with the slots and base of the frozen ``cls`` (see the decoders)."""
+    namespace = {{"__slots__": cls.__dict__["__slots__"], "__setattr__": object.__setattr__}}
+    return type("_Build" + cls.__name__, cls.__bases__, namespace)
 '''
 
 
@@ -414,9 +527,21 @@ def _fields(model: Model, cls: str) -> list[tuple[str, str, bool, Schema]]:
     return fields
 
 
+def _init(params: list[tuple[str, str, str | None]], kw_only: bool) -> list[str]:
+    """``__init__`` of a generated class over (name, annotation, default source or None)."""
+    args = ", ".join(f"{n}: {ann}" + (f" = {d}" if d else "") for n, ann, d in params)
+    star = "*, " if kw_only else ""
+    out = [f"    def __init__(self, {star}{args}) -> None:"]
+    out += [f'        _set(self, "{n}", {n})' for n, _, _ in params]
+    return out
+
+
 def render_class(model: Model, cls: str) -> list[str]:
+    # A plain class on the shared base _Frozen (see the module's header) with its own __init__
+    # in the source: creating it at import is one type() call. @attrs.frozen compiled five or
+    # so methods per class with exec at import, 0.4 s of the module's 0.9 s.
     schema = model.classes[cls]
-    out = ["", "", "@attrs.frozen(kw_only=True, weakref_slot=False)", f"class {cls}:"]
+    out = ["", "", f"class {cls}(_Frozen):"]
     doc = schema.get("description")
     variant = model.variant_of.get(cls)
     if variant is not None:
@@ -424,32 +549,41 @@ def render_class(model: Model, cls: str) -> list[str]:
     out += docstring(doc or f"``{cls}`` (wire object).", "    ")
     if variant is not None:
         out.append(f"    {snake(variant[1])}: ClassVar[str] = {json.dumps(variant[2])}")
-    for _key, attr, required, node in _fields(model, cls):
+    fields = _fields(model, cls)
+    slots = [attr for _, attr, _, _ in fields] + ["extra"]
+    out.append(f"    __slots__ = ({''.join(json.dumps(n) + ', ' for n in slots).rstrip()})")
+    params: list[tuple[str, str, str | None]] = []
+    for _key, attr, required, node in fields:
         ann, _, _ = model.conv(node)
-        if required:
-            out.append(f"    {attr}: {ann}")
-        else:
-            if not ann.endswith("| None") and ann != "Any":
-                ann += " | None"
-            out.append(f"    {attr}: {ann} = None")
+        if not required and not ann.endswith("| None") and ann != "Any":
+            ann += " | None"
+        out.append(f"    {attr}: {ann}")
+        params.append((attr, ann, None if required else "None"))
         desc = node.get("description") if isinstance(node, dict) else None
         if desc:
             out += docstring(desc, "    ")
-    out.append(
-        "    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)"
-    )
+    out.append("    extra: Mapping[str, Any]")
+    params.append(("extra", "Mapping[str, Any]", "EMPTY_EXTRA"))
+    out.append("")
+    out += _init(params, kw_only=True)
     return out
 
 
 def render_union(model: Model, union: str, description: str | None) -> list[str]:
     tag, members = model.unions[union]
-    out = ["", "", "@attrs.frozen", f"class Unknown{union}:"]
+    out = ["", "", f"class Unknown{union}(_Frozen):"]
     out += docstring(
         f"A ``{union}`` whose ``{tag}`` this codex-trio version does not know; ``raw`` as read.",
         "    ",
     )
-    out.append(f"    {snake(tag)}: str | None")
+    name = snake(tag)
+    # As @attrs.frozen made it: positional arguments, matched by position, weakly referable.
+    out.append(f'    __slots__ = ("{name}", "raw", "__weakref__")')
+    out.append(f'    __match_args__ = ("{name}", "raw")')
+    out.append(f"    {name}: str | None")
     out.append("    raw: Mapping[str, Any]")
+    out.append("")
+    out += _init([(name, "str | None", None), ("raw", "Mapping[str, Any]", None)], kw_only=False)
     out.append("")
     names = " | ".join([cls for _, cls, _ in members] + [f"Unknown{union}"])
     out.append(f"{union}: TypeAlias = {names}")

@@ -274,3 +274,45 @@ def test_notifications_round_trip_through_a_json_rpc_line(data: st.DataObject) -
     decoded = decode_notification(note)
     assert decoded == value
     assert encode_message({"method": method, "params": encode_params(decoded)}) == line
+
+
+def test_generated_classes_behave_as_attrs_frozen_classes() -> None:
+    # The classes are plain __slots__ classes on a shared base (cheap to create at import), with
+    # what @attrs.frozen(kw_only=True) gave them: frozen, ==/hash/repr over the fields (extra
+    # left out of repr and hash), attrs.fields/evolve/asdict, copy and pickle.
+    import copy
+    import pickle
+
+    a = g.TokenUsageBreakdown(
+        total_tokens=3, input_tokens=2, cached_input_tokens=0, output_tokens=1,
+        reasoning_output_tokens=0, extra={"k": 1},
+    )  # fmt: skip
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        a.total_tokens = 4  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        del a.total_tokens
+    assert not hasattr(a, "__dict__") and not hasattr(a, "__weakref__")
+    b = attrs.evolve(a)
+    assert b == a and hash(b) == hash(a) and b is not a
+    assert attrs.evolve(a, total_tokens=4) != a and attrs.evolve(a, extra={}) != a
+    assert hash(attrs.evolve(a, extra={})) == hash(a)  # extra is compared, not hashed
+    assert repr(a) == (
+        "TokenUsageBreakdown(cache_write_input_tokens=None, cached_input_tokens=0, "
+        "input_tokens=2, output_tokens=1, reasoning_output_tokens=0, total_tokens=3)"
+    )
+    assert attrs.has(g.TokenUsageBreakdown) and attrs.asdict(a)["extra"] == {"k": 1}
+    fields = attrs.fields(g.TokenUsageBreakdown)
+    assert [f.name for f in fields][-1] == "extra" and fields.extra.repr is False
+    assert all(f.kw_only and f.init for f in fields)
+    assert fields.total_tokens.default is attrs.NOTHING and fields.extra.default is g.EMPTY_EXTRA
+    assert copy.deepcopy(a) == a and pickle.loads(pickle.dumps(a)) == a
+    with pytest.raises(TypeError):
+        g.TokenUsageBreakdown(3, 2, 0, 1, 0)  # type: ignore[misc]
+    # Optional keys default to None; classes differ even with equal fields.
+    assert g.ThreadStartParams().cwd is None
+    assert g.ThreadStartParams() != g.ThreadForkParams(thread_id="t")
+    # Unknown-variant classes keep positional construction and match arguments.
+    unknown = g.UnknownThreadItem("hologram", {"type": "hologram"})
+    assert unknown == g.UnknownThreadItem(type="hologram", raw={"type": "hologram"})
+    assert g.UnknownThreadItem.__match_args__ == ("type", "raw")
+    assert repr(unknown) == "UnknownThreadItem(type='hologram', raw={'type': 'hologram'})"

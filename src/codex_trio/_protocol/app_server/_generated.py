@@ -13,6 +13,11 @@ Conventions (see :mod:`codex_trio._protocol.app_server` for the hand-written lay
   string (no crash);
 * a tagged union decodes to the variant class named by its tag, or to its ``Unknown...`` class
   (holding the raw JSON object) for a tag this version does not know;
+* the classes are plain ``__slots__`` classes on one base, :class:`_Frozen`, which provides
+  immutability, ``==``, ``hash``, ``repr``, pickling and ``attrs.fields()`` (built on first use)
+  with the semantics of ``@attrs.frozen(kw_only=True)`` (``extra`` is left out of ``repr`` and
+  ``hash``); each class has its own ``__init__`` here, so creating the classes at import
+  compiles nothing (see the generator);
 * instances are built by the decoders without ``__init__`` (see the generator); the classes
   have no ``__weakref__`` slot, which that needs;
 * primitive values are trusted as the engine sends them; a missing required key or a container
@@ -24,13 +29,119 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal, TypeAlias
+from reprlib import recursive_repr
+from typing import Any, ClassVar, Literal, TypeAlias, dataclass_transform
 
 import attrs
+from attrs.exceptions import FrozenInstanceError
 
 EMPTY_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 CODEX_VERSION = 'codex-cli 0.163.0'
+
+_set = object.__setattr__
+_NAMES: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _names(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(every field, the fields shown and hashed: all but ``extra``) of a generated class."""
+    names = _NAMES.get(cls)
+    if names is None:
+        every = tuple(n for n in cls.__dict__.get("__slots__", ()) if n != "__weakref__")
+        names = _NAMES[cls] = (every, tuple(n for n in every if n != "extra"))
+    return names
+
+
+class _AttrsFields:
+    """``__attrs_attrs__`` of a generated class (what ``attrs.fields``, ``attrs.has``,
+    ``attrs.evolve`` and ``attrs.asdict`` read), built from its ``__init__`` on first use."""
+
+    def __get__(self, obj: object, cls: type) -> tuple[attrs.Attribute[Any], ...]:
+        init = cls.__dict__.get("__init__")
+        fields: list[attrs.Attribute[Any]] = []
+        if init is not None:
+            code = init.__code__
+            params = code.co_varnames[1 : code.co_argcount + code.co_kwonlyargcount]
+            defaults = init.__kwdefaults__ or {}
+            for i, name in enumerate(params):
+                shown = name != "extra"
+                fields.append(
+                    attrs.Attribute(  # type: ignore[call-arg]
+                        name=name,
+                        default=defaults.get(name, attrs.NOTHING),
+                        validator=None,
+                        repr=shown,
+                        cmp=None,
+                        hash=None if shown else False,
+                        init=True,
+                        inherited=False,
+                        type=cls.__annotations__.get(name),
+                        kw_only=i >= code.co_argcount - 1,
+                        eq=True,
+                        order=True,
+                        alias=name,
+                    )
+                )
+        result = _Fields(fields)
+        type.__setattr__(cls, "__attrs_attrs__", result)
+        return result
+
+
+class _Fields(tuple):  # type: ignore[type-arg]
+    """The fields of a class, also by name (``attrs.fields(C).name``)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        for field in self:
+            if field.name == name:
+                return field
+        raise AttributeError(name)
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True)
+class _Frozen:
+    """Base of the generated classes: frozen, compared field by field (same class only),
+    hashed and shown over every field but ``extra``, as ``@attrs.frozen`` would generate; the
+    methods are shared instead of compiled per class (that made importing this module 0.9 s)."""
+
+    __slots__ = ()
+    __match_args__: ClassVar[tuple[str, ...]] = ()
+    __attrs_attrs__: ClassVar[Any] = _AttrsFields()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        for name in _names(self.__class__)[0]:
+            if getattr(self, name) != getattr(other, name):
+                return False
+        return True
+
+    def __hash__(self) -> int:
+        cls = self.__class__
+        return hash((cls, *[getattr(self, name) for name in _names(cls)[1]]))
+
+    @recursive_repr()
+    def __repr__(self) -> str:
+        cls = self.__class__
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _names(cls)[1])
+        return f"{cls.__qualname__}({shown})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _names(self.__class__)[0]}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            _set(self, name, value)
+
+    def __replace__(self, **changes: Any) -> Any:
+        return self.__class__(**{**self.__getstate__(), **changes})
 
 
 
@@ -39,8 +150,9 @@ def _extra(o: Mapping[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
 
 
 def _twin(cls: type) -> Callable[[], Any]:
-    """A mutable class with the slots of the frozen ``cls`` (see the decoders)."""
-    return type("_Build" + cls.__name__, (), {"__slots__": cls.__dict__["__slots__"]})
+    """A mutable class with the slots and base of the frozen ``cls`` (see the decoders)."""
+    namespace = {"__slots__": cls.__dict__["__slots__"], "__setattr__": object.__setattr__}
+    return type("_Build" + cls.__name__, cls.__bases__, namespace)
 
 
 # ------------------------------------------------------------ enumerations
@@ -417,784 +529,1236 @@ UserVerificationStatusParams: TypeAlias = Any
 
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AccountLoginCompletedNotification:
+class AccountLoginCompletedNotification(_Frozen):
     """``AccountLoginCompletedNotification`` (wire object)."""
-    error: str | None = None
-    login_id: str | None = None
-    onboarding_entrypoint: DesktopOnboardingEntrypoint | None = None
+    __slots__ = ("error", "login_id", "onboarding_entrypoint", "success", "extra",)
+    error: str | None
+    login_id: str | None
+    onboarding_entrypoint: DesktopOnboardingEntrypoint | None
     success: bool
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, error: str | None = None, login_id: str | None = None, onboarding_entrypoint: DesktopOnboardingEntrypoint | None = None, success: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "error", error)
+        _set(self, "login_id", login_id)
+        _set(self, "onboarding_entrypoint", onboarding_entrypoint)
+        _set(self, "success", success)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AccountRateLimitsUpdatedNotification:
+class AccountRateLimitsUpdatedNotification(_Frozen):
     """Sparse rolling rate-limit update.
 
     Clients should merge available values into the most recent `account/rateLimits/read` response or refetch that snapshot. Nullable account metadata may be unavailable in a rolling update and does not clear a previously observed value.
     """
+    __slots__ = ("rate_limits", "extra",)
     rate_limits: RateLimitSnapshot
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, rate_limits: RateLimitSnapshot, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "rate_limits", rate_limits)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AccountTokenUsageDailyBucket:
+class AccountTokenUsageDailyBucket(_Frozen):
     """``AccountTokenUsageDailyBucket`` (wire object)."""
+    __slots__ = ("start_date", "tokens", "extra",)
     start_date: str
     tokens: int
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, start_date: str, tokens: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "start_date", start_date)
+        _set(self, "tokens", tokens)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AccountTokenUsageSummary:
+class AccountTokenUsageSummary(_Frozen):
     """``AccountTokenUsageSummary`` (wire object)."""
-    current_streak_days: int | None = None
-    lifetime_tokens: int | None = None
-    longest_running_turn_sec: int | None = None
-    longest_streak_days: int | None = None
-    peak_daily_tokens: int | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("current_streak_days", "lifetime_tokens", "longest_running_turn_sec", "longest_streak_days", "peak_daily_tokens", "extra",)
+    current_streak_days: int | None
+    lifetime_tokens: int | None
+    longest_running_turn_sec: int | None
+    longest_streak_days: int | None
+    peak_daily_tokens: int | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, current_streak_days: int | None = None, lifetime_tokens: int | None = None, longest_running_turn_sec: int | None = None, longest_streak_days: int | None = None, peak_daily_tokens: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "current_streak_days", current_streak_days)
+        _set(self, "lifetime_tokens", lifetime_tokens)
+        _set(self, "longest_running_turn_sec", longest_running_turn_sec)
+        _set(self, "longest_streak_days", longest_streak_days)
+        _set(self, "peak_daily_tokens", peak_daily_tokens)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AccountUpdatedNotification:
+class AccountUpdatedNotification(_Frozen):
     """``AccountUpdatedNotification`` (wire object)."""
-    auth_mode: AuthMode | None = None
-    plan_type: PlanType | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("auth_mode", "plan_type", "extra",)
+    auth_mode: AuthMode | None
+    plan_type: PlanType | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, auth_mode: AuthMode | None = None, plan_type: PlanType | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "auth_mode", auth_mode)
+        _set(self, "plan_type", plan_type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ActivePermissionProfile:
+class ActivePermissionProfile(_Frozen):
     """``ActivePermissionProfile`` (wire object)."""
-    extends: str | None = None
+    __slots__ = ("extends", "id", "extra",)
+    extends: str | None
     """Parent profile identifier from the selected permissions profile's `extends` setting, when present.
     """
     id: str
     """Identifier from `default_permissions` or the implicit built-in default, such as `:workspace` or a user-defined `[permissions.<id>]` profile.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extends: str | None = None, id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extends", extends)
+        _set(self, "id", id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ActiveThreadStatus:
+class ActiveThreadStatus(_Frozen):
     """``ThreadStatus`` variant ``active``."""
     type: ClassVar[str] = "active"
+    __slots__ = ("active_flags", "extra",)
     active_flags: tuple[ThreadActiveFlag, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, active_flags: tuple[ThreadActiveFlag, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "active_flags", active_flags)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AddFileChange:
+class AddFileChange(_Frozen):
     """``FileChange`` variant ``add``."""
     type: ClassVar[str] = "add"
+    __slots__ = ("content", "extra",)
     content: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, content: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "content", content)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AddPatchChangeKind:
+class AddPatchChangeKind(_Frozen):
     """``PatchChangeKind`` variant ``add``."""
     type: ClassVar[str] = "add"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AdditionalContextEntry:
+class AdditionalContextEntry(_Frozen):
     """``AdditionalContextEntry`` (wire object)."""
+    __slots__ = ("kind", "value", "extra",)
     kind: AdditionalContextKind
     value: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, kind: AdditionalContextKind, value: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "kind", kind)
+        _set(self, "value", value)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AdditionalFileSystemPermissions:
+class AdditionalFileSystemPermissions(_Frozen):
     """``AdditionalFileSystemPermissions`` (wire object)."""
-    entries: tuple[FileSystemSandboxEntry, ...] | None = None
-    glob_scan_max_depth: int | None = None
-    read: tuple[str, ...] | None = None
+    __slots__ = ("entries", "glob_scan_max_depth", "read", "write", "extra",)
+    entries: tuple[FileSystemSandboxEntry, ...] | None
+    glob_scan_max_depth: int | None
+    read: tuple[str, ...] | None
     """This will be removed in favor of `entries`."""
-    write: tuple[str, ...] | None = None
+    write: tuple[str, ...] | None
     """This will be removed in favor of `entries`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, entries: tuple[FileSystemSandboxEntry, ...] | None = None, glob_scan_max_depth: int | None = None, read: tuple[str, ...] | None = None, write: tuple[str, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "entries", entries)
+        _set(self, "glob_scan_max_depth", glob_scan_max_depth)
+        _set(self, "read", read)
+        _set(self, "write", write)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AdditionalNetworkPermissions:
+class AdditionalNetworkPermissions(_Frozen):
     """``AdditionalNetworkPermissions`` (wire object)."""
-    enabled: bool | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("enabled", "extra",)
+    enabled: bool | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, enabled: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "enabled", enabled)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AdditionalPermissionProfile:
+class AdditionalPermissionProfile(_Frozen):
     """``AdditionalPermissionProfile`` (wire object)."""
-    file_system: AdditionalFileSystemPermissions | None = None
-    network: AdditionalNetworkPermissions | None = None
+    __slots__ = ("file_system", "network", "extra",)
+    file_system: AdditionalFileSystemPermissions | None
+    network: AdditionalNetworkPermissions | None
     """Partial overlay used for per-command permission requests."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, file_system: AdditionalFileSystemPermissions | None = None, network: AdditionalNetworkPermissions | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "file_system", file_system)
+        _set(self, "network", network)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AdditionalToolsResponseItem:
+class AdditionalToolsResponseItem(_Frozen):
     """``ResponseItem`` variant ``additional_tools``."""
     type: ClassVar[str] = "additional_tools"
-    id: str | None = None
+    __slots__ = ("id", "role", "tools", "extra",)
+    id: str | None
     role: str
     tools: tuple[Any, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, id: str | None = None, role: str, tools: tuple[Any, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "id", id)
+        _set(self, "role", role)
+        _set(self, "tools", tools)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AgentConfiguredHookHandler:
+class AgentConfiguredHookHandler(_Frozen):
     """``ConfiguredHookHandler`` variant ``agent``."""
     type: ClassVar[str] = "agent"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AgentHookMetadata:
+class AgentHookMetadata(_Frozen):
     """``HookMetadata`` variant ``agent``."""
     handler_type: ClassVar[str] = "agent"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AgentMessageDeltaNotification:
+class AgentMessageDeltaNotification(_Frozen):
     """``AgentMessageDeltaNotification`` (wire object)."""
+    __slots__ = ("delta", "item_id", "thread_id", "turn_id", "extra",)
     delta: str
     item_id: str
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, delta: str, item_id: str, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "delta", delta)
+        _set(self, "item_id", item_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AgentMessageResponseItem:
+class AgentMessageResponseItem(_Frozen):
     """``ResponseItem`` variant ``agent_message``."""
     type: ClassVar[str] = "agent_message"
+    __slots__ = ("author", "content", "id", "internal_chat_message_metadata_passthrough", "recipient", "extra",)
     author: str
     content: tuple[AgentMessageInputContent, ...]
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
+    id: str | None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None
     recipient: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, author: str, content: tuple[AgentMessageInputContent, ...], id: str | None = None, internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None, recipient: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "author", author)
+        _set(self, "content", content)
+        _set(self, "id", id)
+        _set(self, "internal_chat_message_metadata_passthrough", internal_chat_message_metadata_passthrough)
+        _set(self, "recipient", recipient)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AgentMessageThreadItem:
+class AgentMessageThreadItem(_Frozen):
     """``ThreadItem`` variant ``agentMessage``."""
     type: ClassVar[str] = "agentMessage"
-    delivery: AgentMessageDelivery | None = None
+    __slots__ = ("delivery", "id", "memory_citation", "phase", "questions", "text", "extra",)
+    delivery: AgentMessageDelivery | None
     id: str
-    memory_citation: MemoryCitation | None = None
-    phase: MessagePhase | None = None
-    questions: tuple[AsyncUserInputQuestion, ...] | None = None
+    memory_citation: MemoryCitation | None
+    phase: MessagePhase | None
+    questions: tuple[AsyncUserInputQuestion, ...] | None
     text: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, delivery: AgentMessageDelivery | None = None, id: str, memory_citation: MemoryCitation | None = None, phase: MessagePhase | None = None, questions: tuple[AsyncUserInputQuestion, ...] | None = None, text: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "delivery", delivery)
+        _set(self, "id", id)
+        _set(self, "memory_citation", memory_citation)
+        _set(self, "phase", phase)
+        _set(self, "questions", questions)
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AmazonBedrockAccessKeysLoginAccountParams:
+class AmazonBedrockAccessKeysLoginAccountParams(_Frozen):
     """[UNSTABLE] Managed Amazon Bedrock AWS access key login is experimental.
 
     ``LoginAccountParams`` variant ``amazonBedrockAccessKeys``.
     """
     type: ClassVar[str] = "amazonBedrockAccessKeys"
+    __slots__ = ("access_key_id", "region", "secret_access_key", "session_token", "extra",)
     access_key_id: str
     region: str
     secret_access_key: str
-    session_token: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    session_token: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, access_key_id: str, region: str, secret_access_key: str, session_token: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "access_key_id", access_key_id)
+        _set(self, "region", region)
+        _set(self, "secret_access_key", secret_access_key)
+        _set(self, "session_token", session_token)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AmazonBedrockAccount:
+class AmazonBedrockAccount(_Frozen):
     """``Account`` variant ``amazonBedrock``."""
     type: ClassVar[str] = "amazonBedrock"
-    uses_codex_managed_credentials: bool | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("uses_codex_managed_credentials", "extra",)
+    uses_codex_managed_credentials: bool | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, uses_codex_managed_credentials: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "uses_codex_managed_credentials", uses_codex_managed_credentials)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AmazonBedrockLoginAccountParams:
+class AmazonBedrockLoginAccountParams(_Frozen):
     """[UNSTABLE] Managed Amazon Bedrock login is experimental.
 
     ``LoginAccountParams`` variant ``amazonBedrock``.
     """
     type: ClassVar[str] = "amazonBedrock"
+    __slots__ = ("api_key", "region", "extra",)
     api_key: str
     region: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, api_key: str, region: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "api_key", api_key)
+        _set(self, "region", region)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AmazonBedrockLoginAccountResponse:
+class AmazonBedrockLoginAccountResponse(_Frozen):
     """``LoginAccountResponse`` variant ``amazonBedrock``."""
     type: ClassVar[str] = "amazonBedrock"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AnalyticsConfig:
+class AnalyticsConfig(_Frozen):
     """``AnalyticsConfig`` (wire object)."""
-    enabled: bool | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("enabled", "extra",)
+    enabled: bool | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, enabled: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "enabled", enabled)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ApiKeyAccount:
+class ApiKeyAccount(_Frozen):
     """``Account`` variant ``apiKey``."""
     type: ClassVar[str] = "apiKey"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ApiKeyLoginAccountParams:
+class ApiKeyLoginAccountParams(_Frozen):
     """``LoginAccountParams`` variant ``apiKey``."""
     type: ClassVar[str] = "apiKey"
+    __slots__ = ("api_key", "extra",)
     api_key: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, api_key: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "api_key", api_key)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ApiKeyLoginAccountResponse:
+class ApiKeyLoginAccountResponse(_Frozen):
     """``LoginAccountResponse`` variant ``apiKey``."""
     type: ClassVar[str] = "apiKey"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppBranding:
+class AppBranding(_Frozen):
     """EXPERIMENTAL - app metadata returned by app-list APIs."""
-    category: str | None = None
-    developer: str | None = None
+    __slots__ = ("category", "developer", "is_discoverable_app", "privacy_policy", "terms_of_service", "website", "extra",)
+    category: str | None
+    developer: str | None
     is_discoverable_app: bool
-    privacy_policy: str | None = None
-    terms_of_service: str | None = None
-    website: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    privacy_policy: str | None
+    terms_of_service: str | None
+    website: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, category: str | None = None, developer: str | None = None, is_discoverable_app: bool, privacy_policy: str | None = None, terms_of_service: str | None = None, website: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "category", category)
+        _set(self, "developer", developer)
+        _set(self, "is_discoverable_app", is_discoverable_app)
+        _set(self, "privacy_policy", privacy_policy)
+        _set(self, "terms_of_service", terms_of_service)
+        _set(self, "website", website)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppConfig:
+class AppConfig(_Frozen):
     """``AppConfig`` (wire object)."""
-    approvals_reviewer: ApprovalsReviewer | None = None
-    default_tools_approval_mode: AppToolApproval | None = None
-    default_tools_enabled: bool | None = None
-    destructive_enabled: bool | None = None
-    enabled: bool | None = None
-    links: AppLinksConfig | None = None
+    __slots__ = ("approvals_reviewer", "default_tools_approval_mode", "default_tools_enabled", "destructive_enabled", "enabled", "links", "omit_tools_from", "open_world_enabled", "tools", "extra",)
+    approvals_reviewer: ApprovalsReviewer | None
+    default_tools_approval_mode: AppToolApproval | None
+    default_tools_enabled: bool | None
+    destructive_enabled: bool | None
+    enabled: bool | None
+    links: AppLinksConfig | None
     """Per-account approval settings keyed by link ID."""
-    omit_tools_from: tuple[ToolExposureSurface, ...] | None = None
+    omit_tools_from: tuple[ToolExposureSurface, ...] | None
     """Additional model-facing surfaces omitted for this connector's tools."""
-    open_world_enabled: bool | None = None
-    tools: AppToolsConfig | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    open_world_enabled: bool | None
+    tools: AppToolsConfig | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, approvals_reviewer: ApprovalsReviewer | None = None, default_tools_approval_mode: AppToolApproval | None = None, default_tools_enabled: bool | None = None, destructive_enabled: bool | None = None, enabled: bool | None = None, links: AppLinksConfig | None = None, omit_tools_from: tuple[ToolExposureSurface, ...] | None = None, open_world_enabled: bool | None = None, tools: AppToolsConfig | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "approvals_reviewer", approvals_reviewer)
+        _set(self, "default_tools_approval_mode", default_tools_approval_mode)
+        _set(self, "default_tools_enabled", default_tools_enabled)
+        _set(self, "destructive_enabled", destructive_enabled)
+        _set(self, "enabled", enabled)
+        _set(self, "links", links)
+        _set(self, "omit_tools_from", omit_tools_from)
+        _set(self, "open_world_enabled", open_world_enabled)
+        _set(self, "tools", tools)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppInfo:
+class AppInfo(_Frozen):
     """EXPERIMENTAL - app metadata returned by app-list APIs."""
-    app_metadata: AppMetadata | None = None
-    branding: AppBranding | None = None
-    description: str | None = None
-    distribution_channel: str | None = None
-    icon_assets: Mapping[str, str] | None = None
-    icon_dark_assets: Mapping[str, str] | None = None
+    __slots__ = ("app_metadata", "branding", "description", "distribution_channel", "icon_assets", "icon_dark_assets", "id", "install_url", "is_accessible", "is_enabled", "labels", "logo_url", "logo_url_dark", "name", "plugin_display_names", "extra",)
+    app_metadata: AppMetadata | None
+    branding: AppBranding | None
+    description: str | None
+    distribution_channel: str | None
+    icon_assets: Mapping[str, str] | None
+    icon_dark_assets: Mapping[str, str] | None
     id: str
-    install_url: str | None = None
-    is_accessible: bool | None = None
-    is_enabled: bool | None = None
+    install_url: str | None
+    is_accessible: bool | None
+    is_enabled: bool | None
     """Whether this app is enabled in config.toml. Example: ```toml [apps.bad_app] enabled = false ```
     """
-    labels: Mapping[str, str] | None = None
-    logo_url: str | None = None
-    logo_url_dark: str | None = None
+    labels: Mapping[str, str] | None
+    logo_url: str | None
+    logo_url_dark: str | None
     name: str
-    plugin_display_names: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    plugin_display_names: tuple[str, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, app_metadata: AppMetadata | None = None, branding: AppBranding | None = None, description: str | None = None, distribution_channel: str | None = None, icon_assets: Mapping[str, str] | None = None, icon_dark_assets: Mapping[str, str] | None = None, id: str, install_url: str | None = None, is_accessible: bool | None = None, is_enabled: bool | None = None, labels: Mapping[str, str] | None = None, logo_url: str | None = None, logo_url_dark: str | None = None, name: str, plugin_display_names: tuple[str, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "app_metadata", app_metadata)
+        _set(self, "branding", branding)
+        _set(self, "description", description)
+        _set(self, "distribution_channel", distribution_channel)
+        _set(self, "icon_assets", icon_assets)
+        _set(self, "icon_dark_assets", icon_dark_assets)
+        _set(self, "id", id)
+        _set(self, "install_url", install_url)
+        _set(self, "is_accessible", is_accessible)
+        _set(self, "is_enabled", is_enabled)
+        _set(self, "labels", labels)
+        _set(self, "logo_url", logo_url)
+        _set(self, "logo_url_dark", logo_url_dark)
+        _set(self, "name", name)
+        _set(self, "plugin_display_names", plugin_display_names)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppLinkConfig:
+class AppLinkConfig(_Frozen):
     """Approval settings for a connected account within an app."""
-    approvals_reviewer: ApprovalsReviewer | None = None
-    default_tools_approval_mode: AppToolApproval | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("approvals_reviewer", "default_tools_approval_mode", "extra",)
+    approvals_reviewer: ApprovalsReviewer | None
+    default_tools_approval_mode: AppToolApproval | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, approvals_reviewer: ApprovalsReviewer | None = None, default_tools_approval_mode: AppToolApproval | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "approvals_reviewer", approvals_reviewer)
+        _set(self, "default_tools_approval_mode", default_tools_approval_mode)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppLinksConfig:
+class AppLinksConfig(_Frozen):
     """Account settings for a single app."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppListUpdatedNotification:
+class AppListUpdatedNotification(_Frozen):
     """EXPERIMENTAL - notification emitted when the app list changes."""
+    __slots__ = ("data", "extra",)
     data: tuple[AppInfo, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[AppInfo, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppMetadata:
+class AppMetadata(_Frozen):
     """``AppMetadata`` (wire object)."""
-    categories: tuple[str, ...] | None = None
-    developer: str | None = None
-    first_party_requires_install: bool | None = None
-    review: AppReview | None = None
-    screenshots: tuple[AppScreenshot, ...] | None = None
-    seo_description: str | None = None
-    show_in_composer_when_unlinked: bool | None = None
-    sub_categories: tuple[str, ...] | None = None
-    version: str | None = None
-    version_id: str | None = None
-    version_notes: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("categories", "developer", "first_party_requires_install", "review", "screenshots", "seo_description", "show_in_composer_when_unlinked", "sub_categories", "version", "version_id", "version_notes", "extra",)
+    categories: tuple[str, ...] | None
+    developer: str | None
+    first_party_requires_install: bool | None
+    review: AppReview | None
+    screenshots: tuple[AppScreenshot, ...] | None
+    seo_description: str | None
+    show_in_composer_when_unlinked: bool | None
+    sub_categories: tuple[str, ...] | None
+    version: str | None
+    version_id: str | None
+    version_notes: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, categories: tuple[str, ...] | None = None, developer: str | None = None, first_party_requires_install: bool | None = None, review: AppReview | None = None, screenshots: tuple[AppScreenshot, ...] | None = None, seo_description: str | None = None, show_in_composer_when_unlinked: bool | None = None, sub_categories: tuple[str, ...] | None = None, version: str | None = None, version_id: str | None = None, version_notes: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "categories", categories)
+        _set(self, "developer", developer)
+        _set(self, "first_party_requires_install", first_party_requires_install)
+        _set(self, "review", review)
+        _set(self, "screenshots", screenshots)
+        _set(self, "seo_description", seo_description)
+        _set(self, "show_in_composer_when_unlinked", show_in_composer_when_unlinked)
+        _set(self, "sub_categories", sub_categories)
+        _set(self, "version", version)
+        _set(self, "version_id", version_id)
+        _set(self, "version_notes", version_notes)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppReview:
+class AppReview(_Frozen):
     """``AppReview`` (wire object)."""
+    __slots__ = ("status", "extra",)
     status: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, status: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppScreenshot:
+class AppScreenshot(_Frozen):
     """``AppScreenshot`` (wire object)."""
-    file_id: str | None = None
-    url: str | None = None
+    __slots__ = ("file_id", "url", "user_prompt", "extra",)
+    file_id: str | None
+    url: str | None
     user_prompt: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, file_id: str | None = None, url: str | None = None, user_prompt: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "file_id", file_id)
+        _set(self, "url", url)
+        _set(self, "user_prompt", user_prompt)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppSummary:
+class AppSummary(_Frozen):
     """EXPERIMENTAL - app metadata summary for plugin responses."""
-    category: str | None = None
-    description: str | None = None
+    __slots__ = ("category", "description", "id", "install_url", "name", "extra",)
+    category: str | None
+    description: str | None
     id: str
-    install_url: str | None = None
+    install_url: str | None
     name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, category: str | None = None, description: str | None = None, id: str, install_url: str | None = None, name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "category", category)
+        _set(self, "description", description)
+        _set(self, "id", id)
+        _set(self, "install_url", install_url)
+        _set(self, "name", name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppTemplateSummary:
+class AppTemplateSummary(_Frozen):
     """``AppTemplateSummary`` (wire object)."""
-    canonical_connector_id: str | None = None
-    category: str | None = None
-    description: str | None = None
-    logo_url: str | None = None
-    logo_url_dark: str | None = None
+    __slots__ = ("canonical_connector_id", "category", "description", "logo_url", "logo_url_dark", "materialized_app_ids", "name", "reason", "template_id", "extra",)
+    canonical_connector_id: str | None
+    category: str | None
+    description: str | None
+    logo_url: str | None
+    logo_url_dark: str | None
     materialized_app_ids: tuple[str, ...]
     name: str
-    reason: AppTemplateUnavailableReason | None = None
+    reason: AppTemplateUnavailableReason | None
     template_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, canonical_connector_id: str | None = None, category: str | None = None, description: str | None = None, logo_url: str | None = None, logo_url_dark: str | None = None, materialized_app_ids: tuple[str, ...], name: str, reason: AppTemplateUnavailableReason | None = None, template_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "canonical_connector_id", canonical_connector_id)
+        _set(self, "category", category)
+        _set(self, "description", description)
+        _set(self, "logo_url", logo_url)
+        _set(self, "logo_url_dark", logo_url_dark)
+        _set(self, "materialized_app_ids", materialized_app_ids)
+        _set(self, "name", name)
+        _set(self, "reason", reason)
+        _set(self, "template_id", template_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppToolConfig:
+class AppToolConfig(_Frozen):
     """``AppToolConfig`` (wire object)."""
-    approval_mode: AppToolApproval | None = None
-    enabled: bool | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("approval_mode", "enabled", "extra",)
+    approval_mode: AppToolApproval | None
+    enabled: bool | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, approval_mode: AppToolApproval | None = None, enabled: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "approval_mode", approval_mode)
+        _set(self, "enabled", enabled)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppToolSummary:
+class AppToolSummary(_Frozen):
     """EXPERIMENTAL - metadata returned by app/read."""
+    __slots__ = ("description", "disabled_reason", "is_enabled", "is_read_only", "name", "title", "extra",)
     description: str
-    disabled_reason: str | None = None
-    is_enabled: bool | None = None
-    is_read_only: bool | None = None
+    disabled_reason: str | None
+    is_enabled: bool | None
+    is_read_only: bool | None
     name: str
-    title: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    title: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, description: str, disabled_reason: str | None = None, is_enabled: bool | None = None, is_read_only: bool | None = None, name: str, title: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "description", description)
+        _set(self, "disabled_reason", disabled_reason)
+        _set(self, "is_enabled", is_enabled)
+        _set(self, "is_read_only", is_read_only)
+        _set(self, "name", name)
+        _set(self, "title", title)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppToolsConfig:
+class AppToolsConfig(_Frozen):
     """``AppToolsConfig`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ApplicationNetworkRequirements:
+class ApplicationNetworkRequirements(_Frozen):
     """``ApplicationNetworkRequirements`` (wire object)."""
+    __slots__ = ("domains", "enabled", "extra",)
     domains: Mapping[str, NetworkDomainPermission]
     enabled: bool
     """When enabled, only explicitly allowed exact domains may be contacted."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, domains: Mapping[str, NetworkDomainPermission], enabled: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "domains", domains)
+        _set(self, "enabled", enabled)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ApplicationRequirements:
+class ApplicationRequirements(_Frozen):
     """``ApplicationRequirements`` (wire object)."""
-    network: ApplicationNetworkRequirements | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("network", "extra",)
+    network: ApplicationNetworkRequirements | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, network: ApplicationNetworkRequirements | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "network", network)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ApplyPatchApprovalParams:
+class ApplyPatchApprovalParams(_Frozen):
     """``ApplyPatchApprovalParams`` (wire object)."""
+    __slots__ = ("call_id", "conversation_id", "file_changes", "grant_root", "reason", "extra",)
     call_id: str
     """Use to correlate this with [codex_protocol::protocol::PatchApplyBeginEvent] and [codex_protocol::protocol::PatchApplyEndEvent].
     """
     conversation_id: str
     file_changes: Mapping[str, FileChange]
-    grant_root: str | None = None
+    grant_root: str | None
     """When set, the agent is asking the user to allow writes under this root for the remainder of the session (unclear if this is honored today).
     """
-    reason: str | None = None
+    reason: str | None
     """Optional explanatory reason (e.g. request for extra write access)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, call_id: str, conversation_id: str, file_changes: Mapping[str, FileChange], grant_root: str | None = None, reason: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "call_id", call_id)
+        _set(self, "conversation_id", conversation_id)
+        _set(self, "file_changes", file_changes)
+        _set(self, "grant_root", grant_root)
+        _set(self, "reason", reason)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ApplyPatchApprovalResponse:
+class ApplyPatchApprovalResponse(_Frozen):
     """``ApplyPatchApprovalResponse`` (wire object)."""
+    __slots__ = ("decision", "extra",)
     decision: Any
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, decision: Any, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "decision", decision)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ApplyPatchGuardianApprovalReviewAction:
+class ApplyPatchGuardianApprovalReviewAction(_Frozen):
     """``GuardianApprovalReviewAction`` variant ``applyPatch``."""
     type: ClassVar[str] = "applyPatch"
+    __slots__ = ("cwd", "files", "extra",)
     cwd: str
     files: tuple[str, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwd: str, files: tuple[str, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwd", cwd)
+        _set(self, "files", files)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppsConfig:
+class AppsConfig(_Frozen):
     """``AppsConfig`` (wire object)."""
-    default: AppsDefaultConfig | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("default", "extra",)
+    default: AppsDefaultConfig | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, default: AppsDefaultConfig | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "default", default)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppsDefaultConfig:
+class AppsDefaultConfig(_Frozen):
     """``AppsDefaultConfig`` (wire object)."""
-    approvals_reviewer: ApprovalsReviewer | None = None
-    default_tools_approval_mode: AppToolApproval | None = None
-    destructive_enabled: bool | None = None
-    enabled: bool | None = None
-    open_world_enabled: bool | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("approvals_reviewer", "default_tools_approval_mode", "destructive_enabled", "enabled", "open_world_enabled", "extra",)
+    approvals_reviewer: ApprovalsReviewer | None
+    default_tools_approval_mode: AppToolApproval | None
+    destructive_enabled: bool | None
+    enabled: bool | None
+    open_world_enabled: bool | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, approvals_reviewer: ApprovalsReviewer | None = None, default_tools_approval_mode: AppToolApproval | None = None, destructive_enabled: bool | None = None, enabled: bool | None = None, open_world_enabled: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "approvals_reviewer", approvals_reviewer)
+        _set(self, "default_tools_approval_mode", default_tools_approval_mode)
+        _set(self, "destructive_enabled", destructive_enabled)
+        _set(self, "enabled", enabled)
+        _set(self, "open_world_enabled", open_world_enabled)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppsInstalledParams:
+class AppsInstalledParams(_Frozen):
     """Read the committed installed connector runtime snapshot."""
-    force_refresh: bool | None = None
+    __slots__ = ("force_refresh", "thread_id", "extra",)
+    force_refresh: bool | None
     """When true and Apps are permitted, refresh and publish the hosted connector runtime tool snapshot first.
     """
-    thread_id: str | None = None
+    thread_id: str | None
     """Optional loaded thread id used to evaluate effective app configuration."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, force_refresh: bool | None = None, thread_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "force_refresh", force_refresh)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppsInstalledResponse:
+class AppsInstalledResponse(_Frozen):
     """The installed connectors in one committed runtime snapshot."""
+    __slots__ = ("apps", "extra",)
     apps: tuple[InstalledApp, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, apps: tuple[InstalledApp, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "apps", apps)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppsListParams:
+class AppsListParams(_Frozen):
     """EXPERIMENTAL - list available apps/connectors."""
-    cursor: str | None = None
+    __slots__ = ("cursor", "force_refetch", "limit", "thread_id", "extra",)
+    cursor: str | None
     """Opaque pagination cursor returned by a previous call."""
-    force_refetch: bool | None = None
+    force_refetch: bool | None
     """When true, bypass app caches and fetch the latest data from sources."""
-    limit: int | None = None
+    limit: int | None
     """Optional page size; defaults to a reasonable server-side value."""
-    thread_id: str | None = None
+    thread_id: str | None
     """Optional thread id used to evaluate app feature gating from that thread's config."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, force_refetch: bool | None = None, limit: int | None = None, thread_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "force_refetch", force_refetch)
+        _set(self, "limit", limit)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppsListResponse:
+class AppsListResponse(_Frozen):
     """EXPERIMENTAL - app list response."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[AppInfo, ...]
-    next_cursor: str | None = None
+    next_cursor: str | None
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[AppInfo, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppsReadParams:
+class AppsReadParams(_Frozen):
     """EXPERIMENTAL - read metadata for specific apps/connectors."""
+    __slots__ = ("app_ids", "include_tools", "thread_id", "extra",)
     app_ids: tuple[str, ...]
     """App ids to read. The server accepts at most 100 ids and deduplicates repeated ids while preserving their first-request order.
     """
-    include_tools: bool | None = None
+    include_tools: bool | None
     """When true, include display-only public tool summaries in the returned metadata."""
-    thread_id: str | None = None
+    thread_id: str | None
     """Optional loaded thread id used to evaluate effective app configuration."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, app_ids: tuple[str, ...], include_tools: bool | None = None, thread_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "app_ids", app_ids)
+        _set(self, "include_tools", include_tools)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AppsReadResponse:
+class AppsReadResponse(_Frozen):
     """EXPERIMENTAL - app/read response."""
+    __slots__ = ("apps", "missing_app_ids", "extra",)
     apps: tuple[ConnectorMetadata, ...]
     missing_app_ids: tuple[str, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, apps: tuple[ConnectorMetadata, ...], missing_app_ids: tuple[str, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "apps", apps)
+        _set(self, "missing_app_ids", missing_app_ids)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AsyncUserInputQuestion:
+class AsyncUserInputQuestion(_Frozen):
     """``AsyncUserInputQuestion`` (wire object)."""
-    options: tuple[str, ...] | None = None
+    __slots__ = ("options", "title", "extra",)
+    options: tuple[str, ...] | None
     title: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, options: tuple[str, ...] | None = None, title: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "options", options)
+        _set(self, "title", title)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AttestationGenerateParams:
+class AttestationGenerateParams(_Frozen):
     """``AttestationGenerateParams`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AttestationGenerateResponse:
+class AttestationGenerateResponse(_Frozen):
     """``AttestationGenerateResponse`` (wire object)."""
+    __slots__ = ("token", "extra",)
     token: str
     """Opaque client attestation token."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, token: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "token", token)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AudioUserInput:
+class AudioUserInput(_Frozen):
     """``UserInput`` variant ``audio``."""
     type: ClassVar[str] = "audio"
+    __slots__ = ("url", "extra",)
     url: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, url: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "url", url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AuthRecoveryNotification:
+class AuthRecoveryNotification(_Frozen):
     """``AuthRecoveryNotification`` (wire object)."""
+    __slots__ = ("message", "provider", "thread_id", "turn_id", "extra",)
     message: str
     provider: str
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, message: str, provider: str, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "message", message)
+        _set(self, "provider", provider)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class AutoReviewRequirements:
+class AutoReviewRequirements(_Frozen):
     """``AutoReviewRequirements`` (wire object)."""
-    ignore_rules: tuple[str, ...] | None = None
-    required_on_models: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("ignore_rules", "required_on_models", "extra",)
+    ignore_rules: tuple[str, ...] | None
+    required_on_models: tuple[str, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, ignore_rules: tuple[str, ...] | None = None, required_on_models: tuple[str, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "ignore_rules", ignore_rules)
+        _set(self, "required_on_models", required_on_models)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BaseBranchReviewTarget:
+class BaseBranchReviewTarget(_Frozen):
     """Review changes between the current branch and the given base branch.
 
     ``ReviewTarget`` variant ``baseBranch``.
     """
     type: ClassVar[str] = "baseBranch"
+    __slots__ = ("branch", "extra",)
     branch: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, branch: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "branch", branch)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BedrockAwsProfile:
+class BedrockAwsProfile(_Frozen):
     """``BedrockAwsProfile`` (wire object)."""
+    __slots__ = ("name", "region", "extra",)
     name: str
-    region: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    region: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, region: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "region", region)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BedrockCheckGovCloudRequirementsParams:
+class BedrockCheckGovCloudRequirementsParams(_Frozen):
     """``BedrockCheckGovCloudRequirementsParams`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BedrockCheckGovCloudRequirementsResponse:
+class BedrockCheckGovCloudRequirementsResponse(_Frozen):
     """Advisory check of the current Bedrock configuration after login or setup."""
+    __slots__ = ("is_gov_cloud", "should_warn", "extra",)
     is_gov_cloud: bool
     """Whether the active Bedrock authentication resolves to a GovCloud region."""
     should_warn: bool
     """Whether GovCloud is selected and the managed requirements miss the baseline. A false value is not a general certification of the network configuration.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, is_gov_cloud: bool, should_warn: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "is_gov_cloud", is_gov_cloud)
+        _set(self, "should_warn", should_warn)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BedrockDiscoverParams:
+class BedrockDiscoverParams(_Frozen):
     """``BedrockDiscoverParams`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BedrockDiscoverResponse:
+class BedrockDiscoverResponse(_Frozen):
     """``BedrockDiscoverResponse`` (wire object)."""
+    __slots__ = ("environment_credentials", "profiles", "extra",)
     environment_credentials: tuple[BedrockEnvironmentCredential, ...]
     profiles: tuple[BedrockAwsProfile, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, environment_credentials: tuple[BedrockEnvironmentCredential, ...], profiles: tuple[BedrockAwsProfile, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "environment_credentials", environment_credentials)
+        _set(self, "profiles", profiles)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BedrockEnvironmentCredential:
+class BedrockEnvironmentCredential(_Frozen):
     """``BedrockEnvironmentCredential`` (wire object)."""
-    region: str | None = None
+    __slots__ = ("region", "type", "extra",)
+    region: str | None
     type: AwsCredentialType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, region: str | None = None, type: AwsCredentialType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "region", region)
+        _set(self, "type", type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BedrockSetupResponse:
+class BedrockSetupResponse(_Frozen):
     """``BedrockSetupResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BemItemPromotedThreadRealtimeItem:
+class BemItemPromotedThreadRealtimeItem(_Frozen):
     """``ThreadRealtimeItem`` variant ``bemItemPromoted``."""
     type: ClassVar[str] = "bemItemPromoted"
+    __slots__ = ("item_id", "presentation", "turn_id", "extra",)
     item_id: str
     presentation: ThreadRealtimeBemItemPresentation
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item_id: str, presentation: ThreadRealtimeBemItemPresentation, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item_id", item_id)
+        _set(self, "presentation", presentation)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BrowserUseConfig:
+class BrowserUseConfig(_Frozen):
     """``BrowserUseConfig`` (wire object)."""
-    allow_history_access: bool | None = None
-    default_origin_policy: BrowserUseOriginPolicyConfig | None = None
-    origins: Mapping[str, BrowserUseOriginPolicyConfig] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("allow_history_access", "default_origin_policy", "origins", "extra",)
+    allow_history_access: bool | None
+    default_origin_policy: BrowserUseOriginPolicyConfig | None
+    origins: Mapping[str, BrowserUseOriginPolicyConfig] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, allow_history_access: bool | None = None, default_origin_policy: BrowserUseOriginPolicyConfig | None = None, origins: Mapping[str, BrowserUseOriginPolicyConfig] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "allow_history_access", allow_history_access)
+        _set(self, "default_origin_policy", default_origin_policy)
+        _set(self, "origins", origins)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BrowserUseExtensionRequirements:
+class BrowserUseExtensionRequirements(_Frozen):
     """``BrowserUseExtensionRequirements`` (wire object)."""
-    request_headers: tuple[RequestHeader, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("request_headers", "extra",)
+    request_headers: tuple[RequestHeader, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, request_headers: tuple[RequestHeader, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "request_headers", request_headers)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BrowserUseOriginPolicy:
+class BrowserUseOriginPolicy(_Frozen):
     """``BrowserUseOriginPolicy`` (wire object)."""
-    access: AllowDenyRequirement | None = None
-    access_approval_lifetime: BrowserUseAccessApprovalLifetime | None = None
-    auto_review: AllowDenyRequirement | None = None
-    downloads: AllowDenyRequirement | None = None
-    full_cdp_access: AllowDenyRequirement | None = None
-    persistent_approval: bool | None = None
-    uploads: AllowDenyRequirement | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("access", "access_approval_lifetime", "auto_review", "downloads", "full_cdp_access", "persistent_approval", "uploads", "extra",)
+    access: AllowDenyRequirement | None
+    access_approval_lifetime: BrowserUseAccessApprovalLifetime | None
+    auto_review: AllowDenyRequirement | None
+    downloads: AllowDenyRequirement | None
+    full_cdp_access: AllowDenyRequirement | None
+    persistent_approval: bool | None
+    uploads: AllowDenyRequirement | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, access: AllowDenyRequirement | None = None, access_approval_lifetime: BrowserUseAccessApprovalLifetime | None = None, auto_review: AllowDenyRequirement | None = None, downloads: AllowDenyRequirement | None = None, full_cdp_access: AllowDenyRequirement | None = None, persistent_approval: bool | None = None, uploads: AllowDenyRequirement | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "access", access)
+        _set(self, "access_approval_lifetime", access_approval_lifetime)
+        _set(self, "auto_review", auto_review)
+        _set(self, "downloads", downloads)
+        _set(self, "full_cdp_access", full_cdp_access)
+        _set(self, "persistent_approval", persistent_approval)
+        _set(self, "uploads", uploads)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BrowserUseOriginPolicyConfig:
+class BrowserUseOriginPolicyConfig(_Frozen):
     """``BrowserUseOriginPolicyConfig`` (wire object)."""
-    access: AllowDenyRequirement | None = None
-    downloads: AllowDenyRequirement | None = None
-    full_cdp_access: AllowDenyRequirement | None = None
-    uploads: AllowDenyRequirement | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("access", "downloads", "full_cdp_access", "uploads", "extra",)
+    access: AllowDenyRequirement | None
+    downloads: AllowDenyRequirement | None
+    full_cdp_access: AllowDenyRequirement | None
+    uploads: AllowDenyRequirement | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, access: AllowDenyRequirement | None = None, downloads: AllowDenyRequirement | None = None, full_cdp_access: AllowDenyRequirement | None = None, uploads: AllowDenyRequirement | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "access", access)
+        _set(self, "downloads", downloads)
+        _set(self, "full_cdp_access", full_cdp_access)
+        _set(self, "uploads", uploads)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BrowserUseRequirements:
+class BrowserUseRequirements(_Frozen):
     """``BrowserUseRequirements`` (wire object)."""
-    allow_global_persistent_approval: bool | None = None
-    allow_history_access: bool | None = None
-    allow_webmcp: bool | None = None
-    default_origin_policy: BrowserUseOriginPolicy | None = None
-    disable_auto_review: bool | None = None
-    extension: BrowserUseExtensionRequirements | None = None
-    origins: Mapping[str, BrowserUseOriginPolicy] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("allow_global_persistent_approval", "allow_history_access", "allow_webmcp", "default_origin_policy", "disable_auto_review", "extension", "origins", "extra",)
+    allow_global_persistent_approval: bool | None
+    allow_history_access: bool | None
+    allow_webmcp: bool | None
+    default_origin_policy: BrowserUseOriginPolicy | None
+    disable_auto_review: bool | None
+    extension: BrowserUseExtensionRequirements | None
+    origins: Mapping[str, BrowserUseOriginPolicy] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, allow_global_persistent_approval: bool | None = None, allow_history_access: bool | None = None, allow_webmcp: bool | None = None, default_origin_policy: BrowserUseOriginPolicy | None = None, disable_auto_review: bool | None = None, extension: BrowserUseExtensionRequirements | None = None, origins: Mapping[str, BrowserUseOriginPolicy] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "allow_global_persistent_approval", allow_global_persistent_approval)
+        _set(self, "allow_history_access", allow_history_access)
+        _set(self, "allow_webmcp", allow_webmcp)
+        _set(self, "default_origin_policy", default_origin_policy)
+        _set(self, "disable_auto_review", disable_auto_review)
+        _set(self, "extension", extension)
+        _set(self, "origins", origins)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ByteRange:
+class ByteRange(_Frozen):
     """``ByteRange`` (wire object)."""
+    __slots__ = ("end", "start", "extra",)
     end: int
     start: int
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, end: int, start: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "end", end)
+        _set(self, "start", start)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CancelLoginAccountParams:
+class CancelLoginAccountParams(_Frozen):
     """``CancelLoginAccountParams`` (wire object)."""
+    __slots__ = ("login_id", "extra",)
     login_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, login_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "login_id", login_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CancelLoginAccountResponse:
+class CancelLoginAccountResponse(_Frozen):
     """``CancelLoginAccountResponse`` (wire object)."""
+    __slots__ = ("status", "extra",)
     status: CancelLoginAccountStatus
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, status: CancelLoginAccountStatus, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CancelledUserVerificationErrorDetails:
+class CancelledUserVerificationErrorDetails(_Frozen):
     """``UserVerificationErrorDetails`` variant ``cancelled``."""
     type: ClassVar[str] = "cancelled"
+    __slots__ = ("reason", "extra",)
     reason: UserVerificationCancellationReason
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, reason: UserVerificationCancellationReason, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "reason", reason)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ChatgptAccount:
+class ChatgptAccount(_Frozen):
     """``Account`` variant ``chatgpt``."""
     type: ClassVar[str] = "chatgpt"
+    __slots__ = ("email", "plan_type", "extra",)
     email: str | None
     plan_type: PlanType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, email: str | None, plan_type: PlanType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "email", email)
+        _set(self, "plan_type", plan_type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ChatgptAuthTokensLoginAccountParams:
+class ChatgptAuthTokensLoginAccountParams(_Frozen):
     """[UNSTABLE] FOR OPENAI INTERNAL USE ONLY - DO NOT USE. The access token must contain the same scopes that Codex-managed ChatGPT auth tokens have.
 
     ``LoginAccountParams`` variant ``chatgptAuthTokens``.
     """
     type: ClassVar[str] = "chatgptAuthTokens"
+    __slots__ = ("access_token", "chatgpt_account_id", "chatgpt_plan_type", "extra",)
     access_token: str
     """Access token (JWT) supplied by the client. This token is used for backend API requests and email extraction.
     """
     chatgpt_account_id: str
     """Workspace/account identifier supplied by the client."""
-    chatgpt_plan_type: str | None = None
+    chatgpt_plan_type: str | None
     """Optional plan type supplied by the client.
 
     When `null`, Codex attempts to derive the plan type from access-token claims. If unavailable, the plan defaults to `unknown`.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, access_token: str, chatgpt_account_id: str, chatgpt_plan_type: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "access_token", access_token)
+        _set(self, "chatgpt_account_id", chatgpt_account_id)
+        _set(self, "chatgpt_plan_type", chatgpt_plan_type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ChatgptAuthTokensLoginAccountResponse:
+class ChatgptAuthTokensLoginAccountResponse(_Frozen):
     """``LoginAccountResponse`` variant ``chatgptAuthTokens``."""
     type: ClassVar[str] = "chatgptAuthTokens"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ChatgptAuthTokensRefreshParams:
+class ChatgptAuthTokensRefreshParams(_Frozen):
     """``ChatgptAuthTokensRefreshParams`` (wire object)."""
-    previous_account_id: str | None = None
+    __slots__ = ("previous_account_id", "reason", "extra",)
+    previous_account_id: str | None
     """Workspace/account identifier that Codex was previously using.
 
     Clients that manage multiple accounts/workspaces can use this as a hint to refresh the token for the correct workspace.
@@ -1202,87 +1766,129 @@ class ChatgptAuthTokensRefreshParams:
     This may be `null` when the prior auth state did not include a workspace identifier (`chatgpt_account_id`).
     """
     reason: ChatgptAuthTokensRefreshReason
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, previous_account_id: str | None = None, reason: ChatgptAuthTokensRefreshReason, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "previous_account_id", previous_account_id)
+        _set(self, "reason", reason)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ChatgptAuthTokensRefreshResponse:
+class ChatgptAuthTokensRefreshResponse(_Frozen):
     """``ChatgptAuthTokensRefreshResponse`` (wire object)."""
+    __slots__ = ("access_token", "chatgpt_account_id", "chatgpt_plan_type", "extra",)
     access_token: str
     chatgpt_account_id: str
-    chatgpt_plan_type: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    chatgpt_plan_type: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, access_token: str, chatgpt_account_id: str, chatgpt_plan_type: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "access_token", access_token)
+        _set(self, "chatgpt_account_id", chatgpt_account_id)
+        _set(self, "chatgpt_plan_type", chatgpt_plan_type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ChatgptDeviceCodeLoginAccountParams:
+class ChatgptDeviceCodeLoginAccountParams(_Frozen):
     """``LoginAccountParams`` variant ``chatgptDeviceCode``."""
     type: ClassVar[str] = "chatgptDeviceCode"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ChatgptDeviceCodeLoginAccountResponse:
+class ChatgptDeviceCodeLoginAccountResponse(_Frozen):
     """``LoginAccountResponse`` variant ``chatgptDeviceCode``."""
     type: ClassVar[str] = "chatgptDeviceCode"
+    __slots__ = ("login_id", "user_code", "verification_url", "extra",)
     login_id: str
     user_code: str
     """One-time code the user must enter after signing in."""
     verification_url: str
     """URL the client should open in a browser to complete device code authorization."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, login_id: str, user_code: str, verification_url: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "login_id", login_id)
+        _set(self, "user_code", user_code)
+        _set(self, "verification_url", verification_url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ChatgptLoginAccountParams:
+class ChatgptLoginAccountParams(_Frozen):
     """``LoginAccountParams`` variant ``chatgpt``."""
     type: ClassVar[str] = "chatgpt"
-    app_brand: LoginAppBrand | None = None
-    codex_streamlined_login: bool | None = None
-    use_hosted_login_success_page: bool | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("app_brand", "codex_streamlined_login", "use_hosted_login_success_page", "extra",)
+    app_brand: LoginAppBrand | None
+    codex_streamlined_login: bool | None
+    use_hosted_login_success_page: bool | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, app_brand: LoginAppBrand | None = None, codex_streamlined_login: bool | None = None, use_hosted_login_success_page: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "app_brand", app_brand)
+        _set(self, "codex_streamlined_login", codex_streamlined_login)
+        _set(self, "use_hosted_login_success_page", use_hosted_login_success_page)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ChatgptLoginAccountResponse:
+class ChatgptLoginAccountResponse(_Frozen):
     """``LoginAccountResponse`` variant ``chatgpt``."""
     type: ClassVar[str] = "chatgpt"
+    __slots__ = ("auth_url", "login_id", "extra",)
     auth_url: str
     """URL the client should open in a browser to initiate the OAuth flow."""
     login_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, auth_url: str, login_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "auth_url", auth_url)
+        _set(self, "login_id", login_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ClientInfo:
+class ClientInfo(_Frozen):
     """``ClientInfo`` (wire object)."""
+    __slots__ = ("name", "title", "version", "extra",)
     name: str
-    title: str | None = None
+    title: str | None
     version: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, title: str | None = None, version: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "title", title)
+        _set(self, "version", version)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CollabAgentState:
+class CollabAgentState(_Frozen):
     """``CollabAgentState`` (wire object)."""
-    message: str | None = None
+    __slots__ = ("message", "status", "extra",)
+    message: str | None
     status: CollabAgentStatus
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, message: str | None = None, status: CollabAgentStatus, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "message", message)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CollabAgentToolCallThreadItem:
+class CollabAgentToolCallThreadItem(_Frozen):
     """``ThreadItem`` variant ``collabAgentToolCall``."""
     type: ClassVar[str] = "collabAgentToolCall"
+    __slots__ = ("agents_states", "id", "model", "prompt", "reasoning_effort", "receiver_thread_ids", "sender_thread_id", "status", "tool", "extra",)
     agents_states: Mapping[str, CollabAgentState]
     """Last known status of the target agents, when available."""
     id: str
     """Unique identifier for this collab tool call."""
-    model: str | None = None
+    model: str | None
     """Model requested for the spawned agent, when applicable."""
-    prompt: str | None = None
+    prompt: str | None
     """Prompt text sent as part of the collab tool call, when available."""
-    reasoning_effort: str | None = None
+    reasoning_effort: str | None
     """Reasoning effort requested for the spawned agent, when applicable."""
     receiver_thread_ids: tuple[str, ...]
     """Thread ID of the receiving agent, when applicable. In case of spawn operation, this corresponds to the newly spawned agent.
@@ -1293,69 +1899,113 @@ class CollabAgentToolCallThreadItem:
     """Current status of the collab tool call."""
     tool: CollabAgentTool
     """Name of the collab tool that was invoked."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, agents_states: Mapping[str, CollabAgentState], id: str, model: str | None = None, prompt: str | None = None, reasoning_effort: str | None = None, receiver_thread_ids: tuple[str, ...], sender_thread_id: str, status: CollabAgentToolCallStatus, tool: CollabAgentTool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "agents_states", agents_states)
+        _set(self, "id", id)
+        _set(self, "model", model)
+        _set(self, "prompt", prompt)
+        _set(self, "reasoning_effort", reasoning_effort)
+        _set(self, "receiver_thread_ids", receiver_thread_ids)
+        _set(self, "sender_thread_id", sender_thread_id)
+        _set(self, "status", status)
+        _set(self, "tool", tool)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CollaborationMode:
+class CollaborationMode(_Frozen):
     """Collaboration mode for a Codex session."""
+    __slots__ = ("mode", "settings", "extra",)
     mode: ModeKind
     settings: Settings
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, mode: ModeKind, settings: Settings, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "mode", mode)
+        _set(self, "settings", settings)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CollaborationModeListParams:
+class CollaborationModeListParams(_Frozen):
     """EXPERIMENTAL - list collaboration mode presets."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CollaborationModeListResponse:
+class CollaborationModeListResponse(_Frozen):
     """EXPERIMENTAL - collaboration mode presets response."""
+    __slots__ = ("data", "extra",)
     data: tuple[CollaborationModeMask, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[CollaborationModeMask, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CollaborationModeMask:
+class CollaborationModeMask(_Frozen):
     """EXPERIMENTAL - collaboration mode preset metadata for clients."""
-    mode: ModeKind | None = None
-    model: str | None = None
+    __slots__ = ("mode", "model", "name", "reasoning_effort", "extra",)
+    mode: ModeKind | None
+    model: str | None
     name: str
-    reasoning_effort: str | None | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    reasoning_effort: str | None | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, mode: ModeKind | None = None, model: str | None = None, name: str, reasoning_effort: str | None | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "mode", mode)
+        _set(self, "model", model)
+        _set(self, "name", name)
+        _set(self, "reasoning_effort", reasoning_effort)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandActionUnknown:
+class CommandActionUnknown(_Frozen):
     """``CommandAction`` variant ``unknown``."""
     type: ClassVar[str] = "unknown"
+    __slots__ = ("command", "extra",)
     command: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, command: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "command", command)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandConfiguredHookHandler:
+class CommandConfiguredHookHandler(_Frozen):
     """``ConfiguredHookHandler`` variant ``command``."""
     type: ClassVar[str] = "command"
-    additional_context_limit: int | None = None
+    __slots__ = ("additional_context_limit", "async_", "command", "command_windows", "status_message", "timeout_sec", "extra",)
+    additional_context_limit: int | None
     """Approximate token threshold for spilling this hook's `additionalContext` to disk. `null` uses 2,500 tokens; `0` disables spilling for this hook. The threshold is evaluated against the original context; a spilled preview also includes recovery metadata.
     """
     async_: bool
     command: str
-    command_windows: str | None = None
-    status_message: str | None = None
-    timeout_sec: int | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    command_windows: str | None
+    status_message: str | None
+    timeout_sec: int | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, additional_context_limit: int | None = None, async_: bool, command: str, command_windows: str | None = None, status_message: str | None = None, timeout_sec: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "additional_context_limit", additional_context_limit)
+        _set(self, "async_", async_)
+        _set(self, "command", command)
+        _set(self, "command_windows", command_windows)
+        _set(self, "status_message", status_message)
+        _set(self, "timeout_sec", timeout_sec)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandExecOutputDeltaNotification:
+class CommandExecOutputDeltaNotification(_Frozen):
     """Base64-encoded output chunk emitted for a streaming `command/exec` request.
 
     These notifications are connection-scoped. If the originating connection closes, the server terminates the process.
     """
+    __slots__ = ("cap_reached", "delta_base64", "process_id", "stream", "extra",)
     cap_reached: bool
     """`true` on the final streamed chunk for a stream when `outputBytesCap` truncated later output on that stream.
     """
@@ -1366,99 +2016,131 @@ class CommandExecOutputDeltaNotification:
     """
     stream: CommandExecOutputStream
     """Output stream for this chunk."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cap_reached: bool, delta_base64: str, process_id: str, stream: CommandExecOutputStream, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cap_reached", cap_reached)
+        _set(self, "delta_base64", delta_base64)
+        _set(self, "process_id", process_id)
+        _set(self, "stream", stream)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandExecParams:
+class CommandExecParams(_Frozen):
     """Run a standalone command (argv vector) in the server sandbox without creating a thread or turn.
 
     The final `command/exec` response is deferred until the process exits and is sent only after all `command/exec/outputDelta` notifications for that connection have been emitted.
     """
+    __slots__ = ("command", "cwd", "disable_output_cap", "disable_timeout", "env", "output_bytes_cap", "permission_profile", "process_id", "sandbox_policy", "size", "stream_stdin", "stream_stdout_stderr", "timeout_ms", "tty", "extra",)
     command: tuple[str, ...]
     """Command argv vector. Empty arrays are rejected."""
-    cwd: str | None = None
+    cwd: str | None
     """Optional working directory. Defaults to the server cwd."""
-    disable_output_cap: bool | None = None
+    disable_output_cap: bool | None
     """Disable stdout/stderr capture truncation for this request.
 
     Cannot be combined with `outputBytesCap`.
     """
-    disable_timeout: bool | None = None
+    disable_timeout: bool | None
     """Disable the timeout entirely for this request.
 
     Cannot be combined with `timeoutMs`.
     """
-    env: Mapping[str, str | None] | None = None
+    env: Mapping[str, str | None] | None
     """Optional environment overrides merged into the server-computed environment.
 
     Matching names override inherited values. Set a key to `null` to unset an inherited variable.
     """
-    output_bytes_cap: int | None = None
+    output_bytes_cap: int | None
     """Optional per-stream stdout/stderr capture cap in bytes.
 
     When omitted, the server default applies. Cannot be combined with `disableOutputCap`.
     """
-    permission_profile: str | None = None
+    permission_profile: str | None
     """Optional active permissions profile id for this command.
 
     Defaults to the user's configured permissions when omitted. Cannot be combined with `sandboxPolicy`.
     """
-    process_id: str | None = None
+    process_id: str | None
     """Optional client-supplied, connection-scoped process id.
 
     Required for `tty`, `streamStdin`, `streamStdoutStderr`, and follow-up `command/exec/write`, `command/exec/resize`, and `command/exec/terminate` calls. When omitted, buffered execution gets an internal id that is not exposed to the client.
     """
-    sandbox_policy: SandboxPolicy | None = None
+    sandbox_policy: SandboxPolicy | None
     """Optional sandbox policy for this command.
 
     Uses the same shape as thread/turn execution sandbox configuration and defaults to the user's configured policy when omitted. Cannot be combined with `permissionProfile`.
     """
-    size: CommandExecTerminalSize | None = None
+    size: CommandExecTerminalSize | None
     """Optional initial PTY size in character cells. Only valid when `tty` is true."""
-    stream_stdin: bool | None = None
+    stream_stdin: bool | None
     """Allow follow-up `command/exec/write` requests to write stdin bytes.
 
     Requires a client-supplied `processId`.
     """
-    stream_stdout_stderr: bool | None = None
+    stream_stdout_stderr: bool | None
     """Stream stdout/stderr via `command/exec/outputDelta` notifications.
 
     Streamed bytes are not duplicated into the final response and require a client-supplied `processId`.
     """
-    timeout_ms: int | None = None
+    timeout_ms: int | None
     """Optional timeout in milliseconds.
 
     When omitted, the server default applies. Cannot be combined with `disableTimeout`.
     """
-    tty: bool | None = None
+    tty: bool | None
     """Enable PTY mode.
 
     This implies `streamStdin` and `streamStdoutStderr`.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, command: tuple[str, ...], cwd: str | None = None, disable_output_cap: bool | None = None, disable_timeout: bool | None = None, env: Mapping[str, str | None] | None = None, output_bytes_cap: int | None = None, permission_profile: str | None = None, process_id: str | None = None, sandbox_policy: SandboxPolicy | None = None, size: CommandExecTerminalSize | None = None, stream_stdin: bool | None = None, stream_stdout_stderr: bool | None = None, timeout_ms: int | None = None, tty: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "command", command)
+        _set(self, "cwd", cwd)
+        _set(self, "disable_output_cap", disable_output_cap)
+        _set(self, "disable_timeout", disable_timeout)
+        _set(self, "env", env)
+        _set(self, "output_bytes_cap", output_bytes_cap)
+        _set(self, "permission_profile", permission_profile)
+        _set(self, "process_id", process_id)
+        _set(self, "sandbox_policy", sandbox_policy)
+        _set(self, "size", size)
+        _set(self, "stream_stdin", stream_stdin)
+        _set(self, "stream_stdout_stderr", stream_stdout_stderr)
+        _set(self, "timeout_ms", timeout_ms)
+        _set(self, "tty", tty)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandExecResizeParams:
+class CommandExecResizeParams(_Frozen):
     """Resize a running PTY-backed `command/exec` session."""
+    __slots__ = ("process_id", "size", "extra",)
     process_id: str
     """Client-supplied, connection-scoped `processId` from the original `command/exec` request.
     """
     size: CommandExecTerminalSize
     """New PTY size in character cells."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, process_id: str, size: CommandExecTerminalSize, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "process_id", process_id)
+        _set(self, "size", size)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandExecResizeResponse:
+class CommandExecResizeResponse(_Frozen):
     """Empty success response for `command/exec/resize`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandExecResponse:
+class CommandExecResponse(_Frozen):
     """Final buffered result for `command/exec`."""
+    __slots__ = ("exit_code", "stderr", "stdout", "extra",)
     exit_code: int
     """Process exit code."""
     stderr: str
@@ -1471,115 +2153,172 @@ class CommandExecResponse:
 
     Empty when stdout was streamed via `command/exec/outputDelta`.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, exit_code: int, stderr: str, stdout: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "exit_code", exit_code)
+        _set(self, "stderr", stderr)
+        _set(self, "stdout", stdout)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandExecTerminalSize:
+class CommandExecTerminalSize(_Frozen):
     """PTY size in character cells for `command/exec` PTY sessions."""
+    __slots__ = ("cols", "rows", "extra",)
     cols: int
     """Terminal width in character cells."""
     rows: int
     """Terminal height in character cells."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cols: int, rows: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cols", cols)
+        _set(self, "rows", rows)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandExecTerminateParams:
+class CommandExecTerminateParams(_Frozen):
     """Terminate a running `command/exec` session."""
+    __slots__ = ("process_id", "extra",)
     process_id: str
     """Client-supplied, connection-scoped `processId` from the original `command/exec` request.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, process_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "process_id", process_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandExecTerminateResponse:
+class CommandExecTerminateResponse(_Frozen):
     """Empty success response for `command/exec/terminate`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandExecWriteParams:
+class CommandExecWriteParams(_Frozen):
     """Write stdin bytes to a running `command/exec` session, close stdin, or both."""
-    close_stdin: bool | None = None
+    __slots__ = ("close_stdin", "delta_base64", "process_id", "extra",)
+    close_stdin: bool | None
     """Close stdin after writing `deltaBase64`, if present."""
-    delta_base64: str | None = None
+    delta_base64: str | None
     """Optional base64-encoded stdin bytes to write."""
     process_id: str
     """Client-supplied, connection-scoped `processId` from the original `command/exec` request.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, close_stdin: bool | None = None, delta_base64: str | None = None, process_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "close_stdin", close_stdin)
+        _set(self, "delta_base64", delta_base64)
+        _set(self, "process_id", process_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandExecWriteResponse:
+class CommandExecWriteResponse(_Frozen):
     """Empty success response for `command/exec/write`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandExecutionOutputDeltaNotification:
+class CommandExecutionOutputDeltaNotification(_Frozen):
     """``CommandExecutionOutputDeltaNotification`` (wire object)."""
+    __slots__ = ("delta", "item_id", "thread_id", "turn_id", "extra",)
     delta: str
     item_id: str
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, delta: str, item_id: str, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "delta", delta)
+        _set(self, "item_id", item_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandExecutionRequestApprovalParams:
+class CommandExecutionRequestApprovalParams(_Frozen):
     """``CommandExecutionRequestApprovalParams`` (wire object)."""
-    additional_permissions: AdditionalPermissionProfile | None = None
+    __slots__ = ("additional_permissions", "approval_id", "available_decisions", "command", "command_actions", "cwd", "environment_id", "item_id", "kind", "network_approval_context", "proposed_execpolicy_amendment", "proposed_network_policy_amendments", "reason", "started_at_ms", "thread_id", "turn_id", "extra",)
+    additional_permissions: AdditionalPermissionProfile | None
     """Optional additional permissions requested for this command."""
-    approval_id: str | None = None
+    approval_id: str | None
     """Unique identifier for this specific approval callback.
 
     For regular shell/unified_exec approvals, this is null.
 
     For zsh-exec-bridge subcommand approvals, multiple callbacks can belong to one parent `itemId`, so `approvalId` is a distinct opaque callback id (a UUID) used to disambiguate routing. Stdin approvals also use a distinct callback id; inspect `kind` to distinguish them.
     """
-    available_decisions: tuple[Any, ...] | None = None
+    available_decisions: tuple[Any, ...] | None
     """Ordered list of decisions the client may present for this prompt."""
-    command: str | None = None
+    command: str | None
     """The command to be executed."""
-    command_actions: tuple[CommandAction, ...] | None = None
+    command_actions: tuple[CommandAction, ...] | None
     """Best-effort parsed command actions for friendly display."""
-    cwd: str | None = None
+    cwd: str | None
     """The command's working directory."""
-    environment_id: str | None = None
+    environment_id: str | None
     """Environment in which the command will run."""
     item_id: str
-    kind: CommandExecutionApprovalKind | None = None
+    kind: CommandExecutionApprovalKind | None
     """Kind of action under review. Defaults to `command` for older servers."""
-    network_approval_context: NetworkApprovalContext | None = None
+    network_approval_context: NetworkApprovalContext | None
     """Optional context for a managed-network approval prompt."""
-    proposed_execpolicy_amendment: tuple[str, ...] | None = None
+    proposed_execpolicy_amendment: tuple[str, ...] | None
     """Optional proposed execpolicy amendment to allow similar commands without prompting."""
-    proposed_network_policy_amendments: tuple[NetworkPolicyAmendment, ...] | None = None
+    proposed_network_policy_amendments: tuple[NetworkPolicyAmendment, ...] | None
     """Optional proposed network policy amendments (allow/deny host) for future requests."""
-    reason: str | None = None
+    reason: str | None
     """Optional explanatory reason (e.g. request for network access)."""
     started_at_ms: int
     """Unix timestamp (in milliseconds) when this approval request started."""
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, additional_permissions: AdditionalPermissionProfile | None = None, approval_id: str | None = None, available_decisions: tuple[Any, ...] | None = None, command: str | None = None, command_actions: tuple[CommandAction, ...] | None = None, cwd: str | None = None, environment_id: str | None = None, item_id: str, kind: CommandExecutionApprovalKind | None = None, network_approval_context: NetworkApprovalContext | None = None, proposed_execpolicy_amendment: tuple[str, ...] | None = None, proposed_network_policy_amendments: tuple[NetworkPolicyAmendment, ...] | None = None, reason: str | None = None, started_at_ms: int, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "additional_permissions", additional_permissions)
+        _set(self, "approval_id", approval_id)
+        _set(self, "available_decisions", available_decisions)
+        _set(self, "command", command)
+        _set(self, "command_actions", command_actions)
+        _set(self, "cwd", cwd)
+        _set(self, "environment_id", environment_id)
+        _set(self, "item_id", item_id)
+        _set(self, "kind", kind)
+        _set(self, "network_approval_context", network_approval_context)
+        _set(self, "proposed_execpolicy_amendment", proposed_execpolicy_amendment)
+        _set(self, "proposed_network_policy_amendments", proposed_network_policy_amendments)
+        _set(self, "reason", reason)
+        _set(self, "started_at_ms", started_at_ms)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandExecutionRequestApprovalResponse:
+class CommandExecutionRequestApprovalResponse(_Frozen):
     """``CommandExecutionRequestApprovalResponse`` (wire object)."""
+    __slots__ = ("decision", "extra",)
     decision: Any
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, decision: Any, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "decision", decision)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandExecutionThreadItem:
+class CommandExecutionThreadItem(_Frozen):
     """``ThreadItem`` variant ``commandExecution``."""
     type: ClassVar[str] = "commandExecution"
-    aggregated_output: str | None = None
+    __slots__ = ("aggregated_output", "command", "command_actions", "cwd", "duration_ms", "exit_code", "id", "plugin_id", "process_id", "script_path", "source", "status", "extra",)
+    aggregated_output: str | None
     """The command's output, aggregated from stdout and stderr."""
     command: str
     """The command to be executed."""
@@ -1588,722 +2327,1152 @@ class CommandExecutionThreadItem:
     """
     cwd: str
     """The command's working directory."""
-    duration_ms: int | None = None
+    duration_ms: int | None
     """The duration of the command execution in milliseconds."""
-    exit_code: int | None = None
+    exit_code: int | None
     """The command's exit code."""
     id: str
-    plugin_id: str | None = None
+    plugin_id: str | None
     """Trusted first-party plugin id when this command resolves to one plugin script."""
-    process_id: str | None = None
+    process_id: str | None
     """Identifier for the underlying PTY process (when available)."""
-    script_path: str | None = None
+    script_path: str | None
     """Safe plugin-relative path when this command resolves to one plugin script."""
-    source: CommandExecutionSource | None = None
+    source: CommandExecutionSource | None
     status: CommandExecutionStatus
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, aggregated_output: str | None = None, command: str, command_actions: tuple[CommandAction, ...], cwd: str, duration_ms: int | None = None, exit_code: int | None = None, id: str, plugin_id: str | None = None, process_id: str | None = None, script_path: str | None = None, source: CommandExecutionSource | None = None, status: CommandExecutionStatus, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "aggregated_output", aggregated_output)
+        _set(self, "command", command)
+        _set(self, "command_actions", command_actions)
+        _set(self, "cwd", cwd)
+        _set(self, "duration_ms", duration_ms)
+        _set(self, "exit_code", exit_code)
+        _set(self, "id", id)
+        _set(self, "plugin_id", plugin_id)
+        _set(self, "process_id", process_id)
+        _set(self, "script_path", script_path)
+        _set(self, "source", source)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandGuardianApprovalReviewAction:
+class CommandGuardianApprovalReviewAction(_Frozen):
     """``GuardianApprovalReviewAction`` variant ``command``."""
     type: ClassVar[str] = "command"
+    __slots__ = ("command", "cwd", "source", "extra",)
     command: str
     cwd: str
     source: GuardianCommandSource
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, command: str, cwd: str, source: GuardianCommandSource, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "command", command)
+        _set(self, "cwd", cwd)
+        _set(self, "source", source)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandHookMetadata:
+class CommandHookMetadata(_Frozen):
     """``HookMetadata`` variant ``command``."""
     handler_type: ClassVar[str] = "command"
-    async_: bool | None = None
+    __slots__ = ("async_", "command", "extra",)
+    async_: bool | None
     command: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, async_: bool | None = None, command: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "async_", async_)
+        _set(self, "command", command)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommandMigration:
+class CommandMigration(_Frozen):
     """``CommandMigration`` (wire object)."""
+    __slots__ = ("name", "extra",)
     name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CommitReviewTarget:
+class CommitReviewTarget(_Frozen):
     """Review the changes introduced by a specific commit.
 
     ``ReviewTarget`` variant ``commit``.
     """
     type: ClassVar[str] = "commit"
+    __slots__ = ("sha", "title", "extra",)
     sha: str
-    title: str | None = None
+    title: str | None
     """Optional human-readable label (e.g., commit subject) for UIs."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, sha: str, title: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "sha", sha)
+        _set(self, "title", title)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CompactionResponseItem:
+class CompactionResponseItem(_Frozen):
     """``ResponseItem`` variant ``compaction``."""
     type: ClassVar[str] = "compaction"
+    __slots__ = ("encrypted_content", "id", "internal_chat_message_metadata_passthrough", "extra",)
     encrypted_content: str
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    id: str | None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, encrypted_content: str, id: str | None = None, internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "encrypted_content", encrypted_content)
+        _set(self, "id", id)
+        _set(self, "internal_chat_message_metadata_passthrough", internal_chat_message_metadata_passthrough)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CompactionTriggerResponseItem:
+class CompactionTriggerResponseItem(_Frozen):
     """``ResponseItem`` variant ``compaction_trigger``."""
     type: ClassVar[str] = "compaction_trigger"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CompletedThreadPredictionResult:
+class CompletedThreadPredictionResult(_Frozen):
     """``ThreadPredictionResult`` variant ``completed``."""
     type: ClassVar[str] = "completed"
-    text: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("text", "extra",)
+    text: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, text: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ComputerUseConfig:
+class ComputerUseConfig(_Frozen):
     """``ComputerUseConfig`` (wire object)."""
-    default_app_access: AllowDenyRequirement | None = None
-    macos: ComputerUseMacosConfig | None = None
-    windows: ComputerUseWindowsConfig | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("default_app_access", "macos", "windows", "extra",)
+    default_app_access: AllowDenyRequirement | None
+    macos: ComputerUseMacosConfig | None
+    windows: ComputerUseWindowsConfig | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, default_app_access: AllowDenyRequirement | None = None, macos: ComputerUseMacosConfig | None = None, windows: ComputerUseWindowsConfig | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "default_app_access", default_app_access)
+        _set(self, "macos", macos)
+        _set(self, "windows", windows)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ComputerUseMacosConfig:
+class ComputerUseMacosConfig(_Frozen):
     """``ComputerUseMacosConfig`` (wire object)."""
-    bundle_ids: Mapping[str, AllowDenyRequirement] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("bundle_ids", "extra",)
+    bundle_ids: Mapping[str, AllowDenyRequirement] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, bundle_ids: Mapping[str, AllowDenyRequirement] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "bundle_ids", bundle_ids)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ComputerUseMacosRequirements:
+class ComputerUseMacosRequirements(_Frozen):
     """``ComputerUseMacosRequirements`` (wire object)."""
-    bundle_ids: Mapping[str, AllowDenyRequirement] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("bundle_ids", "extra",)
+    bundle_ids: Mapping[str, AllowDenyRequirement] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, bundle_ids: Mapping[str, AllowDenyRequirement] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "bundle_ids", bundle_ids)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ComputerUseRequirements:
+class ComputerUseRequirements(_Frozen):
     """``ComputerUseRequirements`` (wire object)."""
-    allow_locked_computer_use: bool | None = None
-    allow_persistent_approval: bool | None = None
-    default_app_access: AllowDenyRequirement | None = None
-    macos: ComputerUseMacosRequirements | None = None
-    windows: ComputerUseWindowsRequirements | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("allow_locked_computer_use", "allow_persistent_approval", "default_app_access", "macos", "windows", "extra",)
+    allow_locked_computer_use: bool | None
+    allow_persistent_approval: bool | None
+    default_app_access: AllowDenyRequirement | None
+    macos: ComputerUseMacosRequirements | None
+    windows: ComputerUseWindowsRequirements | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, allow_locked_computer_use: bool | None = None, allow_persistent_approval: bool | None = None, default_app_access: AllowDenyRequirement | None = None, macos: ComputerUseMacosRequirements | None = None, windows: ComputerUseWindowsRequirements | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "allow_locked_computer_use", allow_locked_computer_use)
+        _set(self, "allow_persistent_approval", allow_persistent_approval)
+        _set(self, "default_app_access", default_app_access)
+        _set(self, "macos", macos)
+        _set(self, "windows", windows)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ComputerUseWindowsConfig:
+class ComputerUseWindowsConfig(_Frozen):
     """``ComputerUseWindowsConfig`` (wire object)."""
-    aumids: Mapping[str, AllowDenyRequirement] | None = None
-    exes: tuple[ComputerUseWindowsExeConfig, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("aumids", "exes", "extra",)
+    aumids: Mapping[str, AllowDenyRequirement] | None
+    exes: tuple[ComputerUseWindowsExeConfig, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, aumids: Mapping[str, AllowDenyRequirement] | None = None, exes: tuple[ComputerUseWindowsExeConfig, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "aumids", aumids)
+        _set(self, "exes", exes)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ComputerUseWindowsExeConfig:
+class ComputerUseWindowsExeConfig(_Frozen):
     """``ComputerUseWindowsExeConfig`` (wire object)."""
+    __slots__ = ("access", "binary_name", "product_name", "publisher_name", "extra",)
     access: AllowDenyRequirement
-    binary_name: str | None = None
+    binary_name: str | None
     product_name: str
     publisher_name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, access: AllowDenyRequirement, binary_name: str | None = None, product_name: str, publisher_name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "access", access)
+        _set(self, "binary_name", binary_name)
+        _set(self, "product_name", product_name)
+        _set(self, "publisher_name", publisher_name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ComputerUseWindowsExeRequirement:
+class ComputerUseWindowsExeRequirement(_Frozen):
     """``ComputerUseWindowsExeRequirement`` (wire object)."""
+    __slots__ = ("access", "binary_name", "product_name", "publisher_name", "extra",)
     access: AllowDenyRequirement
-    binary_name: str | None = None
+    binary_name: str | None
     product_name: str
     publisher_name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, access: AllowDenyRequirement, binary_name: str | None = None, product_name: str, publisher_name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "access", access)
+        _set(self, "binary_name", binary_name)
+        _set(self, "product_name", product_name)
+        _set(self, "publisher_name", publisher_name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ComputerUseWindowsRequirements:
+class ComputerUseWindowsRequirements(_Frozen):
     """``ComputerUseWindowsRequirements`` (wire object)."""
-    aumids: Mapping[str, AllowDenyRequirement] | None = None
-    exes: tuple[ComputerUseWindowsExeRequirement, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("aumids", "exes", "extra",)
+    aumids: Mapping[str, AllowDenyRequirement] | None
+    exes: tuple[ComputerUseWindowsExeRequirement, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, aumids: Mapping[str, AllowDenyRequirement] | None = None, exes: tuple[ComputerUseWindowsExeRequirement, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "aumids", aumids)
+        _set(self, "exes", exes)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class Config:
+class Config(_Frozen):
     """``Config`` (wire object)."""
-    analytics: AnalyticsConfig | None = None
-    approval_policy: Any | None = None
-    approvals_reviewer: ApprovalsReviewer | None = None
+    __slots__ = ("analytics", "approval_policy", "approvals_reviewer", "apps", "browser_use", "compact_prompt", "computer_use", "desktop", "developer_instructions", "forced_chatgpt_workspace_id", "forced_login_method", "instructions", "model", "model_auto_compact_token_limit", "model_auto_compact_token_limit_scope", "model_context_window", "model_provider", "model_reasoning_effort", "model_reasoning_summary", "model_verbosity", "review_model", "sandbox_mode", "sandbox_workspace_write", "service_tier", "tools", "web_search", "extra",)
+    analytics: AnalyticsConfig | None
+    approval_policy: Any | None
+    approvals_reviewer: ApprovalsReviewer | None
     """[UNSTABLE] Optional default for where approval requests are routed for review."""
-    apps: AppsConfig | None = None
-    browser_use: BrowserUseConfig | None = None
-    compact_prompt: str | None = None
-    computer_use: ComputerUseConfig | None = None
-    desktop: Any | None = None
-    developer_instructions: str | None = None
-    forced_chatgpt_workspace_id: Any | None = None
-    forced_login_method: ForcedLoginMethod | None = None
-    instructions: str | None = None
-    model: str | None = None
-    model_auto_compact_token_limit: int | None = None
-    model_auto_compact_token_limit_scope: AutoCompactTokenLimitScope | None = None
-    model_context_window: int | None = None
-    model_provider: str | None = None
-    model_reasoning_effort: str | None = None
-    model_reasoning_summary: ReasoningSummary | None = None
-    model_verbosity: Verbosity | None = None
-    review_model: str | None = None
-    sandbox_mode: SandboxMode | None = None
-    sandbox_workspace_write: SandboxWorkspaceWrite | None = None
-    service_tier: str | None = None
-    tools: ToolsV2 | None = None
-    web_search: WebSearchMode | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    apps: AppsConfig | None
+    browser_use: BrowserUseConfig | None
+    compact_prompt: str | None
+    computer_use: ComputerUseConfig | None
+    desktop: Any | None
+    developer_instructions: str | None
+    forced_chatgpt_workspace_id: Any | None
+    forced_login_method: ForcedLoginMethod | None
+    instructions: str | None
+    model: str | None
+    model_auto_compact_token_limit: int | None
+    model_auto_compact_token_limit_scope: AutoCompactTokenLimitScope | None
+    model_context_window: int | None
+    model_provider: str | None
+    model_reasoning_effort: str | None
+    model_reasoning_summary: ReasoningSummary | None
+    model_verbosity: Verbosity | None
+    review_model: str | None
+    sandbox_mode: SandboxMode | None
+    sandbox_workspace_write: SandboxWorkspaceWrite | None
+    service_tier: str | None
+    tools: ToolsV2 | None
+    web_search: WebSearchMode | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, analytics: AnalyticsConfig | None = None, approval_policy: Any | None = None, approvals_reviewer: ApprovalsReviewer | None = None, apps: AppsConfig | None = None, browser_use: BrowserUseConfig | None = None, compact_prompt: str | None = None, computer_use: ComputerUseConfig | None = None, desktop: Any | None = None, developer_instructions: str | None = None, forced_chatgpt_workspace_id: Any | None = None, forced_login_method: ForcedLoginMethod | None = None, instructions: str | None = None, model: str | None = None, model_auto_compact_token_limit: int | None = None, model_auto_compact_token_limit_scope: AutoCompactTokenLimitScope | None = None, model_context_window: int | None = None, model_provider: str | None = None, model_reasoning_effort: str | None = None, model_reasoning_summary: ReasoningSummary | None = None, model_verbosity: Verbosity | None = None, review_model: str | None = None, sandbox_mode: SandboxMode | None = None, sandbox_workspace_write: SandboxWorkspaceWrite | None = None, service_tier: str | None = None, tools: ToolsV2 | None = None, web_search: WebSearchMode | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "analytics", analytics)
+        _set(self, "approval_policy", approval_policy)
+        _set(self, "approvals_reviewer", approvals_reviewer)
+        _set(self, "apps", apps)
+        _set(self, "browser_use", browser_use)
+        _set(self, "compact_prompt", compact_prompt)
+        _set(self, "computer_use", computer_use)
+        _set(self, "desktop", desktop)
+        _set(self, "developer_instructions", developer_instructions)
+        _set(self, "forced_chatgpt_workspace_id", forced_chatgpt_workspace_id)
+        _set(self, "forced_login_method", forced_login_method)
+        _set(self, "instructions", instructions)
+        _set(self, "model", model)
+        _set(self, "model_auto_compact_token_limit", model_auto_compact_token_limit)
+        _set(self, "model_auto_compact_token_limit_scope", model_auto_compact_token_limit_scope)
+        _set(self, "model_context_window", model_context_window)
+        _set(self, "model_provider", model_provider)
+        _set(self, "model_reasoning_effort", model_reasoning_effort)
+        _set(self, "model_reasoning_summary", model_reasoning_summary)
+        _set(self, "model_verbosity", model_verbosity)
+        _set(self, "review_model", review_model)
+        _set(self, "sandbox_mode", sandbox_mode)
+        _set(self, "sandbox_workspace_write", sandbox_workspace_write)
+        _set(self, "service_tier", service_tier)
+        _set(self, "tools", tools)
+        _set(self, "web_search", web_search)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConfigBatchWriteParams:
+class ConfigBatchWriteParams(_Frozen):
     """``ConfigBatchWriteParams`` (wire object)."""
+    __slots__ = ("edits", "expected_version", "file_path", "reload_user_config", "extra",)
     edits: tuple[ConfigEdit, ...]
-    expected_version: str | None = None
-    file_path: str | None = None
+    expected_version: str | None
+    file_path: str | None
     """Path to the config file to write; defaults to the user's `config.toml` when omitted."""
-    reload_user_config: bool | None = None
+    reload_user_config: bool | None
     """When true, hot-reload updated runtime settings into loaded threads after writing. Session-static model, reasoning-effort, Plan-mode reasoning-effort, and service-tier defaults are not reloaded. The deprecated personality setting is also not reloaded.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, edits: tuple[ConfigEdit, ...], expected_version: str | None = None, file_path: str | None = None, reload_user_config: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "edits", edits)
+        _set(self, "expected_version", expected_version)
+        _set(self, "file_path", file_path)
+        _set(self, "reload_user_config", reload_user_config)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConfigEdit:
+class ConfigEdit(_Frozen):
     """``ConfigEdit`` (wire object)."""
+    __slots__ = ("key_path", "merge_strategy", "value", "extra",)
     key_path: str
     merge_strategy: MergeStrategy
     value: Any
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, key_path: str, merge_strategy: MergeStrategy, value: Any, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "key_path", key_path)
+        _set(self, "merge_strategy", merge_strategy)
+        _set(self, "value", value)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConfigLayer:
+class ConfigLayer(_Frozen):
     """``ConfigLayer`` (wire object)."""
+    __slots__ = ("config", "disabled_reason", "name", "version", "extra",)
     config: Any
-    disabled_reason: str | None = None
+    disabled_reason: str | None
     name: ConfigLayerSource
     version: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, config: Any, disabled_reason: str | None = None, name: ConfigLayerSource, version: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "config", config)
+        _set(self, "disabled_reason", disabled_reason)
+        _set(self, "name", name)
+        _set(self, "version", version)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConfigLayerMetadata:
+class ConfigLayerMetadata(_Frozen):
     """``ConfigLayerMetadata`` (wire object)."""
+    __slots__ = ("name", "version", "extra",)
     name: ConfigLayerSource
     version: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: ConfigLayerSource, version: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "version", version)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConfigReadParams:
+class ConfigReadParams(_Frozen):
     """``ConfigReadParams`` (wire object)."""
-    cwd: str | None = None
+    __slots__ = ("cwd", "include_layers", "extra",)
+    cwd: str | None
     """Optional working directory to resolve project config layers. If specified, return the effective config as seen from that directory (i.e., including any project layers between `cwd` and the project/repo root).
     """
-    include_layers: bool | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    include_layers: bool | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwd: str | None = None, include_layers: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwd", cwd)
+        _set(self, "include_layers", include_layers)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConfigReadResponse:
+class ConfigReadResponse(_Frozen):
     """``ConfigReadResponse`` (wire object)."""
+    __slots__ = ("config", "layers", "origins", "extra",)
     config: Config
-    layers: tuple[ConfigLayer, ...] | None = None
+    layers: tuple[ConfigLayer, ...] | None
     origins: Mapping[str, ConfigLayerMetadata]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, config: Config, layers: tuple[ConfigLayer, ...] | None = None, origins: Mapping[str, ConfigLayerMetadata], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "config", config)
+        _set(self, "layers", layers)
+        _set(self, "origins", origins)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConfigRequirements:
+class ConfigRequirements(_Frozen):
     """``ConfigRequirements`` (wire object)."""
-    additional_developer_instructions: str | None = None
-    allow_appshots: bool | None = None
-    allow_browser_and_computer_use: bool | None = None
-    allow_login_shell: bool | None = None
-    allow_managed_hooks_only: bool | None = None
-    allow_remote_control: bool | None = None
-    allowed_approval_policies: tuple[Any, ...] | None = None
-    allowed_approvals_reviewers: tuple[ApprovalsReviewer, ...] | None = None
-    allowed_login_methods: tuple[ForcedLoginMethod, ...] | None = None
+    __slots__ = ("additional_developer_instructions", "allow_appshots", "allow_browser_and_computer_use", "allow_login_shell", "allow_managed_hooks_only", "allow_remote_control", "allowed_approval_policies", "allowed_approvals_reviewers", "allowed_login_methods", "allowed_permission_profiles", "allowed_sandbox_modes", "allowed_web_search_modes", "allowed_windows_sandbox_implementations", "application", "auto_review", "browser_use", "chatgpt_base_url", "check_for_update_on_startup", "cli_auth_credentials_store", "computer_use", "default_permissions", "enforce_residency", "feature_requirements", "feedback", "hooks", "in_app_browser", "log_dir", "model_catalog_json", "model_provider", "model_providers", "models", "network", "sqlite_home", "extra",)
+    additional_developer_instructions: str | None
+    allow_appshots: bool | None
+    allow_browser_and_computer_use: bool | None
+    allow_login_shell: bool | None
+    allow_managed_hooks_only: bool | None
+    allow_remote_control: bool | None
+    allowed_approval_policies: tuple[Any, ...] | None
+    allowed_approvals_reviewers: tuple[ApprovalsReviewer, ...] | None
+    allowed_login_methods: tuple[ForcedLoginMethod, ...] | None
     """Effective login methods after managed, forced-login, and workspace restrictions. An empty list permits no login method. Older servers may omit this field.
     """
-    allowed_permission_profiles: Mapping[str, bool] | None = None
-    allowed_sandbox_modes: tuple[SandboxMode, ...] | None = None
-    allowed_web_search_modes: tuple[WebSearchMode, ...] | None = None
-    allowed_windows_sandbox_implementations: tuple[WindowsSandboxImplementation, ...] | None = None
-    application: ApplicationRequirements | None = None
-    auto_review: AutoReviewRequirements | None = None
-    browser_use: BrowserUseRequirements | None = None
-    chatgpt_base_url: str | None = None
-    check_for_update_on_startup: bool | None = None
-    cli_auth_credentials_store: CliAuthCredentialsStoreMode | None = None
-    computer_use: ComputerUseRequirements | None = None
-    default_permissions: str | None = None
-    enforce_residency: ResidencyRequirement | None = None
-    feature_requirements: Mapping[str, bool] | None = None
-    feedback: FeedbackRequirements | None = None
-    hooks: ManagedHooksRequirements | None = None
-    in_app_browser: InAppBrowserRequirements | None = None
-    log_dir: str | None = None
-    model_catalog_json: str | None = None
-    model_provider: str | None = None
+    allowed_permission_profiles: Mapping[str, bool] | None
+    allowed_sandbox_modes: tuple[SandboxMode, ...] | None
+    allowed_web_search_modes: tuple[WebSearchMode, ...] | None
+    allowed_windows_sandbox_implementations: tuple[WindowsSandboxImplementation, ...] | None
+    application: ApplicationRequirements | None
+    auto_review: AutoReviewRequirements | None
+    browser_use: BrowserUseRequirements | None
+    chatgpt_base_url: str | None
+    check_for_update_on_startup: bool | None
+    cli_auth_credentials_store: CliAuthCredentialsStoreMode | None
+    computer_use: ComputerUseRequirements | None
+    default_permissions: str | None
+    enforce_residency: ResidencyRequirement | None
+    feature_requirements: Mapping[str, bool] | None
+    feedback: FeedbackRequirements | None
+    hooks: ManagedHooksRequirements | None
+    in_app_browser: InAppBrowserRequirements | None
+    log_dir: str | None
+    model_catalog_json: str | None
+    model_provider: str | None
     """Exact provider selection required by managed policy."""
-    model_providers: Any | None = None
+    model_providers: Any | None
     """Complete required provider definitions, using config.toml field names."""
-    models: ModelsRequirements | None = None
-    network: NetworkRequirements | None = None
-    sqlite_home: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    models: ModelsRequirements | None
+    network: NetworkRequirements | None
+    sqlite_home: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, additional_developer_instructions: str | None = None, allow_appshots: bool | None = None, allow_browser_and_computer_use: bool | None = None, allow_login_shell: bool | None = None, allow_managed_hooks_only: bool | None = None, allow_remote_control: bool | None = None, allowed_approval_policies: tuple[Any, ...] | None = None, allowed_approvals_reviewers: tuple[ApprovalsReviewer, ...] | None = None, allowed_login_methods: tuple[ForcedLoginMethod, ...] | None = None, allowed_permission_profiles: Mapping[str, bool] | None = None, allowed_sandbox_modes: tuple[SandboxMode, ...] | None = None, allowed_web_search_modes: tuple[WebSearchMode, ...] | None = None, allowed_windows_sandbox_implementations: tuple[WindowsSandboxImplementation, ...] | None = None, application: ApplicationRequirements | None = None, auto_review: AutoReviewRequirements | None = None, browser_use: BrowserUseRequirements | None = None, chatgpt_base_url: str | None = None, check_for_update_on_startup: bool | None = None, cli_auth_credentials_store: CliAuthCredentialsStoreMode | None = None, computer_use: ComputerUseRequirements | None = None, default_permissions: str | None = None, enforce_residency: ResidencyRequirement | None = None, feature_requirements: Mapping[str, bool] | None = None, feedback: FeedbackRequirements | None = None, hooks: ManagedHooksRequirements | None = None, in_app_browser: InAppBrowserRequirements | None = None, log_dir: str | None = None, model_catalog_json: str | None = None, model_provider: str | None = None, model_providers: Any | None = None, models: ModelsRequirements | None = None, network: NetworkRequirements | None = None, sqlite_home: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "additional_developer_instructions", additional_developer_instructions)
+        _set(self, "allow_appshots", allow_appshots)
+        _set(self, "allow_browser_and_computer_use", allow_browser_and_computer_use)
+        _set(self, "allow_login_shell", allow_login_shell)
+        _set(self, "allow_managed_hooks_only", allow_managed_hooks_only)
+        _set(self, "allow_remote_control", allow_remote_control)
+        _set(self, "allowed_approval_policies", allowed_approval_policies)
+        _set(self, "allowed_approvals_reviewers", allowed_approvals_reviewers)
+        _set(self, "allowed_login_methods", allowed_login_methods)
+        _set(self, "allowed_permission_profiles", allowed_permission_profiles)
+        _set(self, "allowed_sandbox_modes", allowed_sandbox_modes)
+        _set(self, "allowed_web_search_modes", allowed_web_search_modes)
+        _set(self, "allowed_windows_sandbox_implementations", allowed_windows_sandbox_implementations)
+        _set(self, "application", application)
+        _set(self, "auto_review", auto_review)
+        _set(self, "browser_use", browser_use)
+        _set(self, "chatgpt_base_url", chatgpt_base_url)
+        _set(self, "check_for_update_on_startup", check_for_update_on_startup)
+        _set(self, "cli_auth_credentials_store", cli_auth_credentials_store)
+        _set(self, "computer_use", computer_use)
+        _set(self, "default_permissions", default_permissions)
+        _set(self, "enforce_residency", enforce_residency)
+        _set(self, "feature_requirements", feature_requirements)
+        _set(self, "feedback", feedback)
+        _set(self, "hooks", hooks)
+        _set(self, "in_app_browser", in_app_browser)
+        _set(self, "log_dir", log_dir)
+        _set(self, "model_catalog_json", model_catalog_json)
+        _set(self, "model_provider", model_provider)
+        _set(self, "model_providers", model_providers)
+        _set(self, "models", models)
+        _set(self, "network", network)
+        _set(self, "sqlite_home", sqlite_home)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConfigRequirementsReadResponse:
+class ConfigRequirementsReadResponse(_Frozen):
     """``ConfigRequirementsReadResponse`` (wire object)."""
-    requirements: ConfigRequirements | None = None
+    __slots__ = ("requirements", "supports_independent_speed_modes", "extra",)
+    requirements: ConfigRequirements | None
     """Null if no requirements are configured (e.g. no requirements.toml/MDM entries)."""
-    supports_independent_speed_modes: bool | None = None
+    supports_independent_speed_modes: bool | None
     """Whether Fast and Ultra Fast requirements are enforced independently. Older servers omit this field and use Fast mode as a shared speed gate.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, requirements: ConfigRequirements | None = None, supports_independent_speed_modes: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "requirements", requirements)
+        _set(self, "supports_independent_speed_modes", supports_independent_speed_modes)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConfigValueWriteParams:
+class ConfigValueWriteParams(_Frozen):
     """``ConfigValueWriteParams`` (wire object)."""
-    expected_version: str | None = None
-    file_path: str | None = None
+    __slots__ = ("expected_version", "file_path", "key_path", "merge_strategy", "value", "extra",)
+    expected_version: str | None
+    file_path: str | None
     """Path to the config file to write; defaults to the user's `config.toml` when omitted."""
     key_path: str
     merge_strategy: MergeStrategy
     value: Any
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, expected_version: str | None = None, file_path: str | None = None, key_path: str, merge_strategy: MergeStrategy, value: Any, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "expected_version", expected_version)
+        _set(self, "file_path", file_path)
+        _set(self, "key_path", key_path)
+        _set(self, "merge_strategy", merge_strategy)
+        _set(self, "value", value)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConfigWarningNotification:
+class ConfigWarningNotification(_Frozen):
     """``ConfigWarningNotification`` (wire object)."""
-    details: str | None = None
+    __slots__ = ("details", "path", "range", "summary", "extra",)
+    details: str | None
     """Optional extra guidance or error details."""
-    path: str | None = None
+    path: str | None
     """Optional path to the config file that triggered the warning."""
-    range: TextRange | None = None
+    range: TextRange | None
     """Optional range for the error location inside the config file."""
     summary: str
     """Concise summary of the warning."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, details: str | None = None, path: str | None = None, range: TextRange | None = None, summary: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "details", details)
+        _set(self, "path", path)
+        _set(self, "range", range)
+        _set(self, "summary", summary)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConfigWriteResponse:
+class ConfigWriteResponse(_Frozen):
     """``ConfigWriteResponse`` (wire object)."""
+    __slots__ = ("file_path", "overridden_metadata", "status", "version", "extra",)
     file_path: str
     """Canonical path to the config file that was written."""
-    overridden_metadata: OverriddenMetadata | None = None
+    overridden_metadata: OverriddenMetadata | None
     status: WriteStatus
     version: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, file_path: str, overridden_metadata: OverriddenMetadata | None = None, status: WriteStatus, version: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "file_path", file_path)
+        _set(self, "overridden_metadata", overridden_metadata)
+        _set(self, "status", status)
+        _set(self, "version", version)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConfigurationReasoning:
+class ConfigurationReasoning(_Frozen):
     """Reasoning settings interpreted by the backend for the routed model."""
+    __slots__ = ("effort", "extra",)
     effort: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, effort: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "effort", effort)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConfigurationUpdateResponseItem:
+class ConfigurationUpdateResponseItem(_Frozen):
     """A durable input control interpreted by the backend at its position in history.
 
     ``ResponseItem`` variant ``configuration_update``.
     """
     type: ClassVar[str] = "configuration_update"
+    __slots__ = ("reasoning", "extra",)
     reasoning: ConfigurationReasoning
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, reasoning: ConfigurationReasoning, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "reasoning", reasoning)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConfiguredHookMatcherGroup:
+class ConfiguredHookMatcherGroup(_Frozen):
     """``ConfiguredHookMatcherGroup`` (wire object)."""
+    __slots__ = ("hooks", "matcher", "extra",)
     hooks: tuple[ConfiguredHookHandler, ...]
-    matcher: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    matcher: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, hooks: tuple[ConfiguredHookHandler, ...], matcher: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "hooks", hooks)
+        _set(self, "matcher", matcher)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConnectorMetadata:
+class ConnectorMetadata(_Frozen):
     """EXPERIMENTAL - metadata returned by app/read."""
-    description: str | None = None
-    distribution_channel: str | None = None
-    icon_url: str | None = None
-    icon_url_dark: str | None = None
+    __slots__ = ("description", "distribution_channel", "icon_url", "icon_url_dark", "id", "install_url", "name", "plugin_display_names", "tool_summaries", "extra",)
+    description: str | None
+    distribution_channel: str | None
+    icon_url: str | None
+    icon_url_dark: str | None
     id: str
-    install_url: str | None = None
+    install_url: str | None
     name: str
-    plugin_display_names: tuple[str, ...] | None = None
-    tool_summaries: tuple[AppToolSummary, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    plugin_display_names: tuple[str, ...] | None
+    tool_summaries: tuple[AppToolSummary, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, description: str | None = None, distribution_channel: str | None = None, icon_url: str | None = None, icon_url_dark: str | None = None, id: str, install_url: str | None = None, name: str, plugin_display_names: tuple[str, ...] | None = None, tool_summaries: tuple[AppToolSummary, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "description", description)
+        _set(self, "distribution_channel", distribution_channel)
+        _set(self, "icon_url", icon_url)
+        _set(self, "icon_url_dark", icon_url_dark)
+        _set(self, "id", id)
+        _set(self, "install_url", install_url)
+        _set(self, "name", name)
+        _set(self, "plugin_display_names", plugin_display_names)
+        _set(self, "tool_summaries", tool_summaries)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConsumeAccountRateLimitResetCreditParams:
+class ConsumeAccountRateLimitResetCreditParams(_Frozen):
     """``ConsumeAccountRateLimitResetCreditParams`` (wire object)."""
-    credit_id: str | None = None
+    __slots__ = ("credit_id", "idempotency_key", "extra",)
+    credit_id: str | None
     """Opaque reset-credit identifier to redeem. When omitted, the backend selects the next available credit.
     """
     idempotency_key: str
     """Identifies one logical reset attempt. A UUID is recommended; reuse the same value when retrying that attempt.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, credit_id: str | None = None, idempotency_key: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "credit_id", credit_id)
+        _set(self, "idempotency_key", idempotency_key)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ConsumeAccountRateLimitResetCreditResponse:
+class ConsumeAccountRateLimitResetCreditResponse(_Frozen):
     """``ConsumeAccountRateLimitResetCreditResponse`` (wire object)."""
+    __slots__ = ("outcome", "extra",)
     outcome: ConsumeAccountRateLimitResetCreditOutcome
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, outcome: ConsumeAccountRateLimitResetCreditOutcome, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "outcome", outcome)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ContextCompactedNotification:
+class ContextCompactedNotification(_Frozen):
     """Deprecated: Use `ContextCompaction` item type instead."""
+    __slots__ = ("thread_id", "turn_id", "extra",)
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ContextCompactionResponseItem:
+class ContextCompactionResponseItem(_Frozen):
     """``ResponseItem`` variant ``context_compaction``."""
     type: ClassVar[str] = "context_compaction"
-    encrypted_content: str | None = None
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("encrypted_content", "id", "internal_chat_message_metadata_passthrough", "extra",)
+    encrypted_content: str | None
+    id: str | None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, encrypted_content: str | None = None, id: str | None = None, internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "encrypted_content", encrypted_content)
+        _set(self, "id", id)
+        _set(self, "internal_chat_message_metadata_passthrough", internal_chat_message_metadata_passthrough)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ContextCompactionThreadItem:
+class ContextCompactionThreadItem(_Frozen):
     """``ThreadItem`` variant ``contextCompaction``."""
     type: ClassVar[str] = "contextCompaction"
+    __slots__ = ("id", "extra",)
     id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "id", id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CreditsSnapshot:
+class CreditsSnapshot(_Frozen):
     """``CreditsSnapshot`` (wire object)."""
-    balance: str | None = None
+    __slots__ = ("balance", "has_credits", "unlimited", "extra",)
+    balance: str | None
     has_credits: bool
     unlimited: bool
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, balance: str | None = None, has_credits: bool, unlimited: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "balance", balance)
+        _set(self, "has_credits", has_credits)
+        _set(self, "unlimited", unlimited)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CurrentTimeReadParams:
+class CurrentTimeReadParams(_Frozen):
     """``CurrentTimeReadParams`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CurrentTimeReadResponse:
+class CurrentTimeReadResponse(_Frozen):
     """``CurrentTimeReadResponse`` (wire object)."""
+    __slots__ = ("current_time_at", "extra",)
     current_time_at: int
     """Current time as whole Unix seconds."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, current_time_at: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "current_time_at", current_time_at)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CustomReviewTarget:
+class CustomReviewTarget(_Frozen):
     """Arbitrary instructions, equivalent to the old free-form prompt.
 
     ``ReviewTarget`` variant ``custom``.
     """
     type: ClassVar[str] = "custom"
+    __slots__ = ("instructions", "extra",)
     instructions: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, instructions: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "instructions", instructions)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CustomToolCallOutputResponseItem:
+class CustomToolCallOutputResponseItem(_Frozen):
     """``ResponseItem`` variant ``custom_tool_call_output``."""
     type: ClassVar[str] = "custom_tool_call_output"
+    __slots__ = ("call_id", "id", "internal_chat_message_metadata_passthrough", "name", "output", "extra",)
     call_id: str
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    name: str | None = None
+    id: str | None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None
+    name: str | None
     output: Any
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, call_id: str, id: str | None = None, internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None, name: str | None = None, output: Any, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "call_id", call_id)
+        _set(self, "id", id)
+        _set(self, "internal_chat_message_metadata_passthrough", internal_chat_message_metadata_passthrough)
+        _set(self, "name", name)
+        _set(self, "output", output)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class CustomToolCallResponseItem:
+class CustomToolCallResponseItem(_Frozen):
     """``ResponseItem`` variant ``custom_tool_call``."""
     type: ClassVar[str] = "custom_tool_call"
+    __slots__ = ("call_id", "encrypted_content", "id", "input", "internal_chat_message_metadata_passthrough", "name", "namespace", "status", "extra",)
     call_id: str
-    encrypted_content: str | None = None
-    id: str | None = None
+    encrypted_content: str | None
+    id: str | None
     input: str
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None
     name: str
-    namespace: str | None = None
-    status: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    namespace: str | None
+    status: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, call_id: str, encrypted_content: str | None = None, id: str | None = None, input: str, internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None, name: str, namespace: str | None = None, status: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "call_id", call_id)
+        _set(self, "encrypted_content", encrypted_content)
+        _set(self, "id", id)
+        _set(self, "input", input)
+        _set(self, "internal_chat_message_metadata_passthrough", internal_chat_message_metadata_passthrough)
+        _set(self, "name", name)
+        _set(self, "namespace", namespace)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class DailyScheduledTaskSchedule:
+class DailyScheduledTaskSchedule(_Frozen):
     """``ScheduledTaskSchedule`` variant ``daily``."""
     type: ClassVar[str] = "daily"
+    __slots__ = ("time", "extra",)
     time: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, time: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "time", time)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class DangerFullAccessSandboxPolicy:
+class DangerFullAccessSandboxPolicy(_Frozen):
     """``SandboxPolicy`` variant ``dangerFullAccess``."""
     type: ClassVar[str] = "dangerFullAccess"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class DeleteFileChange:
+class DeleteFileChange(_Frozen):
     """``FileChange`` variant ``delete``."""
     type: ClassVar[str] = "delete"
+    __slots__ = ("content", "extra",)
     content: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, content: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "content", content)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class DeletePatchChangeKind:
+class DeletePatchChangeKind(_Frozen):
     """``PatchChangeKind`` variant ``delete``."""
     type: ClassVar[str] = "delete"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class DeprecationNoticeNotification:
+class DeprecationNoticeNotification(_Frozen):
     """``DeprecationNoticeNotification`` (wire object)."""
-    details: str | None = None
+    __slots__ = ("details", "summary", "extra",)
+    details: str | None
     """Optional extra guidance, such as migration steps or rationale."""
     summary: str
     """Concise summary of what is deprecated."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, details: str | None = None, summary: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "details", details)
+        _set(self, "summary", summary)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class DynamicToolCallParams:
+class DynamicToolCallParams(_Frozen):
     """``DynamicToolCallParams`` (wire object)."""
+    __slots__ = ("arguments", "call_id", "namespace", "thread_id", "tool", "turn_id", "extra",)
     arguments: Any
     call_id: str
-    namespace: str | None = None
+    namespace: str | None
     thread_id: str
     tool: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, arguments: Any, call_id: str, namespace: str | None = None, thread_id: str, tool: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "arguments", arguments)
+        _set(self, "call_id", call_id)
+        _set(self, "namespace", namespace)
+        _set(self, "thread_id", thread_id)
+        _set(self, "tool", tool)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class DynamicToolCallResponse:
+class DynamicToolCallResponse(_Frozen):
     """``DynamicToolCallResponse`` (wire object)."""
+    __slots__ = ("content_items", "success", "extra",)
     content_items: tuple[DynamicToolCallOutputContentItem, ...]
     success: bool
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, content_items: tuple[DynamicToolCallOutputContentItem, ...], success: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "content_items", content_items)
+        _set(self, "success", success)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class DynamicToolCallThreadItem:
+class DynamicToolCallThreadItem(_Frozen):
     """``ThreadItem`` variant ``dynamicToolCall``."""
     type: ClassVar[str] = "dynamicToolCall"
+    __slots__ = ("arguments", "content_items", "duration_ms", "id", "namespace", "status", "success", "tool", "extra",)
     arguments: Any
-    content_items: tuple[DynamicToolCallOutputContentItem, ...] | None = None
-    duration_ms: int | None = None
+    content_items: tuple[DynamicToolCallOutputContentItem, ...] | None
+    duration_ms: int | None
     """The duration of the dynamic tool call in milliseconds."""
     id: str
-    namespace: str | None = None
+    namespace: str | None
     status: DynamicToolCallStatus
-    success: bool | None = None
+    success: bool | None
     tool: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, arguments: Any, content_items: tuple[DynamicToolCallOutputContentItem, ...] | None = None, duration_ms: int | None = None, id: str, namespace: str | None = None, status: DynamicToolCallStatus, success: bool | None = None, tool: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "arguments", arguments)
+        _set(self, "content_items", content_items)
+        _set(self, "duration_ms", duration_ms)
+        _set(self, "id", id)
+        _set(self, "namespace", namespace)
+        _set(self, "status", status)
+        _set(self, "success", success)
+        _set(self, "tool", tool)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EncryptedContentAgentMessageInputContent:
+class EncryptedContentAgentMessageInputContent(_Frozen):
     """``AgentMessageInputContent`` variant ``encrypted_content``."""
     type: ClassVar[str] = "encrypted_content"
+    __slots__ = ("encrypted_content", "extra",)
     encrypted_content: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, encrypted_content: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "encrypted_content", encrypted_content)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EncryptedContentFunctionCallOutputContentItem:
+class EncryptedContentFunctionCallOutputContentItem(_Frozen):
     """``FunctionCallOutputContentItem`` variant ``encrypted_content``."""
     type: ClassVar[str] = "encrypted_content"
+    __slots__ = ("encrypted_content", "extra",)
     encrypted_content: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, encrypted_content: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "encrypted_content", encrypted_content)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EnteredReviewModeThreadItem:
+class EnteredReviewModeThreadItem(_Frozen):
     """``ThreadItem`` variant ``enteredReviewMode``."""
     type: ClassVar[str] = "enteredReviewMode"
+    __slots__ = ("id", "review", "extra",)
     id: str
     review: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, id: str, review: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "id", id)
+        _set(self, "review", review)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EnterpriseManagedConfigLayerSource:
+class EnterpriseManagedConfigLayerSource(_Frozen):
     """Enterprise-managed config layer delivered by the cloud config bundle.
 
     ``ConfigLayerSource`` variant ``enterpriseManaged``.
     """
     type: ClassVar[str] = "enterpriseManaged"
+    __slots__ = ("id", "name", "extra",)
     id: str
     """Stable identifier for the delivered layer."""
     name: str
     """Admin-facing name for the delivered layer. This is surfaced in diagnostics so users know which cloud layer needs administrator attention.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, id: str, name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "id", id)
+        _set(self, "name", name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EnvironmentAddParams:
+class EnvironmentAddParams(_Frozen):
     """``EnvironmentAddParams`` (wire object)."""
-    auth_bearer_token: str | None = None
+    __slots__ = ("auth_bearer_token", "connect_timeout_ms", "environment_id", "exec_server_url", "skills", "websocket_request_id", "extra",)
+    auth_bearer_token: str | None
     """Optional raw bearer token for executor authentication, including reconnects. Requires a secure transport or a loopback destination.
     """
-    connect_timeout_ms: int | None = None
+    connect_timeout_ms: int | None
     """Optional WebSocket connection timeout. The server default applies when omitted."""
     environment_id: str
     exec_server_url: str
-    skills: EnvironmentSkillsParams | None = None
+    skills: EnvironmentSkillsParams | None
     """Required skills supplied by this environment, checked before model inference."""
-    websocket_request_id: str | None = None
+    websocket_request_id: str | None
     """Optional X-Request-ID for the direct WebSocket upgrade, including reconnects. Requires a secure transport or a loopback destination.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, auth_bearer_token: str | None = None, connect_timeout_ms: int | None = None, environment_id: str, exec_server_url: str, skills: EnvironmentSkillsParams | None = None, websocket_request_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "auth_bearer_token", auth_bearer_token)
+        _set(self, "connect_timeout_ms", connect_timeout_ms)
+        _set(self, "environment_id", environment_id)
+        _set(self, "exec_server_url", exec_server_url)
+        _set(self, "skills", skills)
+        _set(self, "websocket_request_id", websocket_request_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EnvironmentAddResponse:
+class EnvironmentAddResponse(_Frozen):
     """``EnvironmentAddResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EnvironmentBedrockSetupParams:
+class EnvironmentBedrockSetupParams(_Frozen):
     """``BedrockSetupParams`` variant ``environment``."""
     type: ClassVar[str] = "environment"
+    __slots__ = ("region", "extra",)
     region: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, region: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "region", region)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EnvironmentCapabilityRootLocation:
+class EnvironmentCapabilityRootLocation(_Frozen):
     """A path owned by an execution environment.
 
     ``CapabilityRootLocation`` variant ``environment``.
     """
     type: ClassVar[str] = "environment"
+    __slots__ = ("environment_id", "path", "extra",)
     environment_id: str
     path: str
     """Absolute path for the root in the selected environment."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, environment_id: str, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "environment_id", environment_id)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EnvironmentConnectionNotification:
+class EnvironmentConnectionNotification(_Frozen):
     """``EnvironmentConnectionNotification`` (wire object)."""
+    __slots__ = ("environment_id", "thread_id", "extra",)
     environment_id: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, environment_id: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "environment_id", environment_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EnvironmentInfoParams:
+class EnvironmentInfoParams(_Frozen):
     """``EnvironmentInfoParams`` (wire object)."""
+    __slots__ = ("environment_id", "extra",)
     environment_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, environment_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "environment_id", environment_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EnvironmentInfoResponse:
+class EnvironmentInfoResponse(_Frozen):
     """``EnvironmentInfoResponse`` (wire object)."""
-    cwd: str | None = None
+    __slots__ = ("cwd", "shell", "extra",)
+    cwd: str | None
     """Default working directory reported by the environment, as a canonical file URI."""
     shell: EnvironmentShellInfo
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwd: str | None = None, shell: EnvironmentShellInfo, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwd", cwd)
+        _set(self, "shell", shell)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EnvironmentShellInfo:
+class EnvironmentShellInfo(_Frozen):
     """``EnvironmentShellInfo`` (wire object)."""
+    __slots__ = ("name", "path", "extra",)
     name: str
     """Stable shell name, for example `zsh`, `bash`, `powershell`, `sh`, or `cmd`."""
     path: str
     """Target-native shell executable path or command name."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EnvironmentSkillsParams:
+class EnvironmentSkillsParams(_Frozen):
     """``EnvironmentSkillsParams`` (wire object)."""
-    required: tuple[str, ...] | None = None
+    __slots__ = ("required", "extra",)
+    required: tuple[str, ...] | None
     """Exact catalog names that must be available from this environment."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, required: tuple[str, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "required", required)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EnvironmentStatusParams:
+class EnvironmentStatusParams(_Frozen):
     """Parameters for reading the current status of one configured environment."""
+    __slots__ = ("environment_id", "extra",)
     environment_id: str
     """Environment id to inspect."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, environment_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "environment_id", environment_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class EnvironmentStatusResponse:
+class EnvironmentStatusResponse(_Frozen):
     """Current status for the requested environment."""
-    error: str | None = None
+    __slots__ = ("error", "status", "extra",)
+    error: str | None
     """Human-readable detail for `disconnected` and `unknown`; omitted for other statuses."""
     status: EnvironmentStatusKind
     """Current status observed without starting or recovering the environment."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, error: str | None = None, status: EnvironmentStatusKind, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "error", error)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ErrorNotification:
+class ErrorNotification(_Frozen):
     """``ErrorNotification`` (wire object)."""
+    __slots__ = ("error", "thread_id", "turn_id", "will_retry", "extra",)
     error: TurnError
     thread_id: str
     turn_id: str
     will_retry: bool
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, error: TurnError, thread_id: str, turn_id: str, will_retry: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "error", error)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "will_retry", will_retry)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExecCommandApprovalParams:
+class ExecCommandApprovalParams(_Frozen):
     """``ExecCommandApprovalParams`` (wire object)."""
-    approval_id: str | None = None
+    __slots__ = ("approval_id", "call_id", "command", "conversation_id", "cwd", "parsed_cmd", "reason", "extra",)
+    approval_id: str | None
     """Identifier for this specific approval callback."""
     call_id: str
     """Use to correlate this with [codex_protocol::protocol::ExecCommandBeginEvent] and [codex_protocol::protocol::ExecCommandEndEvent].
@@ -2312,70 +3481,108 @@ class ExecCommandApprovalParams:
     conversation_id: str
     cwd: str
     parsed_cmd: tuple[ParsedCommand, ...]
-    reason: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    reason: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, approval_id: str | None = None, call_id: str, command: tuple[str, ...], conversation_id: str, cwd: str, parsed_cmd: tuple[ParsedCommand, ...], reason: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "approval_id", approval_id)
+        _set(self, "call_id", call_id)
+        _set(self, "command", command)
+        _set(self, "conversation_id", conversation_id)
+        _set(self, "cwd", cwd)
+        _set(self, "parsed_cmd", parsed_cmd)
+        _set(self, "reason", reason)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExecCommandApprovalResponse:
+class ExecCommandApprovalResponse(_Frozen):
     """``ExecCommandApprovalResponse`` (wire object)."""
+    __slots__ = ("decision", "extra",)
     decision: Any
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, decision: Any, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "decision", decision)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExecLocalShellAction:
+class ExecLocalShellAction(_Frozen):
     """``LocalShellAction`` variant ``exec``."""
     type: ClassVar[str] = "exec"
+    __slots__ = ("command", "env", "timeout_ms", "user", "working_directory", "extra",)
     command: tuple[str, ...]
-    env: Mapping[str, str] | None = None
-    timeout_ms: int | None = None
-    user: str | None = None
-    working_directory: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    env: Mapping[str, str] | None
+    timeout_ms: int | None
+    user: str | None
+    working_directory: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, command: tuple[str, ...], env: Mapping[str, str] | None = None, timeout_ms: int | None = None, user: str | None = None, working_directory: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "command", command)
+        _set(self, "env", env)
+        _set(self, "timeout_ms", timeout_ms)
+        _set(self, "user", user)
+        _set(self, "working_directory", working_directory)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExecveGuardianApprovalReviewAction:
+class ExecveGuardianApprovalReviewAction(_Frozen):
     """``GuardianApprovalReviewAction`` variant ``execve``."""
     type: ClassVar[str] = "execve"
+    __slots__ = ("argv", "cwd", "program", "source", "extra",)
     argv: tuple[str, ...]
     cwd: str
     program: str
     source: GuardianCommandSource
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, argv: tuple[str, ...], cwd: str, program: str, source: GuardianCommandSource, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "argv", argv)
+        _set(self, "cwd", cwd)
+        _set(self, "program", program)
+        _set(self, "source", source)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExistingCallThreadRealtimeStartTransport:
+class ExistingCallThreadRealtimeStartTransport(_Frozen):
     """``ThreadRealtimeStartTransport`` variant ``existingCall``."""
     type: ClassVar[str] = "existingCall"
+    __slots__ = ("call_id", "extra",)
     call_id: str
     """Identifier of a realtime call already created and negotiated by the client."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, call_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "call_id", call_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExitedReviewModeThreadItem:
+class ExitedReviewModeThreadItem(_Frozen):
     """``ThreadItem`` variant ``exitedReviewMode``."""
     type: ClassVar[str] = "exitedReviewMode"
+    __slots__ = ("id", "review", "extra",)
     id: str
     review: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, id: str, review: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "id", id)
+        _set(self, "review", review)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExperimentalFeature:
+class ExperimentalFeature(_Frozen):
     """``ExperimentalFeature`` (wire object)."""
-    announcement: str | None = None
+    __slots__ = ("announcement", "default_enabled", "description", "display_name", "enabled", "name", "stage", "extra",)
+    announcement: str | None
     """Announcement copy shown to users when the feature is introduced. Null when this feature is not in beta.
     """
     default_enabled: bool
     """Whether this feature is enabled by default."""
-    description: str | None = None
+    description: str | None
     """Short summary describing what the feature does. Null when this feature is not in beta.
     """
-    display_name: str | None = None
+    display_name: str | None
     """User-facing display name shown in the experimental features UI. Null when this feature is not in beta.
     """
     enabled: bool
@@ -2384,454 +3591,717 @@ class ExperimentalFeature:
     """Stable key used in config.toml and CLI flag toggles."""
     stage: ExperimentalFeatureStage
     """Lifecycle stage of this feature flag."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, announcement: str | None = None, default_enabled: bool, description: str | None = None, display_name: str | None = None, enabled: bool, name: str, stage: ExperimentalFeatureStage, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "announcement", announcement)
+        _set(self, "default_enabled", default_enabled)
+        _set(self, "description", description)
+        _set(self, "display_name", display_name)
+        _set(self, "enabled", enabled)
+        _set(self, "name", name)
+        _set(self, "stage", stage)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExperimentalFeatureEnablementSetParams:
+class ExperimentalFeatureEnablementSetParams(_Frozen):
     """``ExperimentalFeatureEnablementSetParams`` (wire object)."""
+    __slots__ = ("enablement", "extra",)
     enablement: Mapping[str, bool]
     """Process-wide runtime feature enablement keyed by canonical feature name.
 
     Only named features are updated. Omitted features are left unchanged. Send an empty map for a no-op.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, enablement: Mapping[str, bool], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "enablement", enablement)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExperimentalFeatureEnablementSetResponse:
+class ExperimentalFeatureEnablementSetResponse(_Frozen):
     """``ExperimentalFeatureEnablementSetResponse`` (wire object)."""
+    __slots__ = ("enablement", "extra",)
     enablement: Mapping[str, bool]
     """Feature enablement entries updated by this request."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, enablement: Mapping[str, bool], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "enablement", enablement)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExperimentalFeatureListParams:
+class ExperimentalFeatureListParams(_Frozen):
     """``ExperimentalFeatureListParams`` (wire object)."""
-    cursor: str | None = None
+    __slots__ = ("cursor", "limit", "thread_id", "extra",)
+    cursor: str | None
     """Opaque pagination cursor returned by a previous call."""
-    limit: int | None = None
+    limit: int | None
     """Optional page size; defaults to a reasonable server-side value."""
-    thread_id: str | None = None
+    thread_id: str | None
     """Optional loaded thread id. Pass this when showing feature state for an existing thread so enablement is computed from that thread's refreshed config, including project-local config for the thread's cwd.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, limit: int | None = None, thread_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "limit", limit)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExperimentalFeatureListResponse:
+class ExperimentalFeatureListResponse(_Frozen):
     """``ExperimentalFeatureListResponse`` (wire object)."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[ExperimentalFeature, ...]
-    next_cursor: str | None = None
+    next_cursor: str | None
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[ExperimentalFeature, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigDetectParams:
+class ExternalAgentConfigDetectParams(_Frozen):
     """``ExternalAgentConfigDetectParams`` (wire object)."""
-    cwds: tuple[str, ...] | None = None
+    __slots__ = ("cwds", "include_home", "max_session_age_days", "max_sessions", "migration_source", "source", "extra",)
+    cwds: tuple[str, ...] | None
     """Zero or more working directories to include for repo-scoped detection."""
-    include_home: bool | None = None
+    include_home: bool | None
     """If true, include detection under the user's home directory."""
-    max_session_age_days: int | None = None
+    max_session_age_days: int | None
     """Maximum age in days for detected sessions. Missing values use the default limit."""
-    max_sessions: int | None = None
+    max_sessions: int | None
     """Maximum number of sessions to detect. Missing values use the default limit."""
-    migration_source: str | None = None
+    migration_source: str | None
     """Optional migration-source selector. Missing or unrecognized values use the default source.
     """
-    source: str | None = None
+    source: str | None
     """Deprecated field retained for compatibility. This field is ignored; use `migrationSource` to select the migration source.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwds: tuple[str, ...] | None = None, include_home: bool | None = None, max_session_age_days: int | None = None, max_sessions: int | None = None, migration_source: str | None = None, source: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwds", cwds)
+        _set(self, "include_home", include_home)
+        _set(self, "max_session_age_days", max_session_age_days)
+        _set(self, "max_sessions", max_sessions)
+        _set(self, "migration_source", migration_source)
+        _set(self, "source", source)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigDetectResponse:
+class ExternalAgentConfigDetectResponse(_Frozen):
     """``ExternalAgentConfigDetectResponse`` (wire object)."""
-    connectors: tuple[ExternalAgentDetectedConnectorCandidate, ...] | None = None
+    __slots__ = ("connectors", "items", "extra",)
+    connectors: tuple[ExternalAgentDetectedConnectorCandidate, ...] | None
     items: tuple[ExternalAgentConfigMigrationItem, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, connectors: tuple[ExternalAgentDetectedConnectorCandidate, ...] | None = None, items: tuple[ExternalAgentConfigMigrationItem, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "connectors", connectors)
+        _set(self, "items", items)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigImportCompletedNotification:
+class ExternalAgentConfigImportCompletedNotification(_Frozen):
     """``ExternalAgentConfigImportCompletedNotification`` (wire object)."""
+    __slots__ = ("import_id", "item_type_results", "extra",)
     import_id: str
     item_type_results: tuple[ExternalAgentConfigImportTypeResult, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, import_id: str, item_type_results: tuple[ExternalAgentConfigImportTypeResult, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "import_id", import_id)
+        _set(self, "item_type_results", item_type_results)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigImportHistoriesReadResponse:
+class ExternalAgentConfigImportHistoriesReadResponse(_Frozen):
     """``ExternalAgentConfigImportHistoriesReadResponse`` (wire object)."""
+    __slots__ = ("connectors", "data", "extra",)
     connectors: tuple[ExternalAgentImportedConnectorCandidate, ...]
     data: tuple[ExternalAgentConfigImportHistory, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, connectors: tuple[ExternalAgentImportedConnectorCandidate, ...], data: tuple[ExternalAgentConfigImportHistory, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "connectors", connectors)
+        _set(self, "data", data)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigImportHistory:
+class ExternalAgentConfigImportHistory(_Frozen):
     """``ExternalAgentConfigImportHistory`` (wire object)."""
+    __slots__ = ("completed_at_ms", "failures", "import_id", "provider_id", "successes", "extra",)
     completed_at_ms: int
     failures: tuple[ExternalAgentConfigImportItemTypeFailure, ...]
     import_id: str
-    provider_id: str | None = None
+    provider_id: str | None
     successes: tuple[ExternalAgentConfigImportItemTypeSuccess, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, completed_at_ms: int, failures: tuple[ExternalAgentConfigImportItemTypeFailure, ...], import_id: str, provider_id: str | None = None, successes: tuple[ExternalAgentConfigImportItemTypeSuccess, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "completed_at_ms", completed_at_ms)
+        _set(self, "failures", failures)
+        _set(self, "import_id", import_id)
+        _set(self, "provider_id", provider_id)
+        _set(self, "successes", successes)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigImportHistoryRecordParams:
+class ExternalAgentConfigImportHistoryRecordParams(_Frozen):
     """``ExternalAgentConfigImportHistoryRecordParams`` (wire object)."""
+    __slots__ = ("item_type_results", "provider_id", "extra",)
     item_type_results: tuple[ExternalAgentConfigImportHistoryRecordTypeResultParams, ...]
     """Completed results grouped by imported item type."""
     provider_id: str
     """Opaque provider identifier for the externally completed import."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item_type_results: tuple[ExternalAgentConfigImportHistoryRecordTypeResultParams, ...], provider_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item_type_results", item_type_results)
+        _set(self, "provider_id", provider_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigImportHistoryRecordResponse:
+class ExternalAgentConfigImportHistoryRecordResponse(_Frozen):
     """``ExternalAgentConfigImportHistoryRecordResponse`` (wire object)."""
+    __slots__ = ("import_id", "extra",)
     import_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, import_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "import_id", import_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigImportHistoryRecordSuccessParams:
+class ExternalAgentConfigImportHistoryRecordSuccessParams(_Frozen):
     """``ExternalAgentConfigImportHistoryRecordSuccessParams`` (wire object)."""
-    cwd: str | None = None
+    __slots__ = ("cwd", "item_type", "source", "target", "title", "extra",)
+    cwd: str | None
     item_type: ExternalAgentConfigMigrationItemType
-    source: str | None = None
-    target: str | None = None
-    title: str | None = None
+    source: str | None
+    target: str | None
+    title: str | None
     """Original title for an imported session, when available."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwd: str | None = None, item_type: ExternalAgentConfigMigrationItemType, source: str | None = None, target: str | None = None, title: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwd", cwd)
+        _set(self, "item_type", item_type)
+        _set(self, "source", source)
+        _set(self, "target", target)
+        _set(self, "title", title)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigImportHistoryRecordTypeResultParams:
+class ExternalAgentConfigImportHistoryRecordTypeResultParams(_Frozen):
     """``ExternalAgentConfigImportHistoryRecordTypeResultParams`` (wire object)."""
+    __slots__ = ("failures", "item_type", "successes", "extra",)
     failures: tuple[ExternalAgentConfigImportItemTypeFailure, ...]
     item_type: ExternalAgentConfigMigrationItemType
     successes: tuple[ExternalAgentConfigImportHistoryRecordSuccessParams, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, failures: tuple[ExternalAgentConfigImportItemTypeFailure, ...], item_type: ExternalAgentConfigMigrationItemType, successes: tuple[ExternalAgentConfigImportHistoryRecordSuccessParams, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "failures", failures)
+        _set(self, "item_type", item_type)
+        _set(self, "successes", successes)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigImportItemTypeFailure:
+class ExternalAgentConfigImportItemTypeFailure(_Frozen):
     """``ExternalAgentConfigImportItemTypeFailure`` (wire object)."""
-    cwd: str | None = None
-    error_type: str | None = None
+    __slots__ = ("cwd", "error_type", "failure_stage", "item_type", "message", "source", "sub_error_type", "extra",)
+    cwd: str | None
+    error_type: str | None
     failure_stage: str
     item_type: ExternalAgentConfigMigrationItemType
     message: str
-    source: str | None = None
-    sub_error_type: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    source: str | None
+    sub_error_type: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwd: str | None = None, error_type: str | None = None, failure_stage: str, item_type: ExternalAgentConfigMigrationItemType, message: str, source: str | None = None, sub_error_type: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwd", cwd)
+        _set(self, "error_type", error_type)
+        _set(self, "failure_stage", failure_stage)
+        _set(self, "item_type", item_type)
+        _set(self, "message", message)
+        _set(self, "source", source)
+        _set(self, "sub_error_type", sub_error_type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigImportItemTypeSuccess:
+class ExternalAgentConfigImportItemTypeSuccess(_Frozen):
     """``ExternalAgentConfigImportItemTypeSuccess`` (wire object)."""
-    cwd: str | None = None
+    __slots__ = ("cwd", "item_type", "source", "target", "title", "extra",)
+    cwd: str | None
     item_type: ExternalAgentConfigMigrationItemType
-    source: str | None = None
-    target: str | None = None
-    title: str | None = None
+    source: str | None
+    target: str | None
+    title: str | None
     """Original title for an imported session; null for other item types."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwd: str | None = None, item_type: ExternalAgentConfigMigrationItemType, source: str | None = None, target: str | None = None, title: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwd", cwd)
+        _set(self, "item_type", item_type)
+        _set(self, "source", source)
+        _set(self, "target", target)
+        _set(self, "title", title)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigImportParams:
+class ExternalAgentConfigImportParams(_Frozen):
     """``ExternalAgentConfigImportParams`` (wire object)."""
+    __slots__ = ("migration_items", "migration_source", "provider_id", "source", "extra",)
     migration_items: tuple[ExternalAgentConfigMigrationItem, ...]
-    migration_source: str | None = None
+    migration_source: str | None
     """Migration-source selector used to produce the migration items. Pass the same value to detection and import; missing or unrecognized values use the default source.
     """
-    provider_id: str | None = None
+    provider_id: str | None
     """Opaque provider identifier supplied by the caller for analytics attribution and import history display. This does not select the migration source.
     """
-    source: str | None = None
+    source: str | None
     """Optional identifier for the product that initiated the import."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, migration_items: tuple[ExternalAgentConfigMigrationItem, ...], migration_source: str | None = None, provider_id: str | None = None, source: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "migration_items", migration_items)
+        _set(self, "migration_source", migration_source)
+        _set(self, "provider_id", provider_id)
+        _set(self, "source", source)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigImportProgressNotification:
+class ExternalAgentConfigImportProgressNotification(_Frozen):
     """``ExternalAgentConfigImportProgressNotification`` (wire object)."""
+    __slots__ = ("import_id", "item_type_results", "extra",)
     import_id: str
     item_type_results: tuple[ExternalAgentConfigImportTypeResult, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, import_id: str, item_type_results: tuple[ExternalAgentConfigImportTypeResult, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "import_id", import_id)
+        _set(self, "item_type_results", item_type_results)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigImportResponse:
+class ExternalAgentConfigImportResponse(_Frozen):
     """``ExternalAgentConfigImportResponse`` (wire object)."""
+    __slots__ = ("import_id", "extra",)
     import_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, import_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "import_id", import_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigImportTypeResult:
+class ExternalAgentConfigImportTypeResult(_Frozen):
     """``ExternalAgentConfigImportTypeResult`` (wire object)."""
+    __slots__ = ("failures", "item_type", "successes", "extra",)
     failures: tuple[ExternalAgentConfigImportItemTypeFailure, ...]
     item_type: ExternalAgentConfigMigrationItemType
     successes: tuple[ExternalAgentConfigImportItemTypeSuccess, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, failures: tuple[ExternalAgentConfigImportItemTypeFailure, ...], item_type: ExternalAgentConfigMigrationItemType, successes: tuple[ExternalAgentConfigImportItemTypeSuccess, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "failures", failures)
+        _set(self, "item_type", item_type)
+        _set(self, "successes", successes)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentConfigMigrationItem:
+class ExternalAgentConfigMigrationItem(_Frozen):
     """``ExternalAgentConfigMigrationItem`` (wire object)."""
-    cwd: str | None = None
+    __slots__ = ("cwd", "description", "details", "item_type", "extra",)
+    cwd: str | None
     """Null or empty means home-scoped migration; non-empty means repo-scoped migration."""
     description: str
-    details: MigrationDetails | None = None
+    details: MigrationDetails | None
     item_type: ExternalAgentConfigMigrationItemType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwd: str | None = None, description: str, details: MigrationDetails | None = None, item_type: ExternalAgentConfigMigrationItemType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwd", cwd)
+        _set(self, "description", description)
+        _set(self, "details", details)
+        _set(self, "item_type", item_type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentDetectedConnectorCandidate:
+class ExternalAgentDetectedConnectorCandidate(_Frozen):
     """``ExternalAgentDetectedConnectorCandidate`` (wire object)."""
+    __slots__ = ("name", "session_count", "source", "extra",)
     name: str
     session_count: int
     source: ExternalAgentDetectedConnectorSource
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, session_count: int, source: ExternalAgentDetectedConnectorSource, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "session_count", session_count)
+        _set(self, "source", source)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalAgentImportedConnectorCandidate:
+class ExternalAgentImportedConnectorCandidate(_Frozen):
     """``ExternalAgentImportedConnectorCandidate`` (wire object)."""
+    __slots__ = ("name", "session_count", "source", "extra",)
     name: str
     session_count: int
     source: ExternalAgentImportedConnectorSource
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, session_count: int, source: ExternalAgentImportedConnectorSource, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "session_count", session_count)
+        _set(self, "source", source)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ExternalSandboxSandboxPolicy:
+class ExternalSandboxSandboxPolicy(_Frozen):
     """``SandboxPolicy`` variant ``externalSandbox``."""
     type: ClassVar[str] = "externalSandbox"
-    network_access: NetworkAccess | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("network_access", "extra",)
+    network_access: NetworkAccess | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, network_access: NetworkAccess | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "network_access", network_access)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FailedThreadPredictionResult:
+class FailedThreadPredictionResult(_Frozen):
     """``ThreadPredictionResult`` variant ``failed``."""
     type: ClassVar[str] = "failed"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FailedUserVerificationErrorDetails:
+class FailedUserVerificationErrorDetails(_Frozen):
     """``UserVerificationErrorDetails`` variant ``failed``."""
     type: ClassVar[str] = "failed"
+    __slots__ = ("reason", "extra",)
     reason: UserVerificationFailureReason
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, reason: UserVerificationFailureReason, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "reason", reason)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FeedbackRequirements:
+class FeedbackRequirements(_Frozen):
     """``FeedbackRequirements`` (wire object)."""
-    enabled: bool | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("enabled", "extra",)
+    enabled: bool | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, enabled: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "enabled", enabled)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FeedbackUploadParams:
+class FeedbackUploadParams(_Frozen):
     """``FeedbackUploadParams`` (wire object)."""
+    __slots__ = ("classification", "extra_log_files", "include_logs", "reason", "tags", "thread_id", "extra",)
     classification: str
-    extra_log_files: tuple[str, ...] | None = None
-    include_logs: bool | None = None
-    reason: str | None = None
-    tags: Mapping[str, str] | None = None
-    thread_id: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra_log_files: tuple[str, ...] | None
+    include_logs: bool | None
+    reason: str | None
+    tags: Mapping[str, str] | None
+    thread_id: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, classification: str, extra_log_files: tuple[str, ...] | None = None, include_logs: bool | None = None, reason: str | None = None, tags: Mapping[str, str] | None = None, thread_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "classification", classification)
+        _set(self, "extra_log_files", extra_log_files)
+        _set(self, "include_logs", include_logs)
+        _set(self, "reason", reason)
+        _set(self, "tags", tags)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FeedbackUploadResponse:
+class FeedbackUploadResponse(_Frozen):
     """``FeedbackUploadResponse`` (wire object)."""
-    prompt_hash: str | None = None
+    __slots__ = ("prompt_hash", "thread_id", "extra",)
+    prompt_hash: str | None
     """Whitespace-normalized SHA-256 of the session base instructions, matching the uploaded `prompt_hash` tag. Does not include later developer messages. Null when the reported rollout has no prompt metadata.
     """
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, prompt_hash: str | None = None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "prompt_hash", prompt_hash)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FileChangeOutputDeltaNotification:
+class FileChangeOutputDeltaNotification(_Frozen):
     """Deprecated legacy notification for `apply_patch` textual output.
 
     The server no longer emits this notification.
     """
+    __slots__ = ("delta", "item_id", "thread_id", "turn_id", "extra",)
     delta: str
     item_id: str
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, delta: str, item_id: str, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "delta", delta)
+        _set(self, "item_id", item_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FileChangePatchUpdatedNotification:
+class FileChangePatchUpdatedNotification(_Frozen):
     """``FileChangePatchUpdatedNotification`` (wire object)."""
+    __slots__ = ("changes", "item_id", "thread_id", "turn_id", "extra",)
     changes: tuple[FileUpdateChange, ...]
     item_id: str
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, changes: tuple[FileUpdateChange, ...], item_id: str, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "changes", changes)
+        _set(self, "item_id", item_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FileChangeRequestApprovalParams:
+class FileChangeRequestApprovalParams(_Frozen):
     """``FileChangeRequestApprovalParams`` (wire object)."""
-    grant_root: str | None = None
+    __slots__ = ("grant_root", "item_id", "reason", "started_at_ms", "thread_id", "turn_id", "extra",)
+    grant_root: str | None
     """[UNSTABLE] When set, the agent is asking the user to allow writes under this root for the remainder of the session (unclear if this is honored today).
     """
     item_id: str
-    reason: str | None = None
+    reason: str | None
     """Optional explanatory reason (e.g. request for extra write access)."""
     started_at_ms: int
     """Unix timestamp (in milliseconds) when this approval request started."""
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, grant_root: str | None = None, item_id: str, reason: str | None = None, started_at_ms: int, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "grant_root", grant_root)
+        _set(self, "item_id", item_id)
+        _set(self, "reason", reason)
+        _set(self, "started_at_ms", started_at_ms)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FileChangeRequestApprovalResponse:
+class FileChangeRequestApprovalResponse(_Frozen):
     """``FileChangeRequestApprovalResponse`` (wire object)."""
+    __slots__ = ("decision", "extra",)
     decision: FileChangeApprovalDecision
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, decision: FileChangeApprovalDecision, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "decision", decision)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FileChangeThreadItem:
+class FileChangeThreadItem(_Frozen):
     """``ThreadItem`` variant ``fileChange``."""
     type: ClassVar[str] = "fileChange"
+    __slots__ = ("changes", "id", "status", "extra",)
     changes: tuple[FileUpdateChange, ...]
     id: str
     status: PatchApplyStatus
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, changes: tuple[FileUpdateChange, ...], id: str, status: PatchApplyStatus, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "changes", changes)
+        _set(self, "id", id)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FileSystemSandboxEntry:
+class FileSystemSandboxEntry(_Frozen):
     """``FileSystemSandboxEntry`` (wire object)."""
+    __slots__ = ("access", "path", "extra",)
     access: FileSystemAccessMode
     path: FileSystemPath
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, access: FileSystemAccessMode, path: FileSystemPath, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "access", access)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FileSystemSpecialPathUnknown:
+class FileSystemSpecialPathUnknown(_Frozen):
     """``FileSystemSpecialPath`` variant ``unknown``."""
     kind: ClassVar[str] = "unknown"
+    __slots__ = ("path", "subpath", "extra",)
     path: str
-    subpath: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    subpath: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, path: str, subpath: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "path", path)
+        _set(self, "subpath", subpath)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FileUpdateChange:
+class FileUpdateChange(_Frozen):
     """``FileUpdateChange`` (wire object)."""
+    __slots__ = ("diff", "kind", "path", "extra",)
     diff: str
     kind: PatchChangeKind
     path: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, diff: str, kind: PatchChangeKind, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "diff", diff)
+        _set(self, "kind", kind)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FindInPageResponsesApiWebSearchAction:
+class FindInPageResponsesApiWebSearchAction(_Frozen):
     """``ResponsesApiWebSearchAction`` variant ``find_in_page``."""
     type: ClassVar[str] = "find_in_page"
-    pattern: str | None = None
-    url: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("pattern", "url", "extra",)
+    pattern: str | None
+    url: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, pattern: str | None = None, url: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "pattern", pattern)
+        _set(self, "url", url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FindInPageWebSearchAction:
+class FindInPageWebSearchAction(_Frozen):
     """``WebSearchAction`` variant ``findInPage``."""
     type: ClassVar[str] = "findInPage"
-    pattern: str | None = None
-    url: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("pattern", "url", "extra",)
+    pattern: str | None
+    url: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, pattern: str | None = None, url: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "pattern", pattern)
+        _set(self, "url", url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FormMcpServerElicitationRequestParams:
+class FormMcpServerElicitationRequestParams(_Frozen):
     """``McpServerElicitationRequestParams`` variant ``form``."""
     mode: ClassVar[str] = "form"
-    meta: Any = None
+    __slots__ = ("meta", "message", "requested_schema", "extra",)
+    meta: Any
     message: str
     requested_schema: McpElicitationSchema
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, meta: Any = None, message: str, requested_schema: McpElicitationSchema, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "meta", meta)
+        _set(self, "message", message)
+        _set(self, "requested_schema", requested_schema)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsChangedNotification:
+class FsChangedNotification(_Frozen):
     """Filesystem watch notification emitted for `fs/watch` subscribers."""
+    __slots__ = ("changed_paths", "watch_id", "extra",)
     changed_paths: tuple[str, ...]
     """File or directory paths associated with this event."""
     watch_id: str
     """Watch identifier previously provided to `fs/watch`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, changed_paths: tuple[str, ...], watch_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "changed_paths", changed_paths)
+        _set(self, "watch_id", watch_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsCopyParams:
+class FsCopyParams(_Frozen):
     """Copy a file or directory tree on the host filesystem."""
+    __slots__ = ("destination_path", "recursive", "source_path", "extra",)
     destination_path: str
     """Absolute destination path."""
-    recursive: bool | None = None
+    recursive: bool | None
     """Required for directory copies; ignored for file copies."""
     source_path: str
     """Absolute source path."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, destination_path: str, recursive: bool | None = None, source_path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "destination_path", destination_path)
+        _set(self, "recursive", recursive)
+        _set(self, "source_path", source_path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsCopyResponse:
+class FsCopyResponse(_Frozen):
     """Successful response for `fs/copy`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsCreateDirectoryParams:
+class FsCreateDirectoryParams(_Frozen):
     """Create a directory on the host filesystem."""
+    __slots__ = ("path", "recursive", "extra",)
     path: str
     """Absolute directory path to create."""
-    recursive: bool | None = None
+    recursive: bool | None
     """Whether parent directories should also be created. Defaults to `true`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, path: str, recursive: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "path", path)
+        _set(self, "recursive", recursive)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsCreateDirectoryResponse:
+class FsCreateDirectoryResponse(_Frozen):
     """Successful response for `fs/createDirectory`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsGetMetadataParams:
+class FsGetMetadataParams(_Frozen):
     """Request metadata for an absolute path."""
+    __slots__ = ("path", "extra",)
     path: str
     """Absolute path to inspect."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsGetMetadataResponse:
+class FsGetMetadataResponse(_Frozen):
     """Metadata returned by `fs/getMetadata`."""
+    __slots__ = ("created_at_ms", "is_directory", "is_file", "is_symlink", "modified_at_ms", "extra",)
     created_at_ms: int
     """File creation time in Unix milliseconds when available, otherwise `0`."""
     is_directory: bool
@@ -2842,645 +4312,1018 @@ class FsGetMetadataResponse:
     """Whether the path itself is a symbolic link."""
     modified_at_ms: int
     """File modification time in Unix milliseconds when available, otherwise `0`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, created_at_ms: int, is_directory: bool, is_file: bool, is_symlink: bool, modified_at_ms: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "created_at_ms", created_at_ms)
+        _set(self, "is_directory", is_directory)
+        _set(self, "is_file", is_file)
+        _set(self, "is_symlink", is_symlink)
+        _set(self, "modified_at_ms", modified_at_ms)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsReadDirectoryEntry:
+class FsReadDirectoryEntry(_Frozen):
     """A directory entry returned by `fs/readDirectory`."""
+    __slots__ = ("file_name", "is_directory", "is_file", "extra",)
     file_name: str
     """Direct child entry name only, not an absolute or relative path."""
     is_directory: bool
     """Whether this entry resolves to a directory."""
     is_file: bool
     """Whether this entry resolves to a regular file."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, file_name: str, is_directory: bool, is_file: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "file_name", file_name)
+        _set(self, "is_directory", is_directory)
+        _set(self, "is_file", is_file)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsReadDirectoryParams:
+class FsReadDirectoryParams(_Frozen):
     """List direct child names for a directory."""
+    __slots__ = ("path", "extra",)
     path: str
     """Absolute directory path to read."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsReadDirectoryResponse:
+class FsReadDirectoryResponse(_Frozen):
     """Directory entries returned by `fs/readDirectory`."""
+    __slots__ = ("entries", "extra",)
     entries: tuple[FsReadDirectoryEntry, ...]
     """Direct child entries in the requested directory."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, entries: tuple[FsReadDirectoryEntry, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "entries", entries)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsReadFileParams:
+class FsReadFileParams(_Frozen):
     """Read a file from the host filesystem."""
+    __slots__ = ("path", "extra",)
     path: str
     """Absolute path to read."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsReadFileResponse:
+class FsReadFileResponse(_Frozen):
     """Base64-encoded file contents returned by `fs/readFile`."""
+    __slots__ = ("data_base64", "extra",)
     data_base64: str
     """File contents encoded as base64."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data_base64: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data_base64", data_base64)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsRemoveParams:
+class FsRemoveParams(_Frozen):
     """Remove a file or directory tree from the host filesystem."""
-    force: bool | None = None
+    __slots__ = ("force", "path", "recursive", "extra",)
+    force: bool | None
     """Whether missing paths should be ignored. Defaults to `true`."""
     path: str
     """Absolute path to remove."""
-    recursive: bool | None = None
+    recursive: bool | None
     """Whether directory removal should recurse. Defaults to `true`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, force: bool | None = None, path: str, recursive: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "force", force)
+        _set(self, "path", path)
+        _set(self, "recursive", recursive)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsRemoveResponse:
+class FsRemoveResponse(_Frozen):
     """Successful response for `fs/remove`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsUnwatchParams:
+class FsUnwatchParams(_Frozen):
     """Stop filesystem watch notifications for a prior `fs/watch`."""
+    __slots__ = ("watch_id", "extra",)
     watch_id: str
     """Watch identifier previously provided to `fs/watch`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, watch_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "watch_id", watch_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsUnwatchResponse:
+class FsUnwatchResponse(_Frozen):
     """Successful response for `fs/unwatch`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsWatchParams:
+class FsWatchParams(_Frozen):
     """Start filesystem watch notifications for an absolute path."""
+    __slots__ = ("path", "watch_id", "extra",)
     path: str
     """Absolute file or directory path to watch."""
     watch_id: str
     """Connection-scoped watch identifier used for `fs/unwatch` and `fs/changed`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, path: str, watch_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "path", path)
+        _set(self, "watch_id", watch_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsWatchResponse:
+class FsWatchResponse(_Frozen):
     """Successful response for `fs/watch`."""
+    __slots__ = ("path", "extra",)
     path: str
     """Canonicalized path associated with the watch."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsWriteFileParams:
+class FsWriteFileParams(_Frozen):
     """Write a file on the host filesystem."""
+    __slots__ = ("data_base64", "path", "extra",)
     data_base64: str
     """File contents encoded as base64."""
     path: str
     """Absolute path to write."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data_base64: str, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data_base64", data_base64)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FsWriteFileResponse:
+class FsWriteFileResponse(_Frozen):
     """Successful response for `fs/writeFile`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FunctionCallOutputResponseItem:
+class FunctionCallOutputResponseItem(_Frozen):
     """``ResponseItem`` variant ``function_call_output``."""
     type: ClassVar[str] = "function_call_output"
-    call_id: str | None = None
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    name: str | None = None
-    namespace: str | None = None
+    __slots__ = ("call_id", "id", "internal_chat_message_metadata_passthrough", "name", "namespace", "output", "extra",)
+    call_id: str | None
+    id: str | None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None
+    name: str | None
+    namespace: str | None
     output: Any
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, call_id: str | None = None, id: str | None = None, internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None, name: str | None = None, namespace: str | None = None, output: Any, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "call_id", call_id)
+        _set(self, "id", id)
+        _set(self, "internal_chat_message_metadata_passthrough", internal_chat_message_metadata_passthrough)
+        _set(self, "name", name)
+        _set(self, "namespace", namespace)
+        _set(self, "output", output)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FunctionCallOutputThreadItem:
+class FunctionCallOutputThreadItem(_Frozen):
     """``ThreadItem`` variant ``functionCallOutput``."""
     type: ClassVar[str] = "functionCallOutput"
+    __slots__ = ("id", "name", "namespace", "output", "extra",)
     id: str
     name: str
-    namespace: str | None = None
+    namespace: str | None
     output: Any
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, id: str, name: str, namespace: str | None = None, output: Any, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "id", id)
+        _set(self, "name", name)
+        _set(self, "namespace", namespace)
+        _set(self, "output", output)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FunctionCallResponseItem:
+class FunctionCallResponseItem(_Frozen):
     """``ResponseItem`` variant ``function_call``."""
     type: ClassVar[str] = "function_call"
+    __slots__ = ("arguments", "call_id", "encrypted_content", "encrypted_function_args", "id", "internal_chat_message_metadata_passthrough", "name", "namespace", "status", "extra",)
     arguments: str
     call_id: str
-    encrypted_content: str | None = None
-    encrypted_function_args: tuple[str, ...] | None = None
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
+    encrypted_content: str | None
+    encrypted_function_args: tuple[str, ...] | None
+    id: str | None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None
     name: str
-    namespace: str | None = None
-    status: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    namespace: str | None
+    status: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, arguments: str, call_id: str, encrypted_content: str | None = None, encrypted_function_args: tuple[str, ...] | None = None, id: str | None = None, internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None, name: str, namespace: str | None = None, status: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "arguments", arguments)
+        _set(self, "call_id", call_id)
+        _set(self, "encrypted_content", encrypted_content)
+        _set(self, "encrypted_function_args", encrypted_function_args)
+        _set(self, "id", id)
+        _set(self, "internal_chat_message_metadata_passthrough", internal_chat_message_metadata_passthrough)
+        _set(self, "name", name)
+        _set(self, "namespace", namespace)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FunctionDynamicToolNamespaceTool:
+class FunctionDynamicToolNamespaceTool(_Frozen):
     """``DynamicToolNamespaceTool`` variant ``function``."""
     type: ClassVar[str] = "function"
-    defer_loading: bool | None = None
+    __slots__ = ("defer_loading", "description", "input_schema", "name", "extra",)
+    defer_loading: bool | None
     description: str
     input_schema: Any
     name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, defer_loading: bool | None = None, description: str, input_schema: Any, name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "defer_loading", defer_loading)
+        _set(self, "description", description)
+        _set(self, "input_schema", input_schema)
+        _set(self, "name", name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FunctionDynamicToolSpec:
+class FunctionDynamicToolSpec(_Frozen):
     """``DynamicToolSpec`` variant ``function``."""
     type: ClassVar[str] = "function"
-    defer_loading: bool | None = None
+    __slots__ = ("defer_loading", "description", "input_schema", "name", "extra",)
+    defer_loading: bool | None
     description: str
     input_schema: Any
     name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, defer_loading: bool | None = None, description: str, input_schema: Any, name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "defer_loading", defer_loading)
+        _set(self, "description", description)
+        _set(self, "input_schema", input_schema)
+        _set(self, "name", name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FuzzyFileSearchParams:
+class FuzzyFileSearchParams(_Frozen):
     """``FuzzyFileSearchParams`` (wire object)."""
-    cancellation_token: str | None = None
+    __slots__ = ("cancellation_token", "query", "roots", "extra",)
+    cancellation_token: str | None
     query: str
     roots: tuple[str, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cancellation_token: str | None = None, query: str, roots: tuple[str, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cancellation_token", cancellation_token)
+        _set(self, "query", query)
+        _set(self, "roots", roots)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FuzzyFileSearchResponse:
+class FuzzyFileSearchResponse(_Frozen):
     """``FuzzyFileSearchResponse`` (wire object)."""
+    __slots__ = ("files", "extra",)
     files: tuple[FuzzyFileSearchResult, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, files: tuple[FuzzyFileSearchResult, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "files", files)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FuzzyFileSearchResult:
+class FuzzyFileSearchResult(_Frozen):
     """Superset of [`codex_file_search::FileMatch`]"""
+    __slots__ = ("file_name", "indices", "match_type", "path", "root", "score", "extra",)
     file_name: str
-    indices: tuple[int, ...] | None = None
+    indices: tuple[int, ...] | None
     match_type: FuzzyFileSearchMatchType
     path: str
     root: str
     score: int
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, file_name: str, indices: tuple[int, ...] | None = None, match_type: FuzzyFileSearchMatchType, path: str, root: str, score: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "file_name", file_name)
+        _set(self, "indices", indices)
+        _set(self, "match_type", match_type)
+        _set(self, "path", path)
+        _set(self, "root", root)
+        _set(self, "score", score)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FuzzyFileSearchSessionCompletedNotification:
+class FuzzyFileSearchSessionCompletedNotification(_Frozen):
     """``FuzzyFileSearchSessionCompletedNotification`` (wire object)."""
+    __slots__ = ("session_id", "extra",)
     session_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, session_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "session_id", session_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FuzzyFileSearchSessionStartParams:
+class FuzzyFileSearchSessionStartParams(_Frozen):
     """``FuzzyFileSearchSessionStartParams`` (wire object)."""
+    __slots__ = ("roots", "session_id", "extra",)
     roots: tuple[str, ...]
     session_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, roots: tuple[str, ...], session_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "roots", roots)
+        _set(self, "session_id", session_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FuzzyFileSearchSessionStartResponse:
+class FuzzyFileSearchSessionStartResponse(_Frozen):
     """``FuzzyFileSearchSessionStartResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FuzzyFileSearchSessionStopParams:
+class FuzzyFileSearchSessionStopParams(_Frozen):
     """``FuzzyFileSearchSessionStopParams`` (wire object)."""
+    __slots__ = ("session_id", "extra",)
     session_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, session_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "session_id", session_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FuzzyFileSearchSessionStopResponse:
+class FuzzyFileSearchSessionStopResponse(_Frozen):
     """``FuzzyFileSearchSessionStopResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FuzzyFileSearchSessionUpdateParams:
+class FuzzyFileSearchSessionUpdateParams(_Frozen):
     """``FuzzyFileSearchSessionUpdateParams`` (wire object)."""
+    __slots__ = ("query", "session_id", "extra",)
     query: str
     session_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, query: str, session_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "query", query)
+        _set(self, "session_id", session_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FuzzyFileSearchSessionUpdateResponse:
+class FuzzyFileSearchSessionUpdateResponse(_Frozen):
     """``FuzzyFileSearchSessionUpdateResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class FuzzyFileSearchSessionUpdatedNotification:
+class FuzzyFileSearchSessionUpdatedNotification(_Frozen):
     """``FuzzyFileSearchSessionUpdatedNotification`` (wire object)."""
+    __slots__ = ("files", "query", "session_id", "extra",)
     files: tuple[FuzzyFileSearchResult, ...]
     query: str
     session_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, files: tuple[FuzzyFileSearchResult, ...], query: str, session_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "files", files)
+        _set(self, "query", query)
+        _set(self, "session_id", session_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GatewayOAuthCancelResponse:
+class GatewayOAuthCancelResponse(_Frozen):
     """``GatewayOAuthCancelResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GatewayOAuthChangedNotification:
+class GatewayOAuthChangedNotification(_Frozen):
     """``GatewayOAuthChangedNotification`` (wire object)."""
-    auth_url: str | None = None
+    __slots__ = ("auth_url", "error", "provider_id", "status", "extra",)
+    auth_url: str | None
     """Authorization handoff, sent only to the connection that started login."""
-    error: str | None = None
+    error: str | None
     provider_id: str
     status: GatewayOAuthStatus
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, auth_url: str | None = None, error: str | None = None, provider_id: str, status: GatewayOAuthStatus, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "auth_url", auth_url)
+        _set(self, "error", error)
+        _set(self, "provider_id", provider_id)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GatewayOAuthLoginResponse:
+class GatewayOAuthLoginResponse(_Frozen):
     """``GatewayOAuthLoginResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GatewayOAuthReadResponse:
+class GatewayOAuthReadResponse(_Frozen):
     """Current effective gateway policy and credential readiness; never contains credentials.
     """
-    error: str | None = None
+    __slots__ = ("error", "provider_id", "provider_name", "required", "status", "extra",)
+    error: str | None
     provider_id: str
     provider_name: str
     required: bool
     """Whether the selected provider uses gateway OAuth, even when already signed in."""
-    status: GatewayOAuthStatus | None = None
+    status: GatewayOAuthStatus | None
     """Null when the effective provider does not use gateway OAuth."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, error: str | None = None, provider_id: str, provider_name: str, required: bool, status: GatewayOAuthStatus | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "error", error)
+        _set(self, "provider_id", provider_id)
+        _set(self, "provider_name", provider_name)
+        _set(self, "required", required)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GetAccountParams:
+class GetAccountParams(_Frozen):
     """``GetAccountParams`` (wire object)."""
-    refresh_token: bool | None = None
+    __slots__ = ("refresh_token", "extra",)
+    refresh_token: bool | None
     """When `true`, requests a proactive token refresh before returning.
 
     In managed auth mode this triggers the normal refresh-token flow. In external auth mode this flag is ignored. Clients should refresh tokens themselves and call `account/login/start` with `chatgptAuthTokens`.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, refresh_token: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "refresh_token", refresh_token)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GetAccountRateLimitsParams:
+class GetAccountRateLimitsParams(_Frozen):
     """Usage-read capabilities of the requesting client, never inferred from its experiment arm.
     """
-    exclude_reset_credit_details: bool | None = None
+    __slots__ = ("exclude_reset_credit_details", "supports_luna_reserve", "extra",)
+    exclude_reset_credit_details: bool | None
     """Skip the separate reset-credit detail lookup for background usage polls. The usage response still includes the available count; omitted/false preserves detailed reads.
     """
-    supports_luna_reserve: bool | None = None
+    supports_luna_reserve: bool | None
     """The client supports automatic Luna Reserve fallback. For eligible ChatGPT CLI users, allow the backend to record experiment exposure after ordinary usage is blocked.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, exclude_reset_credit_details: bool | None = None, supports_luna_reserve: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "exclude_reset_credit_details", exclude_reset_credit_details)
+        _set(self, "supports_luna_reserve", supports_luna_reserve)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GetAccountRateLimitsResponse:
+class GetAccountRateLimitsResponse(_Frozen):
     """``GetAccountRateLimitsResponse`` (wire object)."""
-    account_id: str | None = None
+    __slots__ = ("account_id", "ordinary_usage_allowed", "rate_limit_reset_credits", "rate_limit_upsell", "rate_limits", "rate_limits_by_limit_id", "extra",)
+    account_id: str | None
     """Account associated with this usage snapshot, when supplied by the backend."""
-    ordinary_usage_allowed: bool | None = None
+    ordinary_usage_allowed: bool | None
     """Backend permission for ordinary included usage, validated against the active account. Null means unavailable; clients must not infer recovery from percentages or reset times.
     """
-    rate_limit_reset_credits: RateLimitResetCreditsSummary | None = None
-    rate_limit_upsell: Any = None
+    rate_limit_reset_credits: RateLimitResetCreditsSummary | None
+    rate_limit_upsell: Any
     """Optional backend-owned banner from the same usage read. Its nested keys retain the backend's snake_case contract; an absent banner leaves the client's existing UI unchanged.
     """
     rate_limits: RateLimitSnapshot
     """Backward-compatible single-bucket view; mirrors the historical payload."""
-    rate_limits_by_limit_id: Mapping[str, RateLimitSnapshot] | None = None
+    rate_limits_by_limit_id: Mapping[str, RateLimitSnapshot] | None
     """Multi-bucket view keyed by metered `limit_id` (for example, `codex`)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, account_id: str | None = None, ordinary_usage_allowed: bool | None = None, rate_limit_reset_credits: RateLimitResetCreditsSummary | None = None, rate_limit_upsell: Any = None, rate_limits: RateLimitSnapshot, rate_limits_by_limit_id: Mapping[str, RateLimitSnapshot] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "account_id", account_id)
+        _set(self, "ordinary_usage_allowed", ordinary_usage_allowed)
+        _set(self, "rate_limit_reset_credits", rate_limit_reset_credits)
+        _set(self, "rate_limit_upsell", rate_limit_upsell)
+        _set(self, "rate_limits", rate_limits)
+        _set(self, "rate_limits_by_limit_id", rate_limits_by_limit_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GetAccountResponse:
+class GetAccountResponse(_Frozen):
     """``GetAccountResponse`` (wire object)."""
-    account: Account | None = None
+    __slots__ = ("account", "requires_openai_auth", "workspace_routing", "extra",)
+    account: Account | None
     requires_openai_auth: bool
-    workspace_routing: WorkspaceRouting | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    workspace_routing: WorkspaceRouting | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, account: Account | None = None, requires_openai_auth: bool, workspace_routing: WorkspaceRouting | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "account", account)
+        _set(self, "requires_openai_auth", requires_openai_auth)
+        _set(self, "workspace_routing", workspace_routing)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GetAccountTokenUsageParams:
+class GetAccountTokenUsageParams(_Frozen):
     """``GetAccountTokenUsageParams`` (wire object)."""
-    thread_id: str | None = None
+    __slots__ = ("thread_id", "extra",)
+    thread_id: str | None
     """When present, read estimated usage for this thread instead of account-wide token activity.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GetAccountTokenUsageResponse:
+class GetAccountTokenUsageResponse(_Frozen):
     """``GetAccountTokenUsageResponse`` (wire object)."""
-    daily_usage_buckets: tuple[AccountTokenUsageDailyBucket, ...] | None = None
+    __slots__ = ("daily_usage_buckets", "summary", "thread_usage", "extra",)
+    daily_usage_buckets: tuple[AccountTokenUsageDailyBucket, ...] | None
     summary: AccountTokenUsageSummary
-    thread_usage: ThreadUsage | None = None
+    thread_usage: ThreadUsage | None
     """Estimated usage when a thread was requested and its billing route is available."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, daily_usage_buckets: tuple[AccountTokenUsageDailyBucket, ...] | None = None, summary: AccountTokenUsageSummary, thread_usage: ThreadUsage | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "daily_usage_buckets", daily_usage_buckets)
+        _set(self, "summary", summary)
+        _set(self, "thread_usage", thread_usage)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GetWorkspaceMessagesResponse:
+class GetWorkspaceMessagesResponse(_Frozen):
     """``GetWorkspaceMessagesResponse`` (wire object)."""
+    __slots__ = ("feature_enabled", "messages", "extra",)
     feature_enabled: bool
     """Whether the workspace-message backend route is available for this client."""
     messages: tuple[WorkspaceMessage, ...]
     """Active workspace messages returned by the backend."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, feature_enabled: bool, messages: tuple[WorkspaceMessage, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "feature_enabled", feature_enabled)
+        _set(self, "messages", messages)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GitInfo:
+class GitInfo(_Frozen):
     """``GitInfo`` (wire object)."""
-    branch: str | None = None
-    origin_url: str | None = None
-    sha: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("branch", "origin_url", "sha", "extra",)
+    branch: str | None
+    origin_url: str | None
+    sha: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, branch: str | None = None, origin_url: str | None = None, sha: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "branch", branch)
+        _set(self, "origin_url", origin_url)
+        _set(self, "sha", sha)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GitPluginSource:
+class GitPluginSource(_Frozen):
     """``PluginSource`` variant ``git``."""
     type: ClassVar[str] = "git"
-    path: str | None = None
-    ref_name: str | None = None
-    sha: str | None = None
+    __slots__ = ("path", "ref_name", "sha", "url", "extra",)
+    path: str | None
+    ref_name: str | None
+    sha: str | None
     url: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, path: str | None = None, ref_name: str | None = None, sha: str | None = None, url: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "path", path)
+        _set(self, "ref_name", ref_name)
+        _set(self, "sha", sha)
+        _set(self, "url", url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GlobPatternFileSystemPath:
+class GlobPatternFileSystemPath(_Frozen):
     """``FileSystemPath`` variant ``glob_pattern``."""
     type: ClassVar[str] = "glob_pattern"
+    __slots__ = ("pattern", "extra",)
     pattern: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, pattern: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "pattern", pattern)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GrantedPermissionProfile:
+class GrantedPermissionProfile(_Frozen):
     """``GrantedPermissionProfile`` (wire object)."""
-    file_system: AdditionalFileSystemPermissions | None = None
-    network: AdditionalNetworkPermissions | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("file_system", "network", "extra",)
+    file_system: AdditionalFileSystemPermissions | None
+    network: AdditionalNetworkPermissions | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, file_system: AdditionalFileSystemPermissions | None = None, network: AdditionalNetworkPermissions | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "file_system", file_system)
+        _set(self, "network", network)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GuardianApprovalReview:
+class GuardianApprovalReview(_Frozen):
     """[UNSTABLE] Temporary approval auto-review payload used by `item/autoApprovalReview/*` notifications. This shape is expected to change soon.
     """
-    rationale: str | None = None
-    risk_level: GuardianRiskLevel | None = None
+    __slots__ = ("rationale", "risk_level", "status", "user_authorization", "extra",)
+    rationale: str | None
+    risk_level: GuardianRiskLevel | None
     status: GuardianApprovalReviewStatus
-    user_authorization: GuardianUserAuthorization | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    user_authorization: GuardianUserAuthorization | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, rationale: str | None = None, risk_level: GuardianRiskLevel | None = None, status: GuardianApprovalReviewStatus, user_authorization: GuardianUserAuthorization | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "rationale", rationale)
+        _set(self, "risk_level", risk_level)
+        _set(self, "status", status)
+        _set(self, "user_authorization", user_authorization)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class GuardianWarningNotification:
+class GuardianWarningNotification(_Frozen):
     """``GuardianWarningNotification`` (wire object)."""
+    __slots__ = ("message", "thread_id", "extra",)
     message: str
     """Concise guardian warning message for the user."""
     thread_id: str
     """Thread target for the guardian warning."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, message: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "message", message)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class HookCompletedNotification:
+class HookCompletedNotification(_Frozen):
     """``HookCompletedNotification`` (wire object)."""
+    __slots__ = ("run", "thread_id", "turn_id", "extra",)
     run: HookRunSummary
     thread_id: str
-    turn_id: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    turn_id: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, run: HookRunSummary, thread_id: str, turn_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "run", run)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class HookErrorInfo:
+class HookErrorInfo(_Frozen):
     """``HookErrorInfo`` (wire object)."""
+    __slots__ = ("message", "path", "extra",)
     message: str
     path: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, message: str, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "message", message)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class HookMigration:
+class HookMigration(_Frozen):
     """``HookMigration`` (wire object)."""
+    __slots__ = ("name", "extra",)
     name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class HookOutputEntry:
+class HookOutputEntry(_Frozen):
     """``HookOutputEntry`` (wire object)."""
+    __slots__ = ("kind", "text", "extra",)
     kind: HookOutputEntryKind
     text: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, kind: HookOutputEntryKind, text: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "kind", kind)
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class HookPromptFragment:
+class HookPromptFragment(_Frozen):
     """``HookPromptFragment`` (wire object)."""
+    __slots__ = ("hook_run_id", "text", "extra",)
     hook_run_id: str
     text: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, hook_run_id: str, text: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "hook_run_id", hook_run_id)
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class HookPromptThreadItem:
+class HookPromptThreadItem(_Frozen):
     """``ThreadItem`` variant ``hookPrompt``."""
     type: ClassVar[str] = "hookPrompt"
+    __slots__ = ("fragments", "id", "extra",)
     fragments: tuple[HookPromptFragment, ...]
     id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, fragments: tuple[HookPromptFragment, ...], id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "fragments", fragments)
+        _set(self, "id", id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class HookRunSummary:
+class HookRunSummary(_Frozen):
     """``HookRunSummary`` (wire object)."""
-    completed_at: int | None = None
+    __slots__ = ("completed_at", "display_order", "duration_ms", "entries", "event_name", "execution_mode", "handler_type", "id", "scope", "source", "source_path", "started_at", "status", "status_message", "extra",)
+    completed_at: int | None
     display_order: int
-    duration_ms: int | None = None
+    duration_ms: int | None
     entries: tuple[HookOutputEntry, ...]
     event_name: HookEventName
     execution_mode: HookExecutionMode
     handler_type: HookHandlerType
     id: str
     scope: HookScope
-    source: HookSource | None = None
+    source: HookSource | None
     source_path: str
     started_at: int
     status: HookRunStatus
-    status_message: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    status_message: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, completed_at: int | None = None, display_order: int, duration_ms: int | None = None, entries: tuple[HookOutputEntry, ...], event_name: HookEventName, execution_mode: HookExecutionMode, handler_type: HookHandlerType, id: str, scope: HookScope, source: HookSource | None = None, source_path: str, started_at: int, status: HookRunStatus, status_message: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "completed_at", completed_at)
+        _set(self, "display_order", display_order)
+        _set(self, "duration_ms", duration_ms)
+        _set(self, "entries", entries)
+        _set(self, "event_name", event_name)
+        _set(self, "execution_mode", execution_mode)
+        _set(self, "handler_type", handler_type)
+        _set(self, "id", id)
+        _set(self, "scope", scope)
+        _set(self, "source", source)
+        _set(self, "source_path", source_path)
+        _set(self, "started_at", started_at)
+        _set(self, "status", status)
+        _set(self, "status_message", status_message)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class HookStartedNotification:
+class HookStartedNotification(_Frozen):
     """``HookStartedNotification`` (wire object)."""
+    __slots__ = ("run", "thread_id", "turn_id", "extra",)
     run: HookRunSummary
     thread_id: str
-    turn_id: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    turn_id: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, run: HookRunSummary, thread_id: str, turn_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "run", run)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class HooksListEntry:
+class HooksListEntry(_Frozen):
     """``HooksListEntry`` (wire object)."""
+    __slots__ = ("cwd", "errors", "hooks", "warnings", "extra",)
     cwd: str
     errors: tuple[HookErrorInfo, ...]
     hooks: tuple[HookMetadata, ...]
     warnings: tuple[str, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwd: str, errors: tuple[HookErrorInfo, ...], hooks: tuple[HookMetadata, ...], warnings: tuple[str, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwd", cwd)
+        _set(self, "errors", errors)
+        _set(self, "hooks", hooks)
+        _set(self, "warnings", warnings)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class HooksListParams:
+class HooksListParams(_Frozen):
     """``HooksListParams`` (wire object)."""
-    cwds: tuple[str, ...] | None = None
+    __slots__ = ("cwds", "extra",)
+    cwds: tuple[str, ...] | None
     """When empty, defaults to the current session working directory."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwds: tuple[str, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwds", cwds)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class HooksListResponse:
+class HooksListResponse(_Frozen):
     """``HooksListResponse`` (wire object)."""
+    __slots__ = ("data", "extra",)
     data: tuple[HooksListEntry, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[HooksListEntry, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class HourlyScheduledTaskSchedule:
+class HourlyScheduledTaskSchedule(_Frozen):
     """``ScheduledTaskSchedule`` variant ``hourly``."""
     type: ClassVar[str] = "hourly"
-    days: tuple[ScheduledTaskWeekday, ...] | None = None
+    __slots__ = ("days", "interval_hours", "extra",)
+    days: tuple[ScheduledTaskWeekday, ...] | None
     interval_hours: int
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, days: tuple[ScheduledTaskWeekday, ...] | None = None, interval_hours: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "days", days)
+        _set(self, "interval_hours", interval_hours)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class IdleThreadStatus:
+class IdleThreadStatus(_Frozen):
     """``ThreadStatus`` variant ``idle``."""
     type: ClassVar[str] = "idle"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ImageGenerationCallResponseItem:
+class ImageGenerationCallResponseItem(_Frozen):
     """``ResponseItem`` variant ``image_generation_call``."""
     type: ClassVar[str] = "image_generation_call"
-    encrypted_content: str | None = None
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
+    __slots__ = ("encrypted_content", "id", "internal_chat_message_metadata_passthrough", "result", "revised_prompt", "status", "extra",)
+    encrypted_content: str | None
+    id: str | None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None
     result: str
-    revised_prompt: str | None = None
+    revised_prompt: str | None
     status: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, encrypted_content: str | None = None, id: str | None = None, internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None, result: str, revised_prompt: str | None = None, status: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "encrypted_content", encrypted_content)
+        _set(self, "id", id)
+        _set(self, "internal_chat_message_metadata_passthrough", internal_chat_message_metadata_passthrough)
+        _set(self, "result", result)
+        _set(self, "revised_prompt", revised_prompt)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ImageGenerationThreadItem:
+class ImageGenerationThreadItem(_Frozen):
     """``ThreadItem`` variant ``imageGeneration``."""
     type: ClassVar[str] = "imageGeneration"
-    failure: ImageGenerationFailure | None = None
+    __slots__ = ("failure", "id", "result", "revised_prompt", "saved_path", "status", "transparent_background", "extra",)
+    failure: ImageGenerationFailure | None
     id: str
     result: str
-    revised_prompt: str | None = None
-    saved_path: str | None = None
+    revised_prompt: str | None
+    saved_path: str | None
     status: str
-    transparent_background: bool | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    transparent_background: bool | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, failure: ImageGenerationFailure | None = None, id: str, result: str, revised_prompt: str | None = None, saved_path: str | None = None, status: str, transparent_background: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "failure", failure)
+        _set(self, "id", id)
+        _set(self, "result", result)
+        _set(self, "revised_prompt", revised_prompt)
+        _set(self, "saved_path", saved_path)
+        _set(self, "status", status)
+        _set(self, "transparent_background", transparent_background)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ImageUserInput:
+class ImageUserInput(_Frozen):
     """``UserInput`` variant ``image``."""
     type: ClassVar[str] = "image"
-    detail: ImageDetail | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("detail", "extra",)
+    detail: ImageDetail | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, detail: ImageDetail | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "detail", detail)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ImageViewThreadItem:
+class ImageViewThreadItem(_Frozen):
     """``ThreadItem`` variant ``imageView``."""
     type: ClassVar[str] = "imageView"
+    __slots__ = ("id", "path", "extra",)
     id: str
     path: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, id: str, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "id", id)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InAppBrowserRequirements:
+class InAppBrowserRequirements(_Frozen):
     """``InAppBrowserRequirements`` (wire object)."""
-    allow_external_browser_settings_import: bool | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("allow_external_browser_settings_import", "extra",)
+    allow_external_browser_settings_import: bool | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, allow_external_browser_settings_import: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "allow_external_browser_settings_import", allow_external_browser_settings_import)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InitializeCapabilities:
+class InitializeCapabilities(_Frozen):
     """Client-declared capabilities negotiated during initialize."""
-    experimental_api: bool | None = None
+    __slots__ = ("experimental_api", "explicit_gateway_oauth", "extensions", "mcp_server_openai_form_elicitation", "opt_out_notification_methods", "request_attestation", "extra",)
+    experimental_api: bool | None
     """Opt into receiving experimental API methods and fields."""
-    explicit_gateway_oauth: bool | None = None
+    explicit_gateway_oauth: bool | None
     """Use explicit gateway OAuth login instead of automatic browser authorization. Applies to this app-server's gateway runtime; later connections cannot undo it.
     """
-    extensions: Any | None = None
+    extensions: Any | None
     """MCP extension settings declared by the app-server client."""
-    mcp_server_openai_form_elicitation: bool | None = None
+    mcp_server_openai_form_elicitation: bool | None
     """Legacy opt-in for the `openai/form` MCP extension.
 
     New clients should declare `openai/form` in [`Self::extensions`].
     """
-    opt_out_notification_methods: tuple[str, ...] | None = None
+    opt_out_notification_methods: tuple[str, ...] | None
     """Exact notification method names that should be suppressed for this connection (for example `thread/started`).
     """
-    request_attestation: bool | None = None
+    request_attestation: bool | None
     """Opt into `attestation/generate` requests for upstream `x-oai-attestation`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, experimental_api: bool | None = None, explicit_gateway_oauth: bool | None = None, extensions: Any | None = None, mcp_server_openai_form_elicitation: bool | None = None, opt_out_notification_methods: tuple[str, ...] | None = None, request_attestation: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "experimental_api", experimental_api)
+        _set(self, "explicit_gateway_oauth", explicit_gateway_oauth)
+        _set(self, "extensions", extensions)
+        _set(self, "mcp_server_openai_form_elicitation", mcp_server_openai_form_elicitation)
+        _set(self, "opt_out_notification_methods", opt_out_notification_methods)
+        _set(self, "request_attestation", request_attestation)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InitializeParams:
+class InitializeParams(_Frozen):
     """``InitializeParams`` (wire object)."""
-    capabilities: InitializeCapabilities | None = None
+    __slots__ = ("capabilities", "client_info", "extra",)
+    capabilities: InitializeCapabilities | None
     client_info: ClientInfo
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, capabilities: InitializeCapabilities | None = None, client_info: ClientInfo, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "capabilities", capabilities)
+        _set(self, "client_info", client_info)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InitializeResponse:
+class InitializeResponse(_Frozen):
     """``InitializeResponse`` (wire object)."""
+    __slots__ = ("codex_home", "platform_family", "platform_os", "user_agent", "extra",)
     codex_home: str
     """Absolute path to the server's $CODEX_HOME directory."""
     platform_family: str
@@ -3490,107 +5333,161 @@ class InitializeResponse:
     """Operating system for the running app-server target, for example `"macos"`, `"linux"`, or `"windows"`.
     """
     user_agent: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, codex_home: str, platform_family: str, platform_os: str, user_agent: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "codex_home", codex_home)
+        _set(self, "platform_family", platform_family)
+        _set(self, "platform_os", platform_os)
+        _set(self, "user_agent", user_agent)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InlineMarkdownThreadRealtimeBemItemPresentation:
+class InlineMarkdownThreadRealtimeBemItemPresentation(_Frozen):
     """``ThreadRealtimeBemItemPresentation`` variant ``inlineMarkdown``."""
     type: ClassVar[str] = "inlineMarkdown"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InlineVisualizationThreadRealtimeBemItemPresentation:
+class InlineVisualizationThreadRealtimeBemItemPresentation(_Frozen):
     """``ThreadRealtimeBemItemPresentation`` variant ``inlineVisualization``."""
     type: ClassVar[str] = "inlineVisualization"
+    __slots__ = ("index", "extra",)
     index: int
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, index: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "index", index)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InputAudioContentItem:
+class InputAudioContentItem(_Frozen):
     """``ContentItem`` variant ``input_audio``."""
     type: ClassVar[str] = "input_audio"
+    __slots__ = ("audio_url", "extra",)
     audio_url: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, audio_url: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "audio_url", audio_url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InputAudioDynamicToolCallOutputContentItem:
+class InputAudioDynamicToolCallOutputContentItem(_Frozen):
     """``DynamicToolCallOutputContentItem`` variant ``inputAudio``."""
     type: ClassVar[str] = "inputAudio"
+    __slots__ = ("audio_url", "extra",)
     audio_url: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, audio_url: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "audio_url", audio_url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InputAudioFunctionCallOutputContentItem:
+class InputAudioFunctionCallOutputContentItem(_Frozen):
     """``FunctionCallOutputContentItem`` variant ``input_audio``."""
     type: ClassVar[str] = "input_audio"
+    __slots__ = ("audio_url", "extra",)
     audio_url: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, audio_url: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "audio_url", audio_url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InputImageContentItem:
+class InputImageContentItem(_Frozen):
     """``ContentItem`` variant ``input_image``."""
     type: ClassVar[str] = "input_image"
-    detail: ImageDetail | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("detail", "extra",)
+    detail: ImageDetail | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, detail: ImageDetail | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "detail", detail)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InputImageDynamicToolCallOutputContentItem:
+class InputImageDynamicToolCallOutputContentItem(_Frozen):
     """``DynamicToolCallOutputContentItem`` variant ``inputImage``."""
     type: ClassVar[str] = "inputImage"
+    __slots__ = ("image_url", "extra",)
     image_url: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, image_url: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "image_url", image_url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InputImageFunctionCallOutputContentItem:
+class InputImageFunctionCallOutputContentItem(_Frozen):
     """``FunctionCallOutputContentItem`` variant ``input_image``."""
     type: ClassVar[str] = "input_image"
-    detail: ImageDetail | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("detail", "extra",)
+    detail: ImageDetail | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, detail: ImageDetail | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "detail", detail)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InputTextAgentMessageInputContent:
+class InputTextAgentMessageInputContent(_Frozen):
     """``AgentMessageInputContent`` variant ``input_text``."""
     type: ClassVar[str] = "input_text"
+    __slots__ = ("text", "extra",)
     text: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, text: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InputTextContentItem:
+class InputTextContentItem(_Frozen):
     """``ContentItem`` variant ``input_text``."""
     type: ClassVar[str] = "input_text"
+    __slots__ = ("text", "extra",)
     text: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, text: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InputTextDynamicToolCallOutputContentItem:
+class InputTextDynamicToolCallOutputContentItem(_Frozen):
     """``DynamicToolCallOutputContentItem`` variant ``inputText``."""
     type: ClassVar[str] = "inputText"
+    __slots__ = ("text", "extra",)
     text: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, text: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InputTextFunctionCallOutputContentItem:
+class InputTextFunctionCallOutputContentItem(_Frozen):
     """``FunctionCallOutputContentItem`` variant ``input_text``."""
     type: ClassVar[str] = "input_text"
+    __slots__ = ("text", "extra",)
     text: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, text: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InstalledApp:
+class InstalledApp(_Frozen):
     """Installed connector runtime state."""
+    __slots__ = ("callable", "enabled", "id", "runtime_name", "extra",)
     callable: bool
     """Whether the connector is enabled and has a non-synthetic, model-visible tool allowed by effective MCP and app/tool policy in the committed runtime snapshot.
     """
@@ -3598,45 +5495,67 @@ class InstalledApp:
     """Effective enabled state after applying global, workspace, local, and managed configuration at read time.
     """
     id: str
-    runtime_name: str | None = None
+    runtime_name: str | None
     """Best-effort name carried by the runtime tool catalog. Canonical app metadata remains owned by `app/read`.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, callable: bool, enabled: bool, id: str, runtime_name: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "callable", callable)
+        _set(self, "enabled", enabled)
+        _set(self, "id", id)
+        _set(self, "runtime_name", runtime_name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InternalChatMessageMetadataPassthrough:
+class InternalChatMessageMetadataPassthrough(_Frozen):
     """Internal Responses API passthrough metadata copied into underlying chat messages.
 
     Responses API strongly types this payload. Do not modify it without first getting API approval and making the corresponding Responses API change.
     """
-    turn_id: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("turn_id", "extra",)
+    turn_id: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, turn_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class InvalidRequestUserVerificationErrorDetails:
+class InvalidRequestUserVerificationErrorDetails(_Frozen):
     """``UserVerificationErrorDetails`` variant ``invalidRequest``."""
     type: ClassVar[str] = "invalidRequest"
+    __slots__ = ("reason", "extra",)
     reason: UserVerificationInvalidRequestReason
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, reason: UserVerificationInvalidRequestReason, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "reason", reason)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ItemCompletedNotification:
+class ItemCompletedNotification(_Frozen):
     """``ItemCompletedNotification`` (wire object)."""
+    __slots__ = ("completed_at_ms", "item", "thread_id", "turn_id", "extra",)
     completed_at_ms: int
     """Unix timestamp (in milliseconds) when this item lifecycle completed."""
     item: ThreadItem
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, completed_at_ms: int, item: ThreadItem, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "completed_at_ms", completed_at_ms)
+        _set(self, "item", item)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ItemGuardianApprovalReviewCompletedNotification:
+class ItemGuardianApprovalReviewCompletedNotification(_Frozen):
     """[UNSTABLE] Temporary notification payload for approval auto-review. This shape is expected to change soon.
     """
+    __slots__ = ("action", "completed_at_ms", "decision_source", "review", "review_id", "started_at_ms", "target_item_id", "thread_id", "turn_id", "extra",)
     action: GuardianApprovalReviewAction
     completed_at_ms: int
     """Unix timestamp (in milliseconds) when this review completed."""
@@ -3646,7 +5565,7 @@ class ItemGuardianApprovalReviewCompletedNotification:
     """Stable identifier for this review."""
     started_at_ms: int
     """Unix timestamp (in milliseconds) when this review started."""
-    target_item_id: str | None = None
+    target_item_id: str | None
     """Identifier for the reviewed item or tool call when one exists.
 
     In most cases, one review maps to one target item. The exceptions are - execve reviews, where a single command may contain multiple execve calls to review (only possible when using the shell_zsh_fork feature) - stdin reviews, which refer to the existing parent command item and have a separate approval ID in the action payload - network policy reviews, where there is no target item
@@ -3655,20 +5574,32 @@ class ItemGuardianApprovalReviewCompletedNotification:
     """
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, action: GuardianApprovalReviewAction, completed_at_ms: int, decision_source: AutoReviewDecisionSource, review: GuardianApprovalReview, review_id: str, started_at_ms: int, target_item_id: str | None = None, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "action", action)
+        _set(self, "completed_at_ms", completed_at_ms)
+        _set(self, "decision_source", decision_source)
+        _set(self, "review", review)
+        _set(self, "review_id", review_id)
+        _set(self, "started_at_ms", started_at_ms)
+        _set(self, "target_item_id", target_item_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ItemGuardianApprovalReviewStartedNotification:
+class ItemGuardianApprovalReviewStartedNotification(_Frozen):
     """[UNSTABLE] Temporary notification payload for approval auto-review. This shape is expected to change soon.
     """
+    __slots__ = ("action", "review", "review_id", "started_at_ms", "target_item_id", "thread_id", "turn_id", "extra",)
     action: GuardianApprovalReviewAction
     review: GuardianApprovalReview
     review_id: str
     """Stable identifier for this review."""
     started_at_ms: int
     """Unix timestamp (in milliseconds) when this review started."""
-    target_item_id: str | None = None
+    target_item_id: str | None
     """Identifier for the reviewed item or tool call when one exists.
 
     In most cases, one review maps to one target item. The exceptions are - execve reviews, where a single command may contain multiple execve calls to review (only possible when using the shell_zsh_fork feature) - stdin reviews, which refer to the existing parent command item and have a separate approval ID in the action payload - network policy reviews, where there is no target item
@@ -3677,1409 +5608,2265 @@ class ItemGuardianApprovalReviewStartedNotification:
     """
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, action: GuardianApprovalReviewAction, review: GuardianApprovalReview, review_id: str, started_at_ms: int, target_item_id: str | None = None, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "action", action)
+        _set(self, "review", review)
+        _set(self, "review_id", review_id)
+        _set(self, "started_at_ms", started_at_ms)
+        _set(self, "target_item_id", target_item_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ItemStartedNotification:
+class ItemStartedNotification(_Frozen):
     """``ItemStartedNotification`` (wire object)."""
+    __slots__ = ("item", "started_at_ms", "thread_id", "turn_id", "extra",)
     item: ThreadItem
     started_at_ms: int
     """Unix timestamp (in milliseconds) when this item lifecycle started."""
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item: ThreadItem, started_at_ms: int, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item", item)
+        _set(self, "started_at_ms", started_at_ms)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ItemThreadItemsListAnchor:
+class ItemThreadItemsListAnchor(_Frozen):
     """``ThreadItemsListAnchor`` variant ``item``."""
     type: ClassVar[str] = "item"
+    __slots__ = ("item_id", "extra",)
     item_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item_id", item_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ItemThreadTimelineEntry:
+class ItemThreadTimelineEntry(_Frozen):
     """``ThreadTimelineEntry`` variant ``item``."""
     type: ClassVar[str] = "item"
+    __slots__ = ("item", "position", "turn_id", "extra",)
     item: ThreadItem
     position: int
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item: ThreadItem, position: int, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item", item)
+        _set(self, "position", position)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class KindFileSystemSpecialPath:
+class KindFileSystemSpecialPath(_Frozen):
     """``FileSystemSpecialPath`` variant ``project_roots``."""
     kind: ClassVar[str] = "project_roots"
-    subpath: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("subpath", "extra",)
+    subpath: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, subpath: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "subpath", subpath)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class LegacyManagedConfigTomlFromFileConfigLayerSource:
+class LegacyManagedConfigTomlFromFileConfigLayerSource(_Frozen):
     """`managed_config.toml` was designed to be a config that was loaded as the last layer on top of everything else. This scheme did not quite work out as intended, but we keep this variant as a "best effort" while we phase out `managed_config.toml` in favor of `requirements.toml`.
 
     ``ConfigLayerSource`` variant ``legacyManagedConfigTomlFromFile``.
     """
     type: ClassVar[str] = "legacyManagedConfigTomlFromFile"
+    __slots__ = ("file", "extra",)
     file: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, file: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "file", file)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class LegacyManagedConfigTomlFromMdmConfigLayerSource:
+class LegacyManagedConfigTomlFromMdmConfigLayerSource(_Frozen):
     """``ConfigLayerSource`` variant ``legacyManagedConfigTomlFromMdm``."""
     type: ClassVar[str] = "legacyManagedConfigTomlFromMdm"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ListFilesCommandAction:
+class ListFilesCommandAction(_Frozen):
     """``CommandAction`` variant ``listFiles``."""
     type: ClassVar[str] = "listFiles"
+    __slots__ = ("command", "path", "extra",)
     command: str
-    path: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    path: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, command: str, path: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "command", command)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ListFilesParsedCommand:
+class ListFilesParsedCommand(_Frozen):
     """``ParsedCommand`` variant ``list_files``."""
     type: ClassVar[str] = "list_files"
+    __slots__ = ("cmd", "path", "extra",)
     cmd: str
-    path: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    path: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cmd: str, path: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cmd", cmd)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ListMcpServerStatusParams:
+class ListMcpServerStatusParams(_Frozen):
     """``ListMcpServerStatusParams`` (wire object)."""
-    cursor: str | None = None
+    __slots__ = ("cursor", "detail", "limit", "server_name", "thread_id", "extra",)
+    cursor: str | None
     """Opaque pagination cursor returned by a previous call."""
-    detail: McpServerStatusDetail | None = None
+    detail: McpServerStatusDetail | None
     """Controls how much MCP inventory data to fetch for each server. Defaults to `Full` when omitted.
     """
-    limit: int | None = None
+    limit: int | None
     """Optional page size; defaults to a server-defined value."""
-    server_name: str | None = None
+    server_name: str | None
     """Limit discovery to one server. With a thread ID, reuse that thread's MCP connection."""
-    thread_id: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    thread_id: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, detail: McpServerStatusDetail | None = None, limit: int | None = None, server_name: str | None = None, thread_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "detail", detail)
+        _set(self, "limit", limit)
+        _set(self, "server_name", server_name)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ListMcpServerStatusResponse:
+class ListMcpServerStatusResponse(_Frozen):
     """``ListMcpServerStatusResponse`` (wire object)."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[McpServerStatus, ...]
-    next_cursor: str | None = None
+    next_cursor: str | None
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[McpServerStatus, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class LocalAudioUserInput:
+class LocalAudioUserInput(_Frozen):
     """``UserInput`` variant ``localAudio``."""
     type: ClassVar[str] = "localAudio"
+    __slots__ = ("path", "extra",)
     path: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class LocalImageUserInput:
+class LocalImageUserInput(_Frozen):
     """``UserInput`` variant ``localImage``."""
     type: ClassVar[str] = "localImage"
-    detail: ImageDetail | None = None
+    __slots__ = ("detail", "path", "extra",)
+    detail: ImageDetail | None
     path: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, detail: ImageDetail | None = None, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "detail", detail)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class LocalPluginSource:
+class LocalPluginSource(_Frozen):
     """``PluginSource`` variant ``local``."""
     type: ClassVar[str] = "local"
+    __slots__ = ("path", "extra",)
     path: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class LocalShellCallResponseItem:
+class LocalShellCallResponseItem(_Frozen):
     """``ResponseItem`` variant ``local_shell_call``."""
     type: ClassVar[str] = "local_shell_call"
+    __slots__ = ("action", "call_id", "encrypted_content", "id", "internal_chat_message_metadata_passthrough", "status", "extra",)
     action: LocalShellAction
-    call_id: str | None = None
+    call_id: str | None
     """Set when using the Responses API."""
-    encrypted_content: str | None = None
-    id: str | None = None
+    encrypted_content: str | None
+    id: str | None
     """Legacy id field retained for compatibility with older payloads."""
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None
     status: LocalShellStatus
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, action: LocalShellAction, call_id: str | None = None, encrypted_content: str | None = None, id: str | None = None, internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None, status: LocalShellStatus, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "action", action)
+        _set(self, "call_id", call_id)
+        _set(self, "encrypted_content", encrypted_content)
+        _set(self, "id", id)
+        _set(self, "internal_chat_message_metadata_passthrough", internal_chat_message_metadata_passthrough)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class LogoutAccountResponse:
+class LogoutAccountResponse(_Frozen):
     """``LogoutAccountResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ManagedHooksRequirements:
+class ManagedHooksRequirements(_Frozen):
     """``ManagedHooksRequirements`` (wire object)."""
-    interrupt: tuple[ConfiguredHookMatcherGroup, ...] | None = None
+    __slots__ = ("interrupt", "permission_request", "post_compact", "post_tool_use", "pre_compact", "pre_tool_use", "session_end", "session_start", "stop", "subagent_start", "subagent_stop", "user_prompt_submit", "managed_dir", "windows_managed_dir", "extra",)
+    interrupt: tuple[ConfiguredHookMatcherGroup, ...] | None
     permission_request: tuple[ConfiguredHookMatcherGroup, ...]
     post_compact: tuple[ConfiguredHookMatcherGroup, ...]
     post_tool_use: tuple[ConfiguredHookMatcherGroup, ...]
     pre_compact: tuple[ConfiguredHookMatcherGroup, ...]
     pre_tool_use: tuple[ConfiguredHookMatcherGroup, ...]
-    session_end: tuple[ConfiguredHookMatcherGroup, ...] | None = None
+    session_end: tuple[ConfiguredHookMatcherGroup, ...] | None
     session_start: tuple[ConfiguredHookMatcherGroup, ...]
     stop: tuple[ConfiguredHookMatcherGroup, ...]
     subagent_start: tuple[ConfiguredHookMatcherGroup, ...]
     subagent_stop: tuple[ConfiguredHookMatcherGroup, ...]
     user_prompt_submit: tuple[ConfiguredHookMatcherGroup, ...]
-    managed_dir: str | None = None
-    windows_managed_dir: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    managed_dir: str | None
+    windows_managed_dir: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, interrupt: tuple[ConfiguredHookMatcherGroup, ...] | None = None, permission_request: tuple[ConfiguredHookMatcherGroup, ...], post_compact: tuple[ConfiguredHookMatcherGroup, ...], post_tool_use: tuple[ConfiguredHookMatcherGroup, ...], pre_compact: tuple[ConfiguredHookMatcherGroup, ...], pre_tool_use: tuple[ConfiguredHookMatcherGroup, ...], session_end: tuple[ConfiguredHookMatcherGroup, ...] | None = None, session_start: tuple[ConfiguredHookMatcherGroup, ...], stop: tuple[ConfiguredHookMatcherGroup, ...], subagent_start: tuple[ConfiguredHookMatcherGroup, ...], subagent_stop: tuple[ConfiguredHookMatcherGroup, ...], user_prompt_submit: tuple[ConfiguredHookMatcherGroup, ...], managed_dir: str | None = None, windows_managed_dir: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "interrupt", interrupt)
+        _set(self, "permission_request", permission_request)
+        _set(self, "post_compact", post_compact)
+        _set(self, "post_tool_use", post_tool_use)
+        _set(self, "pre_compact", pre_compact)
+        _set(self, "pre_tool_use", pre_tool_use)
+        _set(self, "session_end", session_end)
+        _set(self, "session_start", session_start)
+        _set(self, "stop", stop)
+        _set(self, "subagent_start", subagent_start)
+        _set(self, "subagent_stop", subagent_stop)
+        _set(self, "user_prompt_submit", user_prompt_submit)
+        _set(self, "managed_dir", managed_dir)
+        _set(self, "windows_managed_dir", windows_managed_dir)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MarketplaceAddParams:
+class MarketplaceAddParams(_Frozen):
     """``MarketplaceAddParams`` (wire object)."""
-    ref_name: str | None = None
+    __slots__ = ("ref_name", "source", "sparse_paths", "extra",)
+    ref_name: str | None
     source: str
-    sparse_paths: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    sparse_paths: tuple[str, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, ref_name: str | None = None, source: str, sparse_paths: tuple[str, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "ref_name", ref_name)
+        _set(self, "source", source)
+        _set(self, "sparse_paths", sparse_paths)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MarketplaceAddResponse:
+class MarketplaceAddResponse(_Frozen):
     """``MarketplaceAddResponse`` (wire object)."""
+    __slots__ = ("already_added", "installed_root", "marketplace_name", "extra",)
     already_added: bool
     installed_root: str
     marketplace_name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, already_added: bool, installed_root: str, marketplace_name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "already_added", already_added)
+        _set(self, "installed_root", installed_root)
+        _set(self, "marketplace_name", marketplace_name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MarketplaceInterface:
+class MarketplaceInterface(_Frozen):
     """``MarketplaceInterface`` (wire object)."""
-    display_name: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("display_name", "extra",)
+    display_name: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, display_name: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "display_name", display_name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MarketplaceLoadErrorInfo:
+class MarketplaceLoadErrorInfo(_Frozen):
     """``MarketplaceLoadErrorInfo`` (wire object)."""
+    __slots__ = ("marketplace_path", "message", "extra",)
     marketplace_path: str
     message: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, marketplace_path: str, message: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "marketplace_path", marketplace_path)
+        _set(self, "message", message)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MarketplaceRemoveParams:
+class MarketplaceRemoveParams(_Frozen):
     """``MarketplaceRemoveParams`` (wire object)."""
+    __slots__ = ("marketplace_name", "extra",)
     marketplace_name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, marketplace_name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "marketplace_name", marketplace_name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MarketplaceRemoveResponse:
+class MarketplaceRemoveResponse(_Frozen):
     """``MarketplaceRemoveResponse`` (wire object)."""
-    installed_root: str | None = None
+    __slots__ = ("installed_root", "marketplace_name", "extra",)
+    installed_root: str | None
     marketplace_name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, installed_root: str | None = None, marketplace_name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "installed_root", installed_root)
+        _set(self, "marketplace_name", marketplace_name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MarketplaceUpgradeErrorInfo:
+class MarketplaceUpgradeErrorInfo(_Frozen):
     """``MarketplaceUpgradeErrorInfo`` (wire object)."""
+    __slots__ = ("marketplace_name", "message", "extra",)
     marketplace_name: str
     message: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, marketplace_name: str, message: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "marketplace_name", marketplace_name)
+        _set(self, "message", message)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MarketplaceUpgradeParams:
+class MarketplaceUpgradeParams(_Frozen):
     """``MarketplaceUpgradeParams`` (wire object)."""
-    marketplace_name: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("marketplace_name", "extra",)
+    marketplace_name: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, marketplace_name: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "marketplace_name", marketplace_name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MarketplaceUpgradeResponse:
+class MarketplaceUpgradeResponse(_Frozen):
     """``MarketplaceUpgradeResponse`` (wire object)."""
+    __slots__ = ("errors", "selected_marketplaces", "upgraded_roots", "extra",)
     errors: tuple[MarketplaceUpgradeErrorInfo, ...]
     selected_marketplaces: tuple[str, ...]
     upgraded_roots: tuple[str, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, errors: tuple[MarketplaceUpgradeErrorInfo, ...], selected_marketplaces: tuple[str, ...], upgraded_roots: tuple[str, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "errors", errors)
+        _set(self, "selected_marketplaces", selected_marketplaces)
+        _set(self, "upgraded_roots", upgraded_roots)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpAppUi:
+class McpAppUi(_Frozen):
     """UI resource and display preference for model invocations, captured from the tool descriptor.
     """
+    __slots__ = ("preferred_model_display_mode", "resource_uri", "extra",)
     preferred_model_display_mode: McpAppDisplayMode
     resource_uri: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, preferred_model_display_mode: McpAppDisplayMode, resource_uri: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "preferred_model_display_mode", preferred_model_display_mode)
+        _set(self, "resource_uri", resource_uri)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpElicitationBooleanSchema:
+class McpElicitationBooleanSchema(_Frozen):
     """``McpElicitationBooleanSchema`` (wire object)."""
-    default: bool | None = None
-    description: str | None = None
-    title: str | None = None
+    __slots__ = ("default", "description", "title", "type", "extra",)
+    default: bool | None
+    description: str | None
+    title: str | None
     type: McpElicitationBooleanType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, default: bool | None = None, description: str | None = None, title: str | None = None, type: McpElicitationBooleanType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "default", default)
+        _set(self, "description", description)
+        _set(self, "title", title)
+        _set(self, "type", type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpElicitationConstOption:
+class McpElicitationConstOption(_Frozen):
     """``McpElicitationConstOption`` (wire object)."""
+    __slots__ = ("const", "title", "extra",)
     const: str
     title: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, const: str, title: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "const", const)
+        _set(self, "title", title)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpElicitationLegacyTitledEnumSchema:
+class McpElicitationLegacyTitledEnumSchema(_Frozen):
     """``McpElicitationLegacyTitledEnumSchema`` (wire object)."""
-    default: str | None = None
-    description: str | None = None
+    __slots__ = ("default", "description", "enum", "enum_names", "title", "type", "extra",)
+    default: str | None
+    description: str | None
     enum: tuple[str, ...]
-    enum_names: tuple[str, ...] | None = None
-    title: str | None = None
+    enum_names: tuple[str, ...] | None
+    title: str | None
     type: McpElicitationStringType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, default: str | None = None, description: str | None = None, enum: tuple[str, ...], enum_names: tuple[str, ...] | None = None, title: str | None = None, type: McpElicitationStringType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "default", default)
+        _set(self, "description", description)
+        _set(self, "enum", enum)
+        _set(self, "enum_names", enum_names)
+        _set(self, "title", title)
+        _set(self, "type", type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpElicitationNumberSchema:
+class McpElicitationNumberSchema(_Frozen):
     """``McpElicitationNumberSchema`` (wire object)."""
-    default: float | None = None
-    description: str | None = None
-    maximum: float | None = None
-    minimum: float | None = None
-    title: str | None = None
+    __slots__ = ("default", "description", "maximum", "minimum", "title", "type", "extra",)
+    default: float | None
+    description: str | None
+    maximum: float | None
+    minimum: float | None
+    title: str | None
     type: McpElicitationNumberType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, default: float | None = None, description: str | None = None, maximum: float | None = None, minimum: float | None = None, title: str | None = None, type: McpElicitationNumberType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "default", default)
+        _set(self, "description", description)
+        _set(self, "maximum", maximum)
+        _set(self, "minimum", minimum)
+        _set(self, "title", title)
+        _set(self, "type", type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpElicitationSchema:
+class McpElicitationSchema(_Frozen):
     """Typed form schema for MCP `elicitation/create` requests.
 
     This matches the `requestedSchema` shape from the MCP 2025-11-25 `ElicitRequestFormParams` schema.
     """
-    schema: str | None = None
+    __slots__ = ("schema", "properties", "required", "type", "extra",)
+    schema: str | None
     properties: Mapping[str, Any]
-    required: tuple[str, ...] | None = None
+    required: tuple[str, ...] | None
     type: McpElicitationObjectType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, schema: str | None = None, properties: Mapping[str, Any], required: tuple[str, ...] | None = None, type: McpElicitationObjectType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "schema", schema)
+        _set(self, "properties", properties)
+        _set(self, "required", required)
+        _set(self, "type", type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpElicitationStringSchema:
+class McpElicitationStringSchema(_Frozen):
     """``McpElicitationStringSchema`` (wire object)."""
-    default: str | None = None
-    description: str | None = None
-    format: McpElicitationStringFormat | None = None
-    max_length: int | None = None
-    min_length: int | None = None
-    title: str | None = None
+    __slots__ = ("default", "description", "format", "max_length", "min_length", "title", "type", "extra",)
+    default: str | None
+    description: str | None
+    format: McpElicitationStringFormat | None
+    max_length: int | None
+    min_length: int | None
+    title: str | None
     type: McpElicitationStringType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, default: str | None = None, description: str | None = None, format: McpElicitationStringFormat | None = None, max_length: int | None = None, min_length: int | None = None, title: str | None = None, type: McpElicitationStringType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "default", default)
+        _set(self, "description", description)
+        _set(self, "format", format)
+        _set(self, "max_length", max_length)
+        _set(self, "min_length", min_length)
+        _set(self, "title", title)
+        _set(self, "type", type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpElicitationTitledEnumItems:
+class McpElicitationTitledEnumItems(_Frozen):
     """``McpElicitationTitledEnumItems`` (wire object)."""
+    __slots__ = ("any_of", "extra",)
     any_of: tuple[McpElicitationConstOption, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, any_of: tuple[McpElicitationConstOption, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "any_of", any_of)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpElicitationTitledMultiSelectEnumSchema:
+class McpElicitationTitledMultiSelectEnumSchema(_Frozen):
     """``McpElicitationTitledMultiSelectEnumSchema`` (wire object)."""
-    default: tuple[str, ...] | None = None
-    description: str | None = None
+    __slots__ = ("default", "description", "items", "max_items", "min_items", "title", "type", "extra",)
+    default: tuple[str, ...] | None
+    description: str | None
     items: McpElicitationTitledEnumItems
-    max_items: int | None = None
-    min_items: int | None = None
-    title: str | None = None
+    max_items: int | None
+    min_items: int | None
+    title: str | None
     type: McpElicitationArrayType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, default: tuple[str, ...] | None = None, description: str | None = None, items: McpElicitationTitledEnumItems, max_items: int | None = None, min_items: int | None = None, title: str | None = None, type: McpElicitationArrayType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "default", default)
+        _set(self, "description", description)
+        _set(self, "items", items)
+        _set(self, "max_items", max_items)
+        _set(self, "min_items", min_items)
+        _set(self, "title", title)
+        _set(self, "type", type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpElicitationTitledSingleSelectEnumSchema:
+class McpElicitationTitledSingleSelectEnumSchema(_Frozen):
     """``McpElicitationTitledSingleSelectEnumSchema`` (wire object)."""
-    default: str | None = None
-    description: str | None = None
+    __slots__ = ("default", "description", "one_of", "title", "type", "extra",)
+    default: str | None
+    description: str | None
     one_of: tuple[McpElicitationConstOption, ...]
-    title: str | None = None
+    title: str | None
     type: McpElicitationStringType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, default: str | None = None, description: str | None = None, one_of: tuple[McpElicitationConstOption, ...], title: str | None = None, type: McpElicitationStringType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "default", default)
+        _set(self, "description", description)
+        _set(self, "one_of", one_of)
+        _set(self, "title", title)
+        _set(self, "type", type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpElicitationUntitledEnumItems:
+class McpElicitationUntitledEnumItems(_Frozen):
     """``McpElicitationUntitledEnumItems`` (wire object)."""
+    __slots__ = ("enum", "type", "extra",)
     enum: tuple[str, ...]
     type: McpElicitationStringType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, enum: tuple[str, ...], type: McpElicitationStringType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "enum", enum)
+        _set(self, "type", type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpElicitationUntitledMultiSelectEnumSchema:
+class McpElicitationUntitledMultiSelectEnumSchema(_Frozen):
     """``McpElicitationUntitledMultiSelectEnumSchema`` (wire object)."""
-    default: tuple[str, ...] | None = None
-    description: str | None = None
+    __slots__ = ("default", "description", "items", "max_items", "min_items", "title", "type", "extra",)
+    default: tuple[str, ...] | None
+    description: str | None
     items: McpElicitationUntitledEnumItems
-    max_items: int | None = None
-    min_items: int | None = None
-    title: str | None = None
+    max_items: int | None
+    min_items: int | None
+    title: str | None
     type: McpElicitationArrayType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, default: tuple[str, ...] | None = None, description: str | None = None, items: McpElicitationUntitledEnumItems, max_items: int | None = None, min_items: int | None = None, title: str | None = None, type: McpElicitationArrayType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "default", default)
+        _set(self, "description", description)
+        _set(self, "items", items)
+        _set(self, "max_items", max_items)
+        _set(self, "min_items", min_items)
+        _set(self, "title", title)
+        _set(self, "type", type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpElicitationUntitledSingleSelectEnumSchema:
+class McpElicitationUntitledSingleSelectEnumSchema(_Frozen):
     """``McpElicitationUntitledSingleSelectEnumSchema`` (wire object)."""
-    default: str | None = None
-    description: str | None = None
+    __slots__ = ("default", "description", "enum", "title", "type", "extra",)
+    default: str | None
+    description: str | None
     enum: tuple[str, ...]
-    title: str | None = None
+    title: str | None
     type: McpElicitationStringType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, default: str | None = None, description: str | None = None, enum: tuple[str, ...], title: str | None = None, type: McpElicitationStringType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "default", default)
+        _set(self, "description", description)
+        _set(self, "enum", enum)
+        _set(self, "title", title)
+        _set(self, "type", type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpResourceReadParams:
+class McpResourceReadParams(_Frozen):
     """``McpResourceReadParams`` (wire object)."""
-    connector_id: str | None = None
-    origin_call_id: str | None = None
+    __slots__ = ("connector_id", "origin_call_id", "server", "target", "thread_id", "uri", "extra",)
+    connector_id: str | None
+    origin_call_id: str | None
     """Originating MCP tool call used to select the resource's app."""
     server: str
-    target: McpResourceReadTarget | None = None
+    target: McpResourceReadTarget | None
     """Explicit hosted app/account. Omit to retain legacy resource discovery."""
-    thread_id: str | None = None
+    thread_id: str | None
     uri: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, connector_id: str | None = None, origin_call_id: str | None = None, server: str, target: McpResourceReadTarget | None = None, thread_id: str | None = None, uri: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "connector_id", connector_id)
+        _set(self, "origin_call_id", origin_call_id)
+        _set(self, "server", server)
+        _set(self, "target", target)
+        _set(self, "thread_id", thread_id)
+        _set(self, "uri", uri)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpResourceReadResponse:
+class McpResourceReadResponse(_Frozen):
     """``McpResourceReadResponse`` (wire object)."""
+    __slots__ = ("contents", "origin_call_id", "extra",)
     contents: tuple[Any, ...]
-    origin_call_id: str | None = None
+    origin_call_id: str | None
     """Originating call when the server applied app-specific resource scoping."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, contents: tuple[Any, ...], origin_call_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "contents", contents)
+        _set(self, "origin_call_id", origin_call_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpResourceReadTarget:
+class McpResourceReadTarget(_Frozen):
     """``McpResourceReadTarget`` (wire object)."""
+    __slots__ = ("connector_id", "link_id", "extra",)
     connector_id: str
     link_id: str | None
     """Null explicitly requests no-auth access, subject to the app's resource policy."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, connector_id: str, link_id: str | None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "connector_id", connector_id)
+        _set(self, "link_id", link_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerElicitationRequestParamsOpenaiForm:
+class McpServerElicitationRequestParamsOpenaiForm(_Frozen):
     """``McpServerElicitationRequestParams`` variant ``openaiForm``."""
     mode: ClassVar[str] = "openaiForm"
-    meta: Any = None
+    __slots__ = ("meta", "message", "requested_schema", "extra",)
+    meta: Any
     message: str
     requested_schema: Any
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, meta: Any = None, message: str, requested_schema: Any, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "meta", meta)
+        _set(self, "message", message)
+        _set(self, "requested_schema", requested_schema)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerElicitationRequestResponse:
+class McpServerElicitationRequestResponse(_Frozen):
     """``McpServerElicitationRequestResponse`` (wire object)."""
-    meta: Any = None
+    __slots__ = ("meta", "action", "content", "extra",)
+    meta: Any
     """Optional client metadata for form-mode action handling."""
     action: McpServerElicitationAction
-    content: Any = None
+    content: Any
     """Structured user input for accepted elicitations, mirroring RMCP `CreateElicitationResult`.
 
     This is nullable because decline/cancel responses have no content.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, meta: Any = None, action: McpServerElicitationAction, content: Any = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "meta", meta)
+        _set(self, "action", action)
+        _set(self, "content", content)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerEventNotification:
+class McpServerEventNotification(_Frozen):
     """``McpServerEventNotification`` (wire object)."""
+    __slots__ = ("method", "params", "extra",)
     method: str
     params: Any
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, method: str, params: Any, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "method", method)
+        _set(self, "params", params)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerEventStreamNotification:
+class McpServerEventStreamNotification(_Frozen):
     """``McpServerEventStreamNotification`` (wire object)."""
+    __slots__ = ("notification", "subscription_id", "extra",)
     notification: McpServerEventNotification
     subscription_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, notification: McpServerEventNotification, subscription_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "notification", notification)
+        _set(self, "subscription_id", subscription_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerEventStreamStartParams:
+class McpServerEventStreamStartParams(_Frozen):
     """``McpServerEventStreamStartParams`` (wire object)."""
-    meta: Any = None
+    __slots__ = ("meta", "arguments", "name", "server", "subscription_id", "thread_id", "extra",)
+    meta: Any
     arguments: Any
     name: str
     server: str
     subscription_id: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, meta: Any = None, arguments: Any, name: str, server: str, subscription_id: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "meta", meta)
+        _set(self, "arguments", arguments)
+        _set(self, "name", name)
+        _set(self, "server", server)
+        _set(self, "subscription_id", subscription_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerEventStreamStartResponse:
+class McpServerEventStreamStartResponse(_Frozen):
     """``McpServerEventStreamStartResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerEventStreamStopParams:
+class McpServerEventStreamStopParams(_Frozen):
     """``McpServerEventStreamStopParams`` (wire object)."""
+    __slots__ = ("subscription_id", "extra",)
     subscription_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, subscription_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "subscription_id", subscription_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerEventStreamStopResponse:
+class McpServerEventStreamStopResponse(_Frozen):
     """``McpServerEventStreamStopResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerInfo:
+class McpServerInfo(_Frozen):
     """Presentation metadata advertised by an initialized MCP server."""
-    description: str | None = None
-    icons: tuple[Any, ...] | None = None
+    __slots__ = ("description", "icons", "name", "title", "version", "website_url", "extra",)
+    description: str | None
+    icons: tuple[Any, ...] | None
     name: str
-    title: str | None = None
+    title: str | None
     version: str
-    website_url: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    website_url: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, description: str | None = None, icons: tuple[Any, ...] | None = None, name: str, title: str | None = None, version: str, website_url: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "description", description)
+        _set(self, "icons", icons)
+        _set(self, "name", name)
+        _set(self, "title", title)
+        _set(self, "version", version)
+        _set(self, "website_url", website_url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerMigration:
+class McpServerMigration(_Frozen):
     """``McpServerMigration`` (wire object)."""
+    __slots__ = ("name", "extra",)
     name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerOauthLoginCompletedNotification:
+class McpServerOauthLoginCompletedNotification(_Frozen):
     """``McpServerOauthLoginCompletedNotification`` (wire object)."""
-    error: str | None = None
-    login_id: str | None = None
+    __slots__ = ("error", "login_id", "name", "success", "thread_id", "extra",)
+    error: str | None
+    login_id: str | None
     """Identifies the explicit login attempt. Older servers omit this field."""
     name: str
     success: bool
-    thread_id: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    thread_id: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, error: str | None = None, login_id: str | None = None, name: str, success: bool, thread_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "error", error)
+        _set(self, "login_id", login_id)
+        _set(self, "name", name)
+        _set(self, "success", success)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerOauthLoginParams:
+class McpServerOauthLoginParams(_Frozen):
     """``McpServerOauthLoginParams`` (wire object)."""
-    client_registration: McpServerOauthClientRegistration | None = None
+    __slots__ = ("client_registration", "name", "scopes", "thread_id", "timeout_secs", "extra",)
+    client_registration: McpServerOauthClientRegistration | None
     """Registration strategy for this login only; omission selects automatic discovery."""
     name: str
-    scopes: tuple[str, ...] | None = None
-    thread_id: str | None = None
-    timeout_secs: int | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    scopes: tuple[str, ...] | None
+    thread_id: str | None
+    timeout_secs: int | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, client_registration: McpServerOauthClientRegistration | None = None, name: str, scopes: tuple[str, ...] | None = None, thread_id: str | None = None, timeout_secs: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "client_registration", client_registration)
+        _set(self, "name", name)
+        _set(self, "scopes", scopes)
+        _set(self, "thread_id", thread_id)
+        _set(self, "timeout_secs", timeout_secs)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerOauthLoginResponse:
+class McpServerOauthLoginResponse(_Frozen):
     """``McpServerOauthLoginResponse`` (wire object)."""
+    __slots__ = ("authorization_url", "login_id", "extra",)
     authorization_url: str
-    login_id: str | None = None
+    login_id: str | None
     """Identifies this login attempt across the response and completion notification. Older servers omit this field; current servers always return it.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, authorization_url: str, login_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "authorization_url", authorization_url)
+        _set(self, "login_id", login_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerRefreshResponse:
+class McpServerRefreshResponse(_Frozen):
     """``McpServerRefreshResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerStatus:
+class McpServerStatus(_Frozen):
     """``McpServerStatus`` (wire object)."""
+    __slots__ = ("auth_status", "http_origin", "name", "plugin_id", "resource_templates", "resources", "runtime_status", "server_capabilities", "server_info", "tools", "tools_error", "extra",)
     auth_status: McpAuthStatus
-    http_origin: str | None = None
+    http_origin: str | None
     """HTTP origin of the effective configured endpoint, including plugin servers. Excludes credentials, path, query, and fragment; null for non-HTTP transports.
     """
     name: str
-    plugin_id: str | None = None
+    plugin_id: str | None
     resource_templates: tuple[ResourceTemplate, ...]
     resources: tuple[Resource, ...]
-    runtime_status: McpServerConnectionStatus | None = None
+    runtime_status: McpServerConnectionStatus | None
     """Current thread-runtime connection state; null when unavailable or the configuration changed.
     """
-    server_capabilities: Any = None
+    server_capabilities: Any
     """Capabilities advertised by the initialized MCP server; null when unavailable."""
-    server_info: McpServerInfo | None = None
+    server_info: McpServerInfo | None
     tools: Mapping[str, Tool]
-    tools_error: str | None = None
+    tools_error: str | None
     """Tool discovery failed and no catalog was returned. Null when a catalog is returned, including cached or empty catalogs.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, auth_status: McpAuthStatus, http_origin: str | None = None, name: str, plugin_id: str | None = None, resource_templates: tuple[ResourceTemplate, ...], resources: tuple[Resource, ...], runtime_status: McpServerConnectionStatus | None = None, server_capabilities: Any = None, server_info: McpServerInfo | None = None, tools: Mapping[str, Tool], tools_error: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "auth_status", auth_status)
+        _set(self, "http_origin", http_origin)
+        _set(self, "name", name)
+        _set(self, "plugin_id", plugin_id)
+        _set(self, "resource_templates", resource_templates)
+        _set(self, "resources", resources)
+        _set(self, "runtime_status", runtime_status)
+        _set(self, "server_capabilities", server_capabilities)
+        _set(self, "server_info", server_info)
+        _set(self, "tools", tools)
+        _set(self, "tools_error", tools_error)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerStatusUpdatedNotification:
+class McpServerStatusUpdatedNotification(_Frozen):
     """``McpServerStatusUpdatedNotification`` (wire object)."""
-    error: str | None = None
-    failure_reason: McpServerStartupFailureReason | None = None
+    __slots__ = ("error", "failure_reason", "name", "status", "thread_id", "extra",)
+    error: str | None
+    failure_reason: McpServerStartupFailureReason | None
     name: str
     status: McpServerStartupState
-    thread_id: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    thread_id: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, error: str | None = None, failure_reason: McpServerStartupFailureReason | None = None, name: str, status: McpServerStartupState, thread_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "error", error)
+        _set(self, "failure_reason", failure_reason)
+        _set(self, "name", name)
+        _set(self, "status", status)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerToolCallParams:
+class McpServerToolCallParams(_Frozen):
     """``McpServerToolCallParams`` (wire object)."""
-    meta: Any = None
-    arguments: Any = None
+    __slots__ = ("meta", "arguments", "server", "thread_id", "tool", "extra",)
+    meta: Any
+    arguments: Any
     server: str
     thread_id: str
     tool: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, meta: Any = None, arguments: Any = None, server: str, thread_id: str, tool: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "meta", meta)
+        _set(self, "arguments", arguments)
+        _set(self, "server", server)
+        _set(self, "thread_id", thread_id)
+        _set(self, "tool", tool)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpServerToolCallResponse:
+class McpServerToolCallResponse(_Frozen):
     """``McpServerToolCallResponse`` (wire object)."""
-    meta: Any = None
+    __slots__ = ("meta", "content", "is_error", "structured_content", "extra",)
+    meta: Any
     content: tuple[Any, ...]
-    is_error: bool | None = None
-    structured_content: Any = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    is_error: bool | None
+    structured_content: Any
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, meta: Any = None, content: tuple[Any, ...], is_error: bool | None = None, structured_content: Any = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "meta", meta)
+        _set(self, "content", content)
+        _set(self, "is_error", is_error)
+        _set(self, "structured_content", structured_content)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpToolCallAppContext:
+class McpToolCallAppContext(_Frozen):
     """``McpToolCallAppContext`` (wire object)."""
-    action_name: str | None = None
-    app_name: str | None = None
+    __slots__ = ("action_name", "app_name", "connector_id", "link_id", "resource_uri", "extra",)
+    action_name: str | None
+    app_name: str | None
     connector_id: str
-    link_id: str | None = None
-    resource_uri: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    link_id: str | None
+    resource_uri: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, action_name: str | None = None, app_name: str | None = None, connector_id: str, link_id: str | None = None, resource_uri: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "action_name", action_name)
+        _set(self, "app_name", app_name)
+        _set(self, "connector_id", connector_id)
+        _set(self, "link_id", link_id)
+        _set(self, "resource_uri", resource_uri)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpToolCallError:
+class McpToolCallError(_Frozen):
     """``McpToolCallError`` (wire object)."""
+    __slots__ = ("message", "extra",)
     message: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, message: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "message", message)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpToolCallGuardianApprovalReviewAction:
+class McpToolCallGuardianApprovalReviewAction(_Frozen):
     """``GuardianApprovalReviewAction`` variant ``mcpToolCall``."""
     type: ClassVar[str] = "mcpToolCall"
-    connector_id: str | None = None
-    connector_name: str | None = None
+    __slots__ = ("connector_id", "connector_name", "server", "tool_name", "tool_title", "extra",)
+    connector_id: str | None
+    connector_name: str | None
     server: str
     tool_name: str
-    tool_title: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    tool_title: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, connector_id: str | None = None, connector_name: str | None = None, server: str, tool_name: str, tool_title: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "connector_id", connector_id)
+        _set(self, "connector_name", connector_name)
+        _set(self, "server", server)
+        _set(self, "tool_name", tool_name)
+        _set(self, "tool_title", tool_title)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpToolCallProgressNotification:
+class McpToolCallProgressNotification(_Frozen):
     """``McpToolCallProgressNotification`` (wire object)."""
+    __slots__ = ("item_id", "message", "thread_id", "turn_id", "extra",)
     item_id: str
     message: str
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item_id: str, message: str, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item_id", item_id)
+        _set(self, "message", message)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpToolCallResult:
+class McpToolCallResult(_Frozen):
     """``McpToolCallResult`` (wire object)."""
-    meta: Any = None
+    __slots__ = ("meta", "content", "structured_content", "extra",)
+    meta: Any
     content: tuple[Any, ...]
-    structured_content: Any = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    structured_content: Any
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, meta: Any = None, content: tuple[Any, ...], structured_content: Any = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "meta", meta)
+        _set(self, "content", content)
+        _set(self, "structured_content", structured_content)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpToolCallThreadItem:
+class McpToolCallThreadItem(_Frozen):
     """``ThreadItem`` variant ``mcpToolCall``."""
     type: ClassVar[str] = "mcpToolCall"
-    app_context: McpToolCallAppContext | None = None
+    __slots__ = ("app_context", "arguments", "duration_ms", "error", "id", "mcp_app_resource_uri", "mcp_app_ui", "plugin_id", "read_only_hint", "result", "server", "status", "tool", "extra",)
+    app_context: McpToolCallAppContext | None
     arguments: Any
-    duration_ms: int | None = None
+    duration_ms: int | None
     """The duration of the MCP tool call in milliseconds."""
-    error: McpToolCallError | None = None
+    error: McpToolCallError | None
     id: str
-    mcp_app_resource_uri: str | None = None
+    mcp_app_resource_uri: str | None
     """Legacy compatibility field; prefer `mcpAppUi.resourceUri` when available."""
-    mcp_app_ui: McpAppUi | None = None
+    mcp_app_ui: McpAppUi | None
     """Presentation captured from the invoked descriptor; absent in older history."""
-    plugin_id: str | None = None
-    read_only_hint: bool | None = None
-    result: McpToolCallResult | None = None
+    plugin_id: str | None
+    read_only_hint: bool | None
+    result: McpToolCallResult | None
     server: str
     status: McpToolCallStatus
     tool: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, app_context: McpToolCallAppContext | None = None, arguments: Any, duration_ms: int | None = None, error: McpToolCallError | None = None, id: str, mcp_app_resource_uri: str | None = None, mcp_app_ui: McpAppUi | None = None, plugin_id: str | None = None, read_only_hint: bool | None = None, result: McpToolCallResult | None = None, server: str, status: McpToolCallStatus, tool: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "app_context", app_context)
+        _set(self, "arguments", arguments)
+        _set(self, "duration_ms", duration_ms)
+        _set(self, "error", error)
+        _set(self, "id", id)
+        _set(self, "mcp_app_resource_uri", mcp_app_resource_uri)
+        _set(self, "mcp_app_ui", mcp_app_ui)
+        _set(self, "plugin_id", plugin_id)
+        _set(self, "read_only_hint", read_only_hint)
+        _set(self, "result", result)
+        _set(self, "server", server)
+        _set(self, "status", status)
+        _set(self, "tool", tool)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpToolConfiguredHookHandler:
+class McpToolConfiguredHookHandler(_Frozen):
     """``ConfiguredHookHandler`` variant ``mcp_tool``."""
     type: ClassVar[str] = "mcp_tool"
+    __slots__ = ("input", "server", "status_message", "timeout_sec", "tool", "extra",)
     input: Any
     server: str
-    status_message: str | None = None
-    timeout_sec: int | None = None
+    status_message: str | None
+    timeout_sec: int | None
     tool: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, input: Any, server: str, status_message: str | None = None, timeout_sec: int | None = None, tool: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "input", input)
+        _set(self, "server", server)
+        _set(self, "status_message", status_message)
+        _set(self, "timeout_sec", timeout_sec)
+        _set(self, "tool", tool)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class McpToolHookMetadata:
+class McpToolHookMetadata(_Frozen):
     """``HookMetadata`` variant ``mcpTool``."""
     handler_type: ClassVar[str] = "mcpTool"
+    __slots__ = ("server", "tool", "extra",)
     server: str
     tool: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, server: str, tool: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "server", server)
+        _set(self, "tool", tool)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MdmConfigLayerSource:
+class MdmConfigLayerSource(_Frozen):
     """Managed preferences layer delivered by MDM (macOS only).
 
     ``ConfigLayerSource`` variant ``mdm``.
     """
     type: ClassVar[str] = "mdm"
+    __slots__ = ("domain", "key", "extra",)
     domain: str
     key: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, domain: str, key: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "domain", domain)
+        _set(self, "key", key)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MemoryCitation:
+class MemoryCitation(_Frozen):
     """``MemoryCitation`` (wire object)."""
+    __slots__ = ("entries", "thread_ids", "extra",)
     entries: tuple[MemoryCitationEntry, ...]
     thread_ids: tuple[str, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, entries: tuple[MemoryCitationEntry, ...], thread_ids: tuple[str, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "entries", entries)
+        _set(self, "thread_ids", thread_ids)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MemoryCitationEntry:
+class MemoryCitationEntry(_Frozen):
     """``MemoryCitationEntry`` (wire object)."""
+    __slots__ = ("line_end", "line_start", "note", "path", "extra",)
     line_end: int
     line_start: int
     note: str
     path: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, line_end: int, line_start: int, note: str, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "line_end", line_end)
+        _set(self, "line_start", line_start)
+        _set(self, "note", note)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MemoryResetResponse:
+class MemoryResetResponse(_Frozen):
     """``MemoryResetResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MemoryStatusParams:
+class MemoryStatusParams(_Frozen):
     """``MemoryStatusParams`` (wire object)."""
-    min_consolidated_threads: int | None = None
+    __slots__ = ("min_consolidated_threads", "extra",)
+    min_consolidated_threads: int | None
     """Required distinct consolidated threads. Defaults to 20; supported range is 1..=4096."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, min_consolidated_threads: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "min_consolidated_threads", min_consolidated_threads)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MemoryStatusResponse:
+class MemoryStatusResponse(_Frozen):
     """``MemoryStatusResponse`` (wire object)."""
+    __slots__ = ("v2_consolidated_threads", "v2_ready", "extra",)
     v2_consolidated_threads: int
     v2_ready: bool
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, v2_consolidated_threads: int, v2_ready: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "v2_consolidated_threads", v2_consolidated_threads)
+        _set(self, "v2_ready", v2_ready)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MentionUserInput:
+class MentionUserInput(_Frozen):
     """``UserInput`` variant ``mention``."""
     type: ClassVar[str] = "mention"
+    __slots__ = ("name", "path", "extra",)
     name: str
     path: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MessageResponseItem:
+class MessageResponseItem(_Frozen):
     """``ResponseItem`` variant ``message``."""
     type: ClassVar[str] = "message"
+    __slots__ = ("content", "encrypted_content", "id", "internal_chat_message_metadata_passthrough", "phase", "role", "status", "extra",)
     content: tuple[ContentItem, ...]
-    encrypted_content: str | None = None
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    phase: MessagePhase | None = None
+    encrypted_content: str | None
+    id: str | None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None
+    phase: MessagePhase | None
     role: str
-    status: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    status: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, content: tuple[ContentItem, ...], encrypted_content: str | None = None, id: str | None = None, internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None, phase: MessagePhase | None = None, role: str, status: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "content", content)
+        _set(self, "encrypted_content", encrypted_content)
+        _set(self, "id", id)
+        _set(self, "internal_chat_message_metadata_passthrough", internal_chat_message_metadata_passthrough)
+        _set(self, "phase", phase)
+        _set(self, "role", role)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MigrationDetails:
+class MigrationDetails(_Frozen):
     """``MigrationDetails`` (wire object)."""
-    commands: tuple[CommandMigration, ...] | None = None
-    hooks: tuple[HookMigration, ...] | None = None
-    mcp_servers: tuple[McpServerMigration, ...] | None = None
-    memory: tuple[str, ...] | None = None
-    plugins: tuple[PluginsMigration, ...] | None = None
-    sessions: tuple[SessionMigration, ...] | None = None
-    skills: tuple[SkillMigration, ...] | None = None
-    subagents: tuple[SubagentMigration, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("commands", "hooks", "mcp_servers", "memory", "plugins", "sessions", "skills", "subagents", "extra",)
+    commands: tuple[CommandMigration, ...] | None
+    hooks: tuple[HookMigration, ...] | None
+    mcp_servers: tuple[McpServerMigration, ...] | None
+    memory: tuple[str, ...] | None
+    plugins: tuple[PluginsMigration, ...] | None
+    sessions: tuple[SessionMigration, ...] | None
+    skills: tuple[SkillMigration, ...] | None
+    subagents: tuple[SubagentMigration, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, commands: tuple[CommandMigration, ...] | None = None, hooks: tuple[HookMigration, ...] | None = None, mcp_servers: tuple[McpServerMigration, ...] | None = None, memory: tuple[str, ...] | None = None, plugins: tuple[PluginsMigration, ...] | None = None, sessions: tuple[SessionMigration, ...] | None = None, skills: tuple[SkillMigration, ...] | None = None, subagents: tuple[SubagentMigration, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "commands", commands)
+        _set(self, "hooks", hooks)
+        _set(self, "mcp_servers", mcp_servers)
+        _set(self, "memory", memory)
+        _set(self, "plugins", plugins)
+        _set(self, "sessions", sessions)
+        _set(self, "skills", skills)
+        _set(self, "subagents", subagents)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MinimalFileSystemSpecialPath:
+class MinimalFileSystemSpecialPath(_Frozen):
     """``FileSystemSpecialPath`` variant ``minimal``."""
     kind: ClassVar[str] = "minimal"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MisalignmentErrorDetails:
+class MisalignmentErrorDetails(_Frozen):
     """``MisalignmentErrorDetails`` (wire object)."""
-    detailed_explanation: str | None = None
+    __slots__ = ("detailed_explanation", "error_type", "review_target", "steer", "extra",)
+    detailed_explanation: str | None
     """A substantive localized explanation is required before offering continuation."""
-    error_type: str | None = None
+    error_type: str | None
     """Open-ended classification; clients must accept categories added by Responses."""
-    review_target: str | None = None
+    review_target: str | None
     """Opaque server-issued block target. Presence alone does not enable target-based continuation.
     """
-    steer: MisalignmentSteer | None = None
+    steer: MisalignmentSteer | None
     """Instruction to submit as the next turn's user input if continuation is confirmed."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, detailed_explanation: str | None = None, error_type: str | None = None, review_target: str | None = None, steer: MisalignmentSteer | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "detailed_explanation", detailed_explanation)
+        _set(self, "error_type", error_type)
+        _set(self, "review_target", review_target)
+        _set(self, "steer", steer)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MisalignmentSteer:
+class MisalignmentSteer(_Frozen):
     """``MisalignmentSteer`` (wire object)."""
+    __slots__ = ("message", "extra",)
     message: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, message: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "message", message)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MockExperimentalMethodParams:
+class MockExperimentalMethodParams(_Frozen):
     """``MockExperimentalMethodParams`` (wire object)."""
-    value: str | None = None
+    __slots__ = ("value", "extra",)
+    value: str | None
     """Test-only payload field."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, value: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "value", value)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class MockExperimentalMethodResponse:
+class MockExperimentalMethodResponse(_Frozen):
     """``MockExperimentalMethodResponse`` (wire object)."""
-    echoed: str | None = None
+    __slots__ = ("echoed", "extra",)
+    echoed: str | None
     """Echoes the input `value`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, echoed: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "echoed", echoed)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class Model:
+class Model(_Frozen):
     """``Model`` (wire object)."""
-    additional_speed_tiers: tuple[str, ...] | None = None
+    __slots__ = ("additional_speed_tiers", "availability_nux", "available_access_programs", "default_reasoning_effort", "default_service_tier", "description", "display_name", "hidden", "id", "input_modalities", "is_default", "model", "model_specialty", "multi_agent_version", "service_tiers", "supported_reasoning_efforts", "supports_personality", "upgrade", "upgrade_info", "extra",)
+    additional_speed_tiers: tuple[str, ...] | None
     """Deprecated: use `serviceTiers` instead."""
-    availability_nux: ModelAvailabilityNux | None = None
-    available_access_programs: ModelAccessPrograms | None = None
+    availability_nux: ModelAvailabilityNux | None
+    available_access_programs: ModelAccessPrograms | None
     """Null when the catalog does not provide access-program metadata."""
     default_reasoning_effort: str
-    default_service_tier: str | None = None
+    default_service_tier: str | None
     """Catalog default service tier id for this model, when one is configured."""
     description: str
     display_name: str
     hidden: bool
     id: str
-    input_modalities: tuple[InputModality, ...] | None = None
+    input_modalities: tuple[InputModality, ...] | None
     is_default: bool
     model: str
-    model_specialty: str | None = None
-    multi_agent_version: MultiAgentVersion | None = None
+    model_specialty: str | None
+    multi_agent_version: MultiAgentVersion | None
     """Multi-agent runtime declared by this model, when available."""
-    service_tiers: tuple[ModelServiceTier, ...] | None = None
+    service_tiers: tuple[ModelServiceTier, ...] | None
     supported_reasoning_efforts: tuple[ReasoningEffortOption, ...]
-    supports_personality: bool | None = None
+    supports_personality: bool | None
     """@deprecated Always false; models no longer support personality selection."""
-    upgrade: str | None = None
-    upgrade_info: ModelUpgradeInfo | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    upgrade: str | None
+    upgrade_info: ModelUpgradeInfo | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, additional_speed_tiers: tuple[str, ...] | None = None, availability_nux: ModelAvailabilityNux | None = None, available_access_programs: ModelAccessPrograms | None = None, default_reasoning_effort: str, default_service_tier: str | None = None, description: str, display_name: str, hidden: bool, id: str, input_modalities: tuple[InputModality, ...] | None = None, is_default: bool, model: str, model_specialty: str | None = None, multi_agent_version: MultiAgentVersion | None = None, service_tiers: tuple[ModelServiceTier, ...] | None = None, supported_reasoning_efforts: tuple[ReasoningEffortOption, ...], supports_personality: bool | None = None, upgrade: str | None = None, upgrade_info: ModelUpgradeInfo | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "additional_speed_tiers", additional_speed_tiers)
+        _set(self, "availability_nux", availability_nux)
+        _set(self, "available_access_programs", available_access_programs)
+        _set(self, "default_reasoning_effort", default_reasoning_effort)
+        _set(self, "default_service_tier", default_service_tier)
+        _set(self, "description", description)
+        _set(self, "display_name", display_name)
+        _set(self, "hidden", hidden)
+        _set(self, "id", id)
+        _set(self, "input_modalities", input_modalities)
+        _set(self, "is_default", is_default)
+        _set(self, "model", model)
+        _set(self, "model_specialty", model_specialty)
+        _set(self, "multi_agent_version", multi_agent_version)
+        _set(self, "service_tiers", service_tiers)
+        _set(self, "supported_reasoning_efforts", supported_reasoning_efforts)
+        _set(self, "supports_personality", supports_personality)
+        _set(self, "upgrade", upgrade)
+        _set(self, "upgrade_info", upgrade_info)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ModelAccessPrograms:
+class ModelAccessPrograms(_Frozen):
     """Caller-specific explicit access programs advertised by model discovery."""
+    __slots__ = ("cyber", "extra",)
     cyber: tuple[CyberAccessProgram, ...]
     """Accepted explicit selections."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cyber: tuple[CyberAccessProgram, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cyber", cyber)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ModelAvailabilityNux:
+class ModelAvailabilityNux(_Frozen):
     """``ModelAvailabilityNux`` (wire object)."""
+    __slots__ = ("message", "extra",)
     message: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, message: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "message", message)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ModelListParams:
+class ModelListParams(_Frozen):
     """``ModelListParams`` (wire object)."""
-    cursor: str | None = None
+    __slots__ = ("cursor", "include_hidden", "limit", "extra",)
+    cursor: str | None
     """Opaque pagination cursor returned by a previous call."""
-    include_hidden: bool | None = None
+    include_hidden: bool | None
     """When true, include models that are hidden from the default picker list."""
-    limit: int | None = None
+    limit: int | None
     """Optional page size; defaults to a reasonable server-side value."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, include_hidden: bool | None = None, limit: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "include_hidden", include_hidden)
+        _set(self, "limit", limit)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ModelListResponse:
+class ModelListResponse(_Frozen):
     """``ModelListResponse`` (wire object)."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[Model, ...]
-    next_cursor: str | None = None
+    next_cursor: str | None
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[Model, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ModelProviderCapabilitiesReadParams:
+class ModelProviderCapabilitiesReadParams(_Frozen):
     """``ModelProviderCapabilitiesReadParams`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ModelProviderCapabilitiesReadResponse:
+class ModelProviderCapabilitiesReadResponse(_Frozen):
     """``ModelProviderCapabilitiesReadResponse`` (wire object)."""
+    __slots__ = ("image_generation", "web_search", "extra",)
     image_generation: bool
     web_search: bool
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, image_generation: bool, web_search: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "image_generation", image_generation)
+        _set(self, "web_search", web_search)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ModelReroutedNotification:
+class ModelReroutedNotification(_Frozen):
     """``ModelReroutedNotification`` (wire object)."""
+    __slots__ = ("from_model", "reason", "thread_id", "to_model", "turn_id", "extra",)
     from_model: str
     reason: ModelRerouteReason
     thread_id: str
     to_model: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, from_model: str, reason: ModelRerouteReason, thread_id: str, to_model: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "from_model", from_model)
+        _set(self, "reason", reason)
+        _set(self, "thread_id", thread_id)
+        _set(self, "to_model", to_model)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ModelSafetyBufferingUpdatedNotification:
+class ModelSafetyBufferingUpdatedNotification(_Frozen):
     """``ModelSafetyBufferingUpdatedNotification`` (wire object)."""
-    faster_model: str | None = None
+    __slots__ = ("faster_model", "model", "reasons", "show_buffering_ui", "thread_id", "turn_id", "use_cases", "extra",)
+    faster_model: str | None
     model: str
     reasons: tuple[str, ...]
     show_buffering_ui: bool
     thread_id: str
     turn_id: str
     use_cases: tuple[str, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, faster_model: str | None = None, model: str, reasons: tuple[str, ...], show_buffering_ui: bool, thread_id: str, turn_id: str, use_cases: tuple[str, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "faster_model", faster_model)
+        _set(self, "model", model)
+        _set(self, "reasons", reasons)
+        _set(self, "show_buffering_ui", show_buffering_ui)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "use_cases", use_cases)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ModelServiceTier:
+class ModelServiceTier(_Frozen):
     """``ModelServiceTier`` (wire object)."""
+    __slots__ = ("description", "id", "name", "extra",)
     description: str
     id: str
     name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, description: str, id: str, name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "description", description)
+        _set(self, "id", id)
+        _set(self, "name", name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ModelUpgradeInfo:
+class ModelUpgradeInfo(_Frozen):
     """``ModelUpgradeInfo`` (wire object)."""
-    migration_markdown: str | None = None
+    __slots__ = ("migration_markdown", "model", "model_link", "retirement_at", "upgrade_copy", "extra",)
+    migration_markdown: str | None
     model: str
-    model_link: str | None = None
-    retirement_at: int | None = None
+    model_link: str | None
+    retirement_at: int | None
     """Informational Unix timestamp for this upgrade's scheduled retirement, if known."""
-    upgrade_copy: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    upgrade_copy: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, migration_markdown: str | None = None, model: str, model_link: str | None = None, retirement_at: int | None = None, upgrade_copy: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "migration_markdown", migration_markdown)
+        _set(self, "model", model)
+        _set(self, "model_link", model_link)
+        _set(self, "retirement_at", retirement_at)
+        _set(self, "upgrade_copy", upgrade_copy)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ModelVerificationNotification:
+class ModelVerificationNotification(_Frozen):
     """``ModelVerificationNotification`` (wire object)."""
+    __slots__ = ("thread_id", "turn_id", "verifications", "extra",)
     thread_id: str
     turn_id: str
     verifications: tuple[ModelVerification, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, turn_id: str, verifications: tuple[ModelVerification, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "verifications", verifications)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ModelsRequirements:
+class ModelsRequirements(_Frozen):
     """``ModelsRequirements`` (wire object)."""
-    new_thread: NewThreadModelDefaults | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("new_thread", "extra",)
+    new_thread: NewThreadModelDefaults | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, new_thread: NewThreadModelDefaults | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "new_thread", new_thread)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class NamespaceDynamicToolSpec:
+class NamespaceDynamicToolSpec(_Frozen):
     """``DynamicToolSpec`` variant ``namespace``."""
     type: ClassVar[str] = "namespace"
+    __slots__ = ("description", "name", "tools", "extra",)
     description: str
     name: str
     tools: tuple[DynamicToolNamespaceTool, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, description: str, name: str, tools: tuple[DynamicToolNamespaceTool, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "description", description)
+        _set(self, "name", name)
+        _set(self, "tools", tools)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class NetworkAccessGuardianApprovalReviewAction:
+class NetworkAccessGuardianApprovalReviewAction(_Frozen):
     """``GuardianApprovalReviewAction`` variant ``networkAccess``."""
     type: ClassVar[str] = "networkAccess"
+    __slots__ = ("host", "port", "protocol", "target", "extra",)
     host: str
     port: int
     protocol: NetworkApprovalProtocol
     target: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, host: str, port: int, protocol: NetworkApprovalProtocol, target: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "host", host)
+        _set(self, "port", port)
+        _set(self, "protocol", protocol)
+        _set(self, "target", target)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class NetworkApprovalContext:
+class NetworkApprovalContext(_Frozen):
     """``NetworkApprovalContext`` (wire object)."""
+    __slots__ = ("host", "protocol", "extra",)
     host: str
     protocol: NetworkApprovalProtocol
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, host: str, protocol: NetworkApprovalProtocol, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "host", host)
+        _set(self, "protocol", protocol)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class NetworkPolicyAmendment:
+class NetworkPolicyAmendment(_Frozen):
     """``NetworkPolicyAmendment`` (wire object)."""
+    __slots__ = ("action", "host", "extra",)
     action: NetworkPolicyRuleAction
     host: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, action: NetworkPolicyRuleAction, host: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "action", action)
+        _set(self, "host", host)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class NetworkRequirements:
+class NetworkRequirements(_Frozen):
     """``NetworkRequirements`` (wire object)."""
-    allow_local_binding: bool | None = None
-    allow_unix_sockets: tuple[str, ...] | None = None
+    __slots__ = ("allow_local_binding", "allow_unix_sockets", "allow_upstream_proxy", "allowed_domains", "dangerously_allow_all_unix_sockets", "dangerously_allow_non_loopback_proxy", "denied_domains", "domains", "enabled", "http_port", "managed_allowed_domains_only", "socks_port", "unix_sockets", "extra",)
+    allow_local_binding: bool | None
+    allow_unix_sockets: tuple[str, ...] | None
     """Legacy compatibility view derived from `unix_sockets`."""
-    allow_upstream_proxy: bool | None = None
-    allowed_domains: tuple[str, ...] | None = None
+    allow_upstream_proxy: bool | None
+    allowed_domains: tuple[str, ...] | None
     """Legacy compatibility view derived from `domains`."""
-    dangerously_allow_all_unix_sockets: bool | None = None
-    dangerously_allow_non_loopback_proxy: bool | None = None
-    denied_domains: tuple[str, ...] | None = None
+    dangerously_allow_all_unix_sockets: bool | None
+    dangerously_allow_non_loopback_proxy: bool | None
+    denied_domains: tuple[str, ...] | None
     """Legacy compatibility view derived from `domains`."""
-    domains: Mapping[str, NetworkDomainPermission] | None = None
+    domains: Mapping[str, NetworkDomainPermission] | None
     """Canonical network permission map for `experimental_network`."""
-    enabled: bool | None = None
-    http_port: int | None = None
-    managed_allowed_domains_only: bool | None = None
+    enabled: bool | None
+    http_port: int | None
+    managed_allowed_domains_only: bool | None
     """When true, only managed allowlist entries are respected while managed network enforcement is active.
     """
-    socks_port: int | None = None
-    unix_sockets: Mapping[str, NetworkUnixSocketPermission] | None = None
+    socks_port: int | None
+    unix_sockets: Mapping[str, NetworkUnixSocketPermission] | None
     """Canonical unix socket permission map for `experimental_network`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, allow_local_binding: bool | None = None, allow_unix_sockets: tuple[str, ...] | None = None, allow_upstream_proxy: bool | None = None, allowed_domains: tuple[str, ...] | None = None, dangerously_allow_all_unix_sockets: bool | None = None, dangerously_allow_non_loopback_proxy: bool | None = None, denied_domains: tuple[str, ...] | None = None, domains: Mapping[str, NetworkDomainPermission] | None = None, enabled: bool | None = None, http_port: int | None = None, managed_allowed_domains_only: bool | None = None, socks_port: int | None = None, unix_sockets: Mapping[str, NetworkUnixSocketPermission] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "allow_local_binding", allow_local_binding)
+        _set(self, "allow_unix_sockets", allow_unix_sockets)
+        _set(self, "allow_upstream_proxy", allow_upstream_proxy)
+        _set(self, "allowed_domains", allowed_domains)
+        _set(self, "dangerously_allow_all_unix_sockets", dangerously_allow_all_unix_sockets)
+        _set(self, "dangerously_allow_non_loopback_proxy", dangerously_allow_non_loopback_proxy)
+        _set(self, "denied_domains", denied_domains)
+        _set(self, "domains", domains)
+        _set(self, "enabled", enabled)
+        _set(self, "http_port", http_port)
+        _set(self, "managed_allowed_domains_only", managed_allowed_domains_only)
+        _set(self, "socks_port", socks_port)
+        _set(self, "unix_sockets", unix_sockets)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class NewThreadModelDefaults:
+class NewThreadModelDefaults(_Frozen):
     """``NewThreadModelDefaults`` (wire object)."""
-    model: str | None = None
-    model_reasoning_effort: str | None = None
-    service_tier: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("model", "model_reasoning_effort", "service_tier", "extra",)
+    model: str | None
+    model_reasoning_effort: str | None
+    service_tier: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, model: str | None = None, model_reasoning_effort: str | None = None, service_tier: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "model", model)
+        _set(self, "model_reasoning_effort", model_reasoning_effort)
+        _set(self, "service_tier", service_tier)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class NotLoadedThreadStatus:
+class NotLoadedThreadStatus(_Frozen):
     """``ThreadStatus`` variant ``notLoaded``."""
     type: ClassVar[str] = "notLoaded"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class NpmPluginSource:
+class NpmPluginSource(_Frozen):
     """``PluginSource`` variant ``npm``."""
     type: ClassVar[str] = "npm"
+    __slots__ = ("package", "registry", "version", "extra",)
     package: str
-    registry: str | None = None
+    registry: str | None
     """Optional HTTPS registry URL. Authentication stays in the user's npm config."""
-    version: str | None = None
+    version: str | None
     """Optional npm version or version range."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, package: str, registry: str | None = None, version: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "package", package)
+        _set(self, "registry", registry)
+        _set(self, "version", version)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OpenPageResponsesApiWebSearchAction:
+class OpenPageResponsesApiWebSearchAction(_Frozen):
     """``ResponsesApiWebSearchAction`` variant ``open_page``."""
     type: ClassVar[str] = "open_page"
-    url: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("url", "extra",)
+    url: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, url: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "url", url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OpenPageWebSearchAction:
+class OpenPageWebSearchAction(_Frozen):
     """``WebSearchAction`` variant ``openPage``."""
     type: ClassVar[str] = "openPage"
-    url: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("url", "extra",)
+    url: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, url: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "url", url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OpenaiFormMcpServerElicitationRequestParams:
+class OpenaiFormMcpServerElicitationRequestParams(_Frozen):
     """``McpServerElicitationRequestParams`` variant ``openai/form``."""
     mode: ClassVar[str] = "openai/form"
-    meta: Any = None
+    __slots__ = ("meta", "message", "requested_schema", "extra",)
+    meta: Any
     message: str
     requested_schema: Any
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, meta: Any = None, message: str, requested_schema: Any, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "meta", meta)
+        _set(self, "message", message)
+        _set(self, "requested_schema", requested_schema)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OpenaiUserVerificationMcpServerElicitationRequestParams:
+class OpenaiUserVerificationMcpServerElicitationRequestParams(_Frozen):
     """A device-authenticated approval; accepted responses contain the proof in `content`.
 
     ``McpServerElicitationRequestParams`` variant ``openai/userVerification``.
     """
     mode: ClassVar[str] = "openai/userVerification"
-    meta: Any = None
+    __slots__ = ("meta", "challenge", "description", "title", "extra",)
+    meta: Any
     challenge: str
     description: str
     title: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, meta: Any = None, challenge: str, description: str, title: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "meta", meta)
+        _set(self, "challenge", challenge)
+        _set(self, "description", description)
+        _set(self, "title", title)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OtherResponseItem:
+class OtherResponseItem(_Frozen):
     """``ResponseItem`` variant ``other``."""
     type: ClassVar[str] = "other"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OtherResponsesApiWebSearchAction:
+class OtherResponsesApiWebSearchAction(_Frozen):
     """``ResponsesApiWebSearchAction`` variant ``other``."""
     type: ClassVar[str] = "other"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OtherWebSearchAction:
+class OtherWebSearchAction(_Frozen):
     """``WebSearchAction`` variant ``other``."""
     type: ClassVar[str] = "other"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OutputTextContentItem:
+class OutputTextContentItem(_Frozen):
     """``ContentItem`` variant ``output_text``."""
     type: ClassVar[str] = "output_text"
-    annotations: tuple[Any, ...] | None = None
-    logprobs: tuple[Any, ...] | None = None
+    __slots__ = ("annotations", "logprobs", "text", "extra",)
+    annotations: tuple[Any, ...] | None
+    logprobs: tuple[Any, ...] | None
     text: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, annotations: tuple[Any, ...] | None = None, logprobs: tuple[Any, ...] | None = None, text: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "annotations", annotations)
+        _set(self, "logprobs", logprobs)
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OverriddenMetadata:
+class OverriddenMetadata(_Frozen):
     """``OverriddenMetadata`` (wire object)."""
+    __slots__ = ("effective_value", "message", "overriding_layer", "extra",)
     effective_value: Any
     message: str
     overriding_layer: ConfigLayerMetadata
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, effective_value: Any, message: str, overriding_layer: ConfigLayerMetadata, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "effective_value", effective_value)
+        _set(self, "message", message)
+        _set(self, "overriding_layer", overriding_layer)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PackagedDefaultsConfigLayerSource:
+class PackagedDefaultsConfigLayerSource(_Frozen):
     """Default configuration supplied with the installed Codex package.
 
     ``ConfigLayerSource`` variant ``packagedDefaults``.
     """
     type: ClassVar[str] = "packagedDefaults"
+    __slots__ = ("file", "extra",)
     file: str
     """Path to the packaged default configuration file."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, file: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "file", file)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ParsedCommandUnknown:
+class ParsedCommandUnknown(_Frozen):
     """``ParsedCommand`` variant ``unknown``."""
     type: ClassVar[str] = "unknown"
+    __slots__ = ("cmd", "extra",)
     cmd: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cmd: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cmd", cmd)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PathFileSystemPath:
+class PathFileSystemPath(_Frozen):
     """``FileSystemPath`` variant ``path``."""
     type: ClassVar[str] = "path"
+    __slots__ = ("path", "extra",)
     path: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PermissionProfileListParams:
+class PermissionProfileListParams(_Frozen):
     """``PermissionProfileListParams`` (wire object)."""
-    cursor: str | None = None
+    __slots__ = ("cursor", "cwd", "limit", "extra",)
+    cursor: str | None
     """Opaque pagination cursor returned by a previous call."""
-    cwd: str | None = None
+    cwd: str | None
     """Optional working directory to resolve project config layers."""
-    limit: int | None = None
+    limit: int | None
     """Optional page size; defaults to the full result set."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, cwd: str | None = None, limit: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "cwd", cwd)
+        _set(self, "limit", limit)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PermissionProfileListResponse:
+class PermissionProfileListResponse(_Frozen):
     """``PermissionProfileListResponse`` (wire object)."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[PermissionProfileSummary, ...]
-    next_cursor: str | None = None
+    next_cursor: str | None
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[PermissionProfileSummary, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PermissionProfileSummary:
+class PermissionProfileSummary(_Frozen):
     """``PermissionProfileSummary`` (wire object)."""
+    __slots__ = ("allowed", "description", "id", "extra",)
     allowed: bool
     """Whether the effective requirements allow selecting this profile."""
-    description: str | None = None
+    description: str | None
     """Optional user-facing description for display in clients."""
     id: str
     """Available permission profile identifier."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, allowed: bool, description: str | None = None, id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "allowed", allowed)
+        _set(self, "description", description)
+        _set(self, "id", id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PermissionsRequestApprovalParams:
+class PermissionsRequestApprovalParams(_Frozen):
     """``PermissionsRequestApprovalParams`` (wire object)."""
+    __slots__ = ("cwd", "environment_id", "item_id", "permissions", "reason", "started_at_ms", "thread_id", "turn_id", "extra",)
     cwd: str
-    environment_id: str | None = None
+    environment_id: str | None
     item_id: str
     permissions: RequestPermissionProfile
-    reason: str | None = None
+    reason: str | None
     started_at_ms: int
     """Unix timestamp (in milliseconds) when this approval request started."""
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwd: str, environment_id: str | None = None, item_id: str, permissions: RequestPermissionProfile, reason: str | None = None, started_at_ms: int, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwd", cwd)
+        _set(self, "environment_id", environment_id)
+        _set(self, "item_id", item_id)
+        _set(self, "permissions", permissions)
+        _set(self, "reason", reason)
+        _set(self, "started_at_ms", started_at_ms)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PermissionsRequestApprovalResponse:
+class PermissionsRequestApprovalResponse(_Frozen):
     """``PermissionsRequestApprovalResponse`` (wire object)."""
+    __slots__ = ("permissions", "scope", "strict_auto_review", "extra",)
     permissions: GrantedPermissionProfile
-    scope: PermissionGrantScope | None = None
-    strict_auto_review: bool | None = None
+    scope: PermissionGrantScope | None
+    strict_auto_review: bool | None
     """Review every subsequent command in this turn before normal sandboxed execution."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, permissions: GrantedPermissionProfile, scope: PermissionGrantScope | None = None, strict_auto_review: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "permissions", permissions)
+        _set(self, "scope", scope)
+        _set(self, "strict_auto_review", strict_auto_review)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PlanDeltaNotification:
+class PlanDeltaNotification(_Frozen):
     """EXPERIMENTAL - proposed plan streaming deltas for plan items. Clients should not assume concatenated deltas match the completed plan item content.
     """
+    __slots__ = ("delta", "item_id", "thread_id", "turn_id", "extra",)
     delta: str
     item_id: str
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, delta: str, item_id: str, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "delta", delta)
+        _set(self, "item_id", item_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PlanThreadItem:
+class PlanThreadItem(_Frozen):
     """EXPERIMENTAL - proposed plan item content. The completed plan item is authoritative and may not match the concatenation of `PlanDelta` text.
 
     ``ThreadItem`` variant ``plan``.
     """
     type: ClassVar[str] = "plan"
+    __slots__ = ("id", "text", "extra",)
     id: str
     text: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, id: str, text: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "id", id)
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginDetail:
+class PluginDetail(_Frozen):
     """``PluginDetail`` (wire object)."""
+    __slots__ = ("app_templates", "apps", "description", "hooks", "marketplace_name", "marketplace_path", "mcp_servers", "onboarding_skill", "scheduled_tasks", "share_url", "skills", "summary", "extra",)
     app_templates: tuple[AppTemplateSummary, ...]
     apps: tuple[AppSummary, ...]
-    description: str | None = None
+    description: str | None
     hooks: tuple[PluginHookSummary, ...]
     marketplace_name: str
-    marketplace_path: str | None = None
+    marketplace_path: str | None
     mcp_servers: tuple[str, ...]
-    onboarding_skill: SkillSummary | None = None
+    onboarding_skill: SkillSummary | None
     """The declared onboarding skill, when the plugin and visible skill are enabled."""
-    scheduled_tasks: tuple[ScheduledTaskSummary, ...] | None = None
-    share_url: str | None = None
+    scheduled_tasks: tuple[ScheduledTaskSummary, ...] | None
+    share_url: str | None
     skills: tuple[SkillSummary, ...]
     summary: PluginSummary
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, app_templates: tuple[AppTemplateSummary, ...], apps: tuple[AppSummary, ...], description: str | None = None, hooks: tuple[PluginHookSummary, ...], marketplace_name: str, marketplace_path: str | None = None, mcp_servers: tuple[str, ...], onboarding_skill: SkillSummary | None = None, scheduled_tasks: tuple[ScheduledTaskSummary, ...] | None = None, share_url: str | None = None, skills: tuple[SkillSummary, ...], summary: PluginSummary, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "app_templates", app_templates)
+        _set(self, "apps", apps)
+        _set(self, "description", description)
+        _set(self, "hooks", hooks)
+        _set(self, "marketplace_name", marketplace_name)
+        _set(self, "marketplace_path", marketplace_path)
+        _set(self, "mcp_servers", mcp_servers)
+        _set(self, "onboarding_skill", onboarding_skill)
+        _set(self, "scheduled_tasks", scheduled_tasks)
+        _set(self, "share_url", share_url)
+        _set(self, "skills", skills)
+        _set(self, "summary", summary)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginHookSummary:
+class PluginHookSummary(_Frozen):
     """``PluginHookSummary`` (wire object)."""
+    __slots__ = ("event_name", "key", "extra",)
     event_name: HookEventName
     key: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, event_name: HookEventName, key: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "event_name", event_name)
+        _set(self, "key", key)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginInstallParams:
+class PluginInstallParams(_Frozen):
     """``PluginInstallParams`` (wire object)."""
-    install_attempt_id: str | None = None
+    __slots__ = ("install_attempt_id", "marketplace_path", "plugin_name", "remote_marketplace_name", "extra",)
+    install_attempt_id: str | None
     """Client-generated identifier used to correlate one installation attempt."""
-    marketplace_path: str | None = None
+    marketplace_path: str | None
     plugin_name: str
-    remote_marketplace_name: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    remote_marketplace_name: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, install_attempt_id: str | None = None, marketplace_path: str | None = None, plugin_name: str, remote_marketplace_name: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "install_attempt_id", install_attempt_id)
+        _set(self, "marketplace_path", marketplace_path)
+        _set(self, "plugin_name", plugin_name)
+        _set(self, "remote_marketplace_name", remote_marketplace_name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginInstallResponse:
+class PluginInstallResponse(_Frozen):
     """``PluginInstallResponse`` (wire object)."""
+    __slots__ = ("apps_needing_auth", "auth_policy", "extra",)
     apps_needing_auth: tuple[AppSummary, ...]
     auth_policy: PluginAuthPolicy
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, apps_needing_auth: tuple[AppSummary, ...], auth_policy: PluginAuthPolicy, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "apps_needing_auth", apps_needing_auth)
+        _set(self, "auth_policy", auth_policy)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginInstalledParams:
+class PluginInstalledParams(_Frozen):
     """``PluginInstalledParams`` (wire object)."""
-    cwds: tuple[str, ...] | None = None
+    __slots__ = ("cwds", "install_suggestion_plugin_names", "extra",)
+    cwds: tuple[str, ...] | None
     """Optional working directories used to discover repo marketplaces."""
-    install_suggestion_plugin_names: tuple[str, ...] | None = None
+    install_suggestion_plugin_names: tuple[str, ...] | None
     """Additional uninstalled plugin names that should be returned when present locally. This is used by mention surfaces that intentionally expose install entrypoints.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwds: tuple[str, ...] | None = None, install_suggestion_plugin_names: tuple[str, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwds", cwds)
+        _set(self, "install_suggestion_plugin_names", install_suggestion_plugin_names)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginInstalledResponse:
+class PluginInstalledResponse(_Frozen):
     """``PluginInstalledResponse`` (wire object)."""
-    marketplace_load_errors: tuple[MarketplaceLoadErrorInfo, ...] | None = None
+    __slots__ = ("marketplace_load_errors", "marketplaces", "extra",)
+    marketplace_load_errors: tuple[MarketplaceLoadErrorInfo, ...] | None
     marketplaces: tuple[PluginMarketplaceEntry, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, marketplace_load_errors: tuple[MarketplaceLoadErrorInfo, ...] | None = None, marketplaces: tuple[PluginMarketplaceEntry, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "marketplace_load_errors", marketplace_load_errors)
+        _set(self, "marketplaces", marketplaces)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginInterface:
+class PluginInterface(_Frozen):
     """``PluginInterface`` (wire object)."""
-    brand_color: str | None = None
+    __slots__ = ("brand_color", "capabilities", "category", "composer_icon", "composer_icon_url", "default_prompt", "developer_name", "display_name", "logo", "logo_dark", "logo_url", "logo_url_dark", "long_description", "privacy_policy_url", "screenshot_urls", "screenshots", "short_description", "terms_of_service_url", "website_url", "extra",)
+    brand_color: str | None
     capabilities: tuple[str, ...]
-    category: str | None = None
-    composer_icon: str | None = None
+    category: str | None
+    composer_icon: str | None
     """Local composer icon path, resolved from the installed plugin package."""
-    composer_icon_url: str | None = None
+    composer_icon_url: str | None
     """Remote composer icon URL from the plugin catalog."""
-    default_prompt: tuple[str, ...] | None = None
+    default_prompt: tuple[str, ...] | None
     """Starter prompts for the plugin. Capped at 3 entries with a maximum of 128 characters per entry.
     """
-    developer_name: str | None = None
-    display_name: str | None = None
-    logo: str | None = None
+    developer_name: str | None
+    display_name: str | None
+    logo: str | None
     """Local logo path, resolved from the installed plugin package."""
-    logo_dark: str | None = None
+    logo_dark: str | None
     """Local dark-mode logo path, resolved from the installed plugin package."""
-    logo_url: str | None = None
+    logo_url: str | None
     """Remote logo URL from the plugin catalog."""
-    logo_url_dark: str | None = None
+    logo_url_dark: str | None
     """Remote dark-mode logo URL from the plugin catalog."""
-    long_description: str | None = None
-    privacy_policy_url: str | None = None
+    long_description: str | None
+    privacy_policy_url: str | None
     screenshot_urls: tuple[str, ...]
     """Remote screenshot URLs from the plugin catalog."""
     screenshots: tuple[str, ...]
     """Local screenshot paths, resolved from the installed plugin package."""
-    short_description: str | None = None
-    terms_of_service_url: str | None = None
-    website_url: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    short_description: str | None
+    terms_of_service_url: str | None
+    website_url: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, brand_color: str | None = None, capabilities: tuple[str, ...], category: str | None = None, composer_icon: str | None = None, composer_icon_url: str | None = None, default_prompt: tuple[str, ...] | None = None, developer_name: str | None = None, display_name: str | None = None, logo: str | None = None, logo_dark: str | None = None, logo_url: str | None = None, logo_url_dark: str | None = None, long_description: str | None = None, privacy_policy_url: str | None = None, screenshot_urls: tuple[str, ...], screenshots: tuple[str, ...], short_description: str | None = None, terms_of_service_url: str | None = None, website_url: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "brand_color", brand_color)
+        _set(self, "capabilities", capabilities)
+        _set(self, "category", category)
+        _set(self, "composer_icon", composer_icon)
+        _set(self, "composer_icon_url", composer_icon_url)
+        _set(self, "default_prompt", default_prompt)
+        _set(self, "developer_name", developer_name)
+        _set(self, "display_name", display_name)
+        _set(self, "logo", logo)
+        _set(self, "logo_dark", logo_dark)
+        _set(self, "logo_url", logo_url)
+        _set(self, "logo_url_dark", logo_url_dark)
+        _set(self, "long_description", long_description)
+        _set(self, "privacy_policy_url", privacy_policy_url)
+        _set(self, "screenshot_urls", screenshot_urls)
+        _set(self, "screenshots", screenshots)
+        _set(self, "short_description", short_description)
+        _set(self, "terms_of_service_url", terms_of_service_url)
+        _set(self, "website_url", website_url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginListParams:
+class PluginListParams(_Frozen):
     """``PluginListParams`` (wire object)."""
-    cwds: tuple[str, ...] | None = None
+    __slots__ = ("cwds", "force_refetch", "marketplace_kinds", "extra",)
+    cwds: tuple[str, ...] | None
     """Optional working directories used to discover repo marketplaces. When omitted, only home-scoped marketplaces and the official curated marketplace are considered.
     """
-    force_refetch: bool | None = None
+    force_refetch: bool | None
     """Whether the client requests a fresh remote plugin catalog fetch."""
-    marketplace_kinds: tuple[PluginListMarketplaceKind, ...] | None = None
+    marketplace_kinds: tuple[PluginListMarketplaceKind, ...] | None
     """Optional marketplace kind filter. When omitted, only local marketplaces are queried, plus the default remote catalog when enabled by feature flag.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwds: tuple[str, ...] | None = None, force_refetch: bool | None = None, marketplace_kinds: tuple[PluginListMarketplaceKind, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwds", cwds)
+        _set(self, "force_refetch", force_refetch)
+        _set(self, "marketplace_kinds", marketplace_kinds)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginListResponse:
+class PluginListResponse(_Frozen):
     """``PluginListResponse`` (wire object)."""
-    featured_plugin_ids: tuple[str, ...] | None = None
-    marketplace_load_errors: tuple[MarketplaceLoadErrorInfo, ...] | None = None
+    __slots__ = ("featured_plugin_ids", "marketplace_load_errors", "marketplaces", "extra",)
+    featured_plugin_ids: tuple[str, ...] | None
+    marketplace_load_errors: tuple[MarketplaceLoadErrorInfo, ...] | None
     marketplaces: tuple[PluginMarketplaceEntry, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, featured_plugin_ids: tuple[str, ...] | None = None, marketplace_load_errors: tuple[MarketplaceLoadErrorInfo, ...] | None = None, marketplaces: tuple[PluginMarketplaceEntry, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "featured_plugin_ids", featured_plugin_ids)
+        _set(self, "marketplace_load_errors", marketplace_load_errors)
+        _set(self, "marketplaces", marketplaces)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginMarketplaceEntry:
+class PluginMarketplaceEntry(_Frozen):
     """``PluginMarketplaceEntry`` (wire object)."""
-    interface: MarketplaceInterface | None = None
+    __slots__ = ("interface", "name", "path", "plugins", "extra",)
+    interface: MarketplaceInterface | None
     name: str
-    path: str | None = None
+    path: str | None
     """Local marketplace file path when the marketplace is backed by a local file. Remote-only catalog marketplaces do not have a local path.
     """
     plugins: tuple[PluginSummary, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, interface: MarketplaceInterface | None = None, name: str, path: str | None = None, plugins: tuple[PluginSummary, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "interface", interface)
+        _set(self, "name", name)
+        _set(self, "path", path)
+        _set(self, "plugins", plugins)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginReadParams:
+class PluginReadParams(_Frozen):
     """``PluginReadParams`` (wire object)."""
-    marketplace_path: str | None = None
+    __slots__ = ("marketplace_path", "plugin_name", "remote_marketplace_name", "extra",)
+    marketplace_path: str | None
     plugin_name: str
-    remote_marketplace_name: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    remote_marketplace_name: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, marketplace_path: str | None = None, plugin_name: str, remote_marketplace_name: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "marketplace_path", marketplace_path)
+        _set(self, "plugin_name", plugin_name)
+        _set(self, "remote_marketplace_name", remote_marketplace_name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginReadResponse:
+class PluginReadResponse(_Frozen):
     """``PluginReadResponse`` (wire object)."""
+    __slots__ = ("plugin", "extra",)
     plugin: PluginDetail
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, plugin: PluginDetail, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "plugin", plugin)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginReconcileChangedPlugin:
+class PluginReconcileChangedPlugin(_Frozen):
     """Runtime categories affected by this change, not just capabilities currently present. Flags describe declarations before runtime policy filtering. Updates OR the old and new bundle flags; enablement changes and cached reinstalls use the cached bundle; removals retain the old bundle's flags.
     """
+    __slots__ = ("has_apps", "has_hooks", "has_mcps", "has_skills", "id", "extra",)
     has_apps: bool
     has_hooks: bool
     has_mcps: bool
@@ -5088,21 +7875,33 @@ class PluginReconcileChangedPlugin:
     """
     id: str
     """Local plugin ID (`name@marketplace`), matching `PluginSummary.id`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, has_apps: bool, has_hooks: bool, has_mcps: bool, has_skills: bool, id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "has_apps", has_apps)
+        _set(self, "has_hooks", has_hooks)
+        _set(self, "has_mcps", has_mcps)
+        _set(self, "has_skills", has_skills)
+        _set(self, "id", id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginReconcileParams:
+class PluginReconcileParams(_Frozen):
     """``PluginReconcileParams`` (wire object)."""
-    reason: str | None = None
+    __slots__ = ("reason", "extra",)
+    reason: str | None
     """Optional client-provided reason recorded with the reconciliation attempt."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, reason: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "reason", reason)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginReconcileResponse:
+class PluginReconcileResponse(_Frozen):
     """Bundle and installed-state changes observed by this pass, not a runtime-readiness acknowledgement or a cumulative diff since the client's last request. Other metadata-only changes are not listed.
     """
+    __slots__ = ("changed_plugins", "failed_materialization_remote_plugin_ids", "failed_remote_plugin_ids", "extra",)
     changed_plugins: tuple[PluginReconcileChangedPlugin, ...]
     """Plugins affected by bundle changes, enablement changes, or removals. Installed-state changes compare against the previous cached snapshot, including cached reinstalls. Removal hints survive cache cleanup failures; unchanged plugins are omitted.
     """
@@ -5111,234 +7910,384 @@ class PluginReconcileResponse:
     """
     failed_remote_plugin_ids: tuple[str, ...]
     """Backend remote plugin IDs whose bundle or identity update failed."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, changed_plugins: tuple[PluginReconcileChangedPlugin, ...], failed_materialization_remote_plugin_ids: tuple[str, ...], failed_remote_plugin_ids: tuple[str, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "changed_plugins", changed_plugins)
+        _set(self, "failed_materialization_remote_plugin_ids", failed_materialization_remote_plugin_ids)
+        _set(self, "failed_remote_plugin_ids", failed_remote_plugin_ids)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginSearchParams:
+class PluginSearchParams(_Frozen):
     """``PluginSearchParams`` (wire object)."""
-    cursor: str | None = None
-    cwds: tuple[str, ...] | None = None
-    limit: int | None = None
-    scope: PluginSearchScope | None = None
+    __slots__ = ("cursor", "cwds", "limit", "scope", "search_term", "extra",)
+    cursor: str | None
+    cwds: tuple[str, ...] | None
+    limit: int | None
+    scope: PluginSearchScope | None
     search_term: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, cwds: tuple[str, ...] | None = None, limit: int | None = None, scope: PluginSearchScope | None = None, search_term: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "cwds", cwds)
+        _set(self, "limit", limit)
+        _set(self, "scope", scope)
+        _set(self, "search_term", search_term)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginSearchResponse:
+class PluginSearchResponse(_Frozen):
     """``PluginSearchResponse`` (wire object)."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[PluginSearchResult, ...]
-    next_cursor: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    next_cursor: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[PluginSearchResult, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginSearchResult:
+class PluginSearchResult(_Frozen):
     """``PluginSearchResult`` (wire object)."""
+    __slots__ = ("marketplace_name", "marketplace_path", "plugin", "extra",)
     marketplace_name: str
-    marketplace_path: str | None = None
+    marketplace_path: str | None
     plugin: PluginSummary
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, marketplace_name: str, marketplace_path: str | None = None, plugin: PluginSummary, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "marketplace_name", marketplace_name)
+        _set(self, "marketplace_path", marketplace_path)
+        _set(self, "plugin", plugin)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginShareCheckoutParams:
+class PluginShareCheckoutParams(_Frozen):
     """``PluginShareCheckoutParams`` (wire object)."""
+    __slots__ = ("remote_plugin_id", "extra",)
     remote_plugin_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, remote_plugin_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "remote_plugin_id", remote_plugin_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginShareCheckoutResponse:
+class PluginShareCheckoutResponse(_Frozen):
     """``PluginShareCheckoutResponse`` (wire object)."""
+    __slots__ = ("marketplace_name", "marketplace_path", "plugin_id", "plugin_name", "plugin_path", "remote_plugin_id", "remote_version", "extra",)
     marketplace_name: str
     marketplace_path: str
     plugin_id: str
     plugin_name: str
     plugin_path: str
     remote_plugin_id: str
-    remote_version: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    remote_version: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, marketplace_name: str, marketplace_path: str, plugin_id: str, plugin_name: str, plugin_path: str, remote_plugin_id: str, remote_version: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "marketplace_name", marketplace_name)
+        _set(self, "marketplace_path", marketplace_path)
+        _set(self, "plugin_id", plugin_id)
+        _set(self, "plugin_name", plugin_name)
+        _set(self, "plugin_path", plugin_path)
+        _set(self, "remote_plugin_id", remote_plugin_id)
+        _set(self, "remote_version", remote_version)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginShareContext:
+class PluginShareContext(_Frozen):
     """``PluginShareContext`` (wire object)."""
-    can_publish_to_workspace: bool | None = None
-    creator_account_user_id: str | None = None
-    creator_name: str | None = None
-    discoverability: PluginShareDiscoverability | None = None
+    __slots__ = ("can_publish_to_workspace", "creator_account_user_id", "creator_name", "discoverability", "remote_plugin_id", "remote_version", "share_principals", "share_url", "extra",)
+    can_publish_to_workspace: bool | None
+    creator_account_user_id: str | None
+    creator_name: str | None
+    discoverability: PluginShareDiscoverability | None
     remote_plugin_id: str
-    remote_version: str | None = None
+    remote_version: str | None
     """Version of the remote shared plugin release when available."""
-    share_principals: tuple[PluginSharePrincipal, ...] | None = None
-    share_url: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    share_principals: tuple[PluginSharePrincipal, ...] | None
+    share_url: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, can_publish_to_workspace: bool | None = None, creator_account_user_id: str | None = None, creator_name: str | None = None, discoverability: PluginShareDiscoverability | None = None, remote_plugin_id: str, remote_version: str | None = None, share_principals: tuple[PluginSharePrincipal, ...] | None = None, share_url: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "can_publish_to_workspace", can_publish_to_workspace)
+        _set(self, "creator_account_user_id", creator_account_user_id)
+        _set(self, "creator_name", creator_name)
+        _set(self, "discoverability", discoverability)
+        _set(self, "remote_plugin_id", remote_plugin_id)
+        _set(self, "remote_version", remote_version)
+        _set(self, "share_principals", share_principals)
+        _set(self, "share_url", share_url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginShareDeleteParams:
+class PluginShareDeleteParams(_Frozen):
     """``PluginShareDeleteParams`` (wire object)."""
+    __slots__ = ("remote_plugin_id", "extra",)
     remote_plugin_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, remote_plugin_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "remote_plugin_id", remote_plugin_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginShareDeleteResponse:
+class PluginShareDeleteResponse(_Frozen):
     """``PluginShareDeleteResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginShareListItem:
+class PluginShareListItem(_Frozen):
     """``PluginShareListItem`` (wire object)."""
-    local_plugin_path: str | None = None
+    __slots__ = ("local_plugin_path", "plugin", "extra",)
+    local_plugin_path: str | None
     plugin: PluginSummary
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, local_plugin_path: str | None = None, plugin: PluginSummary, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "local_plugin_path", local_plugin_path)
+        _set(self, "plugin", plugin)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginShareListParams:
+class PluginShareListParams(_Frozen):
     """``PluginShareListParams`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginShareListResponse:
+class PluginShareListResponse(_Frozen):
     """``PluginShareListResponse`` (wire object)."""
+    __slots__ = ("data", "extra",)
     data: tuple[PluginShareListItem, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[PluginShareListItem, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginSharePrincipal:
+class PluginSharePrincipal(_Frozen):
     """``PluginSharePrincipal`` (wire object)."""
+    __slots__ = ("name", "principal_id", "principal_type", "role", "extra",)
     name: str
     principal_id: str
     principal_type: PluginSharePrincipalType
     role: PluginSharePrincipalRole
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, principal_id: str, principal_type: PluginSharePrincipalType, role: PluginSharePrincipalRole, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "principal_id", principal_id)
+        _set(self, "principal_type", principal_type)
+        _set(self, "role", role)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginShareSaveParams:
+class PluginShareSaveParams(_Frozen):
     """``PluginShareSaveParams`` (wire object)."""
-    discoverability: PluginShareDiscoverability | None = None
+    __slots__ = ("discoverability", "plugin_path", "remote_plugin_id", "share_targets", "extra",)
+    discoverability: PluginShareDiscoverability | None
     plugin_path: str
-    remote_plugin_id: str | None = None
-    share_targets: tuple[PluginShareTarget, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    remote_plugin_id: str | None
+    share_targets: tuple[PluginShareTarget, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, discoverability: PluginShareDiscoverability | None = None, plugin_path: str, remote_plugin_id: str | None = None, share_targets: tuple[PluginShareTarget, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "discoverability", discoverability)
+        _set(self, "plugin_path", plugin_path)
+        _set(self, "remote_plugin_id", remote_plugin_id)
+        _set(self, "share_targets", share_targets)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginShareSaveResponse:
+class PluginShareSaveResponse(_Frozen):
     """``PluginShareSaveResponse`` (wire object)."""
-    can_publish_to_workspace: bool | None = None
+    __slots__ = ("can_publish_to_workspace", "remote_plugin_id", "share_url", "extra",)
+    can_publish_to_workspace: bool | None
     remote_plugin_id: str
     share_url: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, can_publish_to_workspace: bool | None = None, remote_plugin_id: str, share_url: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "can_publish_to_workspace", can_publish_to_workspace)
+        _set(self, "remote_plugin_id", remote_plugin_id)
+        _set(self, "share_url", share_url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginShareTarget:
+class PluginShareTarget(_Frozen):
     """``PluginShareTarget`` (wire object)."""
+    __slots__ = ("principal_id", "principal_type", "role", "extra",)
     principal_id: str
     principal_type: PluginSharePrincipalType
     role: PluginShareTargetRole
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, principal_id: str, principal_type: PluginSharePrincipalType, role: PluginShareTargetRole, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "principal_id", principal_id)
+        _set(self, "principal_type", principal_type)
+        _set(self, "role", role)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginShareUpdateTargetsParams:
+class PluginShareUpdateTargetsParams(_Frozen):
     """``PluginShareUpdateTargetsParams`` (wire object)."""
+    __slots__ = ("discoverability", "remote_plugin_id", "share_targets", "extra",)
     discoverability: PluginShareUpdateDiscoverability
     remote_plugin_id: str
     share_targets: tuple[PluginShareTarget, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, discoverability: PluginShareUpdateDiscoverability, remote_plugin_id: str, share_targets: tuple[PluginShareTarget, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "discoverability", discoverability)
+        _set(self, "remote_plugin_id", remote_plugin_id)
+        _set(self, "share_targets", share_targets)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginShareUpdateTargetsResponse:
+class PluginShareUpdateTargetsResponse(_Frozen):
     """``PluginShareUpdateTargetsResponse`` (wire object)."""
+    __slots__ = ("discoverability", "principals", "extra",)
     discoverability: PluginShareDiscoverability
     principals: tuple[PluginSharePrincipal, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, discoverability: PluginShareDiscoverability, principals: tuple[PluginSharePrincipal, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "discoverability", discoverability)
+        _set(self, "principals", principals)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginSkillReadParams:
+class PluginSkillReadParams(_Frozen):
     """``PluginSkillReadParams`` (wire object)."""
+    __slots__ = ("remote_marketplace_name", "remote_plugin_id", "skill_name", "extra",)
     remote_marketplace_name: str
     remote_plugin_id: str
     skill_name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, remote_marketplace_name: str, remote_plugin_id: str, skill_name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "remote_marketplace_name", remote_marketplace_name)
+        _set(self, "remote_plugin_id", remote_plugin_id)
+        _set(self, "skill_name", skill_name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginSkillReadResponse:
+class PluginSkillReadResponse(_Frozen):
     """``PluginSkillReadResponse`` (wire object)."""
-    contents: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("contents", "extra",)
+    contents: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, contents: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "contents", contents)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginSummary:
+class PluginSummary(_Frozen):
     """``PluginSummary`` (wire object)."""
+    __slots__ = ("auth_policy", "availability", "disabled_reason", "eligible_plan_types", "enabled", "id", "install_policy", "install_policy_source", "installed", "installed_at", "interface", "keywords", "local_version", "must_show_installation_interstitial", "name", "remote_plugin_id", "share_context", "source", "version", "extra",)
     auth_policy: PluginAuthPolicy
-    availability: PluginAvailability | None = None
+    availability: PluginAvailability | None
     """Availability state for installing and using the plugin."""
-    disabled_reason: PluginDisabledReason | None = None
+    disabled_reason: PluginDisabledReason | None
     """Why the remote plugin is unavailable, when provided by plugin-service."""
-    eligible_plan_types: tuple[str, ...] | None = None
+    eligible_plan_types: tuple[str, ...] | None
     """Raw plugin-service plan identifiers eligible to install the plugin."""
     enabled: bool
     id: str
     install_policy: PluginInstallPolicy
-    install_policy_source: PluginInstallPolicySource | None = None
+    install_policy_source: PluginInstallPolicySource | None
     installed: bool
-    installed_at: int | None = None
+    installed_at: int | None
     """Unix timestamp in seconds when the remote plugin was installed, when available."""
-    interface: PluginInterface | None = None
-    keywords: tuple[str, ...] | None = None
-    local_version: str | None = None
+    interface: PluginInterface | None
+    keywords: tuple[str, ...] | None
+    local_version: str | None
     """Version of the locally materialized plugin package when available."""
-    must_show_installation_interstitial: bool | None = None
+    must_show_installation_interstitial: bool | None
     name: str
-    remote_plugin_id: str | None = None
+    remote_plugin_id: str | None
     """Backend remote plugin identifier when available."""
-    share_context: PluginShareContext | None = None
+    share_context: PluginShareContext | None
     """Remote sharing context associated with this plugin when available."""
     source: PluginSource
-    version: str | None = None
+    version: str | None
     """Version advertised by the remote marketplace backend when available."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, auth_policy: PluginAuthPolicy, availability: PluginAvailability | None = None, disabled_reason: PluginDisabledReason | None = None, eligible_plan_types: tuple[str, ...] | None = None, enabled: bool, id: str, install_policy: PluginInstallPolicy, install_policy_source: PluginInstallPolicySource | None = None, installed: bool, installed_at: int | None = None, interface: PluginInterface | None = None, keywords: tuple[str, ...] | None = None, local_version: str | None = None, must_show_installation_interstitial: bool | None = None, name: str, remote_plugin_id: str | None = None, share_context: PluginShareContext | None = None, source: PluginSource, version: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "auth_policy", auth_policy)
+        _set(self, "availability", availability)
+        _set(self, "disabled_reason", disabled_reason)
+        _set(self, "eligible_plan_types", eligible_plan_types)
+        _set(self, "enabled", enabled)
+        _set(self, "id", id)
+        _set(self, "install_policy", install_policy)
+        _set(self, "install_policy_source", install_policy_source)
+        _set(self, "installed", installed)
+        _set(self, "installed_at", installed_at)
+        _set(self, "interface", interface)
+        _set(self, "keywords", keywords)
+        _set(self, "local_version", local_version)
+        _set(self, "must_show_installation_interstitial", must_show_installation_interstitial)
+        _set(self, "name", name)
+        _set(self, "remote_plugin_id", remote_plugin_id)
+        _set(self, "share_context", share_context)
+        _set(self, "source", source)
+        _set(self, "version", version)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginUninstallParams:
+class PluginUninstallParams(_Frozen):
     """``PluginUninstallParams`` (wire object)."""
+    __slots__ = ("plugin_id", "extra",)
     plugin_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, plugin_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "plugin_id", plugin_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginUninstallResponse:
+class PluginUninstallResponse(_Frozen):
     """``PluginUninstallResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PluginsMigration:
+class PluginsMigration(_Frozen):
     """``PluginsMigration`` (wire object)."""
+    __slots__ = ("marketplace_name", "plugin_names", "extra",)
     marketplace_name: str
     plugin_names: tuple[str, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, marketplace_name: str, plugin_names: tuple[str, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "marketplace_name", marketplace_name)
+        _set(self, "plugin_names", plugin_names)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProcessExitedNotification:
+class ProcessExitedNotification(_Frozen):
     """Final process exit notification for `process/spawn`."""
+    __slots__ = ("exit_code", "process_handle", "stderr", "stderr_cap_reached", "stdout", "stdout_cap_reached", "extra",)
     exit_code: int
     """Process exit code."""
     process_handle: str
@@ -5363,26 +8312,42 @@ class ProcessExitedNotification:
 
     In streaming mode, stdout is empty and cap state is also reported on the final stdout `process/outputDelta` notification.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, exit_code: int, process_handle: str, stderr: str, stderr_cap_reached: bool, stdout: str, stdout_cap_reached: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "exit_code", exit_code)
+        _set(self, "process_handle", process_handle)
+        _set(self, "stderr", stderr)
+        _set(self, "stderr_cap_reached", stderr_cap_reached)
+        _set(self, "stdout", stdout)
+        _set(self, "stdout_cap_reached", stdout_cap_reached)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProcessKillParams:
+class ProcessKillParams(_Frozen):
     """Terminate a running `process/spawn` session."""
+    __slots__ = ("process_handle", "extra",)
     process_handle: str
     """Client-supplied, connection-scoped `processHandle` from `process/spawn`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, process_handle: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "process_handle", process_handle)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProcessKillResponse:
+class ProcessKillResponse(_Frozen):
     """Empty success response for `process/kill`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProcessOutputDeltaNotification:
+class ProcessOutputDeltaNotification(_Frozen):
     """Base64-encoded output chunk emitted for a streaming `process/spawn` request."""
+    __slots__ = ("cap_reached", "delta_base64", "process_handle", "stream", "extra",)
     cap_reached: bool
     """True on the final streamed chunk for this stream when output was truncated by `outputBytesCap`.
     """
@@ -5392,41 +8357,56 @@ class ProcessOutputDeltaNotification:
     """Client-supplied, connection-scoped `processHandle` from `process/spawn`."""
     stream: ProcessOutputStream
     """Output stream this chunk belongs to."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cap_reached: bool, delta_base64: str, process_handle: str, stream: ProcessOutputStream, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cap_reached", cap_reached)
+        _set(self, "delta_base64", delta_base64)
+        _set(self, "process_handle", process_handle)
+        _set(self, "stream", stream)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProcessResizePtyParams:
+class ProcessResizePtyParams(_Frozen):
     """Resize a running PTY-backed `process/spawn` session."""
+    __slots__ = ("process_handle", "size", "extra",)
     process_handle: str
     """Client-supplied, connection-scoped `processHandle` from `process/spawn`."""
     size: ProcessTerminalSize
     """New PTY size in character cells."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, process_handle: str, size: ProcessTerminalSize, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "process_handle", process_handle)
+        _set(self, "size", size)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProcessResizePtyResponse:
+class ProcessResizePtyResponse(_Frozen):
     """Empty success response for `process/resizePty`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProcessSpawnParams:
+class ProcessSpawnParams(_Frozen):
     """Spawn a standalone process (argv vector) without a Codex sandbox on the host where the app server is running.
 
     `process/spawn` returns after the process has started and the connection-scoped `processHandle` has been registered. Process output and exit are reported via `process/outputDelta` and `process/exited` notifications.
     """
+    __slots__ = ("command", "cwd", "env", "output_bytes_cap", "process_handle", "size", "stream_stdin", "stream_stdout_stderr", "timeout_ms", "tty", "extra",)
     command: tuple[str, ...]
     """Command argv vector. Empty arrays are rejected."""
     cwd: str
     """Absolute working directory for the process."""
-    env: Mapping[str, str | None] | None = None
+    env: Mapping[str, str | None] | None
     """Optional environment overrides merged into the app-server process environment.
 
     Matching names override inherited values. Set a key to `null` to unset an inherited variable.
     """
-    output_bytes_cap: int | None = None
+    output_bytes_cap: int | None
     """Optional per-stream stdout/stderr capture cap in bytes.
 
     When omitted, the server default applies. Set to `null` to disable the cap.
@@ -5436,254 +8416,394 @@ class ProcessSpawnParams:
 
     Duplicate active handles are rejected on the same connection. The same handle can be reused after the prior process exits.
     """
-    size: ProcessTerminalSize | None = None
+    size: ProcessTerminalSize | None
     """Optional initial PTY size in character cells. Only valid when `tty` is true."""
-    stream_stdin: bool | None = None
+    stream_stdin: bool | None
     """Allow follow-up `process/writeStdin` requests to write stdin bytes."""
-    stream_stdout_stderr: bool | None = None
+    stream_stdout_stderr: bool | None
     """Stream stdout/stderr via `process/outputDelta` notifications.
 
     Streamed bytes are not duplicated into the `process/exited` notification.
     """
-    timeout_ms: int | None = None
+    timeout_ms: int | None
     """Optional timeout in milliseconds.
 
     When omitted, the server default applies. Set to `null` to disable the timeout.
     """
-    tty: bool | None = None
+    tty: bool | None
     """Enable PTY mode.
 
     This implies `streamStdin` and `streamStdoutStderr`.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, command: tuple[str, ...], cwd: str, env: Mapping[str, str | None] | None = None, output_bytes_cap: int | None = None, process_handle: str, size: ProcessTerminalSize | None = None, stream_stdin: bool | None = None, stream_stdout_stderr: bool | None = None, timeout_ms: int | None = None, tty: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "command", command)
+        _set(self, "cwd", cwd)
+        _set(self, "env", env)
+        _set(self, "output_bytes_cap", output_bytes_cap)
+        _set(self, "process_handle", process_handle)
+        _set(self, "size", size)
+        _set(self, "stream_stdin", stream_stdin)
+        _set(self, "stream_stdout_stderr", stream_stdout_stderr)
+        _set(self, "timeout_ms", timeout_ms)
+        _set(self, "tty", tty)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProcessSpawnResponse:
+class ProcessSpawnResponse(_Frozen):
     """Successful response for `process/spawn`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProcessTerminalSize:
+class ProcessTerminalSize(_Frozen):
     """PTY size in character cells for `process/spawn` PTY sessions."""
+    __slots__ = ("cols", "rows", "extra",)
     cols: int
     """Terminal width in character cells."""
     rows: int
     """Terminal height in character cells."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cols: int, rows: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cols", cols)
+        _set(self, "rows", rows)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProcessWriteStdinParams:
+class ProcessWriteStdinParams(_Frozen):
     """Write stdin bytes to a running `process/spawn` session, close stdin, or both."""
-    close_stdin: bool | None = None
+    __slots__ = ("close_stdin", "delta_base64", "process_handle", "extra",)
+    close_stdin: bool | None
     """Close stdin after writing `deltaBase64`, if present."""
-    delta_base64: str | None = None
+    delta_base64: str | None
     """Optional base64-encoded stdin bytes to write."""
     process_handle: str
     """Client-supplied, connection-scoped `processHandle` from `process/spawn`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, close_stdin: bool | None = None, delta_base64: str | None = None, process_handle: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "close_stdin", close_stdin)
+        _set(self, "delta_base64", delta_base64)
+        _set(self, "process_handle", process_handle)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProcessWriteStdinResponse:
+class ProcessWriteStdinResponse(_Frozen):
     """Empty success response for `process/writeStdin`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProfileBedrockSetupParams:
+class ProfileBedrockSetupParams(_Frozen):
     """``BedrockSetupParams`` variant ``profile``."""
     type: ClassVar[str] = "profile"
+    __slots__ = ("profile", "region", "extra",)
     profile: str
     region: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, profile: str, region: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "profile", profile)
+        _set(self, "region", region)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class Project:
+class Project(_Frozen):
     """``Project`` (wire object)."""
+    __slots__ = ("created_at", "id", "metadata", "name", "position", "recency_at", "roots", "updated_at", "extra",)
     created_at: int
     id: str
     metadata: Mapping[str, str]
     name: str
     position: int
-    recency_at: int | None = None
+    recency_at: int | None
     """Newest non-archived member thread's recency, in Unix seconds; null when none exist."""
     roots: tuple[ProjectRoot, ...]
     updated_at: int
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, created_at: int, id: str, metadata: Mapping[str, str], name: str, position: int, recency_at: int | None = None, roots: tuple[ProjectRoot, ...], updated_at: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "created_at", created_at)
+        _set(self, "id", id)
+        _set(self, "metadata", metadata)
+        _set(self, "name", name)
+        _set(self, "position", position)
+        _set(self, "recency_at", recency_at)
+        _set(self, "roots", roots)
+        _set(self, "updated_at", updated_at)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectChangedNotification:
+class ProjectChangedNotification(_Frozen):
     """``ProjectChangedNotification`` (wire object)."""
+    __slots__ = ("change_type", "project_id", "extra",)
     change_type: ProjectChangeType
     project_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, change_type: ProjectChangeType, project_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "change_type", change_type)
+        _set(self, "project_id", project_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectConfigLayerSource:
+class ProjectConfigLayerSource(_Frozen):
     """Path to a .codex/ folder within a project. There could be multiple of these between `cwd` and the project/repo root.
 
     ``ConfigLayerSource`` variant ``project``.
     """
     type: ClassVar[str] = "project"
+    __slots__ = ("dot_codex_folder", "extra",)
     dot_codex_folder: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, dot_codex_folder: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "dot_codex_folder", dot_codex_folder)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectCreateParams:
+class ProjectCreateParams(_Frozen):
     """``ProjectCreateParams`` (wire object)."""
+    __slots__ = ("idempotency_key", "metadata", "name", "roots", "extra",)
     idempotency_key: str
-    metadata: Mapping[str, str] | None = None
+    metadata: Mapping[str, str] | None
     name: str
     roots: tuple[ProjectRoot, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, idempotency_key: str, metadata: Mapping[str, str] | None = None, name: str, roots: tuple[ProjectRoot, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "idempotency_key", idempotency_key)
+        _set(self, "metadata", metadata)
+        _set(self, "name", name)
+        _set(self, "roots", roots)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectCreateResponse:
+class ProjectCreateResponse(_Frozen):
     """``ProjectCreateResponse`` (wire object)."""
+    __slots__ = ("project", "extra",)
     project: Project
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, project: Project, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "project", project)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectDeleteParams:
+class ProjectDeleteParams(_Frozen):
     """``ProjectDeleteParams`` (wire object)."""
+    __slots__ = ("project_id", "extra",)
     project_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, project_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "project_id", project_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectDeleteResponse:
+class ProjectDeleteResponse(_Frozen):
     """``ProjectDeleteResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectImportParams:
+class ProjectImportParams(_Frozen):
     """``ProjectImportParams`` (wire object)."""
+    __slots__ = ("idempotency_key", "metadata", "name", "roots", "threads", "extra",)
     idempotency_key: str
-    metadata: Mapping[str, str] | None = None
+    metadata: Mapping[str, str] | None
     name: str
     roots: tuple[ProjectRoot, ...]
-    threads: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    threads: tuple[str, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, idempotency_key: str, metadata: Mapping[str, str] | None = None, name: str, roots: tuple[ProjectRoot, ...], threads: tuple[str, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "idempotency_key", idempotency_key)
+        _set(self, "metadata", metadata)
+        _set(self, "name", name)
+        _set(self, "roots", roots)
+        _set(self, "threads", threads)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectImportResponse:
+class ProjectImportResponse(_Frozen):
     """``ProjectImportResponse`` (wire object)."""
+    __slots__ = ("project", "extra",)
     project: Project
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, project: Project, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "project", project)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectListParams:
+class ProjectListParams(_Frozen):
     """``ProjectListParams`` (wire object)."""
-    cursor: str | None = None
-    limit: int | None = None
-    sort_direction: SortDirection | None = None
+    __slots__ = ("cursor", "limit", "sort_direction", "sort_key", "extra",)
+    cursor: str | None
+    limit: int | None
+    sort_direction: SortDirection | None
     """Requires sortKey. Defaults to asc for position and desc for recencyAt."""
-    sort_key: ProjectSortKey | None = None
+    sort_key: ProjectSortKey | None
     """Defaults to position. Recency sorting always places empty projects last."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, limit: int | None = None, sort_direction: SortDirection | None = None, sort_key: ProjectSortKey | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "limit", limit)
+        _set(self, "sort_direction", sort_direction)
+        _set(self, "sort_key", sort_key)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectListResponse:
+class ProjectListResponse(_Frozen):
     """``ProjectListResponse`` (wire object)."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[Project, ...]
-    next_cursor: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    next_cursor: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[Project, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectMoveParams:
+class ProjectMoveParams(_Frozen):
     """``ProjectMoveParams`` (wire object)."""
-    before_project_id: str | None = None
+    __slots__ = ("before_project_id", "project_id", "extra",)
+    before_project_id: str | None
     project_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, before_project_id: str | None = None, project_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "before_project_id", before_project_id)
+        _set(self, "project_id", project_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectMoveResponse:
+class ProjectMoveResponse(_Frozen):
     """``ProjectMoveResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectReadParams:
+class ProjectReadParams(_Frozen):
     """``ProjectReadParams`` (wire object)."""
+    __slots__ = ("project_id", "extra",)
     project_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, project_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "project_id", project_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectReadResponse:
+class ProjectReadResponse(_Frozen):
     """``ProjectReadResponse`` (wire object)."""
+    __slots__ = ("project", "extra",)
     project: Project
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, project: Project, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "project", project)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectRoot:
+class ProjectRoot(_Frozen):
     """``ProjectRoot`` (wire object)."""
+    __slots__ = ("path", "extra",)
     path: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectUpdateParams:
+class ProjectUpdateParams(_Frozen):
     """``ProjectUpdateParams`` (wire object)."""
-    metadata: Mapping[str, str] | None = None
-    name: str | None = None
+    __slots__ = ("metadata", "name", "project_id", "roots", "extra",)
+    metadata: Mapping[str, str] | None
+    name: str | None
     project_id: str
-    roots: tuple[ProjectRoot, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    roots: tuple[ProjectRoot, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, metadata: Mapping[str, str] | None = None, name: str | None = None, project_id: str, roots: tuple[ProjectRoot, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "metadata", metadata)
+        _set(self, "name", name)
+        _set(self, "project_id", project_id)
+        _set(self, "roots", roots)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ProjectUpdateResponse:
+class ProjectUpdateResponse(_Frozen):
     """``ProjectUpdateResponse`` (wire object)."""
+    __slots__ = ("project", "extra",)
     project: Project
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, project: Project, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "project", project)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PromptConfiguredHookHandler:
+class PromptConfiguredHookHandler(_Frozen):
     """``ConfiguredHookHandler`` variant ``prompt``."""
     type: ClassVar[str] = "prompt"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class PromptHookMetadata:
+class PromptHookMetadata(_Frozen):
     """``HookMetadata`` variant ``prompt``."""
     handler_type: ClassVar[str] = "prompt"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class QueuedSubmission:
+class QueuedSubmission(_Frozen):
     """``QueuedSubmission`` (wire object)."""
+    __slots__ = ("client_user_message_id", "id", "input", "extra",)
     client_user_message_id: str
     id: str
     input: tuple[UserInput, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, client_user_message_id: str, id: str, input: tuple[UserInput, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "client_user_message_id", client_user_message_id)
+        _set(self, "id", id)
+        _set(self, "input", input)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RateLimitResetCredit:
+class RateLimitResetCredit(_Frozen):
     """``RateLimitResetCredit`` (wire object)."""
-    description: str | None = None
+    __slots__ = ("description", "expires_at", "granted_at", "id", "reset_type", "status", "title", "extra",)
+    description: str | None
     """Backend-provided display description for this credit, or `null` when unavailable."""
-    expires_at: int | None = None
+    expires_at: int | None
     """Unix timestamp in seconds when the credit expires, or `null` if it does not expire."""
     granted_at: int
     """Unix timestamp in seconds when the credit was granted."""
@@ -5691,919 +8811,1463 @@ class RateLimitResetCredit:
     """Opaque backend identifier for this reset credit."""
     reset_type: RateLimitResetType
     status: RateLimitResetCreditStatus
-    title: str | None = None
+    title: str | None
     """Backend-provided display title for this credit, or `null` when unavailable."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, description: str | None = None, expires_at: int | None = None, granted_at: int, id: str, reset_type: RateLimitResetType, status: RateLimitResetCreditStatus, title: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "description", description)
+        _set(self, "expires_at", expires_at)
+        _set(self, "granted_at", granted_at)
+        _set(self, "id", id)
+        _set(self, "reset_type", reset_type)
+        _set(self, "status", status)
+        _set(self, "title", title)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RateLimitResetCreditsSummary:
+class RateLimitResetCreditsSummary(_Frozen):
     """``RateLimitResetCreditsSummary`` (wire object)."""
+    __slots__ = ("available_count", "credits", "extra",)
     available_count: int
-    credits: tuple[RateLimitResetCredit, ...] | None = None
+    credits: tuple[RateLimitResetCredit, ...] | None
     """Detail rows for available reset credits, when the backend provides them.
 
     `null` means only `availableCount` is known, while an empty array means details were fetched and no available credits were returned. The backend may cap this list, so its length can be less than `availableCount`.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, available_count: int, credits: tuple[RateLimitResetCredit, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "available_count", available_count)
+        _set(self, "credits", credits)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RateLimitSnapshot:
+class RateLimitSnapshot(_Frozen):
     """``RateLimitSnapshot`` (wire object)."""
-    credits: CreditsSnapshot | None = None
-    individual_limit: SpendControlLimitSnapshot | None = None
-    limit_id: str | None = None
-    limit_name: str | None = None
-    normal_model_slug: str | None = None
+    __slots__ = ("credits", "individual_limit", "limit_id", "limit_name", "normal_model_slug", "plan_type", "primary", "rate_limit_reached_type", "secondary", "spend_control_reached", "extra",)
+    credits: CreditsSnapshot | None
+    individual_limit: SpendControlLimitSnapshot | None
+    limit_id: str | None
+    limit_name: str | None
+    normal_model_slug: str | None
     """Normal model whose display name and reasoning options describe this quota alias."""
-    plan_type: PlanType | None = None
-    primary: RateLimitWindow | None = None
-    rate_limit_reached_type: RateLimitReachedType | None = None
-    secondary: RateLimitWindow | None = None
-    spend_control_reached: bool | None = None
+    plan_type: PlanType | None
+    primary: RateLimitWindow | None
+    rate_limit_reached_type: RateLimitReachedType | None
+    secondary: RateLimitWindow | None
+    spend_control_reached: bool | None
     """Backend-reported spend-control state. `None` is unavailable, not a sparse-update recovery.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, credits: CreditsSnapshot | None = None, individual_limit: SpendControlLimitSnapshot | None = None, limit_id: str | None = None, limit_name: str | None = None, normal_model_slug: str | None = None, plan_type: PlanType | None = None, primary: RateLimitWindow | None = None, rate_limit_reached_type: RateLimitReachedType | None = None, secondary: RateLimitWindow | None = None, spend_control_reached: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "credits", credits)
+        _set(self, "individual_limit", individual_limit)
+        _set(self, "limit_id", limit_id)
+        _set(self, "limit_name", limit_name)
+        _set(self, "normal_model_slug", normal_model_slug)
+        _set(self, "plan_type", plan_type)
+        _set(self, "primary", primary)
+        _set(self, "rate_limit_reached_type", rate_limit_reached_type)
+        _set(self, "secondary", secondary)
+        _set(self, "spend_control_reached", spend_control_reached)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RateLimitWindow:
+class RateLimitWindow(_Frozen):
     """``RateLimitWindow`` (wire object)."""
-    resets_at: int | None = None
+    __slots__ = ("resets_at", "used_percent", "window_duration_mins", "extra",)
+    resets_at: int | None
     used_percent: int
-    window_duration_mins: int | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    window_duration_mins: int | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, resets_at: int | None = None, used_percent: int, window_duration_mins: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "resets_at", resets_at)
+        _set(self, "used_percent", used_percent)
+        _set(self, "window_duration_mins", window_duration_mins)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RawResponseCompletedNotification:
+class RawResponseCompletedNotification(_Frozen):
     """Internal-only notification containing the exact usage from one upstream Responses API completion.
     """
+    __slots__ = ("response_id", "thread_id", "turn_id", "usage", "usage_metadata", "extra",)
     response_id: str
     thread_id: str
     turn_id: str
-    usage: TokenUsageBreakdown | None = None
-    usage_metadata: ResponseUsageMetadata | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    usage: TokenUsageBreakdown | None
+    usage_metadata: ResponseUsageMetadata | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, response_id: str, thread_id: str, turn_id: str, usage: TokenUsageBreakdown | None = None, usage_metadata: ResponseUsageMetadata | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "response_id", response_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "usage", usage)
+        _set(self, "usage_metadata", usage_metadata)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RawResponseItemCompletedNotification:
+class RawResponseItemCompletedNotification(_Frozen):
     """``RawResponseItemCompletedNotification`` (wire object)."""
+    __slots__ = ("item", "thread_id", "turn_id", "extra",)
     item: ResponseItem
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item: ResponseItem, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item", item)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ReadCommandAction:
+class ReadCommandAction(_Frozen):
     """``CommandAction`` variant ``read``."""
     type: ClassVar[str] = "read"
+    __slots__ = ("command", "name", "path", "extra",)
     command: str
     name: str
     path: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, command: str, name: str, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "command", command)
+        _set(self, "name", name)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ReadOnlySandboxPolicy:
+class ReadOnlySandboxPolicy(_Frozen):
     """``SandboxPolicy`` variant ``readOnly``."""
     type: ClassVar[str] = "readOnly"
-    network_access: bool | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("network_access", "extra",)
+    network_access: bool | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, network_access: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "network_access", network_access)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ReadParsedCommand:
+class ReadParsedCommand(_Frozen):
     """``ParsedCommand`` variant ``read``."""
     type: ClassVar[str] = "read"
+    __slots__ = ("cmd", "name", "path", "extra",)
     cmd: str
     name: str
     path: str
     """(Best effort) Path to the file being read by the command. When possible, this is an absolute path, though when relative, it should be resolved against the `cwd`` that will be used to run the command to derive the absolute path.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cmd: str, name: str, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cmd", cmd)
+        _set(self, "name", name)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ReadThreadReadStateOperation:
+class ReadThreadReadStateOperation(_Frozen):
     """``ThreadReadStateOperation`` variant ``read``."""
     type: ClassVar[str] = "read"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RealtimeSessionClosedThreadRealtimeItem:
+class RealtimeSessionClosedThreadRealtimeItem(_Frozen):
     """``ThreadRealtimeItem`` variant ``realtimeSessionClosed``."""
     type: ClassVar[str] = "realtimeSessionClosed"
+    __slots__ = ("outcome", "extra",)
     outcome: ThreadRealtimeSessionOutcome
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, outcome: ThreadRealtimeSessionOutcome, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "outcome", outcome)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RealtimeSessionStartedThreadRealtimeItem:
+class RealtimeSessionStartedThreadRealtimeItem(_Frozen):
     """``ThreadRealtimeItem`` variant ``realtimeSessionStarted``."""
     type: ClassVar[str] = "realtimeSessionStarted"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RealtimeThreadTimelineEntry:
+class RealtimeThreadTimelineEntry(_Frozen):
     """``ThreadTimelineEntry`` variant ``realtime``."""
     type: ClassVar[str] = "realtime"
+    __slots__ = ("item", "position", "extra",)
     item: ThreadRealtimeItem
     position: int
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item: ThreadRealtimeItem, position: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item", item)
+        _set(self, "position", position)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RealtimeVoicesList:
+class RealtimeVoicesList(_Frozen):
     """``RealtimeVoicesList`` (wire object)."""
+    __slots__ = ("default_v1", "default_v2", "v1", "v2", "v3", "extra",)
     default_v1: RealtimeVoice
     default_v2: RealtimeVoice
     v1: tuple[RealtimeVoice, ...]
     v2: tuple[RealtimeVoice, ...]
-    v3: tuple[RealtimeVoice, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    v3: tuple[RealtimeVoice, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, default_v1: RealtimeVoice, default_v2: RealtimeVoice, v1: tuple[RealtimeVoice, ...], v2: tuple[RealtimeVoice, ...], v3: tuple[RealtimeVoice, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "default_v1", default_v1)
+        _set(self, "default_v2", default_v2)
+        _set(self, "v1", v1)
+        _set(self, "v2", v2)
+        _set(self, "v3", v3)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ReasoningEffortOption:
+class ReasoningEffortOption(_Frozen):
     """``ReasoningEffortOption`` (wire object)."""
+    __slots__ = ("description", "reasoning_effort", "extra",)
     description: str
     reasoning_effort: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, description: str, reasoning_effort: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "description", description)
+        _set(self, "reasoning_effort", reasoning_effort)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ReasoningResponseItem:
+class ReasoningResponseItem(_Frozen):
     """``ResponseItem`` variant ``reasoning``."""
     type: ClassVar[str] = "reasoning"
-    content: tuple[ReasoningItemContent, ...] | None = None
-    encrypted_content: str | None = None
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
+    __slots__ = ("content", "encrypted_content", "id", "internal_chat_message_metadata_passthrough", "summary", "extra",)
+    content: tuple[ReasoningItemContent, ...] | None
+    encrypted_content: str | None
+    id: str | None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None
     summary: tuple[ReasoningItemReasoningSummary, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, content: tuple[ReasoningItemContent, ...] | None = None, encrypted_content: str | None = None, id: str | None = None, internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None, summary: tuple[ReasoningItemReasoningSummary, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "content", content)
+        _set(self, "encrypted_content", encrypted_content)
+        _set(self, "id", id)
+        _set(self, "internal_chat_message_metadata_passthrough", internal_chat_message_metadata_passthrough)
+        _set(self, "summary", summary)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ReasoningSummaryPartAddedNotification:
+class ReasoningSummaryPartAddedNotification(_Frozen):
     """``ReasoningSummaryPartAddedNotification`` (wire object)."""
+    __slots__ = ("item_id", "summary_index", "thread_id", "turn_id", "extra",)
     item_id: str
     summary_index: int
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item_id: str, summary_index: int, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item_id", item_id)
+        _set(self, "summary_index", summary_index)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ReasoningSummaryTextDeltaNotification:
+class ReasoningSummaryTextDeltaNotification(_Frozen):
     """``ReasoningSummaryTextDeltaNotification`` (wire object)."""
+    __slots__ = ("delta", "item_id", "summary_index", "thread_id", "turn_id", "extra",)
     delta: str
     item_id: str
     summary_index: int
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, delta: str, item_id: str, summary_index: int, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "delta", delta)
+        _set(self, "item_id", item_id)
+        _set(self, "summary_index", summary_index)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ReasoningTextDeltaNotification:
+class ReasoningTextDeltaNotification(_Frozen):
     """``ReasoningTextDeltaNotification`` (wire object)."""
+    __slots__ = ("content_index", "delta", "item_id", "thread_id", "turn_id", "extra",)
     content_index: int
     delta: str
     item_id: str
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, content_index: int, delta: str, item_id: str, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "content_index", content_index)
+        _set(self, "delta", delta)
+        _set(self, "item_id", item_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ReasoningTextReasoningItemContent:
+class ReasoningTextReasoningItemContent(_Frozen):
     """``ReasoningItemContent`` variant ``reasoning_text``."""
     type: ClassVar[str] = "reasoning_text"
+    __slots__ = ("text", "extra",)
     text: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, text: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ReasoningThreadItem:
+class ReasoningThreadItem(_Frozen):
     """``ThreadItem`` variant ``reasoning``."""
     type: ClassVar[str] = "reasoning"
-    content: tuple[str, ...] | None = None
+    __slots__ = ("content", "id", "summary", "extra",)
+    content: tuple[str, ...] | None
     id: str
-    summary: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    summary: tuple[str, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, content: tuple[str, ...] | None = None, id: str, summary: tuple[str, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "content", content)
+        _set(self, "id", id)
+        _set(self, "summary", summary)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlClient:
+class RemoteControlClient(_Frozen):
     """``RemoteControlClient`` (wire object)."""
-    app_version: str | None = None
+    __slots__ = ("app_version", "client_id", "device_model", "device_type", "display_name", "last_seen_at", "os_version", "platform", "extra",)
+    app_version: str | None
     client_id: str
-    device_model: str | None = None
-    device_type: str | None = None
-    display_name: str | None = None
-    last_seen_at: int | None = None
-    os_version: str | None = None
-    platform: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    device_model: str | None
+    device_type: str | None
+    display_name: str | None
+    last_seen_at: int | None
+    os_version: str | None
+    platform: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, app_version: str | None = None, client_id: str, device_model: str | None = None, device_type: str | None = None, display_name: str | None = None, last_seen_at: int | None = None, os_version: str | None = None, platform: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "app_version", app_version)
+        _set(self, "client_id", client_id)
+        _set(self, "device_model", device_model)
+        _set(self, "device_type", device_type)
+        _set(self, "display_name", display_name)
+        _set(self, "last_seen_at", last_seen_at)
+        _set(self, "os_version", os_version)
+        _set(self, "platform", platform)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlClientsListParams:
+class RemoteControlClientsListParams(_Frozen):
     """``RemoteControlClientsListParams`` (wire object)."""
-    cursor: str | None = None
+    __slots__ = ("cursor", "environment_id", "limit", "order", "extra",)
+    cursor: str | None
     environment_id: str
-    limit: int | None = None
-    order: RemoteControlClientsListOrder | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    limit: int | None
+    order: RemoteControlClientsListOrder | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, environment_id: str, limit: int | None = None, order: RemoteControlClientsListOrder | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "environment_id", environment_id)
+        _set(self, "limit", limit)
+        _set(self, "order", order)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlClientsListResponse:
+class RemoteControlClientsListResponse(_Frozen):
     """``RemoteControlClientsListResponse`` (wire object)."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[RemoteControlClient, ...]
-    next_cursor: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    next_cursor: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[RemoteControlClient, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlClientsRevokeParams:
+class RemoteControlClientsRevokeParams(_Frozen):
     """``RemoteControlClientsRevokeParams`` (wire object)."""
+    __slots__ = ("client_id", "environment_id", "extra",)
     client_id: str
     environment_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, client_id: str, environment_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "client_id", client_id)
+        _set(self, "environment_id", environment_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlClientsRevokeResponse:
+class RemoteControlClientsRevokeResponse(_Frozen):
     """``RemoteControlClientsRevokeResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlDisableParams:
+class RemoteControlDisableParams(_Frozen):
     """``RemoteControlDisableParams`` (wire object)."""
-    ephemeral: bool | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("ephemeral", "extra",)
+    ephemeral: bool | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, ephemeral: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "ephemeral", ephemeral)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlDisableResponse:
+class RemoteControlDisableResponse(_Frozen):
     """``RemoteControlDisableResponse`` (wire object)."""
-    environment_id: str | None = None
+    __slots__ = ("environment_id", "installation_id", "server_name", "status", "extra",)
+    environment_id: str | None
     installation_id: str
     server_name: str
     status: RemoteControlConnectionStatus
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, environment_id: str | None = None, installation_id: str, server_name: str, status: RemoteControlConnectionStatus, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "environment_id", environment_id)
+        _set(self, "installation_id", installation_id)
+        _set(self, "server_name", server_name)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlEnableParams:
+class RemoteControlEnableParams(_Frozen):
     """``RemoteControlEnableParams`` (wire object)."""
-    ephemeral: bool | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("ephemeral", "extra",)
+    ephemeral: bool | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, ephemeral: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "ephemeral", ephemeral)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlEnableResponse:
+class RemoteControlEnableResponse(_Frozen):
     """``RemoteControlEnableResponse`` (wire object)."""
-    environment_id: str | None = None
+    __slots__ = ("environment_id", "installation_id", "server_name", "status", "extra",)
+    environment_id: str | None
     installation_id: str
     server_name: str
     status: RemoteControlConnectionStatus
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, environment_id: str | None = None, installation_id: str, server_name: str, status: RemoteControlConnectionStatus, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "environment_id", environment_id)
+        _set(self, "installation_id", installation_id)
+        _set(self, "server_name", server_name)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlPairingStartParams:
+class RemoteControlPairingStartParams(_Frozen):
     """``RemoteControlPairingStartParams`` (wire object)."""
-    manual_code: bool | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("manual_code", "extra",)
+    manual_code: bool | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, manual_code: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "manual_code", manual_code)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlPairingStartResponse:
+class RemoteControlPairingStartResponse(_Frozen):
     """``RemoteControlPairingStartResponse`` (wire object)."""
+    __slots__ = ("environment_id", "expires_at", "manual_pairing_code", "pairing_code", "extra",)
     environment_id: str
     expires_at: int
-    manual_pairing_code: str | None = None
+    manual_pairing_code: str | None
     pairing_code: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, environment_id: str, expires_at: int, manual_pairing_code: str | None = None, pairing_code: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "environment_id", environment_id)
+        _set(self, "expires_at", expires_at)
+        _set(self, "manual_pairing_code", manual_pairing_code)
+        _set(self, "pairing_code", pairing_code)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlPairingStatusParams:
+class RemoteControlPairingStatusParams(_Frozen):
     """``RemoteControlPairingStatusParams`` (wire object)."""
-    manual_pairing_code: str | None = None
-    pairing_code: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("manual_pairing_code", "pairing_code", "extra",)
+    manual_pairing_code: str | None
+    pairing_code: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, manual_pairing_code: str | None = None, pairing_code: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "manual_pairing_code", manual_pairing_code)
+        _set(self, "pairing_code", pairing_code)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlPairingStatusResponse:
+class RemoteControlPairingStatusResponse(_Frozen):
     """``RemoteControlPairingStatusResponse`` (wire object)."""
+    __slots__ = ("claimed", "extra",)
     claimed: bool
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, claimed: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "claimed", claimed)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlStatusChangedNotification:
+class RemoteControlStatusChangedNotification(_Frozen):
     """Current remote-control connection status and remote identity exposed to clients."""
-    environment_id: str | None = None
+    __slots__ = ("environment_id", "installation_id", "server_name", "status", "extra",)
+    environment_id: str | None
     installation_id: str
     server_name: str
     status: RemoteControlConnectionStatus
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, environment_id: str | None = None, installation_id: str, server_name: str, status: RemoteControlConnectionStatus, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "environment_id", environment_id)
+        _set(self, "installation_id", installation_id)
+        _set(self, "server_name", server_name)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemoteControlStatusReadResponse:
+class RemoteControlStatusReadResponse(_Frozen):
     """``RemoteControlStatusReadResponse`` (wire object)."""
-    environment_id: str | None = None
+    __slots__ = ("environment_id", "installation_id", "server_name", "status", "extra",)
+    environment_id: str | None
     installation_id: str
     server_name: str
     status: RemoteControlConnectionStatus
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, environment_id: str | None = None, installation_id: str, server_name: str, status: RemoteControlConnectionStatus, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "environment_id", environment_id)
+        _set(self, "installation_id", installation_id)
+        _set(self, "server_name", server_name)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RemotePluginSource:
+class RemotePluginSource(_Frozen):
     """The plugin is available in the remote catalog. Download metadata is kept server-side and is not exposed through the app-server API.
 
     ``PluginSource`` variant ``remote``.
     """
     type: ClassVar[str] = "remote"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RequestHeader:
+class RequestHeader(_Frozen):
     """``RequestHeader`` (wire object)."""
+    __slots__ = ("name", "value", "extra",)
     name: str
     value: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, value: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "value", value)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RequestPermissionProfile:
+class RequestPermissionProfile(_Frozen):
     """``RequestPermissionProfile`` (wire object)."""
-    file_system: AdditionalFileSystemPermissions | None = None
-    network: AdditionalNetworkPermissions | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("file_system", "network", "extra",)
+    file_system: AdditionalFileSystemPermissions | None
+    network: AdditionalNetworkPermissions | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, file_system: AdditionalFileSystemPermissions | None = None, network: AdditionalNetworkPermissions | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "file_system", file_system)
+        _set(self, "network", network)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RequestPermissionsGuardianApprovalReviewAction:
+class RequestPermissionsGuardianApprovalReviewAction(_Frozen):
     """``GuardianApprovalReviewAction`` variant ``requestPermissions``."""
     type: ClassVar[str] = "requestPermissions"
+    __slots__ = ("permissions", "reason", "extra",)
     permissions: RequestPermissionProfile
-    reason: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    reason: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, permissions: RequestPermissionProfile, reason: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "permissions", permissions)
+        _set(self, "reason", reason)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class Resource:
+class Resource(_Frozen):
     """A known resource that the server is capable of reading."""
-    meta: Any = None
-    annotations: Any = None
-    description: str | None = None
-    icons: tuple[Any, ...] | None = None
-    mime_type: str | None = None
+    __slots__ = ("meta", "annotations", "description", "icons", "mime_type", "name", "size", "title", "uri", "extra",)
+    meta: Any
+    annotations: Any
+    description: str | None
+    icons: tuple[Any, ...] | None
+    mime_type: str | None
     name: str
-    size: int | None = None
-    title: str | None = None
+    size: int | None
+    title: str | None
     uri: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, meta: Any = None, annotations: Any = None, description: str | None = None, icons: tuple[Any, ...] | None = None, mime_type: str | None = None, name: str, size: int | None = None, title: str | None = None, uri: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "meta", meta)
+        _set(self, "annotations", annotations)
+        _set(self, "description", description)
+        _set(self, "icons", icons)
+        _set(self, "mime_type", mime_type)
+        _set(self, "name", name)
+        _set(self, "size", size)
+        _set(self, "title", title)
+        _set(self, "uri", uri)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ResourceTemplate:
+class ResourceTemplate(_Frozen):
     """A template description for resources available on the server."""
-    annotations: Any = None
-    description: str | None = None
-    mime_type: str | None = None
+    __slots__ = ("annotations", "description", "mime_type", "name", "title", "uri_template", "extra",)
+    annotations: Any
+    description: str | None
+    mime_type: str | None
     name: str
-    title: str | None = None
+    title: str | None
     uri_template: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, annotations: Any = None, description: str | None = None, mime_type: str | None = None, name: str, title: str | None = None, uri_template: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "annotations", annotations)
+        _set(self, "description", description)
+        _set(self, "mime_type", mime_type)
+        _set(self, "name", name)
+        _set(self, "title", title)
+        _set(self, "uri_template", uri_template)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ResponseUsageMetadata:
+class ResponseUsageMetadata(_Frozen):
     """Usage metadata reported for one upstream response."""
-    amount: str | None = None
-    metadata: Any = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("amount", "metadata", "extra",)
+    amount: str | None
+    metadata: Any
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, amount: str | None = None, metadata: Any = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "amount", amount)
+        _set(self, "metadata", metadata)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ReviewStartParams:
+class ReviewStartParams(_Frozen):
     """``ReviewStartParams`` (wire object)."""
-    delivery: ReviewDelivery | None = None
+    __slots__ = ("delivery", "target", "thread_id", "extra",)
+    delivery: ReviewDelivery | None
     """Where to run the review: inline (default) on the current thread or detached on a new thread (returned in `reviewThreadId`). Detached delivery is deprecated and emits `deprecationNotice`. Use `thread/start` followed by an inline review for a separate review thread.
     """
     target: ReviewTarget
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, delivery: ReviewDelivery | None = None, target: ReviewTarget, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "delivery", delivery)
+        _set(self, "target", target)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ReviewStartResponse:
+class ReviewStartResponse(_Frozen):
     """``ReviewStartResponse`` (wire object)."""
+    __slots__ = ("review_thread_id", "turn", "extra",)
     review_thread_id: str
     """Identifies the thread where the review runs.
 
     For inline reviews, this is the original thread id. For detached reviews, this is the id of the new review thread.
     """
     turn: Turn
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, review_thread_id: str, turn: Turn, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "review_thread_id", review_thread_id)
+        _set(self, "turn", turn)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RolloutCompressResponse:
+class RolloutCompressResponse(_Frozen):
     """Acknowledges the compression trigger, not completion. Existing maintenance locks and cooldowns can cause the background pass to skip without doing work.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class RootFileSystemSpecialPath:
+class RootFileSystemSpecialPath(_Frozen):
     """``FileSystemSpecialPath`` variant ``root``."""
     kind: ClassVar[str] = "root"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SandboxWorkspaceWrite:
+class SandboxWorkspaceWrite(_Frozen):
     """``SandboxWorkspaceWrite`` (wire object)."""
-    exclude_slash_tmp: bool | None = None
-    exclude_tmpdir_env_var: bool | None = None
-    network_access: bool | None = None
-    writable_roots: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("exclude_slash_tmp", "exclude_tmpdir_env_var", "network_access", "writable_roots", "extra",)
+    exclude_slash_tmp: bool | None
+    exclude_tmpdir_env_var: bool | None
+    network_access: bool | None
+    writable_roots: tuple[str, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, exclude_slash_tmp: bool | None = None, exclude_tmpdir_env_var: bool | None = None, network_access: bool | None = None, writable_roots: tuple[str, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "exclude_slash_tmp", exclude_slash_tmp)
+        _set(self, "exclude_tmpdir_env_var", exclude_tmpdir_env_var)
+        _set(self, "network_access", network_access)
+        _set(self, "writable_roots", writable_roots)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ScheduledTaskSummary:
+class ScheduledTaskSummary(_Frozen):
     """``ScheduledTaskSummary`` (wire object)."""
+    __slots__ = ("key", "name", "prompt", "schedule", "extra",)
     key: str
     name: str
     prompt: str
     schedule: ScheduledTaskSchedule
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, key: str, name: str, prompt: str, schedule: ScheduledTaskSchedule, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "key", key)
+        _set(self, "name", name)
+        _set(self, "prompt", prompt)
+        _set(self, "schedule", schedule)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SearchCommandAction:
+class SearchCommandAction(_Frozen):
     """``CommandAction`` variant ``search``."""
     type: ClassVar[str] = "search"
+    __slots__ = ("command", "path", "query", "extra",)
     command: str
-    path: str | None = None
-    query: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    path: str | None
+    query: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, command: str, path: str | None = None, query: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "command", command)
+        _set(self, "path", path)
+        _set(self, "query", query)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SearchParsedCommand:
+class SearchParsedCommand(_Frozen):
     """``ParsedCommand`` variant ``search``."""
     type: ClassVar[str] = "search"
+    __slots__ = ("cmd", "path", "query", "extra",)
     cmd: str
-    path: str | None = None
-    query: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    path: str | None
+    query: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cmd: str, path: str | None = None, query: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cmd", cmd)
+        _set(self, "path", path)
+        _set(self, "query", query)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SearchResponsesApiWebSearchAction:
+class SearchResponsesApiWebSearchAction(_Frozen):
     """``ResponsesApiWebSearchAction`` variant ``search``."""
     type: ClassVar[str] = "search"
-    queries: tuple[str, ...] | None = None
-    query: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("queries", "query", "extra",)
+    queries: tuple[str, ...] | None
+    query: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, queries: tuple[str, ...] | None = None, query: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "queries", queries)
+        _set(self, "query", query)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SearchWebSearchAction:
+class SearchWebSearchAction(_Frozen):
     """``WebSearchAction`` variant ``search``."""
     type: ClassVar[str] = "search"
-    queries: tuple[str, ...] | None = None
-    query: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("queries", "query", "extra",)
+    queries: tuple[str, ...] | None
+    query: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, queries: tuple[str, ...] | None = None, query: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "queries", queries)
+        _set(self, "query", query)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SelectedCapabilityRoot:
+class SelectedCapabilityRoot(_Frozen):
     """A user-selected root that can expose one or more runtime capabilities."""
+    __slots__ = ("id", "location", "extra",)
     id: str
     """Stable identifier supplied by the capability selection platform."""
     location: CapabilityRootLocation
     """Where the selected root can be resolved."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, id: str, location: CapabilityRootLocation, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "id", id)
+        _set(self, "location", location)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SendAddCreditsNudgeEmailParams:
+class SendAddCreditsNudgeEmailParams(_Frozen):
     """``SendAddCreditsNudgeEmailParams`` (wire object)."""
+    __slots__ = ("credit_type", "extra",)
     credit_type: AddCreditsNudgeCreditType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, credit_type: AddCreditsNudgeCreditType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "credit_type", credit_type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SendAddCreditsNudgeEmailResponse:
+class SendAddCreditsNudgeEmailResponse(_Frozen):
     """``SendAddCreditsNudgeEmailResponse`` (wire object)."""
+    __slots__ = ("status", "extra",)
     status: AddCreditsNudgeEmailStatus
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, status: AddCreditsNudgeEmailStatus, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ServerDiagnosticsGauge:
+class ServerDiagnosticsGauge(_Frozen):
     """``ServerDiagnosticsGauge`` (wire object)."""
+    __slots__ = ("name", "value", "extra",)
     name: str
     value: int
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, value: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "value", value)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ServerDiagnosticsParams:
+class ServerDiagnosticsParams(_Frozen):
     """``ServerDiagnosticsParams`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ServerDiagnosticsProcess:
+class ServerDiagnosticsProcess(_Frozen):
     """``ServerDiagnosticsProcess`` (wire object)."""
+    __slots__ = ("id", "physical_footprint_bytes", "resident_memory_bytes", "extra",)
     id: int
-    physical_footprint_bytes: int | None = None
-    resident_memory_bytes: int | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    physical_footprint_bytes: int | None
+    resident_memory_bytes: int | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, id: int, physical_footprint_bytes: int | None = None, resident_memory_bytes: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "id", id)
+        _set(self, "physical_footprint_bytes", physical_footprint_bytes)
+        _set(self, "resident_memory_bytes", resident_memory_bytes)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ServerDiagnosticsResponse:
+class ServerDiagnosticsResponse(_Frozen):
     """``ServerDiagnosticsResponse`` (wire object)."""
+    __slots__ = ("gauges", "process", "extra",)
     gauges: tuple[ServerDiagnosticsGauge, ...]
     process: ServerDiagnosticsProcess
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, gauges: tuple[ServerDiagnosticsGauge, ...], process: ServerDiagnosticsProcess, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "gauges", gauges)
+        _set(self, "process", process)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ServerRequestResolvedNotification:
+class ServerRequestResolvedNotification(_Frozen):
     """``ServerRequestResolvedNotification`` (wire object)."""
+    __slots__ = ("request_id", "thread_id", "extra",)
     request_id: Any
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, request_id: Any, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "request_id", request_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SessionFlagsConfigLayerSource:
+class SessionFlagsConfigLayerSource(_Frozen):
     """Session-layer overrides supplied via `-c`/`--config`.
 
     ``ConfigLayerSource`` variant ``sessionFlags``.
     """
     type: ClassVar[str] = "sessionFlags"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SessionMigration:
+class SessionMigration(_Frozen):
     """``SessionMigration`` (wire object)."""
+    __slots__ = ("cwd", "path", "title", "extra",)
     cwd: str
     path: str
-    title: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    title: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwd: str, path: str, title: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwd", cwd)
+        _set(self, "path", path)
+        _set(self, "title", title)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class Settings:
+class Settings(_Frozen):
     """Settings for a collaboration mode."""
-    developer_instructions: str | None = None
+    __slots__ = ("developer_instructions", "model", "reasoning_effort", "extra",)
+    developer_instructions: str | None
     model: str
-    reasoning_effort: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    reasoning_effort: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, developer_instructions: str | None = None, model: str, reasoning_effort: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "developer_instructions", developer_instructions)
+        _set(self, "model", model)
+        _set(self, "reasoning_effort", reasoning_effort)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillDependencies:
+class SkillDependencies(_Frozen):
     """``SkillDependencies`` (wire object)."""
+    __slots__ = ("tools", "extra",)
     tools: tuple[SkillToolDependency, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, tools: tuple[SkillToolDependency, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "tools", tools)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillErrorInfo:
+class SkillErrorInfo(_Frozen):
     """``SkillErrorInfo`` (wire object)."""
+    __slots__ = ("message", "path", "extra",)
     message: str
     path: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, message: str, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "message", message)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillInterface:
+class SkillInterface(_Frozen):
     """``SkillInterface`` (wire object)."""
-    brand_color: str | None = None
-    default_prompt: str | None = None
-    display_name: str | None = None
-    icon_large: str | None = None
-    icon_large_url: str | None = None
+    __slots__ = ("brand_color", "default_prompt", "display_name", "icon_large", "icon_large_url", "icon_small", "icon_small_url", "short_description", "extra",)
+    brand_color: str | None
+    default_prompt: str | None
+    display_name: str | None
+    icon_large: str | None
+    icon_large_url: str | None
     """Remote large icon URL from the plugin catalog."""
-    icon_small: str | None = None
-    icon_small_url: str | None = None
+    icon_small: str | None
+    icon_small_url: str | None
     """Remote small icon URL from the plugin catalog."""
-    short_description: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    short_description: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, brand_color: str | None = None, default_prompt: str | None = None, display_name: str | None = None, icon_large: str | None = None, icon_large_url: str | None = None, icon_small: str | None = None, icon_small_url: str | None = None, short_description: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "brand_color", brand_color)
+        _set(self, "default_prompt", default_prompt)
+        _set(self, "display_name", display_name)
+        _set(self, "icon_large", icon_large)
+        _set(self, "icon_large_url", icon_large_url)
+        _set(self, "icon_small", icon_small)
+        _set(self, "icon_small_url", icon_small_url)
+        _set(self, "short_description", short_description)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillMetadata:
+class SkillMetadata(_Frozen):
     """``SkillMetadata`` (wire object)."""
-    dependencies: SkillDependencies | None = None
+    __slots__ = ("dependencies", "description", "enabled", "interface", "name", "path", "plugin_id", "scope", "short_description", "extra",)
+    dependencies: SkillDependencies | None
     description: str
     enabled: bool
-    interface: SkillInterface | None = None
+    interface: SkillInterface | None
     name: str
     path: str
-    plugin_id: str | None = None
+    plugin_id: str | None
     """Owning plugin ID, matching `PluginSummary.id`, when known."""
     scope: SkillScope
-    short_description: str | None = None
+    short_description: str | None
     """Legacy short_description from SKILL.md. Prefer SKILL.json interface.short_description.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, dependencies: SkillDependencies | None = None, description: str, enabled: bool, interface: SkillInterface | None = None, name: str, path: str, plugin_id: str | None = None, scope: SkillScope, short_description: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "dependencies", dependencies)
+        _set(self, "description", description)
+        _set(self, "enabled", enabled)
+        _set(self, "interface", interface)
+        _set(self, "name", name)
+        _set(self, "path", path)
+        _set(self, "plugin_id", plugin_id)
+        _set(self, "scope", scope)
+        _set(self, "short_description", short_description)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillMigration:
+class SkillMigration(_Frozen):
     """``SkillMigration`` (wire object)."""
+    __slots__ = ("name", "extra",)
     name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillSummary:
+class SkillSummary(_Frozen):
     """``SkillSummary`` (wire object)."""
+    __slots__ = ("description", "enabled", "interface", "name", "path", "short_description", "extra",)
     description: str
     enabled: bool
-    interface: SkillInterface | None = None
+    interface: SkillInterface | None
     name: str
-    path: str | None = None
-    short_description: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    path: str | None
+    short_description: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, description: str, enabled: bool, interface: SkillInterface | None = None, name: str, path: str | None = None, short_description: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "description", description)
+        _set(self, "enabled", enabled)
+        _set(self, "interface", interface)
+        _set(self, "name", name)
+        _set(self, "path", path)
+        _set(self, "short_description", short_description)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillToolDependency:
+class SkillToolDependency(_Frozen):
     """``SkillToolDependency`` (wire object)."""
-    command: str | None = None
-    description: str | None = None
-    transport: str | None = None
+    __slots__ = ("command", "description", "transport", "type", "url", "value", "extra",)
+    command: str | None
+    description: str | None
+    transport: str | None
     type: str
-    url: str | None = None
+    url: str | None
     value: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, command: str | None = None, description: str | None = None, transport: str | None = None, type: str, url: str | None = None, value: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "command", command)
+        _set(self, "description", description)
+        _set(self, "transport", transport)
+        _set(self, "type", type)
+        _set(self, "url", url)
+        _set(self, "value", value)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillUserInput:
+class SkillUserInput(_Frozen):
     """``UserInput`` variant ``skill``."""
     type: ClassVar[str] = "skill"
+    __slots__ = ("name", "path", "extra",)
     name: str
     path: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, path: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillsChangedNotification:
+class SkillsChangedNotification(_Frozen):
     """Notification emitted when watched local skill files change.
 
     Treat this as an invalidation signal and re-run `skills/list` with the client's current parameters when refreshed skill metadata is needed.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillsConfigWriteParams:
+class SkillsConfigWriteParams(_Frozen):
     """``SkillsConfigWriteParams`` (wire object)."""
+    __slots__ = ("enabled", "name", "path", "extra",)
     enabled: bool
-    name: str | None = None
+    name: str | None
     """Name-based selector."""
-    path: str | None = None
+    path: str | None
     """Path-based selector."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, enabled: bool, name: str | None = None, path: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "enabled", enabled)
+        _set(self, "name", name)
+        _set(self, "path", path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillsConfigWriteResponse:
+class SkillsConfigWriteResponse(_Frozen):
     """``SkillsConfigWriteResponse`` (wire object)."""
+    __slots__ = ("effective_enabled", "extra",)
     effective_enabled: bool
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, effective_enabled: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "effective_enabled", effective_enabled)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillsExtraRootsSetParams:
+class SkillsExtraRootsSetParams(_Frozen):
     """``SkillsExtraRootsSetParams`` (wire object)."""
+    __slots__ = ("extra_roots", "extra",)
     extra_roots: tuple[str, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra_roots: tuple[str, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra_roots", extra_roots)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillsExtraRootsSetResponse:
+class SkillsExtraRootsSetResponse(_Frozen):
     """``SkillsExtraRootsSetResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillsListEntry:
+class SkillsListEntry(_Frozen):
     """``SkillsListEntry`` (wire object)."""
+    __slots__ = ("cwd", "errors", "skills", "extra",)
     cwd: str
     errors: tuple[SkillErrorInfo, ...]
     skills: tuple[SkillMetadata, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwd: str, errors: tuple[SkillErrorInfo, ...], skills: tuple[SkillMetadata, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwd", cwd)
+        _set(self, "errors", errors)
+        _set(self, "skills", skills)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillsListParams:
+class SkillsListParams(_Frozen):
     """``SkillsListParams`` (wire object)."""
-    cwds: tuple[str, ...] | None = None
+    __slots__ = ("cwds", "force_reload", "extra",)
+    cwds: tuple[str, ...] | None
     """When empty, defaults to the current session working directory."""
-    force_reload: bool | None = None
+    force_reload: bool | None
     """When true, bypass the skills cache and re-scan skills from disk."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwds: tuple[str, ...] | None = None, force_reload: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwds", cwds)
+        _set(self, "force_reload", force_reload)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SkillsListResponse:
+class SkillsListResponse(_Frozen):
     """``SkillsListResponse`` (wire object)."""
+    __slots__ = ("data", "extra",)
     data: tuple[SkillsListEntry, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[SkillsListEntry, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SlashTmpFileSystemSpecialPath:
+class SlashTmpFileSystemSpecialPath(_Frozen):
     """``FileSystemSpecialPath`` variant ``slash_tmp``."""
     kind: ClassVar[str] = "slash_tmp"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SleepThreadItem:
+class SleepThreadItem(_Frozen):
     """Display item emitted by the interruptible `clock.sleep` tool.
 
     ``ThreadItem`` variant ``sleep``.
     """
     type: ClassVar[str] = "sleep"
+    __slots__ = ("duration_ms", "id", "extra",)
     duration_ms: int
     id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, duration_ms: int, id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "duration_ms", duration_ms)
+        _set(self, "id", id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SpecialFileSystemPath:
+class SpecialFileSystemPath(_Frozen):
     """``FileSystemPath`` variant ``special``."""
     type: ClassVar[str] = "special"
+    __slots__ = ("value", "extra",)
     value: FileSystemSpecialPath
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, value: FileSystemSpecialPath, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "value", value)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SpendControlLimitSnapshot:
+class SpendControlLimitSnapshot(_Frozen):
     """``SpendControlLimitSnapshot`` (wire object)."""
+    __slots__ = ("limit", "remaining_percent", "resets_at", "used", "extra",)
     limit: str
     remaining_percent: int
     resets_at: int
     used: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, limit: str, remaining_percent: int, resets_at: int, used: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "limit", limit)
+        _set(self, "remaining_percent", remaining_percent)
+        _set(self, "resets_at", resets_at)
+        _set(self, "used", used)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class StrictReviewRequiredNotification:
+class StrictReviewRequiredNotification(_Frozen):
     """``StrictReviewRequiredNotification`` (wire object)."""
+    __slots__ = ("started_at_ms", "thread_id", "turn_id", "extra",)
     started_at_ms: int
     """Unix timestamp (in milliseconds) when this review started."""
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, started_at_ms: int, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "started_at_ms", started_at_ms)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SubAgentActivityThreadItem:
+class SubAgentActivityThreadItem(_Frozen):
     """``ThreadItem`` variant ``subAgentActivity``."""
     type: ClassVar[str] = "subAgentActivity"
+    __slots__ = ("agent_path", "agent_thread_id", "id", "kind", "model", "reasoning_effort", "extra",)
     agent_path: str
     agent_thread_id: str
     id: str
     kind: SubAgentActivityKind
-    model: str | None = None
+    model: str | None
     """Resolved model at sub-agent creation; absent from older records and other activities."""
-    reasoning_effort: str | None = None
+    reasoning_effort: str | None
     """Resolved reasoning effort at sub-agent creation, when known."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, agent_path: str, agent_thread_id: str, id: str, kind: SubAgentActivityKind, model: str | None = None, reasoning_effort: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "agent_path", agent_path)
+        _set(self, "agent_thread_id", agent_thread_id)
+        _set(self, "id", id)
+        _set(self, "kind", kind)
+        _set(self, "model", model)
+        _set(self, "reasoning_effort", reasoning_effort)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SubagentMigration:
+class SubagentMigration(_Frozen):
     """``SubagentMigration`` (wire object)."""
+    __slots__ = ("name", "extra",)
     name: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SummaryTextReasoningItemReasoningSummary:
+class SummaryTextReasoningItemReasoningSummary(_Frozen):
     """``ReasoningItemReasoningSummary`` variant ``summary_text``."""
     type: ClassVar[str] = "summary_text"
+    __slots__ = ("text", "extra",)
     text: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, text: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SystemConfigLayerSource:
+class SystemConfigLayerSource(_Frozen):
     """Managed config layer from a file (usually `managed_config.toml`).
 
     ``ConfigLayerSource`` variant ``system``.
     """
     type: ClassVar[str] = "system"
+    __slots__ = ("file", "extra",)
     file: str
     """This is the path to the system config.toml file, though it is not guaranteed to exist.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, file: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "file", file)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SystemErrorThreadStatus:
+class SystemErrorThreadStatus(_Frozen):
     """``ThreadStatus`` variant ``systemError``."""
     type: ClassVar[str] = "systemError"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TerminalInteractionNotification:
+class TerminalInteractionNotification(_Frozen):
     """``TerminalInteractionNotification`` (wire object)."""
+    __slots__ = ("item_id", "process_id", "stdin", "thread_id", "turn_id", "extra",)
     item_id: str
     process_id: str
     stdin: str
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item_id: str, process_id: str, stdin: str, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item_id", item_id)
+        _set(self, "process_id", process_id)
+        _set(self, "stdin", stdin)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TextElement:
+class TextElement(_Frozen):
     """``TextElement`` (wire object)."""
+    __slots__ = ("byte_range", "placeholder", "extra",)
     byte_range: ByteRange
     """Byte range in the parent `text` buffer that this element occupies."""
-    placeholder: str | None = None
+    placeholder: str | None
     """Optional human-readable placeholder for the element, displayed in the UI."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, byte_range: ByteRange, placeholder: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "byte_range", byte_range)
+        _set(self, "placeholder", placeholder)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TextPosition:
+class TextPosition(_Frozen):
     """``TextPosition`` (wire object)."""
+    __slots__ = ("column", "line", "extra",)
     column: int
     """1-based column number (in Unicode scalar values)."""
     line: int
     """1-based line number."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, column: int, line: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "column", column)
+        _set(self, "line", line)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TextRange:
+class TextRange(_Frozen):
     """``TextRange`` (wire object)."""
+    __slots__ = ("end", "start", "extra",)
     end: TextPosition
     start: TextPosition
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, end: TextPosition, start: TextPosition, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "end", end)
+        _set(self, "start", start)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TextReasoningItemContent:
+class TextReasoningItemContent(_Frozen):
     """``ReasoningItemContent`` variant ``text``."""
     type: ClassVar[str] = "text"
+    __slots__ = ("text", "extra",)
     text: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, text: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TextUserInput:
+class TextUserInput(_Frozen):
     """``UserInput`` variant ``text``."""
     type: ClassVar[str] = "text"
+    __slots__ = ("text", "text_elements", "extra",)
     text: str
-    text_elements: tuple[TextElement, ...] | None = None
+    text_elements: tuple[TextElement, ...] | None
     """UI-defined spans within `text` used to render or persist special elements."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, text: str, text_elements: tuple[TextElement, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "text", text)
+        _set(self, "text_elements", text_elements)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class Thread:
+class Thread(_Frozen):
     """``Thread`` (wire object)."""
-    agent_nickname: str | None = None
+    __slots__ = ("agent_nickname", "agent_role", "can_accept_direct_input", "cli_version", "created_at", "cwd", "daybreak_enabled", "environments", "ephemeral", "extra_", "forked_from_id", "git_info", "history_mode", "id", "model", "model_provider", "name", "originator", "parent_thread_id", "path", "preview", "project_id", "reasoning_effort", "recency_at", "section", "section_entered_at", "session_id", "source", "status", "thread_source", "turns", "updated_at", "extra",)
+    agent_nickname: str | None
     """Optional random unique nickname assigned to an AgentControl-spawned sub-agent."""
-    agent_role: str | None = None
+    agent_role: str | None
     """Optional role (agent_role) assigned to an AgentControl-spawned sub-agent."""
-    can_accept_direct_input: bool | None = None
+    can_accept_direct_input: bool | None
     """Whether the app server accepts direct turn input for this loaded thread. `None` means the capability is unavailable, such as for an unloaded stored thread.
     """
     cli_version: str
@@ -6612,49 +10276,49 @@ class Thread:
     """Unix timestamp (in seconds) when the thread was created."""
     cwd: str
     """Working directory captured for the thread."""
-    daybreak_enabled: bool | None = None
+    daybreak_enabled: bool | None
     """Saved Daybreak choice, independent of turn execution. Null if unset."""
-    environments: tuple[ThreadEnvironment, ...] | None = None
+    environments: tuple[ThreadEnvironment, ...] | None
     """Current environments for a loaded thread, in priority order, primary first. `null` means the thread is not loaded or the server does not expose its selection. An empty list means no environments are selected. This does not report connection status.
     """
     ephemeral: bool
     """Whether the thread is ephemeral and should not be materialized on disk."""
-    extra_: ThreadExtra | None = None
+    extra_: ThreadExtra | None
     """Optional implementation-specific thread data."""
-    forked_from_id: str | None = None
+    forked_from_id: str | None
     """Source thread id when this thread was created by forking another thread."""
-    git_info: GitInfo | None = None
+    git_info: GitInfo | None
     """Optional Git metadata captured when the thread was created."""
-    history_mode: ThreadHistoryMode | None = None
+    history_mode: ThreadHistoryMode | None
     """Persisted thread history contract selected when this thread was created."""
     id: str
     """Identifier for this thread. Codex-generated thread IDs are UUIDv7."""
-    model: str | None = None
+    model: str | None
     """Current configured model when loaded, otherwise the latest persisted model. Null when unavailable. This is not per-turn execution telemetry.
     """
     model_provider: str
     """Model provider used for this thread (for example, 'openai')."""
-    name: str | None = None
+    name: str | None
     """Optional user-facing thread title."""
-    originator: str | None = None
+    originator: str | None
     """Originator recorded when the thread was created, independent of its current client or executor. Null when the recorded originator is unavailable.
     """
-    parent_thread_id: str | None = None
+    parent_thread_id: str | None
     """The ID of the parent thread. This will only be set if this thread is a subagent."""
-    path: str | None = None
+    path: str | None
     """[UNSTABLE] Path to the thread on disk."""
     preview: str
     """Usually the first user message in the thread, if available."""
     project_id: str | None
     """Canonical project assignment owned by app-server, if any."""
-    reasoning_effort: str | None = None
+    reasoning_effort: str | None
     """Current configured reasoning effort when loaded, otherwise the latest persisted effort. Null when unset or unavailable. This is not per-turn execution telemetry.
     """
-    recency_at: int | None = None
+    recency_at: int | None
     """Unix timestamp (in seconds) used for thread recency ordering."""
-    section: ThreadSection | None = None
+    section: ThreadSection | None
     """The independently persisted section selected for this thread, if any."""
-    section_entered_at: int | None = None
+    section_entered_at: int | None
     """Unix timestamp in seconds when the thread entered its current section."""
     session_id: str
     """Session id shared by threads that belong to the same session tree."""
@@ -6662,1129 +10326,1783 @@ class Thread:
     """Origin of the thread (CLI, VSCode, codex exec, codex app-server, etc.)."""
     status: ThreadStatus
     """Current runtime status for the thread."""
-    thread_source: str | None = None
+    thread_source: str | None
     """Optional analytics source classification for this thread."""
     turns: tuple[Turn, ...]
     """Only populated on `thread/resume`, `thread/fork`, and `thread/read` (when `includeTurns` is true) responses. For all other responses and notifications returning a Thread, the turns field will be an empty list.
     """
     updated_at: int
     """Unix timestamp (in seconds) when the thread was last updated."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, agent_nickname: str | None = None, agent_role: str | None = None, can_accept_direct_input: bool | None = None, cli_version: str, created_at: int, cwd: str, daybreak_enabled: bool | None = None, environments: tuple[ThreadEnvironment, ...] | None = None, ephemeral: bool, extra_: ThreadExtra | None = None, forked_from_id: str | None = None, git_info: GitInfo | None = None, history_mode: ThreadHistoryMode | None = None, id: str, model: str | None = None, model_provider: str, name: str | None = None, originator: str | None = None, parent_thread_id: str | None = None, path: str | None = None, preview: str, project_id: str | None, reasoning_effort: str | None = None, recency_at: int | None = None, section: ThreadSection | None = None, section_entered_at: int | None = None, session_id: str, source: Any, status: ThreadStatus, thread_source: str | None = None, turns: tuple[Turn, ...], updated_at: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "agent_nickname", agent_nickname)
+        _set(self, "agent_role", agent_role)
+        _set(self, "can_accept_direct_input", can_accept_direct_input)
+        _set(self, "cli_version", cli_version)
+        _set(self, "created_at", created_at)
+        _set(self, "cwd", cwd)
+        _set(self, "daybreak_enabled", daybreak_enabled)
+        _set(self, "environments", environments)
+        _set(self, "ephemeral", ephemeral)
+        _set(self, "extra_", extra_)
+        _set(self, "forked_from_id", forked_from_id)
+        _set(self, "git_info", git_info)
+        _set(self, "history_mode", history_mode)
+        _set(self, "id", id)
+        _set(self, "model", model)
+        _set(self, "model_provider", model_provider)
+        _set(self, "name", name)
+        _set(self, "originator", originator)
+        _set(self, "parent_thread_id", parent_thread_id)
+        _set(self, "path", path)
+        _set(self, "preview", preview)
+        _set(self, "project_id", project_id)
+        _set(self, "reasoning_effort", reasoning_effort)
+        _set(self, "recency_at", recency_at)
+        _set(self, "section", section)
+        _set(self, "section_entered_at", section_entered_at)
+        _set(self, "session_id", session_id)
+        _set(self, "source", source)
+        _set(self, "status", status)
+        _set(self, "thread_source", thread_source)
+        _set(self, "turns", turns)
+        _set(self, "updated_at", updated_at)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadApproveGuardianDeniedActionParams:
+class ThreadApproveGuardianDeniedActionParams(_Frozen):
     """``ThreadApproveGuardianDeniedActionParams`` (wire object)."""
+    __slots__ = ("event", "thread_id", "extra",)
     event: Any
     """Serialized `codex_protocol::protocol::GuardianAssessmentEvent`."""
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, event: Any, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "event", event)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadApproveGuardianDeniedActionResponse:
+class ThreadApproveGuardianDeniedActionResponse(_Frozen):
     """``ThreadApproveGuardianDeniedActionResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadArchiveParams:
+class ThreadArchiveParams(_Frozen):
     """``ThreadArchiveParams`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadArchiveResponse:
+class ThreadArchiveResponse(_Frozen):
     """``ThreadArchiveResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadArchivedNotification:
+class ThreadArchivedNotification(_Frozen):
     """``ThreadArchivedNotification`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadAttachment:
+class ThreadAttachment(_Frozen):
     """An independently persisted attachment associated with a thread."""
+    __slots__ = ("attachment_type", "created_at", "id", "identity_key", "payload", "extra",)
     attachment_type: str
     created_at: int
     id: str
     identity_key: str
     payload: Any
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, attachment_type: str, created_at: int, id: str, identity_key: str, payload: Any, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "attachment_type", attachment_type)
+        _set(self, "created_at", created_at)
+        _set(self, "id", id)
+        _set(self, "identity_key", identity_key)
+        _set(self, "payload", payload)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadAttachmentAddParams:
+class ThreadAttachmentAddParams(_Frozen):
     """Parameters for creating or locating an attachment on its owning thread."""
+    __slots__ = ("attachment_type", "identity_key", "payload", "thread_id", "extra",)
     attachment_type: str
     identity_key: str
     payload: Any
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, attachment_type: str, identity_key: str, payload: Any, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "attachment_type", attachment_type)
+        _set(self, "identity_key", identity_key)
+        _set(self, "payload", payload)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadAttachmentAddResponse:
+class ThreadAttachmentAddResponse(_Frozen):
     """The created or existing attachment."""
+    __slots__ = ("attachment", "outcome", "extra",)
     attachment: ThreadAttachment
     outcome: ThreadAttachmentAddOutcome
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, attachment: ThreadAttachment, outcome: ThreadAttachmentAddOutcome, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "attachment", attachment)
+        _set(self, "outcome", outcome)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadAttachmentListParams:
+class ThreadAttachmentListParams(_Frozen):
     """Parameters for listing attachments from one thread."""
-    cursor: str | None = None
-    limit: int | None = None
+    __slots__ = ("cursor", "limit", "thread_id", "extra",)
+    cursor: str | None
+    limit: int | None
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, limit: int | None = None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "limit", limit)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadAttachmentListResponse:
+class ThreadAttachmentListResponse(_Frozen):
     """One page of attachments associated with the requested thread."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[ThreadAttachment, ...]
-    next_cursor: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    next_cursor: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[ThreadAttachment, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadAttachmentOwner:
+class ThreadAttachmentOwner(_Frozen):
     """A thread that currently owns an attachment with the requested identity."""
+    __slots__ = ("archived", "thread_id", "extra",)
     archived: bool
     """Whether the owning thread is archived, not whether it is currently executing a turn."""
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, archived: bool, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "archived", archived)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadAttachmentOwnerListParams:
+class ThreadAttachmentOwnerListParams(_Frozen):
     """Parameters for reverse lookup by attachment identity within this server's store."""
-    archived: bool | None = None
+    __slots__ = ("archived", "attachment_type", "cursor", "identity_key", "limit", "extra",)
+    archived: bool | None
     """Omitted or null returns all matches; false returns non-archived threads only."""
     attachment_type: str
-    cursor: str | None = None
+    cursor: str | None
     identity_key: str
-    limit: int | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    limit: int | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, archived: bool | None = None, attachment_type: str, cursor: str | None = None, identity_key: str, limit: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "archived", archived)
+        _set(self, "attachment_type", attachment_type)
+        _set(self, "cursor", cursor)
+        _set(self, "identity_key", identity_key)
+        _set(self, "limit", limit)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadAttachmentOwnerListResponse:
+class ThreadAttachmentOwnerListResponse(_Frozen):
     """One page of matching owners, including threads without their own user messages."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[ThreadAttachmentOwner, ...]
-    next_cursor: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    next_cursor: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[ThreadAttachmentOwner, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadAttachmentRemoveParams:
+class ThreadAttachmentRemoveParams(_Frozen):
     """Parameters for deleting an attachment by its stable thread-local identity."""
+    __slots__ = ("attachment_type", "identity_key", "thread_id", "extra",)
     attachment_type: str
     identity_key: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, attachment_type: str, identity_key: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "attachment_type", attachment_type)
+        _set(self, "identity_key", identity_key)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadAttachmentRemoveResponse:
+class ThreadAttachmentRemoveResponse(_Frozen):
     """Successful deletion does not return additional attachment data."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadAttachmentUpdatedNotification:
+class ThreadAttachmentUpdatedNotification(_Frozen):
     """Notification published after a thread attachment is created or deleted."""
+    __slots__ = ("attachment_id", "attachment_type", "identity_key", "operation", "thread_id", "extra",)
     attachment_id: str
     attachment_type: str
     identity_key: str
     operation: ThreadAttachmentOperation
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, attachment_id: str, attachment_type: str, identity_key: str, operation: ThreadAttachmentOperation, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "attachment_id", attachment_id)
+        _set(self, "attachment_type", attachment_type)
+        _set(self, "identity_key", identity_key)
+        _set(self, "operation", operation)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadBackgroundTerminal:
+class ThreadBackgroundTerminal(_Frozen):
     """``ThreadBackgroundTerminal`` (wire object)."""
+    __slots__ = ("command", "cpu_percent", "cwd", "item_id", "os_pid", "process_id", "rss_kb", "extra",)
     command: str
-    cpu_percent: float | None = None
+    cpu_percent: float | None
     cwd: str
     item_id: str
-    os_pid: int | None = None
+    os_pid: int | None
     process_id: str
-    rss_kb: int | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    rss_kb: int | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, command: str, cpu_percent: float | None = None, cwd: str, item_id: str, os_pid: int | None = None, process_id: str, rss_kb: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "command", command)
+        _set(self, "cpu_percent", cpu_percent)
+        _set(self, "cwd", cwd)
+        _set(self, "item_id", item_id)
+        _set(self, "os_pid", os_pid)
+        _set(self, "process_id", process_id)
+        _set(self, "rss_kb", rss_kb)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadBackgroundTerminalsCleanParams:
+class ThreadBackgroundTerminalsCleanParams(_Frozen):
     """``ThreadBackgroundTerminalsCleanParams`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadBackgroundTerminalsCleanResponse:
+class ThreadBackgroundTerminalsCleanResponse(_Frozen):
     """``ThreadBackgroundTerminalsCleanResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadBackgroundTerminalsListParams:
+class ThreadBackgroundTerminalsListParams(_Frozen):
     """``ThreadBackgroundTerminalsListParams`` (wire object)."""
-    cursor: str | None = None
+    __slots__ = ("cursor", "limit", "thread_id", "extra",)
+    cursor: str | None
     """Opaque pagination cursor returned by a previous call."""
-    limit: int | None = None
+    limit: int | None
     """Optional page size."""
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, limit: int | None = None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "limit", limit)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadBackgroundTerminalsListResponse:
+class ThreadBackgroundTerminalsListResponse(_Frozen):
     """``ThreadBackgroundTerminalsListResponse`` (wire object)."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[ThreadBackgroundTerminal, ...]
-    next_cursor: str | None = None
+    next_cursor: str | None
     """Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[ThreadBackgroundTerminal, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadBackgroundTerminalsTerminateParams:
+class ThreadBackgroundTerminalsTerminateParams(_Frozen):
     """``ThreadBackgroundTerminalsTerminateParams`` (wire object)."""
+    __slots__ = ("process_id", "thread_id", "extra",)
     process_id: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, process_id: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "process_id", process_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadBackgroundTerminalsTerminateResponse:
+class ThreadBackgroundTerminalsTerminateResponse(_Frozen):
     """``ThreadBackgroundTerminalsTerminateResponse`` (wire object)."""
+    __slots__ = ("terminated", "extra",)
     terminated: bool
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, terminated: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "terminated", terminated)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadClosedNotification:
+class ThreadClosedNotification(_Frozen):
     """``ThreadClosedNotification`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadCompactStartParams:
+class ThreadCompactStartParams(_Frozen):
     """``ThreadCompactStartParams`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadCompactStartResponse:
+class ThreadCompactStartResponse(_Frozen):
     """``ThreadCompactStartResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadDecrementElicitationParams:
+class ThreadDecrementElicitationParams(_Frozen):
     """Parameters for `thread/decrement_elicitation`."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
     """Thread whose out-of-band elicitation counter should be decremented."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadDecrementElicitationResponse:
+class ThreadDecrementElicitationResponse(_Frozen):
     """Response for `thread/decrement_elicitation`."""
+    __slots__ = ("count", "paused", "extra",)
     count: int
     """Current out-of-band elicitation count after the decrement."""
     paused: bool
     """Whether timeout accounting remains paused after applying the decrement."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, count: int, paused: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "count", count)
+        _set(self, "paused", paused)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadDeleteParams:
+class ThreadDeleteParams(_Frozen):
     """``ThreadDeleteParams`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadDeleteResponse:
+class ThreadDeleteResponse(_Frozen):
     """``ThreadDeleteResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadDeletedNotification:
+class ThreadDeletedNotification(_Frozen):
     """``ThreadDeletedNotification`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadEnvironment:
+class ThreadEnvironment(_Frozen):
     """An environment selected by a loaded thread, independent of connection status."""
+    __slots__ = ("cwd", "environment_id", "runtime_workspace_roots", "extra",)
     cwd: str
     environment_id: str
     runtime_workspace_roots: tuple[str, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwd: str, environment_id: str, runtime_workspace_roots: tuple[str, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwd", cwd)
+        _set(self, "environment_id", environment_id)
+        _set(self, "runtime_workspace_roots", runtime_workspace_roots)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadExtra:
+class ThreadExtra(_Frozen):
     """Extra app-server data for a thread."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadForkParams:
+class ThreadForkParams(_Frozen):
     """There are two ways to fork a thread: 1. By thread_id: load the thread from disk by thread_id and fork it into a new thread. 2. By path: load the thread from disk by path and fork it into a new thread.
 
     If using a non-empty path, the thread_id param will be ignored. Empty string path values are treated as absent.
 
     Prefer using thread_id whenever possible.
     """
-    approval_policy: Any | None = None
-    approvals_reviewer: ApprovalsReviewer | None = None
+    __slots__ = ("approval_policy", "approvals_reviewer", "base_instructions", "before_turn_id", "config", "cwd", "defer_goal_continuation", "developer_instructions", "ephemeral", "exclude_turns", "experimental_prediction_mode", "last_turn_id", "model", "model_provider", "path", "permissions", "runtime_workspace_roots", "sandbox", "service_tier", "thread_id", "thread_source", "extra",)
+    approval_policy: Any | None
+    approvals_reviewer: ApprovalsReviewer | None
     """Override where approval requests are routed for review on this thread and subsequent turns.
     """
-    base_instructions: str | None = None
-    before_turn_id: str | None = None
+    base_instructions: str | None
+    before_turn_id: str | None
     """Optional turn id to fork before, excluding that turn and all later turns. Cannot be combined with `last_turn_id`.
     """
-    config: Any | None = None
-    cwd: str | None = None
-    defer_goal_continuation: bool | None = None
+    config: Any | None
+    cwd: str | None
+    defer_goal_continuation: bool | None
     """When true, carry the source thread's current goal into the fork without starting its initial automatic continuation. The next explicit turn owns the goal lifecycle, and normal automatic continuation resumes after it.
     """
-    developer_instructions: str | None = None
-    ephemeral: bool | None = None
-    exclude_turns: bool | None = None
+    developer_instructions: str | None
+    ephemeral: bool | None
+    exclude_turns: bool | None
     """When true, return only thread metadata and live fork state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after forking. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead.
     """
-    experimental_prediction_mode: bool | None = None
+    experimental_prediction_mode: bool | None
     """Start from the loaded parent's effective config, tools, environments, and persisted history to maximize prompt-cache reuse. Requires a loaded, persisted parent and `ephemeral: true`. Enables `features.reasoning_effort_override` on the fork. Cannot be combined with configuration overrides, `path`, `lastTurnId`, or `beforeTurnId`.
     """
-    last_turn_id: str | None = None
+    last_turn_id: str | None
     """Optional last turn id to fork through, inclusive.
 
     When specified, turns after `last_turn_id` are omitted from the fork. The referenced turn cannot be in progress.
     """
-    model: str | None = None
+    model: str | None
     """Configuration overrides for the forked thread, if any."""
-    model_provider: str | None = None
-    path: str | None = None
+    model_provider: str | None
+    path: str | None
     """[UNSTABLE] Specify the rollout path to fork from. If specified, the thread_id param will be ignored.
     """
-    permissions: str | None = None
+    permissions: str | None
     """Named profile id for the forked thread. Cannot be combined with `sandbox`."""
-    runtime_workspace_roots: tuple[str, ...] | None = None
+    runtime_workspace_roots: tuple[str, ...] | None
     """Replace the thread's runtime workspace roots. Paths must be absolute."""
-    sandbox: SandboxMode | None = None
-    service_tier: str | None = None
+    sandbox: SandboxMode | None
+    service_tier: str | None
     thread_id: str
-    thread_source: str | None = None
+    thread_source: str | None
     """Optional client-supplied analytics source classification for this forked thread."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, approval_policy: Any | None = None, approvals_reviewer: ApprovalsReviewer | None = None, base_instructions: str | None = None, before_turn_id: str | None = None, config: Any | None = None, cwd: str | None = None, defer_goal_continuation: bool | None = None, developer_instructions: str | None = None, ephemeral: bool | None = None, exclude_turns: bool | None = None, experimental_prediction_mode: bool | None = None, last_turn_id: str | None = None, model: str | None = None, model_provider: str | None = None, path: str | None = None, permissions: str | None = None, runtime_workspace_roots: tuple[str, ...] | None = None, sandbox: SandboxMode | None = None, service_tier: str | None = None, thread_id: str, thread_source: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "approval_policy", approval_policy)
+        _set(self, "approvals_reviewer", approvals_reviewer)
+        _set(self, "base_instructions", base_instructions)
+        _set(self, "before_turn_id", before_turn_id)
+        _set(self, "config", config)
+        _set(self, "cwd", cwd)
+        _set(self, "defer_goal_continuation", defer_goal_continuation)
+        _set(self, "developer_instructions", developer_instructions)
+        _set(self, "ephemeral", ephemeral)
+        _set(self, "exclude_turns", exclude_turns)
+        _set(self, "experimental_prediction_mode", experimental_prediction_mode)
+        _set(self, "last_turn_id", last_turn_id)
+        _set(self, "model", model)
+        _set(self, "model_provider", model_provider)
+        _set(self, "path", path)
+        _set(self, "permissions", permissions)
+        _set(self, "runtime_workspace_roots", runtime_workspace_roots)
+        _set(self, "sandbox", sandbox)
+        _set(self, "service_tier", service_tier)
+        _set(self, "thread_id", thread_id)
+        _set(self, "thread_source", thread_source)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadForkResponse:
+class ThreadForkResponse(_Frozen):
     """``ThreadForkResponse`` (wire object)."""
-    active_permission_profile: ActivePermissionProfile | None = None
+    __slots__ = ("active_permission_profile", "approval_policy", "approvals_reviewer", "cwd", "disabled_plugin_ids", "instruction_sources", "model", "model_provider", "multi_agent_mode", "reasoning_effort", "runtime_workspace_roots", "sandbox", "service_tier", "thread", "extra",)
+    active_permission_profile: ActivePermissionProfile | None
     """Named or implicit built-in profile that produced the active permissions, when known."""
     approval_policy: Any
     approvals_reviewer: ApprovalsReviewer
     """Reviewer currently used for approval requests on this thread."""
     cwd: str
-    disabled_plugin_ids: tuple[str, ...] | None = None
+    disabled_plugin_ids: tuple[str, ...] | None
     """Saved list of disabled plugin IDs. Does not yet filter plugin capabilities."""
-    instruction_sources: tuple[str, ...] | None = None
+    instruction_sources: tuple[str, ...] | None
     """Environment-native paths to instruction source files currently loaded for this thread.
     """
     model: str
     model_provider: str
-    multi_agent_mode: Any = None
+    multi_agent_mode: Any
     """@deprecated Always `explicitRequestOnly`. Use `reasoningEffort` for Ultra behavior."""
-    reasoning_effort: str | None = None
-    runtime_workspace_roots: tuple[str, ...] | None = None
+    reasoning_effort: str | None
+    runtime_workspace_roots: tuple[str, ...] | None
     """Thread-scoped runtime workspace roots used to materialize `:workspace_roots`."""
     sandbox: SandboxPolicy
     """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance.
     """
-    service_tier: str | None = None
+    service_tier: str | None
     thread: Thread
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, active_permission_profile: ActivePermissionProfile | None = None, approval_policy: Any, approvals_reviewer: ApprovalsReviewer, cwd: str, disabled_plugin_ids: tuple[str, ...] | None = None, instruction_sources: tuple[str, ...] | None = None, model: str, model_provider: str, multi_agent_mode: Any = None, reasoning_effort: str | None = None, runtime_workspace_roots: tuple[str, ...] | None = None, sandbox: SandboxPolicy, service_tier: str | None = None, thread: Thread, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "active_permission_profile", active_permission_profile)
+        _set(self, "approval_policy", approval_policy)
+        _set(self, "approvals_reviewer", approvals_reviewer)
+        _set(self, "cwd", cwd)
+        _set(self, "disabled_plugin_ids", disabled_plugin_ids)
+        _set(self, "instruction_sources", instruction_sources)
+        _set(self, "model", model)
+        _set(self, "model_provider", model_provider)
+        _set(self, "multi_agent_mode", multi_agent_mode)
+        _set(self, "reasoning_effort", reasoning_effort)
+        _set(self, "runtime_workspace_roots", runtime_workspace_roots)
+        _set(self, "sandbox", sandbox)
+        _set(self, "service_tier", service_tier)
+        _set(self, "thread", thread)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadGoal:
+class ThreadGoal(_Frozen):
     """``ThreadGoal`` (wire object)."""
+    __slots__ = ("created_at", "objective", "status", "thread_id", "time_used_seconds", "token_budget", "tokens_used", "updated_at", "extra",)
     created_at: int
     objective: str
     status: ThreadGoalStatus
     thread_id: str
     time_used_seconds: int
-    token_budget: int | None = None
+    token_budget: int | None
     tokens_used: int
     updated_at: int
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, created_at: int, objective: str, status: ThreadGoalStatus, thread_id: str, time_used_seconds: int, token_budget: int | None = None, tokens_used: int, updated_at: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "created_at", created_at)
+        _set(self, "objective", objective)
+        _set(self, "status", status)
+        _set(self, "thread_id", thread_id)
+        _set(self, "time_used_seconds", time_used_seconds)
+        _set(self, "token_budget", token_budget)
+        _set(self, "tokens_used", tokens_used)
+        _set(self, "updated_at", updated_at)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadGoalClearParams:
+class ThreadGoalClearParams(_Frozen):
     """``ThreadGoalClearParams`` (wire object)."""
-    origin: ThreadGoalMutationOrigin | None = None
+    __slots__ = ("origin", "thread_id", "extra",)
+    origin: ThreadGoalMutationOrigin | None
     """Missing provenance does not supply user authorization."""
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, origin: ThreadGoalMutationOrigin | None = None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "origin", origin)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadGoalClearResponse:
+class ThreadGoalClearResponse(_Frozen):
     """``ThreadGoalClearResponse`` (wire object)."""
+    __slots__ = ("cleared", "extra",)
     cleared: bool
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cleared: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cleared", cleared)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadGoalClearedNotification:
+class ThreadGoalClearedNotification(_Frozen):
     """``ThreadGoalClearedNotification`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadGoalGetParams:
+class ThreadGoalGetParams(_Frozen):
     """``ThreadGoalGetParams`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadGoalGetResponse:
+class ThreadGoalGetResponse(_Frozen):
     """``ThreadGoalGetResponse`` (wire object)."""
-    goal: ThreadGoal | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("goal", "extra",)
+    goal: ThreadGoal | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, goal: ThreadGoal | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "goal", goal)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadGoalSetParams:
+class ThreadGoalSetParams(_Frozen):
     """``ThreadGoalSetParams`` (wire object)."""
-    objective: str | None = None
-    origin: ThreadGoalMutationOrigin | None = None
+    __slots__ = ("objective", "origin", "status", "thread_id", "token_budget", "extra",)
+    objective: str | None
+    origin: ThreadGoalMutationOrigin | None
     """Missing provenance does not supply user authorization."""
-    status: ThreadGoalStatus | None = None
+    status: ThreadGoalStatus | None
     thread_id: str
-    token_budget: int | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    token_budget: int | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, objective: str | None = None, origin: ThreadGoalMutationOrigin | None = None, status: ThreadGoalStatus | None = None, thread_id: str, token_budget: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "objective", objective)
+        _set(self, "origin", origin)
+        _set(self, "status", status)
+        _set(self, "thread_id", thread_id)
+        _set(self, "token_budget", token_budget)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadGoalSetResponse:
+class ThreadGoalSetResponse(_Frozen):
     """``ThreadGoalSetResponse`` (wire object)."""
+    __slots__ = ("goal", "extra",)
     goal: ThreadGoal
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, goal: ThreadGoal, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "goal", goal)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadGoalUpdatedNotification:
+class ThreadGoalUpdatedNotification(_Frozen):
     """``ThreadGoalUpdatedNotification`` (wire object)."""
+    __slots__ = ("goal", "thread_id", "turn_id", "extra",)
     goal: ThreadGoal
     thread_id: str
-    turn_id: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    turn_id: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, goal: ThreadGoal, thread_id: str, turn_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "goal", goal)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadIncrementElicitationParams:
+class ThreadIncrementElicitationParams(_Frozen):
     """Parameters for `thread/increment_elicitation`."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
     """Thread whose out-of-band elicitation counter should be incremented."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadIncrementElicitationResponse:
+class ThreadIncrementElicitationResponse(_Frozen):
     """Response for `thread/increment_elicitation`."""
+    __slots__ = ("count", "paused", "extra",)
     count: int
     """Current out-of-band elicitation count after the increment."""
     paused: bool
     """Whether timeout accounting is paused after applying the increment."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, count: int, paused: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "count", count)
+        _set(self, "paused", paused)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadInjectItemsParams:
+class ThreadInjectItemsParams(_Frozen):
     """``ThreadInjectItemsParams`` (wire object)."""
+    __slots__ = ("items", "thread_id", "extra",)
     items: tuple[Any, ...]
     """Raw Responses API items to append to the thread's model-visible history."""
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, items: tuple[Any, ...], thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "items", items)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadInjectItemsResponse:
+class ThreadInjectItemsResponse(_Frozen):
     """``ThreadInjectItemsResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadItemEntry:
+class ThreadItemEntry(_Frozen):
     """``ThreadItemEntry`` (wire object)."""
-    completed_at_ms: int | None = None
+    __slots__ = ("completed_at_ms", "item", "started_at_ms", "turn_id", "extra",)
+    completed_at_ms: int | None
     """Unix timestamp (milliseconds) when the item completed, if recorded by the producer."""
     item: ThreadItem
-    started_at_ms: int | None = None
+    started_at_ms: int | None
     """Unix timestamp (milliseconds) when the item started, if recorded by the producer."""
     turn_id: str
     """Turn containing this item."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, completed_at_ms: int | None = None, item: ThreadItem, started_at_ms: int | None = None, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "completed_at_ms", completed_at_ms)
+        _set(self, "item", item)
+        _set(self, "started_at_ms", started_at_ms)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadItemsListParams:
+class ThreadItemsListParams(_Frozen):
     """``ThreadItemsListParams`` (wire object)."""
-    cursor: Any | None = None
+    __slots__ = ("cursor", "limit", "sort_direction", "thread_id", "turn_id", "extra",)
+    cursor: Any | None
     """Opaque continuation cursor or an exclusive item anchor in the requested visible turn. An item anchor requires a non-empty `turnId`; ascending (the default) returns items after it, and descending returns items before it. Continue with the returned string cursor.
     """
-    limit: int | None = None
+    limit: int | None
     """Optional item page size."""
-    sort_direction: SortDirection | None = None
+    sort_direction: SortDirection | None
     """Optional item pagination direction; defaults to ascending."""
     thread_id: str
-    turn_id: str | None = None
+    turn_id: str | None
     """Optional turn id to filter by. When omitted, returns items across the thread."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: Any | None = None, limit: int | None = None, sort_direction: SortDirection | None = None, thread_id: str, turn_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "limit", limit)
+        _set(self, "sort_direction", sort_direction)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadItemsListResponse:
+class ThreadItemsListResponse(_Frozen):
     """``ThreadItemsListResponse`` (wire object)."""
-    backwards_cursor: str | None = None
+    __slots__ = ("backwards_cursor", "data", "next_cursor", "extra",)
+    backwards_cursor: str | None
     """Opaque cursor to pass as `cursor` when reversing `sortDirection`. This is only populated when the page contains at least one item.
     """
     data: tuple[ThreadItemEntry, ...]
-    next_cursor: str | None = None
+    next_cursor: str | None
     """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, backwards_cursor: str | None = None, data: tuple[ThreadItemEntry, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "backwards_cursor", backwards_cursor)
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadItemsReadParams:
+class ThreadItemsReadParams(_Frozen):
     """EXPERIMENTAL - retrieve a bounded set of persisted items from one turn."""
+    __slots__ = ("item_ids", "thread_id", "turn_id", "extra",)
     item_ids: tuple[str, ...]
     """Item IDs to retrieve. Supply 1 to 100 IDs."""
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item_ids: tuple[str, ...], thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item_ids", item_ids)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadItemsReadResponse:
+class ThreadItemsReadResponse(_Frozen):
     """EXPERIMENTAL - persisted items returned in canonical stored order."""
+    __slots__ = ("data", "extra",)
     data: tuple[ThreadItemEntry, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[ThreadItemEntry, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadListParams:
+class ThreadListParams(_Frozen):
     """``ThreadListParams`` (wire object)."""
-    ancestor_thread_id: str | None = None
+    __slots__ = ("ancestor_thread_id", "archived", "cursor", "cwd", "excluded_thread_ids", "limit", "model_providers", "originators", "parent_thread_id", "project_id", "search_term", "section_id", "sort_direction", "sort_key", "source_kinds", "use_state_db_only", "extra",)
+    ancestor_thread_id: str | None
     """Optional ancestor thread filter. Returns spawned descendants at any depth, excluding the ancestor itself. Mutually exclusive with `parentThreadId`.
     """
-    archived: bool | None = None
+    archived: bool | None
     """Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
     """
-    cursor: str | None = None
+    cursor: str | None
     """Opaque pagination cursor returned by a previous call."""
-    cwd: Any | None = None
+    cwd: Any | None
     """Optional cwd filter or filters; when set, only threads whose session cwd exactly matches one of these paths are returned.
     """
-    excluded_thread_ids: tuple[str, ...] | None = None
+    excluded_thread_ids: tuple[str, ...] | None
     """Thread IDs to exclude before applying the result limit. Up to 100 entries; invalid IDs or a larger list are rejected, never truncated. Send the same exclusions on each page. Omitted, null, or empty means no exclusions.
     """
-    limit: int | None = None
+    limit: int | None
     """Optional page size; defaults to a reasonable server-side value."""
-    model_providers: tuple[str, ...] | None = None
+    model_providers: tuple[str, ...] | None
     """Optional provider filter; when set, only sessions recorded under these providers are returned. When present but empty, includes all providers.
     """
-    originators: tuple[str, ...] | None = None
+    originators: tuple[str, ...] | None
     """Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted.
     """
-    parent_thread_id: str | None = None
+    parent_thread_id: str | None
     """Optional direct parent thread filter. Mutually exclusive with `ancestorThreadId`."""
-    project_id: str | None = None
+    project_id: str | None
     """Omit to include every project, set to null for unassigned threads, or provide a project ID to return only threads in that project.
     """
-    search_term: str | None = None
+    search_term: str | None
     """Optional substring filter for the extracted thread title."""
-    section_id: str | None = None
+    section_id: str | None
     """Omit to include every section, set to `null` for unsectioned threads, or provide a section ID to return only threads in that section.
     """
-    sort_direction: SortDirection | None = None
+    sort_direction: SortDirection | None
     """Optional sort direction; defaults to descending (newest first)."""
-    sort_key: ThreadSortKey | None = None
+    sort_key: ThreadSortKey | None
     """Optional sort key; defaults to created_at."""
-    source_kinds: tuple[ThreadSourceKind, ...] | None = None
+    source_kinds: tuple[ThreadSourceKind, ...] | None
     """Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources.
     """
-    use_state_db_only: bool | None = None
+    use_state_db_only: bool | None
     """If true, return from the state DB without scanning JSONL rollouts to repair thread metadata. Omitted or false preserves scan-and-repair behavior.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, ancestor_thread_id: str | None = None, archived: bool | None = None, cursor: str | None = None, cwd: Any | None = None, excluded_thread_ids: tuple[str, ...] | None = None, limit: int | None = None, model_providers: tuple[str, ...] | None = None, originators: tuple[str, ...] | None = None, parent_thread_id: str | None = None, project_id: str | None = None, search_term: str | None = None, section_id: str | None = None, sort_direction: SortDirection | None = None, sort_key: ThreadSortKey | None = None, source_kinds: tuple[ThreadSourceKind, ...] | None = None, use_state_db_only: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "ancestor_thread_id", ancestor_thread_id)
+        _set(self, "archived", archived)
+        _set(self, "cursor", cursor)
+        _set(self, "cwd", cwd)
+        _set(self, "excluded_thread_ids", excluded_thread_ids)
+        _set(self, "limit", limit)
+        _set(self, "model_providers", model_providers)
+        _set(self, "originators", originators)
+        _set(self, "parent_thread_id", parent_thread_id)
+        _set(self, "project_id", project_id)
+        _set(self, "search_term", search_term)
+        _set(self, "section_id", section_id)
+        _set(self, "sort_direction", sort_direction)
+        _set(self, "sort_key", sort_key)
+        _set(self, "source_kinds", source_kinds)
+        _set(self, "use_state_db_only", use_state_db_only)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadListResponse:
+class ThreadListResponse(_Frozen):
     """``ThreadListResponse`` (wire object)."""
-    backwards_cursor: str | None = None
+    __slots__ = ("backwards_cursor", "data", "next_cursor", "read_states", "extra",)
+    backwards_cursor: str | None
     """Opaque cursor to pass as `cursor` when reversing `sortDirection`. This is only populated when the page contains at least one thread. Use it with the opposite `sortDirection`; for timestamp sorts it anchors at the start of the page timestamp so same-second updates are not skipped.
     """
     data: tuple[Thread, ...]
-    next_cursor: str | None = None
+    next_cursor: str | None
     """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return.
     """
-    read_states: Mapping[str, ThreadReadState] | None = None
+    read_states: Mapping[str, ThreadReadState] | None
     """Local receipts for eligible threads on this page, keyed by thread ID. Null means durable read state is unavailable; an absent key means that row is ineligible.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, backwards_cursor: str | None = None, data: tuple[Thread, ...], next_cursor: str | None = None, read_states: Mapping[str, ThreadReadState] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "backwards_cursor", backwards_cursor)
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "read_states", read_states)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadLoadedListParams:
+class ThreadLoadedListParams(_Frozen):
     """``ThreadLoadedListParams`` (wire object)."""
-    cursor: str | None = None
+    __slots__ = ("cursor", "limit", "extra",)
+    cursor: str | None
     """Opaque pagination cursor returned by a previous call."""
-    limit: int | None = None
+    limit: int | None
     """Optional page size; defaults to no limit."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, limit: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "limit", limit)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadLoadedListResponse:
+class ThreadLoadedListResponse(_Frozen):
     """``ThreadLoadedListResponse`` (wire object)."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[str, ...]
     """Thread ids for sessions currently loaded in memory."""
-    next_cursor: str | None = None
+    next_cursor: str | None
     """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[str, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadMemoryModeSetParams:
+class ThreadMemoryModeSetParams(_Frozen):
     """``ThreadMemoryModeSetParams`` (wire object)."""
+    __slots__ = ("mode", "thread_id", "extra",)
     mode: ThreadMemoryMode
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, mode: ThreadMemoryMode, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "mode", mode)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadMemoryModeSetResponse:
+class ThreadMemoryModeSetResponse(_Frozen):
     """``ThreadMemoryModeSetResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadMetadataGitInfoUpdateParams:
+class ThreadMetadataGitInfoUpdateParams(_Frozen):
     """``ThreadMetadataGitInfoUpdateParams`` (wire object)."""
-    branch: str | None = None
+    __slots__ = ("branch", "origin_url", "sha", "extra",)
+    branch: str | None
     """Omit to leave the stored branch unchanged, set to `null` to clear it, or provide a non-empty string to replace it.
     """
-    origin_url: str | None = None
+    origin_url: str | None
     """Omit to leave the stored origin URL unchanged, set to `null` to clear it, or provide a non-empty string to replace it.
     """
-    sha: str | None = None
+    sha: str | None
     """Omit to leave the stored commit unchanged, set to `null` to clear it, or provide a non-empty string to replace it.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, branch: str | None = None, origin_url: str | None = None, sha: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "branch", branch)
+        _set(self, "origin_url", origin_url)
+        _set(self, "sha", sha)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadMetadataUpdateParams:
+class ThreadMetadataUpdateParams(_Frozen):
     """``ThreadMetadataUpdateParams`` (wire object)."""
-    daybreak_enabled: bool | None = None
+    __slots__ = ("daybreak_enabled", "git_info", "project_id", "thread_id", "extra",)
+    daybreak_enabled: bool | None
     """Save the client's Daybreak choice for this persistent thread. Omitted or null leaves it unchanged. This does not select a turn's `cyberAccessProgram` or grant access.
     """
-    git_info: ThreadMetadataGitInfoUpdateParams | None = None
+    git_info: ThreadMetadataGitInfoUpdateParams | None
     """Patch the stored Git metadata for this thread. Omit a field to leave it unchanged, set it to `null` to clear it, or provide a string to replace the stored value.
     """
-    project_id: str | None = None
+    project_id: str | None
     """Omit to leave the project unchanged, use an empty string to clear it, or provide an existing project ID to assign it.
     """
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, daybreak_enabled: bool | None = None, git_info: ThreadMetadataGitInfoUpdateParams | None = None, project_id: str | None = None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "daybreak_enabled", daybreak_enabled)
+        _set(self, "git_info", git_info)
+        _set(self, "project_id", project_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadMetadataUpdateResponse:
+class ThreadMetadataUpdateResponse(_Frozen):
     """``ThreadMetadataUpdateResponse`` (wire object)."""
+    __slots__ = ("thread", "extra",)
     thread: Thread
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread: Thread, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread", thread)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadNameUpdatedNotification:
+class ThreadNameUpdatedNotification(_Frozen):
     """``ThreadNameUpdatedNotification`` (wire object)."""
+    __slots__ = ("thread_id", "thread_name", "extra",)
     thread_id: str
-    thread_name: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    thread_name: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, thread_name: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "thread_name", thread_name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadPredictionRequestParams:
+class ThreadPredictionRequestParams(_Frozen):
     """``ThreadPredictionRequestParams`` (wire object)."""
+    __slots__ = ("source_turn_id", "thread_id", "extra",)
     source_turn_id: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, source_turn_id: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "source_turn_id", source_turn_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadPredictionRequestResponse:
+class ThreadPredictionRequestResponse(_Frozen):
     """``ThreadPredictionRequestResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadPredictionUpdatedNotification:
+class ThreadPredictionUpdatedNotification(_Frozen):
     """``ThreadPredictionUpdatedNotification`` (wire object)."""
+    __slots__ = ("result", "source_turn_id", "thread_id", "extra",)
     result: ThreadPredictionResult
     source_turn_id: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, result: ThreadPredictionResult, source_turn_id: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "result", result)
+        _set(self, "source_turn_id", source_turn_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadProjectUpdatedNotification:
+class ThreadProjectUpdatedNotification(_Frozen):
     """``ThreadProjectUpdatedNotification`` (wire object)."""
+    __slots__ = ("project_id", "thread_id", "extra",)
     project_id: str | None
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, project_id: str | None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "project_id", project_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadQueueAddParams:
+class ThreadQueueAddParams(_Frozen):
     """``ThreadQueueAddParams`` (wire object)."""
+    __slots__ = ("client_user_message_id", "input", "thread_id", "extra",)
     client_user_message_id: str
     input: tuple[UserInput, ...]
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, client_user_message_id: str, input: tuple[UserInput, ...], thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "client_user_message_id", client_user_message_id)
+        _set(self, "input", input)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadQueueAddResponse:
+class ThreadQueueAddResponse(_Frozen):
     """``ThreadQueueAddResponse`` (wire object)."""
+    __slots__ = ("queued_submission", "extra",)
     queued_submission: QueuedSubmission
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, queued_submission: QueuedSubmission, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "queued_submission", queued_submission)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadQueueChangedNotification:
+class ThreadQueueChangedNotification(_Frozen):
     """``ThreadQueueChangedNotification`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadQueueDeleteParams:
+class ThreadQueueDeleteParams(_Frozen):
     """``ThreadQueueDeleteParams`` (wire object)."""
+    __slots__ = ("queued_submission_id", "thread_id", "extra",)
     queued_submission_id: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, queued_submission_id: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "queued_submission_id", queued_submission_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadQueueDeleteResponse:
+class ThreadQueueDeleteResponse(_Frozen):
     """``ThreadQueueDeleteResponse`` (wire object)."""
+    __slots__ = ("deleted", "extra",)
     deleted: bool
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, deleted: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "deleted", deleted)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadQueueListParams:
+class ThreadQueueListParams(_Frozen):
     """``ThreadQueueListParams`` (wire object)."""
-    cursor: str | None = None
+    __slots__ = ("cursor", "limit", "thread_id", "extra",)
+    cursor: str | None
     """Opaque pagination cursor returned by a previous call."""
-    limit: int | None = None
+    limit: int | None
     """Optional page size; defaults to the standard thread-list page size."""
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, limit: int | None = None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "limit", limit)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadQueueListResponse:
+class ThreadQueueListResponse(_Frozen):
     """``ThreadQueueListResponse`` (wire object)."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[QueuedSubmission, ...]
-    next_cursor: str | None = None
+    next_cursor: str | None
     """Opaque cursor for the next page, or `null` when no submissions remain."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[QueuedSubmission, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadQueueReorderParams:
+class ThreadQueueReorderParams(_Frozen):
     """``ThreadQueueReorderParams`` (wire object)."""
+    __slots__ = ("queued_submission_ids", "thread_id", "extra",)
     queued_submission_ids: tuple[str, ...]
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, queued_submission_ids: tuple[str, ...], thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "queued_submission_ids", queued_submission_ids)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadQueueReorderResponse:
+class ThreadQueueReorderResponse(_Frozen):
     """``ThreadQueueReorderResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadQueueStartParams:
+class ThreadQueueStartParams(_Frozen):
     """``ThreadQueueStartParams`` (wire object)."""
-    queued_submission_id: str | None = None
+    __slots__ = ("queued_submission_id", "thread_id", "extra",)
+    queued_submission_id: str | None
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, queued_submission_id: str | None = None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "queued_submission_id", queued_submission_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadQueueStartResponse:
+class ThreadQueueStartResponse(_Frozen):
     """``ThreadQueueStartResponse`` (wire object)."""
+    __slots__ = ("turn", "extra",)
     turn: Turn
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, turn: Turn, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "turn", turn)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadQueueUpdateParams:
+class ThreadQueueUpdateParams(_Frozen):
     """``ThreadQueueUpdateParams`` (wire object)."""
+    __slots__ = ("input", "queued_submission_id", "thread_id", "extra",)
     input: tuple[UserInput, ...]
     queued_submission_id: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, input: tuple[UserInput, ...], queued_submission_id: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "input", input)
+        _set(self, "queued_submission_id", queued_submission_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadQueueUpdateResponse:
+class ThreadQueueUpdateResponse(_Frozen):
     """``ThreadQueueUpdateResponse`` (wire object)."""
+    __slots__ = ("queued_submission", "extra",)
     queued_submission: QueuedSubmission
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, queued_submission: QueuedSubmission, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "queued_submission", queued_submission)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadReadParams:
+class ThreadReadParams(_Frozen):
     """``ThreadReadParams`` (wire object)."""
-    include_turns: bool | None = None
+    __slots__ = ("include_turns", "thread_id", "extra",)
+    include_turns: bool | None
     """When true, include turns and their items from rollout history. Full-history hydration is deprecated for paginated threads; prefer a metadata-only read and page with `thread/turns/list` and `thread/items/list`.
     """
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, include_turns: bool | None = None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "include_turns", include_turns)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadReadResponse:
+class ThreadReadResponse(_Frozen):
     """``ThreadReadResponse`` (wire object)."""
-    read_state: ThreadReadState | None = None
+    __slots__ = ("read_state", "thread", "extra",)
+    read_state: ThreadReadState | None
     """Local receipt. Null means this thread's durable read state is unavailable."""
     thread: Thread
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, read_state: ThreadReadState | None = None, thread: Thread, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "read_state", read_state)
+        _set(self, "thread", thread)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadReadState:
+class ThreadReadState(_Frozen):
     """The first unread position in a durable local thread. A null position means read. The opaque revision guards edits against activity or marks the caller has not seen.
     """
-    first_unread: ThreadUnreadPosition | None = None
+    __slots__ = ("first_unread", "revision", "extra",)
+    first_unread: ThreadUnreadPosition | None
     revision: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, first_unread: ThreadUnreadPosition | None = None, revision: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "first_unread", first_unread)
+        _set(self, "revision", revision)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadReadStateChangedNotification:
+class ThreadReadStateChangedNotification(_Frozen):
     """``ThreadReadStateChangedNotification`` (wire object)."""
+    __slots__ = ("read_state", "thread_id", "extra",)
     read_state: ThreadReadState
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, read_state: ThreadReadState, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "read_state", read_state)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadReadStateUpdateParams:
+class ThreadReadStateUpdateParams(_Frozen):
     """``ThreadReadStateUpdateParams`` (wire object)."""
+    __slots__ = ("expected_revision", "operation", "thread_id", "extra",)
     expected_revision: str
     """Revision of the row or transcript actually seen. Conflicts require a fresh user action.
     """
     operation: ThreadReadStateOperation
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, expected_revision: str, operation: ThreadReadStateOperation, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "expected_revision", expected_revision)
+        _set(self, "operation", operation)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadReadStateUpdateResponse:
+class ThreadReadStateUpdateResponse(_Frozen):
     """``ThreadReadStateUpdateResponse`` (wire object)."""
+    __slots__ = ("read_state", "extra",)
     read_state: ThreadReadState
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, read_state: ThreadReadState, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "read_state", read_state)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeAppendAudioParams:
+class ThreadRealtimeAppendAudioParams(_Frozen):
     """EXPERIMENTAL - append audio input to thread realtime."""
+    __slots__ = ("audio", "thread_id", "extra",)
     audio: ThreadRealtimeAudioChunk
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, audio: ThreadRealtimeAudioChunk, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "audio", audio)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeAppendAudioResponse:
+class ThreadRealtimeAppendAudioResponse(_Frozen):
     """EXPERIMENTAL - response for appending realtime audio input."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeAppendSpeechParams:
+class ThreadRealtimeAppendSpeechParams(_Frozen):
     """EXPERIMENTAL - append speakable text to thread realtime."""
+    __slots__ = ("text", "thread_id", "extra",)
     text: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, text: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "text", text)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeAppendSpeechResponse:
+class ThreadRealtimeAppendSpeechResponse(_Frozen):
     """EXPERIMENTAL - response for appending realtime speech."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeAppendTextParams:
+class ThreadRealtimeAppendTextParams(_Frozen):
     """EXPERIMENTAL - append text input to thread realtime."""
-    role: ConversationTextRole | None = None
+    __slots__ = ("role", "text", "thread_id", "extra",)
+    role: ConversationTextRole | None
     text: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, role: ConversationTextRole | None = None, text: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "role", role)
+        _set(self, "text", text)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeAppendTextResponse:
+class ThreadRealtimeAppendTextResponse(_Frozen):
     """EXPERIMENTAL - response for appending realtime text input."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeAudioChunk:
+class ThreadRealtimeAudioChunk(_Frozen):
     """EXPERIMENTAL - thread realtime audio chunk."""
+    __slots__ = ("data", "item_id", "num_channels", "sample_rate", "samples_per_channel", "extra",)
     data: str
-    item_id: str | None = None
+    item_id: str | None
     num_channels: int
     sample_rate: int
-    samples_per_channel: int | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    samples_per_channel: int | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: str, item_id: str | None = None, num_channels: int, sample_rate: int, samples_per_channel: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "item_id", item_id)
+        _set(self, "num_channels", num_channels)
+        _set(self, "sample_rate", sample_rate)
+        _set(self, "samples_per_channel", samples_per_channel)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeClosedNotification:
+class ThreadRealtimeClosedNotification(_Frozen):
     """EXPERIMENTAL - emitted when thread realtime transport closes."""
-    reason: str | None = None
+    __slots__ = ("reason", "thread_id", "extra",)
+    reason: str | None
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, reason: str | None = None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "reason", reason)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeErrorNotification:
+class ThreadRealtimeErrorNotification(_Frozen):
     """EXPERIMENTAL - emitted when thread realtime encounters an error."""
+    __slots__ = ("message", "thread_id", "extra",)
     message: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, message: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "message", message)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeInitialItem:
+class ThreadRealtimeInitialItem(_Frozen):
     """EXPERIMENTAL - role-bearing text item included when a realtime V3 session starts."""
+    __slots__ = ("role", "text", "extra",)
     role: ConversationTextRole
     text: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, role: ConversationTextRole, text: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "role", role)
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeItemAddedNotification:
+class ThreadRealtimeItemAddedNotification(_Frozen):
     """EXPERIMENTAL - raw non-audio thread realtime item emitted by the backend."""
+    __slots__ = ("item", "thread_id", "extra",)
     item: Any
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item: Any, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item", item)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeItemCompletedNotification:
+class ThreadRealtimeItemCompletedNotification(_Frozen):
     """EXPERIMENTAL - a realtime timeline item published after canonical commit."""
+    __slots__ = ("item", "thread_id", "extra",)
     item: ThreadRealtimeItem
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item: ThreadRealtimeItem, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item", item)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeItemStartedNotification:
+class ThreadRealtimeItemStartedNotification(_Frozen):
     """EXPERIMENTAL - a realtime timeline item started before its content streams."""
+    __slots__ = ("item", "thread_id", "extra",)
     item: ThreadRealtimeItem
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item: ThreadRealtimeItem, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item", item)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeItemTranscriptDeltaNotification:
+class ThreadRealtimeItemTranscriptDeltaNotification(_Frozen):
     """EXPERIMENTAL - text appended to an active realtime transcript item."""
+    __slots__ = ("delta", "item_id", "thread_id", "extra",)
     delta: str
     item_id: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, delta: str, item_id: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "delta", delta)
+        _set(self, "item_id", item_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeListVoicesParams:
+class ThreadRealtimeListVoicesParams(_Frozen):
     """EXPERIMENTAL - list voices supported by thread realtime."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeListVoicesResponse:
+class ThreadRealtimeListVoicesResponse(_Frozen):
     """EXPERIMENTAL - response for listing supported realtime voices."""
+    __slots__ = ("voices", "extra",)
     voices: RealtimeVoicesList
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, voices: RealtimeVoicesList, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "voices", voices)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeOutputAudioDeltaNotification:
+class ThreadRealtimeOutputAudioDeltaNotification(_Frozen):
     """EXPERIMENTAL - streamed output audio emitted by thread realtime."""
+    __slots__ = ("audio", "thread_id", "extra",)
     audio: ThreadRealtimeAudioChunk
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, audio: ThreadRealtimeAudioChunk, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "audio", audio)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeSdpNotification:
+class ThreadRealtimeSdpNotification(_Frozen):
     """EXPERIMENTAL - emitted with the remote SDP for a WebRTC realtime session."""
+    __slots__ = ("sdp", "thread_id", "extra",)
     sdp: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, sdp: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "sdp", sdp)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeStartParams:
+class ThreadRealtimeStartParams(_Frozen):
     """EXPERIMENTAL - start a thread-scoped realtime session."""
-    backend_reasoning_status: bool | None = None
+    __slots__ = ("backend_reasoning_status", "client_managed_handoffs", "codex_response_handoff_channel_prefixes", "codex_response_handoff_mode", "codex_response_item_prefix", "codex_responses_as_items", "delegation_ack_filler", "flush_transcript_tail_on_session_end", "include_startup_context", "initial_items", "model", "output_modality", "prompt", "realtime_end_instructions", "realtime_session_id", "realtime_start_instructions", "thread_id", "transport", "version", "voice", "extra",)
+    backend_reasoning_status: bool | None
     """Relays public reasoning summaries as quiet context for realtime V3 delegations. Defaults to false.
     """
-    client_managed_handoffs: bool | None = None
+    client_managed_handoffs: bool | None
     """Leaves Codex response handoffs to the client's explicit append calls instead of forwarding them automatically. Defaults to false.
     """
-    codex_response_handoff_channel_prefixes: Mapping[str, tuple[str, ...]] | None = None
+    codex_response_handoff_channel_prefixes: Mapping[str, tuple[str, ...]] | None
     """Overrides BEM channel prefixes by `analysis`, `commentary`, or `final`. Omitted channels retain their default uppercase bracketed prefixes.
     """
-    codex_response_handoff_mode: CodexResponseHandoffMode | None = None
+    codex_response_handoff_mode: CodexResponseHandoffMode | None
     """Selects how automatic Codex responses are routed in Frameless Bidi sessions. Omitted values default to `thinking`. Realtime V1 and V2 ignore this setting.
     """
-    codex_response_item_prefix: str | None = None
+    codex_response_item_prefix: str | None
     """Optional prefix added to automatic Codex response items when `codexResponsesAsItems` is true.
     """
-    codex_responses_as_items: bool | None = None
+    codex_responses_as_items: bool | None
     """Sends automatic Codex responses as realtime conversation items instead of handoff appends.
     """
-    delegation_ack_filler: bool | None = None
+    delegation_ack_filler: bool | None
     """Controls whether a realtime V3 delegation produces an acknowledgement filler. Omitted values preserve the Realtime API's default behavior.
     """
-    flush_transcript_tail_on_session_end: bool | None = None
+    flush_transcript_tail_on_session_end: bool | None
     """Routes any transcript tail remaining at session end through Codex. Defaults to false. TODO: Remove this rollout knob once transcript-tail flushing is always enabled.
     """
-    include_startup_context: bool | None = None
+    include_startup_context: bool | None
     """Set to false to start without Codex's startup context. Omitted or null includes it."""
-    initial_items: tuple[ThreadRealtimeInitialItem, ...] | None = None
+    initial_items: tuple[ThreadRealtimeInitialItem, ...] | None
     """Adds complete role-bearing text items to the initial Frameless Bidi session history. This is only supported by realtime V3 and is sent during session startup. Requests are limited to 128 items and 8,192 estimated text tokens in total.
     """
-    model: str | None = None
+    model: str | None
     """Overrides the configured realtime model for this session only."""
     output_modality: RealtimeOutputModality
     """Selects text or audio output for the realtime session. Transport and voice stay independent so clients can choose how they connect separately from what the model emits.
     """
-    prompt: str | None = None
-    realtime_end_instructions: str | None = None
+    prompt: str | None
+    realtime_end_instructions: str | None
     """Developer instructions given to the backing Codex model when this realtime session ends.
     """
-    realtime_session_id: str | None = None
-    realtime_start_instructions: str | None = None
+    realtime_session_id: str | None
+    realtime_start_instructions: str | None
     """Developer instructions given to the backing Codex model when this realtime session starts.
     """
     thread_id: str
-    transport: ThreadRealtimeStartTransport | None = None
-    version: RealtimeConversationVersion | None = None
+    transport: ThreadRealtimeStartTransport | None
+    version: RealtimeConversationVersion | None
     """Overrides the configured realtime protocol version for this session only."""
-    voice: RealtimeVoice | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    voice: RealtimeVoice | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, backend_reasoning_status: bool | None = None, client_managed_handoffs: bool | None = None, codex_response_handoff_channel_prefixes: Mapping[str, tuple[str, ...]] | None = None, codex_response_handoff_mode: CodexResponseHandoffMode | None = None, codex_response_item_prefix: str | None = None, codex_responses_as_items: bool | None = None, delegation_ack_filler: bool | None = None, flush_transcript_tail_on_session_end: bool | None = None, include_startup_context: bool | None = None, initial_items: tuple[ThreadRealtimeInitialItem, ...] | None = None, model: str | None = None, output_modality: RealtimeOutputModality, prompt: str | None = None, realtime_end_instructions: str | None = None, realtime_session_id: str | None = None, realtime_start_instructions: str | None = None, thread_id: str, transport: ThreadRealtimeStartTransport | None = None, version: RealtimeConversationVersion | None = None, voice: RealtimeVoice | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "backend_reasoning_status", backend_reasoning_status)
+        _set(self, "client_managed_handoffs", client_managed_handoffs)
+        _set(self, "codex_response_handoff_channel_prefixes", codex_response_handoff_channel_prefixes)
+        _set(self, "codex_response_handoff_mode", codex_response_handoff_mode)
+        _set(self, "codex_response_item_prefix", codex_response_item_prefix)
+        _set(self, "codex_responses_as_items", codex_responses_as_items)
+        _set(self, "delegation_ack_filler", delegation_ack_filler)
+        _set(self, "flush_transcript_tail_on_session_end", flush_transcript_tail_on_session_end)
+        _set(self, "include_startup_context", include_startup_context)
+        _set(self, "initial_items", initial_items)
+        _set(self, "model", model)
+        _set(self, "output_modality", output_modality)
+        _set(self, "prompt", prompt)
+        _set(self, "realtime_end_instructions", realtime_end_instructions)
+        _set(self, "realtime_session_id", realtime_session_id)
+        _set(self, "realtime_start_instructions", realtime_start_instructions)
+        _set(self, "thread_id", thread_id)
+        _set(self, "transport", transport)
+        _set(self, "version", version)
+        _set(self, "voice", voice)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeStartResponse:
+class ThreadRealtimeStartResponse(_Frozen):
     """EXPERIMENTAL - response for starting thread realtime."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeStartedNotification:
+class ThreadRealtimeStartedNotification(_Frozen):
     """EXPERIMENTAL - emitted when thread realtime startup is accepted."""
-    realtime_session_id: str | None = None
+    __slots__ = ("realtime_session_id", "thread_id", "version", "extra",)
+    realtime_session_id: str | None
     thread_id: str
     version: RealtimeConversationVersion
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, realtime_session_id: str | None = None, thread_id: str, version: RealtimeConversationVersion, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "realtime_session_id", realtime_session_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "version", version)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeStopParams:
+class ThreadRealtimeStopParams(_Frozen):
     """EXPERIMENTAL - stop thread realtime."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeStopResponse:
+class ThreadRealtimeStopResponse(_Frozen):
     """EXPERIMENTAL - response for stopping thread realtime."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeTranscriptDeltaNotification:
+class ThreadRealtimeTranscriptDeltaNotification(_Frozen):
     """EXPERIMENTAL - flat transcript delta emitted whenever realtime transcript text changes.
     """
+    __slots__ = ("delta", "role", "thread_id", "extra",)
     delta: str
     """Live transcript delta from the realtime event."""
     role: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, delta: str, role: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "delta", delta)
+        _set(self, "role", role)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRealtimeTranscriptDoneNotification:
+class ThreadRealtimeTranscriptDoneNotification(_Frozen):
     """EXPERIMENTAL - final transcript text emitted when realtime completes a transcript part.
     """
+    __slots__ = ("role", "text", "thread_id", "extra",)
     role: str
     text: str
     """Final complete text for the transcript part."""
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, role: str, text: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "role", role)
+        _set(self, "text", text)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadResumeInitialTurnsPageParams:
+class ThreadResumeInitialTurnsPageParams(_Frozen):
     """``ThreadResumeInitialTurnsPageParams`` (wire object)."""
-    items_view: TurnItemsView | None = None
+    __slots__ = ("items_view", "limit", "sort_direction", "extra",)
+    items_view: TurnItemsView | None
     """How much item detail to include for each returned turn; defaults to summary."""
-    limit: int | None = None
+    limit: int | None
     """Optional turn page size."""
-    sort_direction: SortDirection | None = None
+    sort_direction: SortDirection | None
     """Optional turn pagination direction; defaults to descending."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, items_view: TurnItemsView | None = None, limit: int | None = None, sort_direction: SortDirection | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "items_view", items_view)
+        _set(self, "limit", limit)
+        _set(self, "sort_direction", sort_direction)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadResumeParams:
+class ThreadResumeParams(_Frozen):
     """There are three ways to resume a thread: 1. By thread_id: load the thread from disk by thread_id and resume it. 2. By history: instantiate the thread from memory and resume it. 3. By path: load the thread from disk by path and resume it.
 
     For non-running threads, the precedence is: history > non-empty path > thread_id. If using history or a non-empty path for a non-running thread, the thread_id param will be ignored.
@@ -7793,101 +12111,149 @@ class ThreadResumeParams:
 
     Prefer using thread_id whenever possible.
     """
-    approval_policy: Any | None = None
-    approvals_reviewer: ApprovalsReviewer | None = None
+    __slots__ = ("approval_policy", "approvals_reviewer", "base_instructions", "config", "cwd", "developer_instructions", "exclude_turns", "history", "initial_turns_page", "model", "model_provider", "path", "permissions", "personality", "runtime_workspace_roots", "sandbox", "service_tier", "thread_id", "extra",)
+    approval_policy: Any | None
+    approvals_reviewer: ApprovalsReviewer | None
     """Override where approval requests are routed for review on this thread and subsequent turns.
     """
-    base_instructions: str | None = None
-    config: Any | None = None
-    cwd: str | None = None
-    developer_instructions: str | None = None
-    exclude_turns: bool | None = None
+    base_instructions: str | None
+    config: Any | None
+    cwd: str | None
+    developer_instructions: str | None
+    exclude_turns: bool | None
     """When true, return only thread metadata and live-resume state without populating `thread.turns`. This is useful when the client plans to call `thread/turns/list` immediately after resuming. Full-history hydration is deprecated for paginated threads; use this with `thread/turns/list` and `thread/items/list` instead.
     """
-    history: tuple[ResponseItem, ...] | None = None
+    history: tuple[ResponseItem, ...] | None
     """[UNSTABLE] FOR CODEX CLOUD - DO NOT USE. If specified, the thread will be resumed with the provided history instead of loaded from disk.
     """
-    initial_turns_page: ThreadResumeInitialTurnsPageParams | None = None
+    initial_turns_page: ThreadResumeInitialTurnsPageParams | None
     """When present, include a `thread/turns/list` page in the resume response so clients can bootstrap recent turns without a second request.
     """
-    model: str | None = None
+    model: str | None
     """Configuration overrides for the resumed thread, if any."""
-    model_provider: str | None = None
-    path: str | None = None
+    model_provider: str | None
+    path: str | None
     """[UNSTABLE] Specify the rollout path to resume from. If specified for a non-running thread, the thread_id param will be ignored. If thread_id identifies a running thread, the path must match the active rollout path.
     """
-    permissions: str | None = None
+    permissions: str | None
     """Named profile id for the resumed thread. Cannot be combined with `sandbox`."""
-    personality: Personality | None = None
+    personality: Personality | None
     """@deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
     """
-    runtime_workspace_roots: tuple[str, ...] | None = None
+    runtime_workspace_roots: tuple[str, ...] | None
     """Replace the thread's runtime workspace roots. Paths must be absolute."""
-    sandbox: SandboxMode | None = None
-    service_tier: str | None = None
+    sandbox: SandboxMode | None
+    service_tier: str | None
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, approval_policy: Any | None = None, approvals_reviewer: ApprovalsReviewer | None = None, base_instructions: str | None = None, config: Any | None = None, cwd: str | None = None, developer_instructions: str | None = None, exclude_turns: bool | None = None, history: tuple[ResponseItem, ...] | None = None, initial_turns_page: ThreadResumeInitialTurnsPageParams | None = None, model: str | None = None, model_provider: str | None = None, path: str | None = None, permissions: str | None = None, personality: Personality | None = None, runtime_workspace_roots: tuple[str, ...] | None = None, sandbox: SandboxMode | None = None, service_tier: str | None = None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "approval_policy", approval_policy)
+        _set(self, "approvals_reviewer", approvals_reviewer)
+        _set(self, "base_instructions", base_instructions)
+        _set(self, "config", config)
+        _set(self, "cwd", cwd)
+        _set(self, "developer_instructions", developer_instructions)
+        _set(self, "exclude_turns", exclude_turns)
+        _set(self, "history", history)
+        _set(self, "initial_turns_page", initial_turns_page)
+        _set(self, "model", model)
+        _set(self, "model_provider", model_provider)
+        _set(self, "path", path)
+        _set(self, "permissions", permissions)
+        _set(self, "personality", personality)
+        _set(self, "runtime_workspace_roots", runtime_workspace_roots)
+        _set(self, "sandbox", sandbox)
+        _set(self, "service_tier", service_tier)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadResumeResponse:
+class ThreadResumeResponse(_Frozen):
     """``ThreadResumeResponse`` (wire object)."""
-    active_permission_profile: ActivePermissionProfile | None = None
+    __slots__ = ("active_permission_profile", "approval_policy", "approvals_reviewer", "collaboration_mode", "cwd", "disabled_plugin_ids", "initial_turns_page", "instruction_sources", "items_backwards_cursor", "model", "model_provider", "multi_agent_mode", "reasoning_effort", "runtime_workspace_roots", "sandbox", "service_tier", "thread", "turns_backwards_cursor", "extra",)
+    active_permission_profile: ActivePermissionProfile | None
     """Named or implicit built-in profile that produced the active permissions, when known."""
     approval_policy: Any
     approvals_reviewer: ApprovalsReviewer
     """Reviewer currently used for approval requests on this thread."""
-    collaboration_mode: CollaborationMode | None = None
+    collaboration_mode: CollaborationMode | None
     """Effective collaboration mode. Absent when resuming from an older server."""
     cwd: str
-    disabled_plugin_ids: tuple[str, ...] | None = None
+    disabled_plugin_ids: tuple[str, ...] | None
     """Saved list of disabled plugin IDs. Does not yet filter plugin capabilities."""
-    initial_turns_page: TurnsPage | None = None
+    initial_turns_page: TurnsPage | None
     """`thread/turns/list` page returned when requested by `initialTurnsPage`."""
-    instruction_sources: tuple[str, ...] | None = None
+    instruction_sources: tuple[str, ...] | None
     """Environment-native paths to instruction source files currently loaded for this thread.
     """
-    items_backwards_cursor: str | None = None
+    items_backwards_cursor: str | None
     """Opaque cursor for hydrating paginated items backwards.
 
     Pass this as `cursor` to `thread/items/list` with `sortDirection: "desc"`. The first page includes the item identified by the cursor.
     """
     model: str
     model_provider: str
-    multi_agent_mode: Any = None
+    multi_agent_mode: Any
     """@deprecated Always `explicitRequestOnly`. Use `reasoningEffort` for Ultra behavior."""
-    reasoning_effort: str | None = None
-    runtime_workspace_roots: tuple[str, ...] | None = None
+    reasoning_effort: str | None
+    runtime_workspace_roots: tuple[str, ...] | None
     """Thread-scoped runtime workspace roots used to materialize `:workspace_roots`."""
     sandbox: SandboxPolicy
     """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance.
     """
-    service_tier: str | None = None
+    service_tier: str | None
     thread: Thread
-    turns_backwards_cursor: str | None = None
+    turns_backwards_cursor: str | None
     """Opaque cursor for hydrating paginated turns backwards.
 
     Pass this as `cursor` to `thread/turns/list` with `sortDirection: "desc"`. The first page includes the turn identified by the cursor.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, active_permission_profile: ActivePermissionProfile | None = None, approval_policy: Any, approvals_reviewer: ApprovalsReviewer, collaboration_mode: CollaborationMode | None = None, cwd: str, disabled_plugin_ids: tuple[str, ...] | None = None, initial_turns_page: TurnsPage | None = None, instruction_sources: tuple[str, ...] | None = None, items_backwards_cursor: str | None = None, model: str, model_provider: str, multi_agent_mode: Any = None, reasoning_effort: str | None = None, runtime_workspace_roots: tuple[str, ...] | None = None, sandbox: SandboxPolicy, service_tier: str | None = None, thread: Thread, turns_backwards_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "active_permission_profile", active_permission_profile)
+        _set(self, "approval_policy", approval_policy)
+        _set(self, "approvals_reviewer", approvals_reviewer)
+        _set(self, "collaboration_mode", collaboration_mode)
+        _set(self, "cwd", cwd)
+        _set(self, "disabled_plugin_ids", disabled_plugin_ids)
+        _set(self, "initial_turns_page", initial_turns_page)
+        _set(self, "instruction_sources", instruction_sources)
+        _set(self, "items_backwards_cursor", items_backwards_cursor)
+        _set(self, "model", model)
+        _set(self, "model_provider", model_provider)
+        _set(self, "multi_agent_mode", multi_agent_mode)
+        _set(self, "reasoning_effort", reasoning_effort)
+        _set(self, "runtime_workspace_roots", runtime_workspace_roots)
+        _set(self, "sandbox", sandbox)
+        _set(self, "service_tier", service_tier)
+        _set(self, "thread", thread)
+        _set(self, "turns_backwards_cursor", turns_backwards_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRevertParams:
+class ThreadRevertParams(_Frozen):
     """Replace a paginated thread's durable history with the prefix before one turn.
 
     This only changes persisted conversation history. It does not revert local file changes.
     """
+    __slots__ = ("before_turn_id", "thread_id", "extra",)
     before_turn_id: str
     """Turn excluded from the replacement history, together with every later turn."""
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, before_turn_id: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "before_turn_id", before_turn_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRevertResponse:
+class ThreadRevertResponse(_Frozen):
     """``ThreadRevertResponse`` (wire object)."""
-    items_backwards_cursor: str | None = None
+    __slots__ = ("items_backwards_cursor", "thread", "turns_backwards_cursor", "extra",)
+    items_backwards_cursor: str | None
     """Opaque cursor for hydrating paginated items backwards.
 
     Pass this as `cursor` to `thread/items/list` with `sortDirection: "desc"`. The first page includes the item identified by the cursor.
@@ -7895,24 +12261,34 @@ class ThreadRevertResponse:
     thread: Thread
     """Updated loaded thread metadata. `turns` is always empty; hydrate retained history through `thread/turns/list`.
     """
-    turns_backwards_cursor: str | None = None
+    turns_backwards_cursor: str | None
     """Opaque cursor for hydrating paginated turns backwards.
 
     Pass this as `cursor` to `thread/turns/list` with `sortDirection: "desc"`. The first page includes the turn identified by the cursor.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, items_backwards_cursor: str | None = None, thread: Thread, turns_backwards_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "items_backwards_cursor", items_backwards_cursor)
+        _set(self, "thread", thread)
+        _set(self, "turns_backwards_cursor", turns_backwards_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadRevertedNotification:
+class ThreadRevertedNotification(_Frozen):
     """``ThreadRevertedNotification`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSearchOccurrence:
+class ThreadSearchOccurrence(_Frozen):
     """One visible message occurrence returned by [`ThreadSearchOccurrencesResponse`]."""
+    __slots__ = ("item_id", "snippet", "snippet_match_range", "turn_cursor", "turn_id", "extra",)
     item_id: str
     snippet: str
     snippet_match_range: ThreadSearchTextRange
@@ -7920,922 +12296,1432 @@ class ThreadSearchOccurrence:
     turn_cursor: str
     """Opaque inclusive cursor accepted by `thread/turns/list` for this turn."""
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, item_id: str, snippet: str, snippet_match_range: ThreadSearchTextRange, turn_cursor: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "item_id", item_id)
+        _set(self, "snippet", snippet)
+        _set(self, "snippet_match_range", snippet_match_range)
+        _set(self, "turn_cursor", turn_cursor)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSearchOccurrencesParams:
+class ThreadSearchOccurrencesParams(_Frozen):
     """Parameters for searching visible message occurrences within one paginated thread."""
-    cursor: str | None = None
+    __slots__ = ("cursor", "limit", "search_term", "thread_id", "extra",)
+    cursor: str | None
     """Opaque cursor returned by a previous call for the same thread and search term."""
-    limit: int | None = None
+    limit: int | None
     """Optional occurrence page size."""
     search_term: str
     """Case-insensitive literal substring to find in visible user messages and both partial and final assistant answers.
     """
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, limit: int | None = None, search_term: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "limit", limit)
+        _set(self, "search_term", search_term)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSearchOccurrencesResponse:
+class ThreadSearchOccurrencesResponse(_Frozen):
     """``ThreadSearchOccurrencesResponse`` (wire object)."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[ThreadSearchOccurrence, ...]
     """Occurrences in chronological message order."""
-    next_cursor: str | None = None
+    next_cursor: str | None
     """Opaque cursor to continue after the last returned occurrence."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[ThreadSearchOccurrence, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSearchParams:
+class ThreadSearchParams(_Frozen):
     """``ThreadSearchParams`` (wire object)."""
-    archived: bool | None = None
+    __slots__ = ("archived", "cursor", "limit", "search_term", "sort_direction", "sort_key", "source_kinds", "extra",)
+    archived: bool | None
     """Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
     """
-    cursor: str | None = None
+    cursor: str | None
     """Opaque pagination cursor returned by a previous call."""
-    limit: int | None = None
+    limit: int | None
     """Optional page size; defaults to a reasonable server-side value."""
     search_term: str
     """Required substring/full-text query for thread search."""
-    sort_direction: SortDirection | None = None
+    sort_direction: SortDirection | None
     """Optional sort direction; defaults to descending (newest first)."""
-    sort_key: ThreadSearchSortKey | None = None
+    sort_key: ThreadSearchSortKey | None
     """Optional sort key; defaults to created_at."""
-    source_kinds: tuple[ThreadSourceKind, ...] | None = None
+    source_kinds: tuple[ThreadSourceKind, ...] | None
     """Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, archived: bool | None = None, cursor: str | None = None, limit: int | None = None, search_term: str, sort_direction: SortDirection | None = None, sort_key: ThreadSearchSortKey | None = None, source_kinds: tuple[ThreadSourceKind, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "archived", archived)
+        _set(self, "cursor", cursor)
+        _set(self, "limit", limit)
+        _set(self, "search_term", search_term)
+        _set(self, "sort_direction", sort_direction)
+        _set(self, "sort_key", sort_key)
+        _set(self, "source_kinds", source_kinds)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSearchResponse:
+class ThreadSearchResponse(_Frozen):
     """``ThreadSearchResponse`` (wire object)."""
-    backwards_cursor: str | None = None
+    __slots__ = ("backwards_cursor", "data", "next_cursor", "extra",)
+    backwards_cursor: str | None
     """Opaque cursor to pass as `cursor` when reversing `sortDirection`. This is only populated when the page contains at least one thread. Use it with the opposite `sortDirection`; for timestamp sorts it anchors at the start of the page timestamp so same-second updates are not skipped.
     """
     data: tuple[ThreadSearchResult, ...]
-    next_cursor: str | None = None
+    next_cursor: str | None
     """Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, backwards_cursor: str | None = None, data: tuple[ThreadSearchResult, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "backwards_cursor", backwards_cursor)
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSearchResult:
+class ThreadSearchResult(_Frozen):
     """``ThreadSearchResult`` (wire object)."""
+    __slots__ = ("snippet", "thread", "extra",)
     snippet: str
     thread: Thread
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, snippet: str, thread: Thread, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "snippet", snippet)
+        _set(self, "thread", thread)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSearchTextRange:
+class ThreadSearchTextRange(_Frozen):
     """UTF-16 code-unit range within `snippet`."""
+    __slots__ = ("end", "start", "extra",)
     end: int
     """Exclusive UTF-16 code-unit offset."""
     start: int
     """Inclusive UTF-16 code-unit offset."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, end: int, start: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "end", end)
+        _set(self, "start", start)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSection:
+class ThreadSection(_Frozen):
     """An independently persisted, user-visible thread section."""
-    appearance: ThreadSectionAppearance | None = None
+    __slots__ = ("appearance", "id", "name", "extra",)
+    appearance: ThreadSectionAppearance | None
     """Optional appearance synchronized across clients."""
     id: str
     """Opaque UUIDv7 identity that remains stable when the section is renamed."""
     name: str
     """The current user-visible section name."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, appearance: ThreadSectionAppearance | None = None, id: str, name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "appearance", appearance)
+        _set(self, "id", id)
+        _set(self, "name", name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSectionAppearance:
+class ThreadSectionAppearance(_Frozen):
     """Extensible visual presentation for a custom thread section."""
-    color: str | None = None
-    icon: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("color", "icon", "extra",)
+    color: str | None
+    icon: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, color: str | None = None, icon: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "color", color)
+        _set(self, "icon", icon)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSectionCreateParams:
+class ThreadSectionCreateParams(_Frozen):
     """Parameters for creating an independently persisted thread section."""
-    appearance: ThreadSectionAppearance | None = None
+    __slots__ = ("appearance", "name", "extra",)
+    appearance: ThreadSectionAppearance | None
     name: str
     """The user-visible name of the section."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, appearance: ThreadSectionAppearance | None = None, name: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "appearance", appearance)
+        _set(self, "name", name)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSectionCreateResponse:
+class ThreadSectionCreateResponse(_Frozen):
     """The independently persisted section created by the server."""
+    __slots__ = ("section", "extra",)
     section: ThreadSection
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, section: ThreadSection, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "section", section)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSectionDeleteParams:
+class ThreadSectionDeleteParams(_Frozen):
     """Parameters for deleting an independently persisted thread section."""
+    __slots__ = ("section_id", "extra",)
     section_id: str
     """The stable, server-generated identity of the section to delete."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, section_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "section_id", section_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSectionDeleteResponse:
+class ThreadSectionDeleteResponse(_Frozen):
     """Successful deletion does not return additional section data."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSectionListParams:
+class ThreadSectionListParams(_Frozen):
     """Parameters for listing independently persisted thread sections."""
-    cursor: str | None = None
+    __slots__ = ("cursor", "limit", "extra",)
+    cursor: str | None
     """Opaque pagination cursor returned by a previous call."""
-    limit: int | None = None
+    limit: int | None
     """Maximum number of sections to return."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, limit: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "limit", limit)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSectionListResponse:
+class ThreadSectionListResponse(_Frozen):
     """One page of independently persisted thread sections."""
+    __slots__ = ("data", "next_cursor", "extra",)
     data: tuple[ThreadSection, ...]
-    next_cursor: str | None = None
+    next_cursor: str | None
     """Opaque cursor for the next page, or `null` when no sections remain."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, data: tuple[ThreadSection, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSectionMoveParams:
+class ThreadSectionMoveParams(_Frozen):
     """Parameters for moving a thread within a server-owned section ordering."""
-    before_thread_id: str | None = None
+    __slots__ = ("before_thread_id", "section_id", "thread_id", "extra",)
+    before_thread_id: str | None
     """Existing thread to insert before; omission or null appends to the section."""
     section_id: str | None
     """Destination section, or `null` to remove the thread from its section."""
     thread_id: str
     """Thread to move into, within, or out of a section."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, before_thread_id: str | None = None, section_id: str | None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "before_thread_id", before_thread_id)
+        _set(self, "section_id", section_id)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSectionMoveResponse:
+class ThreadSectionMoveResponse(_Frozen):
     """``ThreadSectionMoveResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSectionUpdateParams:
+class ThreadSectionUpdateParams(_Frozen):
     """Parameters for updating an independently persisted thread section."""
-    appearance: ThreadSectionAppearance | None = None
+    __slots__ = ("appearance", "name", "section_id", "extra",)
+    appearance: ThreadSectionAppearance | None
     """Omit to preserve appearance, use `null` to clear it, or provide a replacement."""
     name: str
     """The updated user-visible name of the section."""
     section_id: str
     """The stable, server-generated identity of the section to update."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, appearance: ThreadSectionAppearance | None = None, name: str, section_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "appearance", appearance)
+        _set(self, "name", name)
+        _set(self, "section_id", section_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSectionUpdateResponse:
+class ThreadSectionUpdateResponse(_Frozen):
     """The independently persisted section after its name is updated."""
+    __slots__ = ("section", "extra",)
     section: ThreadSection
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, section: ThreadSection, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "section", section)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSetNameParams:
+class ThreadSetNameParams(_Frozen):
     """``ThreadSetNameParams`` (wire object)."""
+    __slots__ = ("name", "thread_id", "extra",)
     name: str
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSetNameResponse:
+class ThreadSetNameResponse(_Frozen):
     """``ThreadSetNameResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSettings:
+class ThreadSettings(_Frozen):
     """``ThreadSettings`` (wire object)."""
-    active_permission_profile: ActivePermissionProfile | None = None
+    __slots__ = ("active_permission_profile", "approval_policy", "approvals_reviewer", "collaboration_mode", "cwd", "disabled_plugin_ids", "effort", "model", "model_provider", "multi_agent_mode", "personality", "sandbox_policy", "service_tier", "summary", "extra",)
+    active_permission_profile: ActivePermissionProfile | None
     approval_policy: Any
     approvals_reviewer: ApprovalsReviewer
     collaboration_mode: CollaborationMode
     cwd: str
-    disabled_plugin_ids: tuple[str, ...] | None = None
+    disabled_plugin_ids: tuple[str, ...] | None
     """Saved list of disabled plugin IDs. Does not yet filter plugin capabilities."""
-    effort: str | None = None
+    effort: str | None
     model: str
     model_provider: str
-    multi_agent_mode: Any = None
+    multi_agent_mode: Any
     """@deprecated Always `explicitRequestOnly`. Use `effort` for Ultra behavior."""
-    personality: Personality | None = None
+    personality: Personality | None
     """@deprecated Reports the saved setting; `friendly` and `pragmatic` no longer select a style.
     """
     sandbox_policy: SandboxPolicy
-    service_tier: str | None = None
-    summary: ReasoningSummary | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    service_tier: str | None
+    summary: ReasoningSummary | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, active_permission_profile: ActivePermissionProfile | None = None, approval_policy: Any, approvals_reviewer: ApprovalsReviewer, collaboration_mode: CollaborationMode, cwd: str, disabled_plugin_ids: tuple[str, ...] | None = None, effort: str | None = None, model: str, model_provider: str, multi_agent_mode: Any = None, personality: Personality | None = None, sandbox_policy: SandboxPolicy, service_tier: str | None = None, summary: ReasoningSummary | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "active_permission_profile", active_permission_profile)
+        _set(self, "approval_policy", approval_policy)
+        _set(self, "approvals_reviewer", approvals_reviewer)
+        _set(self, "collaboration_mode", collaboration_mode)
+        _set(self, "cwd", cwd)
+        _set(self, "disabled_plugin_ids", disabled_plugin_ids)
+        _set(self, "effort", effort)
+        _set(self, "model", model)
+        _set(self, "model_provider", model_provider)
+        _set(self, "multi_agent_mode", multi_agent_mode)
+        _set(self, "personality", personality)
+        _set(self, "sandbox_policy", sandbox_policy)
+        _set(self, "service_tier", service_tier)
+        _set(self, "summary", summary)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSettingsUpdateParams:
+class ThreadSettingsUpdateParams(_Frozen):
     """``ThreadSettingsUpdateParams`` (wire object)."""
-    approval_policy: Any | None = None
+    __slots__ = ("approval_policy", "approvals_reviewer", "collaboration_mode", "cwd", "disabled_plugin_ids", "effort", "model", "multi_agent_mode", "permissions", "personality", "sandbox_policy", "service_tier", "summary", "thread_id", "extra",)
+    approval_policy: Any | None
     """Override the approval policy for subsequent turns."""
-    approvals_reviewer: ApprovalsReviewer | None = None
+    approvals_reviewer: ApprovalsReviewer | None
     """Override where approval requests are routed for subsequent turns."""
-    collaboration_mode: CollaborationMode | None = None
+    collaboration_mode: CollaborationMode | None
     """EXPERIMENTAL - Set a pre-set collaboration mode for subsequent turns.
 
     For `collaboration_mode.settings.developer_instructions`, `null` means "use the built-in instructions for the selected mode".
     """
-    cwd: str | None = None
+    cwd: str | None
     """Override the working directory for subsequent turns."""
-    disabled_plugin_ids: tuple[str, ...] | None = None
+    disabled_plugin_ids: tuple[str, ...] | None
     """Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
     """
-    effort: str | None = None
+    effort: str | None
     """Override the reasoning effort for subsequent turns."""
-    model: str | None = None
+    model: str | None
     """Override the model for subsequent turns."""
-    multi_agent_mode: Any | None = None
+    multi_agent_mode: Any | None
     """@deprecated Ignored. Use `effort: "ultra"` for proactive multi-agent behavior."""
-    permissions: str | None = None
+    permissions: str | None
     """Select a named permissions profile id for subsequent turns. Cannot be combined with `sandboxPolicy`.
     """
-    personality: Personality | None = None
+    personality: Personality | None
     """@deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
     """
-    sandbox_policy: SandboxPolicy | None = None
+    sandbox_policy: SandboxPolicy | None
     """Override the sandbox policy for subsequent turns."""
-    service_tier: str | None = None
+    service_tier: str | None
     """Override the service tier for subsequent turns. `null` clears the current service tier; omission leaves it unchanged.
     """
-    summary: ReasoningSummary | None = None
+    summary: ReasoningSummary | None
     """Override the reasoning summary for subsequent turns."""
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, approval_policy: Any | None = None, approvals_reviewer: ApprovalsReviewer | None = None, collaboration_mode: CollaborationMode | None = None, cwd: str | None = None, disabled_plugin_ids: tuple[str, ...] | None = None, effort: str | None = None, model: str | None = None, multi_agent_mode: Any | None = None, permissions: str | None = None, personality: Personality | None = None, sandbox_policy: SandboxPolicy | None = None, service_tier: str | None = None, summary: ReasoningSummary | None = None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "approval_policy", approval_policy)
+        _set(self, "approvals_reviewer", approvals_reviewer)
+        _set(self, "collaboration_mode", collaboration_mode)
+        _set(self, "cwd", cwd)
+        _set(self, "disabled_plugin_ids", disabled_plugin_ids)
+        _set(self, "effort", effort)
+        _set(self, "model", model)
+        _set(self, "multi_agent_mode", multi_agent_mode)
+        _set(self, "permissions", permissions)
+        _set(self, "personality", personality)
+        _set(self, "sandbox_policy", sandbox_policy)
+        _set(self, "service_tier", service_tier)
+        _set(self, "summary", summary)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSettingsUpdateResponse:
+class ThreadSettingsUpdateResponse(_Frozen):
     """``ThreadSettingsUpdateResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadSettingsUpdatedNotification:
+class ThreadSettingsUpdatedNotification(_Frozen):
     """``ThreadSettingsUpdatedNotification`` (wire object)."""
+    __slots__ = ("thread_id", "thread_settings", "extra",)
     thread_id: str
     thread_settings: ThreadSettings
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, thread_settings: ThreadSettings, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "thread_settings", thread_settings)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadShellCommandParams:
+class ThreadShellCommandParams(_Frozen):
     """``ThreadShellCommandParams`` (wire object)."""
+    __slots__ = ("command", "thread_id", "timeout_ms", "extra",)
     command: str
     """Shell command string evaluated by the thread's configured shell. Unlike `command/exec`, this intentionally preserves shell syntax such as pipes, redirects, and quoting. This runs unsandboxed with full access rather than inheriting the thread sandbox policy.
     """
     thread_id: str
-    timeout_ms: int | None = None
+    timeout_ms: int | None
     """Maximum execution time in milliseconds. Defaults to one hour when omitted or null. Must be non-negative; zero requests an immediate timeout, not unlimited execution. Does not affect the immediate RPC acknowledgement.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, command: str, thread_id: str, timeout_ms: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "command", command)
+        _set(self, "thread_id", thread_id)
+        _set(self, "timeout_ms", timeout_ms)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadShellCommandResponse:
+class ThreadShellCommandResponse(_Frozen):
     """``ThreadShellCommandResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadStartParams:
+class ThreadStartParams(_Frozen):
     """``ThreadStartParams`` (wire object)."""
-    allow_provider_model_fallback: bool | None = None
+    __slots__ = ("allow_provider_model_fallback", "approval_policy", "approvals_reviewer", "base_instructions", "config", "cwd", "daybreak_enabled", "developer_instructions", "dynamic_tools", "environments", "ephemeral", "experimental_raw_events", "history_mode", "mock_experimental_field", "model", "model_provider", "multi_agent_mode", "permissions", "personality", "project_id", "runtime_workspace_roots", "sandbox", "selected_capability_roots", "service_name", "service_tier", "session_start_source", "thread_source", "extra",)
+    allow_provider_model_fallback: bool | None
     """Allow a provider with an authoritative static model catalog to replace an unavailable requested model with its default.
     """
-    approval_policy: Any | None = None
-    approvals_reviewer: ApprovalsReviewer | None = None
+    approval_policy: Any | None
+    approvals_reviewer: ApprovalsReviewer | None
     """Override where approval requests are routed for review on this thread and subsequent turns.
     """
-    base_instructions: str | None = None
-    config: Any | None = None
-    cwd: str | None = None
-    daybreak_enabled: bool | None = None
+    base_instructions: str | None
+    config: Any | None
+    cwd: str | None
+    daybreak_enabled: bool | None
     """Initial Daybreak choice for this persistent thread. Omitted or null leaves it unset. This does not select a turn's `cyberAccessProgram` or grant access. Not supported for ephemeral threads.
     """
-    developer_instructions: str | None = None
-    dynamic_tools: tuple[DynamicToolSpec, ...] | None = None
-    environments: tuple[TurnEnvironmentParams, ...] | None = None
+    developer_instructions: str | None
+    dynamic_tools: tuple[DynamicToolSpec, ...] | None
+    environments: tuple[TurnEnvironmentParams, ...] | None
     """Optional sticky environments for this thread.
 
     Omitted selects the default environment when environment access is enabled. Empty disables environment access for turns that do not provide a turn override. Non-empty selects the first environment as the current turn environment.
     """
-    ephemeral: bool | None = None
-    experimental_raw_events: bool | None = None
+    ephemeral: bool | None
+    experimental_raw_events: bool | None
     """If true, opt into emitting raw Responses API items on the event stream. This is for internal use only (e.g. Codex Cloud).
     """
-    history_mode: ThreadHistoryMode | None = None
+    history_mode: ThreadHistoryMode | None
     """Persisted thread history contract to use for this new thread."""
-    mock_experimental_field: str | None = None
+    mock_experimental_field: str | None
     """Test-only experimental field used to validate experimental gating and schema filtering behavior in a stable way.
     """
-    model: str | None = None
-    model_provider: str | None = None
-    multi_agent_mode: Any | None = None
+    model: str | None
+    model_provider: str | None
+    multi_agent_mode: Any | None
     """@deprecated Ignored. Use Ultra reasoning effort for proactive multi-agent behavior."""
-    permissions: str | None = None
+    permissions: str | None
     """Named profile id for this thread. Cannot be combined with `sandbox`."""
-    personality: Personality | None = None
+    personality: Personality | None
     """@deprecated `friendly` and `pragmatic` no longer select a style."""
-    project_id: str | None = None
+    project_id: str | None
     """Optional project identity for this new thread. Durable threads persist the assignment; ephemeral threads expose it only in live responses.
     """
-    runtime_workspace_roots: tuple[str, ...] | None = None
+    runtime_workspace_roots: tuple[str, ...] | None
     """Replace the thread's runtime workspace roots. Paths must be absolute."""
-    sandbox: SandboxMode | None = None
-    selected_capability_roots: tuple[SelectedCapabilityRoot, ...] | None = None
+    sandbox: SandboxMode | None
+    selected_capability_roots: tuple[SelectedCapabilityRoot, ...] | None
     """Capability roots selected for this thread by the hosting platform."""
-    service_name: str | None = None
-    service_tier: str | None = None
-    session_start_source: ThreadStartSource | None = None
-    thread_source: str | None = None
+    service_name: str | None
+    service_tier: str | None
+    session_start_source: ThreadStartSource | None
+    thread_source: str | None
     """Optional client-supplied analytics source classification for this thread."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, allow_provider_model_fallback: bool | None = None, approval_policy: Any | None = None, approvals_reviewer: ApprovalsReviewer | None = None, base_instructions: str | None = None, config: Any | None = None, cwd: str | None = None, daybreak_enabled: bool | None = None, developer_instructions: str | None = None, dynamic_tools: tuple[DynamicToolSpec, ...] | None = None, environments: tuple[TurnEnvironmentParams, ...] | None = None, ephemeral: bool | None = None, experimental_raw_events: bool | None = None, history_mode: ThreadHistoryMode | None = None, mock_experimental_field: str | None = None, model: str | None = None, model_provider: str | None = None, multi_agent_mode: Any | None = None, permissions: str | None = None, personality: Personality | None = None, project_id: str | None = None, runtime_workspace_roots: tuple[str, ...] | None = None, sandbox: SandboxMode | None = None, selected_capability_roots: tuple[SelectedCapabilityRoot, ...] | None = None, service_name: str | None = None, service_tier: str | None = None, session_start_source: ThreadStartSource | None = None, thread_source: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "allow_provider_model_fallback", allow_provider_model_fallback)
+        _set(self, "approval_policy", approval_policy)
+        _set(self, "approvals_reviewer", approvals_reviewer)
+        _set(self, "base_instructions", base_instructions)
+        _set(self, "config", config)
+        _set(self, "cwd", cwd)
+        _set(self, "daybreak_enabled", daybreak_enabled)
+        _set(self, "developer_instructions", developer_instructions)
+        _set(self, "dynamic_tools", dynamic_tools)
+        _set(self, "environments", environments)
+        _set(self, "ephemeral", ephemeral)
+        _set(self, "experimental_raw_events", experimental_raw_events)
+        _set(self, "history_mode", history_mode)
+        _set(self, "mock_experimental_field", mock_experimental_field)
+        _set(self, "model", model)
+        _set(self, "model_provider", model_provider)
+        _set(self, "multi_agent_mode", multi_agent_mode)
+        _set(self, "permissions", permissions)
+        _set(self, "personality", personality)
+        _set(self, "project_id", project_id)
+        _set(self, "runtime_workspace_roots", runtime_workspace_roots)
+        _set(self, "sandbox", sandbox)
+        _set(self, "selected_capability_roots", selected_capability_roots)
+        _set(self, "service_name", service_name)
+        _set(self, "service_tier", service_tier)
+        _set(self, "session_start_source", session_start_source)
+        _set(self, "thread_source", thread_source)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadStartResponse:
+class ThreadStartResponse(_Frozen):
     """``ThreadStartResponse`` (wire object)."""
-    active_permission_profile: ActivePermissionProfile | None = None
+    __slots__ = ("active_permission_profile", "approval_policy", "approvals_reviewer", "cwd", "disabled_plugin_ids", "instruction_sources", "model", "model_provider", "multi_agent_mode", "reasoning_effort", "runtime_workspace_roots", "sandbox", "service_tier", "thread", "extra",)
+    active_permission_profile: ActivePermissionProfile | None
     """Named or implicit built-in profile that produced the active permissions, when known."""
     approval_policy: Any
     approvals_reviewer: ApprovalsReviewer
     """Reviewer currently used for approval requests on this thread."""
     cwd: str
-    disabled_plugin_ids: tuple[str, ...] | None = None
+    disabled_plugin_ids: tuple[str, ...] | None
     """Saved list of disabled plugin IDs. Does not yet filter plugin capabilities."""
-    instruction_sources: tuple[str, ...] | None = None
+    instruction_sources: tuple[str, ...] | None
     """Environment-native paths to instruction source files currently loaded for this thread.
     """
     model: str
     model_provider: str
-    multi_agent_mode: Any = None
+    multi_agent_mode: Any
     """@deprecated Always `explicitRequestOnly`. Use `reasoningEffort` for Ultra behavior."""
-    reasoning_effort: str | None = None
-    runtime_workspace_roots: tuple[str, ...] | None = None
+    reasoning_effort: str | None
+    runtime_workspace_roots: tuple[str, ...] | None
     """Thread-scoped runtime workspace roots used to materialize `:workspace_roots`."""
     sandbox: SandboxPolicy
     """Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance.
     """
-    service_tier: str | None = None
+    service_tier: str | None
     thread: Thread
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, active_permission_profile: ActivePermissionProfile | None = None, approval_policy: Any, approvals_reviewer: ApprovalsReviewer, cwd: str, disabled_plugin_ids: tuple[str, ...] | None = None, instruction_sources: tuple[str, ...] | None = None, model: str, model_provider: str, multi_agent_mode: Any = None, reasoning_effort: str | None = None, runtime_workspace_roots: tuple[str, ...] | None = None, sandbox: SandboxPolicy, service_tier: str | None = None, thread: Thread, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "active_permission_profile", active_permission_profile)
+        _set(self, "approval_policy", approval_policy)
+        _set(self, "approvals_reviewer", approvals_reviewer)
+        _set(self, "cwd", cwd)
+        _set(self, "disabled_plugin_ids", disabled_plugin_ids)
+        _set(self, "instruction_sources", instruction_sources)
+        _set(self, "model", model)
+        _set(self, "model_provider", model_provider)
+        _set(self, "multi_agent_mode", multi_agent_mode)
+        _set(self, "reasoning_effort", reasoning_effort)
+        _set(self, "runtime_workspace_roots", runtime_workspace_roots)
+        _set(self, "sandbox", sandbox)
+        _set(self, "service_tier", service_tier)
+        _set(self, "thread", thread)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadStartThreadUnreadPosition:
+class ThreadStartThreadUnreadPosition(_Frozen):
     """Explicitly marked unread, including when the thread has no turns.
 
     ``ThreadUnreadPosition`` variant ``threadStart``.
     """
     type: ClassVar[str] = "threadStart"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadStartedNotification:
+class ThreadStartedNotification(_Frozen):
     """``ThreadStartedNotification`` (wire object)."""
+    __slots__ = ("thread", "extra",)
     thread: Thread
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread: Thread, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread", thread)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadStatusChangedNotification:
+class ThreadStatusChangedNotification(_Frozen):
     """``ThreadStatusChangedNotification`` (wire object)."""
+    __slots__ = ("status", "thread_id", "extra",)
     status: ThreadStatus
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, status: ThreadStatus, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "status", status)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadTimelineListParams:
+class ThreadTimelineListParams(_Frozen):
     """EXPERIMENTAL - list ordinary and realtime thread history in rollout order."""
-    cursor: str | None = None
-    limit: int | None = None
+    __slots__ = ("cursor", "limit", "thread_id", "extra",)
+    cursor: str | None
+    limit: int | None
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, limit: int | None = None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "limit", limit)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadTimelineListResponse:
+class ThreadTimelineListResponse(_Frozen):
     """EXPERIMENTAL - a bounded timeline page with its resolved opening voice state."""
-    active_realtime_session_at_page_start: str | None = None
+    __slots__ = ("active_realtime_session_at_page_start", "data", "next_cursor", "extra",)
+    active_realtime_session_at_page_start: str | None
     data: tuple[ThreadTimelineEntry, ...]
-    next_cursor: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    next_cursor: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, active_realtime_session_at_page_start: str | None = None, data: tuple[ThreadTimelineEntry, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "active_realtime_session_at_page_start", active_realtime_session_at_page_start)
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadTokenUsage:
+class ThreadTokenUsage(_Frozen):
     """``ThreadTokenUsage`` (wire object)."""
+    __slots__ = ("last", "model_context_window", "total", "extra",)
     last: TokenUsageBreakdown
-    model_context_window: int | None = None
+    model_context_window: int | None
     total: TokenUsageBreakdown
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, last: TokenUsageBreakdown, model_context_window: int | None = None, total: TokenUsageBreakdown, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "last", last)
+        _set(self, "model_context_window", model_context_window)
+        _set(self, "total", total)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadTokenUsageUpdatedNotification:
+class ThreadTokenUsageUpdatedNotification(_Frozen):
     """``ThreadTokenUsageUpdatedNotification`` (wire object)."""
+    __slots__ = ("thread_id", "token_usage", "turn_id", "extra",)
     thread_id: str
     token_usage: ThreadTokenUsage
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, token_usage: ThreadTokenUsage, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "token_usage", token_usage)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadTurnsListParams:
+class ThreadTurnsListParams(_Frozen):
     """``ThreadTurnsListParams`` (wire object)."""
-    cursor: str | None = None
+    __slots__ = ("cursor", "items_view", "limit", "sort_direction", "thread_id", "extra",)
+    cursor: str | None
     """Opaque cursor to pass to the next call to continue after the last turn."""
-    items_view: TurnItemsView | None = None
+    items_view: TurnItemsView | None
     """How much item detail to include for each returned turn; defaults to summary."""
-    limit: int | None = None
+    limit: int | None
     """Optional turn page size."""
-    sort_direction: SortDirection | None = None
+    sort_direction: SortDirection | None
     """Optional turn pagination direction; defaults to descending."""
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cursor: str | None = None, items_view: TurnItemsView | None = None, limit: int | None = None, sort_direction: SortDirection | None = None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cursor", cursor)
+        _set(self, "items_view", items_view)
+        _set(self, "limit", limit)
+        _set(self, "sort_direction", sort_direction)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadTurnsListResponse:
+class ThreadTurnsListResponse(_Frozen):
     """``ThreadTurnsListResponse`` (wire object)."""
-    backwards_cursor: str | None = None
+    __slots__ = ("backwards_cursor", "data", "next_cursor", "extra",)
+    backwards_cursor: str | None
     """Opaque cursor to pass as `cursor` when reversing `sortDirection`. This is only populated when the page contains at least one turn. Use it with the opposite `sortDirection` to include the anchor turn again and catch updates to that turn.
     """
     data: tuple[Turn, ...]
-    next_cursor: str | None = None
+    next_cursor: str | None
     """Opaque cursor to pass to the next call to continue after the last turn. if None, there are no more turns to return.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, backwards_cursor: str | None = None, data: tuple[Turn, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "backwards_cursor", backwards_cursor)
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadUnarchiveParams:
+class ThreadUnarchiveParams(_Frozen):
     """``ThreadUnarchiveParams`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadUnarchiveResponse:
+class ThreadUnarchiveResponse(_Frozen):
     """``ThreadUnarchiveResponse`` (wire object)."""
+    __slots__ = ("thread", "extra",)
     thread: Thread
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread: Thread, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread", thread)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadUnarchivedNotification:
+class ThreadUnarchivedNotification(_Frozen):
     """``ThreadUnarchivedNotification`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadUnsubscribeParams:
+class ThreadUnsubscribeParams(_Frozen):
     """``ThreadUnsubscribeParams`` (wire object)."""
+    __slots__ = ("thread_id", "extra",)
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadUnsubscribeResponse:
+class ThreadUnsubscribeResponse(_Frozen):
     """``ThreadUnsubscribeResponse`` (wire object)."""
+    __slots__ = ("status", "extra",)
     status: ThreadUnsubscribeStatus
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, status: ThreadUnsubscribeStatus, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadUsage:
+class ThreadUsage(_Frozen):
     """``ThreadUsage`` (wire object)."""
+    __slots__ = ("estimated_usage_credits_micros", "estimated_usage_usd_micros", "groups", "thread_id", "extra",)
     estimated_usage_credits_micros: int
-    estimated_usage_usd_micros: int | None = None
+    estimated_usage_usd_micros: int | None
     groups: tuple[ThreadUsageBreakdownGroup, ...]
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, estimated_usage_credits_micros: int, estimated_usage_usd_micros: int | None = None, groups: tuple[ThreadUsageBreakdownGroup, ...], thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "estimated_usage_credits_micros", estimated_usage_credits_micros)
+        _set(self, "estimated_usage_usd_micros", estimated_usage_usd_micros)
+        _set(self, "groups", groups)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ThreadUsageBreakdownGroup:
+class ThreadUsageBreakdownGroup(_Frozen):
     """``ThreadUsageBreakdownGroup`` (wire object)."""
-    cached_input_tokens: int | None = None
+    __slots__ = ("cached_input_tokens", "estimated_usage_credits_micros", "input_tokens", "model", "net_new_input_tokens", "output_tokens", "reasoning_effort", "speed", "total_tokens", "extra",)
+    cached_input_tokens: int | None
     estimated_usage_credits_micros: int
-    input_tokens: int | None = None
-    model: str | None = None
-    net_new_input_tokens: int | None = None
-    output_tokens: int | None = None
-    reasoning_effort: str | None = None
-    speed: str | None = None
-    total_tokens: int | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    input_tokens: int | None
+    model: str | None
+    net_new_input_tokens: int | None
+    output_tokens: int | None
+    reasoning_effort: str | None
+    speed: str | None
+    total_tokens: int | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cached_input_tokens: int | None = None, estimated_usage_credits_micros: int, input_tokens: int | None = None, model: str | None = None, net_new_input_tokens: int | None = None, output_tokens: int | None = None, reasoning_effort: str | None = None, speed: str | None = None, total_tokens: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cached_input_tokens", cached_input_tokens)
+        _set(self, "estimated_usage_credits_micros", estimated_usage_credits_micros)
+        _set(self, "input_tokens", input_tokens)
+        _set(self, "model", model)
+        _set(self, "net_new_input_tokens", net_new_input_tokens)
+        _set(self, "output_tokens", output_tokens)
+        _set(self, "reasoning_effort", reasoning_effort)
+        _set(self, "speed", speed)
+        _set(self, "total_tokens", total_tokens)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TmpdirFileSystemSpecialPath:
+class TmpdirFileSystemSpecialPath(_Frozen):
     """``FileSystemSpecialPath`` variant ``tmpdir``."""
     kind: ClassVar[str] = "tmpdir"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TokenUsageBreakdown:
+class TokenUsageBreakdown(_Frozen):
     """``TokenUsageBreakdown`` (wire object)."""
-    cache_write_input_tokens: int | None = None
+    __slots__ = ("cache_write_input_tokens", "cached_input_tokens", "input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens", "extra",)
+    cache_write_input_tokens: int | None
     cached_input_tokens: int
     input_tokens: int
     output_tokens: int
     reasoning_output_tokens: int
     total_tokens: int
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cache_write_input_tokens: int | None = None, cached_input_tokens: int, input_tokens: int, output_tokens: int, reasoning_output_tokens: int, total_tokens: int, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cache_write_input_tokens", cache_write_input_tokens)
+        _set(self, "cached_input_tokens", cached_input_tokens)
+        _set(self, "input_tokens", input_tokens)
+        _set(self, "output_tokens", output_tokens)
+        _set(self, "reasoning_output_tokens", reasoning_output_tokens)
+        _set(self, "total_tokens", total_tokens)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class Tool:
+class Tool(_Frozen):
     """Definition for a tool the client can call."""
-    meta: Any = None
-    annotations: Any = None
-    description: str | None = None
-    icons: tuple[Any, ...] | None = None
+    __slots__ = ("meta", "annotations", "description", "icons", "input_schema", "name", "output_schema", "title", "extra",)
+    meta: Any
+    annotations: Any
+    description: str | None
+    icons: tuple[Any, ...] | None
     input_schema: Any
     name: str
-    output_schema: Any = None
-    title: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    output_schema: Any
+    title: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, meta: Any = None, annotations: Any = None, description: str | None = None, icons: tuple[Any, ...] | None = None, input_schema: Any, name: str, output_schema: Any = None, title: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "meta", meta)
+        _set(self, "annotations", annotations)
+        _set(self, "description", description)
+        _set(self, "icons", icons)
+        _set(self, "input_schema", input_schema)
+        _set(self, "name", name)
+        _set(self, "output_schema", output_schema)
+        _set(self, "title", title)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ToolRequestUserInputAnswer:
+class ToolRequestUserInputAnswer(_Frozen):
     """EXPERIMENTAL. Captures a user's answer to a request_user_input question."""
+    __slots__ = ("answers", "extra",)
     answers: tuple[str, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, answers: tuple[str, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "answers", answers)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ToolRequestUserInputOption:
+class ToolRequestUserInputOption(_Frozen):
     """EXPERIMENTAL. Defines a single selectable option for request_user_input."""
+    __slots__ = ("description", "label", "extra",)
     description: str
     label: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, description: str, label: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "description", description)
+        _set(self, "label", label)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ToolRequestUserInputParams:
+class ToolRequestUserInputParams(_Frozen):
     """EXPERIMENTAL. Params sent with a request_user_input event."""
-    auto_resolution_ms: int | None = None
+    __slots__ = ("auto_resolution_ms", "is_blocking", "item_id", "questions", "thread_id", "turn_id", "extra",)
+    auto_resolution_ms: int | None
     """@deprecated Use `isBlocking` to decide whether the request should block."""
     is_blocking: bool
     item_id: str
     questions: tuple[ToolRequestUserInputQuestion, ...]
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, auto_resolution_ms: int | None = None, is_blocking: bool, item_id: str, questions: tuple[ToolRequestUserInputQuestion, ...], thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "auto_resolution_ms", auto_resolution_ms)
+        _set(self, "is_blocking", is_blocking)
+        _set(self, "item_id", item_id)
+        _set(self, "questions", questions)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ToolRequestUserInputQuestion:
+class ToolRequestUserInputQuestion(_Frozen):
     """EXPERIMENTAL. Represents one request_user_input question and its required options."""
+    __slots__ = ("header", "id", "is_other", "is_secret", "options", "question", "extra",)
     header: str
     id: str
-    is_other: bool | None = None
-    is_secret: bool | None = None
-    options: tuple[ToolRequestUserInputOption, ...] | None = None
+    is_other: bool | None
+    is_secret: bool | None
+    options: tuple[ToolRequestUserInputOption, ...] | None
     question: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, header: str, id: str, is_other: bool | None = None, is_secret: bool | None = None, options: tuple[ToolRequestUserInputOption, ...] | None = None, question: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "header", header)
+        _set(self, "id", id)
+        _set(self, "is_other", is_other)
+        _set(self, "is_secret", is_secret)
+        _set(self, "options", options)
+        _set(self, "question", question)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ToolRequestUserInputResponse:
+class ToolRequestUserInputResponse(_Frozen):
     """EXPERIMENTAL. Response payload mapping question ids to answers."""
+    __slots__ = ("answers", "extra",)
     answers: Mapping[str, ToolRequestUserInputAnswer]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, answers: Mapping[str, ToolRequestUserInputAnswer], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "answers", answers)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ToolSearchCallResponseItem:
+class ToolSearchCallResponseItem(_Frozen):
     """``ResponseItem`` variant ``tool_search_call``."""
     type: ClassVar[str] = "tool_search_call"
+    __slots__ = ("arguments", "call_id", "encrypted_content", "execution", "id", "internal_chat_message_metadata_passthrough", "status", "extra",)
     arguments: Any
-    call_id: str | None = None
-    encrypted_content: str | None = None
+    call_id: str | None
+    encrypted_content: str | None
     execution: str
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    status: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    id: str | None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None
+    status: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, arguments: Any, call_id: str | None = None, encrypted_content: str | None = None, execution: str, id: str | None = None, internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None, status: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "arguments", arguments)
+        _set(self, "call_id", call_id)
+        _set(self, "encrypted_content", encrypted_content)
+        _set(self, "execution", execution)
+        _set(self, "id", id)
+        _set(self, "internal_chat_message_metadata_passthrough", internal_chat_message_metadata_passthrough)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ToolSearchOutputResponseItem:
+class ToolSearchOutputResponseItem(_Frozen):
     """``ResponseItem`` variant ``tool_search_output``."""
     type: ClassVar[str] = "tool_search_output"
-    call_id: str | None = None
+    __slots__ = ("call_id", "execution", "id", "internal_chat_message_metadata_passthrough", "status", "tools", "extra",)
+    call_id: str | None
     execution: str
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
+    id: str | None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None
     status: str
     tools: tuple[Any, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, call_id: str | None = None, execution: str, id: str | None = None, internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None, status: str, tools: tuple[Any, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "call_id", call_id)
+        _set(self, "execution", execution)
+        _set(self, "id", id)
+        _set(self, "internal_chat_message_metadata_passthrough", internal_chat_message_metadata_passthrough)
+        _set(self, "status", status)
+        _set(self, "tools", tools)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ToolsV2:
+class ToolsV2(_Frozen):
     """``ToolsV2`` (wire object)."""
-    web_search: WebSearchToolConfig | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("web_search", "extra",)
+    web_search: WebSearchToolConfig | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, web_search: WebSearchToolConfig | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "web_search", web_search)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TranscriptSegmentThreadRealtimeItem:
+class TranscriptSegmentThreadRealtimeItem(_Frozen):
     """``ThreadRealtimeItem`` variant ``transcriptSegment``."""
     type: ClassVar[str] = "transcriptSegment"
+    __slots__ = ("role", "text", "extra",)
     role: ThreadRealtimeTranscriptRole
     text: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, role: ThreadRealtimeTranscriptRole, text: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "role", role)
+        _set(self, "text", text)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class Turn:
+class Turn(_Frozen):
     """``Turn`` (wire object)."""
-    completed_at: int | None = None
+    __slots__ = ("completed_at", "duration_ms", "error", "id", "items", "items_view", "root_turn_id", "started_at", "status", "extra",)
+    completed_at: int | None
     """Unix timestamp (in seconds) when the turn completed."""
-    duration_ms: int | None = None
+    duration_ms: int | None
     """Duration between turn start and completion in milliseconds, if known."""
-    error: TurnError | None = None
+    error: TurnError | None
     """Error associated with a failed or interrupted turn."""
     id: str
     """Identifier for this turn. Codex-generated turn IDs are UUIDv7."""
     items: tuple[ThreadItem, ...]
     """Thread items currently included in this turn payload."""
-    items_view: TurnItemsView | None = None
+    items_view: TurnItemsView | None
     """Describes how much of `items` has been loaded for this turn."""
-    root_turn_id: str | None = None
+    root_turn_id: str | None
     """ID of the first turn in the chain of work that led to this turn. Pass this as `rootTurnId` when starting work on behalf of this turn. May be null in older history or a `review/start` response.
     """
-    started_at: int | None = None
+    started_at: int | None
     """Unix timestamp (in seconds) when the turn started."""
     status: TurnStatus
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, completed_at: int | None = None, duration_ms: int | None = None, error: TurnError | None = None, id: str, items: tuple[ThreadItem, ...], items_view: TurnItemsView | None = None, root_turn_id: str | None = None, started_at: int | None = None, status: TurnStatus, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "completed_at", completed_at)
+        _set(self, "duration_ms", duration_ms)
+        _set(self, "error", error)
+        _set(self, "id", id)
+        _set(self, "items", items)
+        _set(self, "items_view", items_view)
+        _set(self, "root_turn_id", root_turn_id)
+        _set(self, "started_at", started_at)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnCompletedNotification:
+class TurnCompletedNotification(_Frozen):
     """``TurnCompletedNotification`` (wire object)."""
+    __slots__ = ("thread_id", "turn", "extra",)
     thread_id: str
     turn: Turn
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, turn: Turn, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn", turn)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnCompletedThreadTimelineEntry:
+class TurnCompletedThreadTimelineEntry(_Frozen):
     """``ThreadTimelineEntry`` variant ``turnCompleted``."""
     type: ClassVar[str] = "turnCompleted"
-    completed_at: int | None = None
-    duration_ms: int | None = None
-    error: TurnError | None = None
+    __slots__ = ("completed_at", "duration_ms", "error", "position", "started_at", "status", "turn_id", "extra",)
+    completed_at: int | None
+    duration_ms: int | None
+    error: TurnError | None
     position: int
-    started_at: int | None = None
+    started_at: int | None
     status: TurnStatus
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, completed_at: int | None = None, duration_ms: int | None = None, error: TurnError | None = None, position: int, started_at: int | None = None, status: TurnStatus, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "completed_at", completed_at)
+        _set(self, "duration_ms", duration_ms)
+        _set(self, "error", error)
+        _set(self, "position", position)
+        _set(self, "started_at", started_at)
+        _set(self, "status", status)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnDiffUpdatedNotification:
+class TurnDiffUpdatedNotification(_Frozen):
     """Notification that the turn-level unified diff has changed. Contains the latest aggregated diff across all file changes in the turn.
     """
+    __slots__ = ("diff", "thread_id", "turn_id", "extra",)
     diff: str
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, diff: str, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "diff", diff)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnEnvironmentParams:
+class TurnEnvironmentParams(_Frozen):
     """``TurnEnvironmentParams`` (wire object)."""
+    __slots__ = ("cwd", "environment_id", "runtime_workspace_roots", "extra",)
     cwd: str
     environment_id: str
-    runtime_workspace_roots: tuple[str, ...] | None = None
+    runtime_workspace_roots: tuple[str, ...] | None
     """Environment-native runtime workspace roots. Omitted defaults to `cwd`."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwd: str, environment_id: str, runtime_workspace_roots: tuple[str, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwd", cwd)
+        _set(self, "environment_id", environment_id)
+        _set(self, "runtime_workspace_roots", runtime_workspace_roots)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnError:
+class TurnError(_Frozen):
     """``TurnError`` (wire object)."""
-    additional_details: str | None = None
-    codex_error_info: Any | None = None
+    __slots__ = ("additional_details", "codex_error_info", "message", "misalignment", "extra",)
+    additional_details: str | None
+    codex_error_info: Any | None
     message: str
-    misalignment: MisalignmentErrorDetails | None = None
+    misalignment: MisalignmentErrorDetails | None
     """Optional public explanation and continuation instruction for a misalignment block."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, additional_details: str | None = None, codex_error_info: Any | None = None, message: str, misalignment: MisalignmentErrorDetails | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "additional_details", additional_details)
+        _set(self, "codex_error_info", codex_error_info)
+        _set(self, "message", message)
+        _set(self, "misalignment", misalignment)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnInterruptParams:
+class TurnInterruptParams(_Frozen):
     """``TurnInterruptParams`` (wire object)."""
+    __slots__ = ("thread_id", "turn_id", "extra",)
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnInterruptResponse:
+class TurnInterruptResponse(_Frozen):
     """``TurnInterruptResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnModerationMetadataNotification:
+class TurnModerationMetadataNotification(_Frozen):
     """``TurnModerationMetadataNotification`` (wire object)."""
+    __slots__ = ("metadata", "thread_id", "turn_id", "extra",)
     metadata: Any
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, metadata: Any, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "metadata", metadata)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnPlanStep:
+class TurnPlanStep(_Frozen):
     """``TurnPlanStep`` (wire object)."""
+    __slots__ = ("status", "step", "extra",)
     status: TurnPlanStepStatus
     step: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, status: TurnPlanStepStatus, step: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "status", status)
+        _set(self, "step", step)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnPlanUpdatedNotification:
+class TurnPlanUpdatedNotification(_Frozen):
     """``TurnPlanUpdatedNotification`` (wire object)."""
-    explanation: str | None = None
+    __slots__ = ("explanation", "plan", "thread_id", "turn_id", "extra",)
+    explanation: str | None
     plan: tuple[TurnPlanStep, ...]
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, explanation: str | None = None, plan: tuple[TurnPlanStep, ...], thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "explanation", explanation)
+        _set(self, "plan", plan)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnSettingsUpdateParams:
+class TurnSettingsUpdateParams(_Frozen):
     """Experimental settings changes for one running turn, not future turns. Unsupported fields are rejected rather than silently ignored. Any live task kind may accept publication. Child sessions and consumers of frozen initial settings are unchanged.
     """
-    approvals_reviewer: ApprovalsReviewer | None = None
+    __slots__ = ("approvals_reviewer", "effort", "model", "service_tier", "summary", "thread_id", "turn_id", "extra",)
+    approvals_reviewer: ApprovalsReviewer | None
     """Changes the active turn's reviewer without changing future thread settings. Already captured steps and pending approvals retain their original reviewer.
     """
-    effort: str | None = None
+    effort: str | None
     """Omission or `null` leaves the effort unchanged."""
-    model: str | None = None
+    model: str | None
     """Omission or `null` leaves the model unchanged."""
-    service_tier: str | None = None
+    service_tier: str | None
     """`null` clears the requested tier; omission leaves it unchanged."""
-    summary: ReasoningSummary | None = None
+    summary: ReasoningSummary | None
     """Omission or `null` leaves the summary preference unchanged."""
     thread_id: str
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, approvals_reviewer: ApprovalsReviewer | None = None, effort: str | None = None, model: str | None = None, service_tier: str | None = None, summary: ReasoningSummary | None = None, thread_id: str, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "approvals_reviewer", approvals_reviewer)
+        _set(self, "effort", effort)
+        _set(self, "model", model)
+        _set(self, "service_tier", service_tier)
+        _set(self, "summary", summary)
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnSettingsUpdateResponse:
+class TurnSettingsUpdateResponse(_Frozen):
     """``TurnSettingsUpdateResponse`` (wire object)."""
+    __slots__ = ("status", "extra",)
     status: TurnSettingsUpdateStatus
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, status: TurnSettingsUpdateStatus, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnStartParams:
+class TurnStartParams(_Frozen):
     """``TurnStartParams`` (wire object)."""
-    additional_context: Mapping[str, AdditionalContextEntry] | None = None
+    __slots__ = ("additional_context", "approval_policy", "approvals_reviewer", "client_user_message_id", "collaboration_mode", "cwd", "cyber_access_program", "disabled_plugin_ids", "effort", "environments", "input", "model", "multi_agent_mode", "output_schema", "parent_turn_id", "permissions", "personality", "responsesapi_client_metadata", "root_turn_id", "runtime_workspace_roots", "sandbox_policy", "service_tier", "service_tier_for_turn", "summary", "thread_id", "tool_output", "turn_trigger", "extra",)
+    additional_context: Mapping[str, AdditionalContextEntry] | None
     """Optional client-provided context fragments keyed by an opaque source identifier."""
-    approval_policy: Any | None = None
+    approval_policy: Any | None
     """Override the approval policy for this turn and subsequent turns."""
-    approvals_reviewer: ApprovalsReviewer | None = None
+    approvals_reviewer: ApprovalsReviewer | None
     """Override where approval requests are routed for review on this turn and subsequent turns.
     """
-    client_user_message_id: str | None = None
-    collaboration_mode: CollaborationMode | None = None
+    client_user_message_id: str | None
+    collaboration_mode: CollaborationMode | None
     """EXPERIMENTAL - Set a pre-set collaboration mode. Takes precedence over model, reasoning_effort, and developer instructions if set.
 
     For `collaboration_mode.settings.developer_instructions`, `null` means "use the built-in instructions for the selected mode".
     """
-    cwd: str | None = None
+    cwd: str | None
     """Override the working directory for this turn and subsequent turns."""
-    cyber_access_program: CyberAccessProgram | None = None
+    cyber_access_program: CyberAccessProgram | None
     """EXPERIMENTAL - Request an authorized cyber program for this turn. Omission preserves automatic behavior. This does not grant access.
     """
-    disabled_plugin_ids: tuple[str, ...] | None = None
+    disabled_plugin_ids: tuple[str, ...] | None
     """Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
     """
-    effort: str | None = None
+    effort: str | None
     """Override the reasoning effort for this turn and subsequent turns."""
-    environments: tuple[TurnEnvironmentParams, ...] | None = None
+    environments: tuple[TurnEnvironmentParams, ...] | None
     """Optional environments for this turn and subsequent turns.
 
     Omitted uses the thread sticky environments. Empty disables environment access for this turn. Non-empty selects the first environment as the current turn environment for this turn.
     """
     input: tuple[UserInput, ...]
-    model: str | None = None
+    model: str | None
     """Override the model for this turn and subsequent turns."""
-    multi_agent_mode: Any | None = None
+    multi_agent_mode: Any | None
     """@deprecated Ignored. Use `effort: "ultra"` for proactive multi-agent behavior."""
-    output_schema: Any = None
+    output_schema: Any
     """Optional JSON Schema used to constrain the final assistant message for this turn."""
-    parent_turn_id: str | None = None
+    parent_turn_id: str | None
     """ID of the turn that caused this new turn to start.
 
     Set this when starting work on behalf of another turn, such as delegated work in a different thread. Leave unset for work started directly by the user. Ignored when this request adds input to an active turn.
     """
-    permissions: str | None = None
+    permissions: str | None
     """Select a named permissions profile id for this turn and subsequent turns. Cannot be combined with `sandboxPolicy`.
     """
-    personality: Personality | None = None
+    personality: Personality | None
     """@deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
     """
-    responsesapi_client_metadata: Mapping[str, str] | None = None
+    responsesapi_client_metadata: Mapping[str, str] | None
     """Optional metadata to enrich Codex's ResponsesAPI turn metadata.
 
     Entries are flattened into the JSON string sent as `client_metadata["x-codex-turn-metadata"]` on ResponsesAPI HTTP and websocket requests.
 
     They are not sent as top-level ResponsesAPI `client_metadata` keys, and reserved keys such as `session_id`, `thread_id`, `turn_id`, and `window_id` cannot be overridden.
     """
-    root_turn_id: str | None = None
+    root_turn_id: str | None
     """ID of the first turn in the chain of work that led to this new turn.
 
     When setting `parentTurnId`, set this to the parent turn's `rootTurnId` when known. This keeps descendant work attributed to the original turn. If omitted, the new turn becomes its own root. Ignored when this request adds input to an active turn.
     """
-    runtime_workspace_roots: tuple[str, ...] | None = None
+    runtime_workspace_roots: tuple[str, ...] | None
     """Replace the thread's runtime workspace roots for this turn and subsequent turns. Paths must be absolute.
     """
-    sandbox_policy: SandboxPolicy | None = None
+    sandbox_policy: SandboxPolicy | None
     """Override the sandbox policy for this turn and subsequent turns."""
-    service_tier: str | None = None
+    service_tier: str | None
     """Override the service tier for this turn and subsequent turns."""
-    service_tier_for_turn: str | None = None
+    service_tier_for_turn: str | None
     """Override the service tier only when this request starts a new turn. Use "default" for standard speed. Omitted or null inherits the thread's tier. Does not change the thread's tier or a turn being steered.
     """
-    summary: ReasoningSummary | None = None
+    summary: ReasoningSummary | None
     """Override the reasoning summary for this turn and subsequent turns."""
     thread_id: str
-    tool_output: TurnToolOutput | None = None
-    turn_trigger: str | None = None
+    tool_output: TurnToolOutput | None
+    turn_trigger: str | None
     """Optional source classification for the caller that starts this turn. Ignored when this request steers an already-active turn.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, additional_context: Mapping[str, AdditionalContextEntry] | None = None, approval_policy: Any | None = None, approvals_reviewer: ApprovalsReviewer | None = None, client_user_message_id: str | None = None, collaboration_mode: CollaborationMode | None = None, cwd: str | None = None, cyber_access_program: CyberAccessProgram | None = None, disabled_plugin_ids: tuple[str, ...] | None = None, effort: str | None = None, environments: tuple[TurnEnvironmentParams, ...] | None = None, input: tuple[UserInput, ...], model: str | None = None, multi_agent_mode: Any | None = None, output_schema: Any = None, parent_turn_id: str | None = None, permissions: str | None = None, personality: Personality | None = None, responsesapi_client_metadata: Mapping[str, str] | None = None, root_turn_id: str | None = None, runtime_workspace_roots: tuple[str, ...] | None = None, sandbox_policy: SandboxPolicy | None = None, service_tier: str | None = None, service_tier_for_turn: str | None = None, summary: ReasoningSummary | None = None, thread_id: str, tool_output: TurnToolOutput | None = None, turn_trigger: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "additional_context", additional_context)
+        _set(self, "approval_policy", approval_policy)
+        _set(self, "approvals_reviewer", approvals_reviewer)
+        _set(self, "client_user_message_id", client_user_message_id)
+        _set(self, "collaboration_mode", collaboration_mode)
+        _set(self, "cwd", cwd)
+        _set(self, "cyber_access_program", cyber_access_program)
+        _set(self, "disabled_plugin_ids", disabled_plugin_ids)
+        _set(self, "effort", effort)
+        _set(self, "environments", environments)
+        _set(self, "input", input)
+        _set(self, "model", model)
+        _set(self, "multi_agent_mode", multi_agent_mode)
+        _set(self, "output_schema", output_schema)
+        _set(self, "parent_turn_id", parent_turn_id)
+        _set(self, "permissions", permissions)
+        _set(self, "personality", personality)
+        _set(self, "responsesapi_client_metadata", responsesapi_client_metadata)
+        _set(self, "root_turn_id", root_turn_id)
+        _set(self, "runtime_workspace_roots", runtime_workspace_roots)
+        _set(self, "sandbox_policy", sandbox_policy)
+        _set(self, "service_tier", service_tier)
+        _set(self, "service_tier_for_turn", service_tier_for_turn)
+        _set(self, "summary", summary)
+        _set(self, "thread_id", thread_id)
+        _set(self, "tool_output", tool_output)
+        _set(self, "turn_trigger", turn_trigger)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnStartResponse:
+class TurnStartResponse(_Frozen):
     """``TurnStartResponse`` (wire object)."""
+    __slots__ = ("turn", "extra",)
     turn: Turn
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, turn: Turn, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "turn", turn)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnStartedNotification:
+class TurnStartedNotification(_Frozen):
     """``TurnStartedNotification`` (wire object)."""
+    __slots__ = ("thread_id", "turn", "extra",)
     thread_id: str
     turn: Turn
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, thread_id: str, turn: Turn, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "thread_id", thread_id)
+        _set(self, "turn", turn)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnStartedThreadTimelineEntry:
+class TurnStartedThreadTimelineEntry(_Frozen):
     """``ThreadTimelineEntry`` variant ``turnStarted``."""
     type: ClassVar[str] = "turnStarted"
+    __slots__ = ("position", "started_at", "turn_id", "extra",)
     position: int
-    started_at: int | None = None
+    started_at: int | None
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, position: int, started_at: int | None = None, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "position", position)
+        _set(self, "started_at", started_at)
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnSteerParams:
+class TurnSteerParams(_Frozen):
     """``TurnSteerParams`` (wire object)."""
-    additional_context: Mapping[str, AdditionalContextEntry] | None = None
+    __slots__ = ("additional_context", "client_user_message_id", "expected_turn_id", "input", "responsesapi_client_metadata", "thread_id", "extra",)
+    additional_context: Mapping[str, AdditionalContextEntry] | None
     """Optional client-provided context fragments keyed by an opaque source identifier."""
-    client_user_message_id: str | None = None
+    client_user_message_id: str | None
     expected_turn_id: str
     """Required active turn id precondition. The request fails when it does not match the currently active turn.
     """
     input: tuple[UserInput, ...]
-    responsesapi_client_metadata: Mapping[str, str] | None = None
+    responsesapi_client_metadata: Mapping[str, str] | None
     """Optional metadata to enrich Codex's ResponsesAPI turn metadata.
 
     Entries are flattened into the JSON string sent as `client_metadata["x-codex-turn-metadata"]` on ResponsesAPI HTTP and websocket requests.
@@ -8843,862 +13729,1312 @@ class TurnSteerParams:
     They are not sent as top-level ResponsesAPI `client_metadata` keys, and reserved keys such as `session_id`, `thread_id`, `turn_id`, and `window_id` cannot be overridden.
     """
     thread_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, additional_context: Mapping[str, AdditionalContextEntry] | None = None, client_user_message_id: str | None = None, expected_turn_id: str, input: tuple[UserInput, ...], responsesapi_client_metadata: Mapping[str, str] | None = None, thread_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "additional_context", additional_context)
+        _set(self, "client_user_message_id", client_user_message_id)
+        _set(self, "expected_turn_id", expected_turn_id)
+        _set(self, "input", input)
+        _set(self, "responsesapi_client_metadata", responsesapi_client_metadata)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnSteerResponse:
+class TurnSteerResponse(_Frozen):
     """``TurnSteerResponse`` (wire object)."""
+    __slots__ = ("turn_id", "extra",)
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnThreadUnreadPosition:
+class TurnThreadUnreadPosition(_Frozen):
     """The earliest completed result needing attention.
 
     ``ThreadUnreadPosition`` variant ``turn``.
     """
     type: ClassVar[str] = "turn"
+    __slots__ = ("turn_id", "extra",)
     turn_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, turn_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "turn_id", turn_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnToolOutput:
+class TurnToolOutput(_Frozen):
     """``TurnToolOutput`` (wire object)."""
+    __slots__ = ("name", "namespace", "output", "retain", "extra",)
     name: str
-    namespace: str | None = None
+    namespace: str | None
     output: Any
-    retain: bool | None = None
+    retain: bool | None
     """Requests retention of this output in the thread's model history."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, name: str, namespace: str | None = None, output: Any, retain: bool | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "name", name)
+        _set(self, "namespace", namespace)
+        _set(self, "output", output)
+        _set(self, "retain", retain)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TurnsPage:
+class TurnsPage(_Frozen):
     """``TurnsPage`` (wire object)."""
-    backwards_cursor: str | None = None
+    __slots__ = ("backwards_cursor", "data", "next_cursor", "extra",)
+    backwards_cursor: str | None
     data: tuple[Turn, ...]
-    next_cursor: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    next_cursor: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, backwards_cursor: str | None = None, data: tuple[Turn, ...], next_cursor: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "backwards_cursor", backwards_cursor)
+        _set(self, "data", data)
+        _set(self, "next_cursor", next_cursor)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UnavailableUserVerificationErrorDetails:
+class UnavailableUserVerificationErrorDetails(_Frozen):
     """``UserVerificationErrorDetails`` variant ``unavailable``."""
     type: ClassVar[str] = "unavailable"
+    __slots__ = ("reason", "extra",)
     reason: UserVerificationUnavailableReason
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, reason: UserVerificationUnavailableReason, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "reason", reason)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UncommittedChangesReviewTarget:
+class UncommittedChangesReviewTarget(_Frozen):
     """Review the working tree: staged, unstaged, and untracked files.
 
     ``ReviewTarget`` variant ``uncommittedChanges``.
     """
     type: ClassVar[str] = "uncommittedChanges"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UnreadThreadReadStateOperation:
+class UnreadThreadReadStateOperation(_Frozen):
     """``ThreadReadStateOperation`` variant ``unread``."""
     type: ClassVar[str] = "unread"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UpdateFileChange:
+class UpdateFileChange(_Frozen):
     """``FileChange`` variant ``update``."""
     type: ClassVar[str] = "update"
-    move_path: str | None = None
+    __slots__ = ("move_path", "unified_diff", "extra",)
+    move_path: str | None
     unified_diff: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, move_path: str | None = None, unified_diff: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "move_path", move_path)
+        _set(self, "unified_diff", unified_diff)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UpdatePatchChangeKind:
+class UpdatePatchChangeKind(_Frozen):
     """``PatchChangeKind`` variant ``update``."""
     type: ClassVar[str] = "update"
-    move_path: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("move_path", "extra",)
+    move_path: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, move_path: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "move_path", move_path)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UrlMcpServerElicitationRequestParams:
+class UrlMcpServerElicitationRequestParams(_Frozen):
     """``McpServerElicitationRequestParams`` variant ``url``."""
     mode: ClassVar[str] = "url"
-    meta: Any = None
+    __slots__ = ("meta", "elicitation_id", "message", "url", "extra",)
+    meta: Any
     elicitation_id: str
     message: str
     url: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, meta: Any = None, elicitation_id: str, message: str, url: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "meta", meta)
+        _set(self, "elicitation_id", elicitation_id)
+        _set(self, "message", message)
+        _set(self, "url", url)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UsageLimitExceededImageGenerationFailure:
+class UsageLimitExceededImageGenerationFailure(_Frozen):
     """``ImageGenerationFailure`` variant ``usageLimitExceeded``."""
     type: ClassVar[str] = "usageLimitExceeded"
+    __slots__ = ("limit_id", "resets_at", "extra",)
     limit_id: str
-    resets_at: int | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    resets_at: int | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, limit_id: str, resets_at: int | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "limit_id", limit_id)
+        _set(self, "resets_at", resets_at)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UserConfigLayerSource:
+class UserConfigLayerSource(_Frozen):
     """User config layer from $CODEX_HOME/config.toml. This layer is special in that it is expected to be: - writable by the user - generally outside the workspace directory
 
     ``ConfigLayerSource`` variant ``user``.
     """
     type: ClassVar[str] = "user"
+    __slots__ = ("file", "profile", "extra",)
     file: str
     """This is the path to the user's config.toml file, though it is not guaranteed to exist.
     """
-    profile: str | None = None
+    profile: str | None
     """Name of the selected profile-v2 config layered on top of the base user config, when this layer represents one.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, file: str, profile: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "file", file)
+        _set(self, "profile", profile)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UserMessageThreadItem:
+class UserMessageThreadItem(_Frozen):
     """``ThreadItem`` variant ``userMessage``."""
     type: ClassVar[str] = "userMessage"
-    client_id: str | None = None
+    __slots__ = ("client_id", "content", "id", "extra",)
+    client_id: str | None
     content: tuple[UserInput, ...]
     id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, client_id: str | None = None, content: tuple[UserInput, ...], id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "client_id", client_id)
+        _set(self, "content", content)
+        _set(self, "id", id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UserVerificationCancelParams:
+class UserVerificationCancelParams(_Frozen):
     """Cancels a native verification RPC issued on this connection, not an elicitation. Use a fresh request ID for each operation and a distinct ID for this cancellation RPC.
     """
+    __slots__ = ("request_id", "extra",)
     request_id: Any
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, request_id: Any, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "request_id", request_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UserVerificationCancelResponse:
+class UserVerificationCancelResponse(_Frozen):
     """Acknowledges the cancellation signal; native work may still be finishing. Unknown or finished requests are a no-op, and completed effects are not rolled back.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UserVerificationDeleteResponse:
+class UserVerificationDeleteResponse(_Frozen):
     """``UserVerificationDeleteResponse`` (wire object)."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UserVerificationEnrollResponse:
+class UserVerificationEnrollResponse(_Frozen):
     """Public metadata for a created or reused local credential. The caller completes backend registration; this response does not establish server enrollment. Older app-servers omit the metadata fields; callers must check both before registration.
     """
-    algorithm: str | None = None
+    __slots__ = ("algorithm", "credential_id", "public_key", "extra",)
+    algorithm: str | None
     credential_id: str
-    public_key: str | None = None
+    public_key: str | None
     """Unpadded base64url of the SubjectPublicKeyInfo DER encoding."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, algorithm: str | None = None, credential_id: str, public_key: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "algorithm", algorithm)
+        _set(self, "credential_id", credential_id)
+        _set(self, "public_key", public_key)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UserVerificationProof:
+class UserVerificationProof(_Frozen):
     """A signature over the exact decoded challenge. The verifier validates and consumes it."""
+    __slots__ = ("credential_id", "signature", "extra",)
     credential_id: str
     signature: str
     """Unpadded base64url DER ECDSA signature using P-256 and SHA-256."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, credential_id: str, signature: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "credential_id", credential_id)
+        _set(self, "signature", signature)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UserVerificationRpcError:
+class UserVerificationRpcError(_Frozen):
     """The error object inside the normal JSON-RPC envelope."""
+    __slots__ = ("code", "data", "message", "extra",)
     code: int
     data: UserVerificationErrorDetails
     message: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, code: int, data: UserVerificationErrorDetails, message: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "code", code)
+        _set(self, "data", data)
+        _set(self, "message", message)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UserVerificationStatusResponse:
+class UserVerificationStatusResponse(_Frozen):
     """Local readiness only; this neither prompts nor queries server registration."""
-    credential_id: str | None = None
-    unavailable_message: str | None = None
-    unavailable_reason: UserVerificationUnavailableReason | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("credential_id", "unavailable_message", "unavailable_reason", "extra",)
+    credential_id: str | None
+    unavailable_message: str | None
+    unavailable_reason: UserVerificationUnavailableReason | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, credential_id: str | None = None, unavailable_message: str | None = None, unavailable_reason: UserVerificationUnavailableReason | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "credential_id", credential_id)
+        _set(self, "unavailable_message", unavailable_message)
+        _set(self, "unavailable_reason", unavailable_reason)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UserVerificationVerifyParams:
+class UserVerificationVerifyParams(_Frozen):
     """Local signing primitive, independent of any pending elicitation."""
+    __slots__ = ("challenge", "description", "title", "extra",)
     challenge: str
     """Unpadded base64url encoding of 1–4096 challenge bytes."""
     description: str
     """Additional display context; at most 4096 UTF-8 bytes."""
     title: str
     """Display context already approved by the UI; 1–256 UTF-8 bytes."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, challenge: str, description: str, title: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "challenge", challenge)
+        _set(self, "description", description)
+        _set(self, "title", title)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class UserVerificationVerifyResponse:
+class UserVerificationVerifyResponse(_Frozen):
     """``UserVerificationVerifyResponse`` (wire object)."""
+    __slots__ = ("proof", "extra",)
     proof: UserVerificationProof
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, proof: UserVerificationProof, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "proof", proof)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class W3cTraceContext:
+class W3cTraceContext(_Frozen):
     """``W3cTraceContext`` (wire object)."""
-    traceparent: str | None = None
-    tracestate: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("traceparent", "tracestate", "extra",)
+    traceparent: str | None
+    tracestate: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, traceparent: str | None = None, tracestate: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "traceparent", traceparent)
+        _set(self, "tracestate", tracestate)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WarningNotification:
+class WarningNotification(_Frozen):
     """``WarningNotification`` (wire object)."""
+    __slots__ = ("message", "thread_id", "extra",)
     message: str
     """Concise warning message for the user."""
-    thread_id: str | None = None
+    thread_id: str | None
     """Optional thread target when the warning applies to a specific thread."""
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, message: str, thread_id: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "message", message)
+        _set(self, "thread_id", thread_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WebSearchCallResponseItem:
+class WebSearchCallResponseItem(_Frozen):
     """``ResponseItem`` variant ``web_search_call``."""
     type: ClassVar[str] = "web_search_call"
-    action: ResponsesApiWebSearchAction | None = None
-    encrypted_content: str | None = None
-    id: str | None = None
-    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None
-    status: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("action", "encrypted_content", "id", "internal_chat_message_metadata_passthrough", "status", "extra",)
+    action: ResponsesApiWebSearchAction | None
+    encrypted_content: str | None
+    id: str | None
+    internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None
+    status: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, action: ResponsesApiWebSearchAction | None = None, encrypted_content: str | None = None, id: str | None = None, internal_chat_message_metadata_passthrough: InternalChatMessageMetadataPassthrough | None = None, status: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "action", action)
+        _set(self, "encrypted_content", encrypted_content)
+        _set(self, "id", id)
+        _set(self, "internal_chat_message_metadata_passthrough", internal_chat_message_metadata_passthrough)
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WebSearchLocation:
+class WebSearchLocation(_Frozen):
     """``WebSearchLocation`` (wire object)."""
-    city: str | None = None
-    country: str | None = None
-    region: str | None = None
-    timezone: str | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("city", "country", "region", "timezone", "extra",)
+    city: str | None
+    country: str | None
+    region: str | None
+    timezone: str | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, city: str | None = None, country: str | None = None, region: str | None = None, timezone: str | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "city", city)
+        _set(self, "country", country)
+        _set(self, "region", region)
+        _set(self, "timezone", timezone)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WebSearchThreadItem:
+class WebSearchThreadItem(_Frozen):
     """``ThreadItem`` variant ``webSearch``."""
     type: ClassVar[str] = "webSearch"
-    action: WebSearchAction | None = None
+    __slots__ = ("action", "id", "query", "results", "extra",)
+    action: WebSearchAction | None
     id: str
     query: str
-    results: tuple[Any, ...] | None = None
+    results: tuple[Any, ...] | None
     """Structured search results returned out-of-band by standalone web search.
 
     These stay as opaque JSON at the extension/app-server boundary so new result fields and result types can pass through without a Codex release.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, action: WebSearchAction | None = None, id: str, query: str, results: tuple[Any, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "action", action)
+        _set(self, "id", id)
+        _set(self, "query", query)
+        _set(self, "results", results)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WebSearchToolConfig:
+class WebSearchToolConfig(_Frozen):
     """``WebSearchToolConfig`` (wire object)."""
-    allowed_domains: tuple[str, ...] | None = None
-    context_size: WebSearchContextSize | None = None
-    location: WebSearchLocation | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("allowed_domains", "context_size", "location", "extra",)
+    allowed_domains: tuple[str, ...] | None
+    context_size: WebSearchContextSize | None
+    location: WebSearchLocation | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, allowed_domains: tuple[str, ...] | None = None, context_size: WebSearchContextSize | None = None, location: WebSearchLocation | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "allowed_domains", allowed_domains)
+        _set(self, "context_size", context_size)
+        _set(self, "location", location)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WebrtcThreadRealtimeStartTransport:
+class WebrtcThreadRealtimeStartTransport(_Frozen):
     """``ThreadRealtimeStartTransport`` variant ``webrtc``."""
     type: ClassVar[str] = "webrtc"
+    __slots__ = ("sdp", "extra",)
     sdp: str
     """SDP offer generated by a WebRTC RTCPeerConnection after configuring audio and the realtime events data channel.
     """
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, sdp: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "sdp", sdp)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WebsocketThreadRealtimeStartTransport:
+class WebsocketThreadRealtimeStartTransport(_Frozen):
     """``ThreadRealtimeStartTransport`` variant ``websocket``."""
     type: ClassVar[str] = "websocket"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WeekdaysScheduledTaskSchedule:
+class WeekdaysScheduledTaskSchedule(_Frozen):
     """``ScheduledTaskSchedule`` variant ``weekdays``."""
     type: ClassVar[str] = "weekdays"
+    __slots__ = ("time", "extra",)
     time: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, time: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "time", time)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WeeklyScheduledTaskSchedule:
+class WeeklyScheduledTaskSchedule(_Frozen):
     """``ScheduledTaskSchedule`` variant ``weekly``."""
     type: ClassVar[str] = "weekly"
+    __slots__ = ("days", "time", "extra",)
     days: tuple[ScheduledTaskWeekday, ...]
     time: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, days: tuple[ScheduledTaskWeekday, ...], time: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "days", days)
+        _set(self, "time", time)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WholeItemThreadRealtimeBemItemPresentation:
+class WholeItemThreadRealtimeBemItemPresentation(_Frozen):
     """``ThreadRealtimeBemItemPresentation`` variant ``wholeItem``."""
     type: ClassVar[str] = "wholeItem"
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("extra",)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WindowsSandboxReadinessResponse:
+class WindowsSandboxReadinessResponse(_Frozen):
     """``WindowsSandboxReadinessResponse`` (wire object)."""
+    __slots__ = ("status", "extra",)
     status: WindowsSandboxReadiness
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, status: WindowsSandboxReadiness, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "status", status)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WindowsSandboxSetupCompletedNotification:
+class WindowsSandboxSetupCompletedNotification(_Frozen):
     """``WindowsSandboxSetupCompletedNotification`` (wire object)."""
-    error: str | None = None
+    __slots__ = ("error", "mode", "success", "extra",)
+    error: str | None
     mode: WindowsSandboxSetupMode
     success: bool
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, error: str | None = None, mode: WindowsSandboxSetupMode, success: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "error", error)
+        _set(self, "mode", mode)
+        _set(self, "success", success)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WindowsSandboxSetupStartParams:
+class WindowsSandboxSetupStartParams(_Frozen):
     """``WindowsSandboxSetupStartParams`` (wire object)."""
-    cwd: str | None = None
+    __slots__ = ("cwd", "mode", "extra",)
+    cwd: str | None
     mode: WindowsSandboxSetupMode
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, cwd: str | None = None, mode: WindowsSandboxSetupMode, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "cwd", cwd)
+        _set(self, "mode", mode)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WindowsSandboxSetupStartResponse:
+class WindowsSandboxSetupStartResponse(_Frozen):
     """``WindowsSandboxSetupStartResponse`` (wire object)."""
+    __slots__ = ("started", "extra",)
     started: bool
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, started: bool, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "started", started)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WindowsWorldWritableWarningNotification:
+class WindowsWorldWritableWarningNotification(_Frozen):
     """``WindowsWorldWritableWarningNotification`` (wire object)."""
+    __slots__ = ("extra_count", "failed_scan", "sample_paths", "extra",)
     extra_count: int
     failed_scan: bool
     sample_paths: tuple[str, ...]
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, extra_count: int, failed_scan: bool, sample_paths: tuple[str, ...], extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "extra_count", extra_count)
+        _set(self, "failed_scan", failed_scan)
+        _set(self, "sample_paths", sample_paths)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WorkspaceMessage:
+class WorkspaceMessage(_Frozen):
     """``WorkspaceMessage`` (wire object)."""
-    archived_at: int | None = None
+    __slots__ = ("archived_at", "created_at", "message_body", "message_id", "message_type", "extra",)
+    archived_at: int | None
     """Unix timestamp (in seconds) when the message was archived."""
-    created_at: int | None = None
+    created_at: int | None
     """Unix timestamp (in seconds) when the message was created."""
     message_body: str
     message_id: str
     message_type: WorkspaceMessageType
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, archived_at: int | None = None, created_at: int | None = None, message_body: str, message_id: str, message_type: WorkspaceMessageType, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "archived_at", archived_at)
+        _set(self, "created_at", created_at)
+        _set(self, "message_body", message_body)
+        _set(self, "message_id", message_id)
+        _set(self, "message_type", message_type)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WorkspaceRouting:
+class WorkspaceRouting(_Frozen):
     """``WorkspaceRouting`` (wire object)."""
+    __slots__ = ("account_routing_override", "backend_origin", "chatgpt_account_id", "extra",)
     account_routing_override: AccountRoutingOverride
     backend_origin: str
     chatgpt_account_id: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, account_routing_override: AccountRoutingOverride, backend_origin: str, chatgpt_account_id: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "account_routing_override", account_routing_override)
+        _set(self, "backend_origin", backend_origin)
+        _set(self, "chatgpt_account_id", chatgpt_account_id)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WorkspaceWriteSandboxPolicy:
+class WorkspaceWriteSandboxPolicy(_Frozen):
     """``SandboxPolicy`` variant ``workspaceWrite``."""
     type: ClassVar[str] = "workspaceWrite"
-    exclude_slash_tmp: bool | None = None
-    exclude_tmpdir_env_var: bool | None = None
-    network_access: bool | None = None
-    writable_roots: tuple[str, ...] | None = None
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    __slots__ = ("exclude_slash_tmp", "exclude_tmpdir_env_var", "network_access", "writable_roots", "extra",)
+    exclude_slash_tmp: bool | None
+    exclude_tmpdir_env_var: bool | None
+    network_access: bool | None
+    writable_roots: tuple[str, ...] | None
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, exclude_slash_tmp: bool | None = None, exclude_tmpdir_env_var: bool | None = None, network_access: bool | None = None, writable_roots: tuple[str, ...] | None = None, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "exclude_slash_tmp", exclude_slash_tmp)
+        _set(self, "exclude_tmpdir_env_var", exclude_tmpdir_env_var)
+        _set(self, "network_access", network_access)
+        _set(self, "writable_roots", writable_roots)
+        _set(self, "extra", extra)
 
 
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class WriteStdinGuardianApprovalReviewAction:
+class WriteStdinGuardianApprovalReviewAction(_Frozen):
     """A child approval for input to an existing command execution item.
 
     ``GuardianApprovalReviewAction`` variant ``writeStdin``.
     """
     type: ClassVar[str] = "writeStdin"
+    __slots__ = ("approval_id", "cwd", "process_id", "stdin", "extra",)
     approval_id: str
     cwd: str
     process_id: str
     stdin: str
-    extra: Mapping[str, Any] = attrs.field(default=EMPTY_EXTRA, repr=False, hash=False)
+    extra: Mapping[str, Any]
+
+    def __init__(self, *, approval_id: str, cwd: str, process_id: str, stdin: str, extra: Mapping[str, Any] = EMPTY_EXTRA) -> None:
+        _set(self, "approval_id", approval_id)
+        _set(self, "cwd", cwd)
+        _set(self, "process_id", process_id)
+        _set(self, "stdin", stdin)
+        _set(self, "extra", extra)
 
 # ------------------------------------------------------------ tagged unions
 
 
 
-@attrs.frozen
-class UnknownAccount:
+class UnknownAccount(_Frozen):
     """A ``Account`` whose ``type`` this codex-trio version does not know; ``raw`` as read."""
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 Account: TypeAlias = ApiKeyAccount | ChatgptAccount | AmazonBedrockAccount | UnknownAccount
 
 
-@attrs.frozen
-class UnknownAgentMessageInputContent:
+class UnknownAgentMessageInputContent(_Frozen):
     """A ``AgentMessageInputContent`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 AgentMessageInputContent: TypeAlias = InputTextAgentMessageInputContent | EncryptedContentAgentMessageInputContent | UnknownAgentMessageInputContent
 
 
-@attrs.frozen
-class UnknownBedrockSetupParams:
+class UnknownBedrockSetupParams(_Frozen):
     """A ``BedrockSetupParams`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 BedrockSetupParams: TypeAlias = ProfileBedrockSetupParams | EnvironmentBedrockSetupParams | UnknownBedrockSetupParams
 
 
-@attrs.frozen
-class UnknownCapabilityRootLocation:
+class UnknownCapabilityRootLocation(_Frozen):
     """A ``CapabilityRootLocation`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 CapabilityRootLocation: TypeAlias = EnvironmentCapabilityRootLocation | UnknownCapabilityRootLocation
 """Location used to resolve a selected capability root."""
 
 
-@attrs.frozen
-class UnknownCommandAction:
+class UnknownCommandAction(_Frozen):
     """A ``CommandAction`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 CommandAction: TypeAlias = ReadCommandAction | ListFilesCommandAction | SearchCommandAction | CommandActionUnknown | UnknownCommandAction
 
 
-@attrs.frozen
-class UnknownConfigLayerSource:
+class UnknownConfigLayerSource(_Frozen):
     """A ``ConfigLayerSource`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ConfigLayerSource: TypeAlias = PackagedDefaultsConfigLayerSource | MdmConfigLayerSource | SystemConfigLayerSource | EnterpriseManagedConfigLayerSource | UserConfigLayerSource | ProjectConfigLayerSource | SessionFlagsConfigLayerSource | LegacyManagedConfigTomlFromFileConfigLayerSource | LegacyManagedConfigTomlFromMdmConfigLayerSource | UnknownConfigLayerSource
 
 
-@attrs.frozen
-class UnknownConfiguredHookHandler:
+class UnknownConfiguredHookHandler(_Frozen):
     """A ``ConfiguredHookHandler`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ConfiguredHookHandler: TypeAlias = CommandConfiguredHookHandler | McpToolConfiguredHookHandler | PromptConfiguredHookHandler | AgentConfiguredHookHandler | UnknownConfiguredHookHandler
 
 
-@attrs.frozen
-class UnknownContentItem:
+class UnknownContentItem(_Frozen):
     """A ``ContentItem`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ContentItem: TypeAlias = InputTextContentItem | InputImageContentItem | InputAudioContentItem | OutputTextContentItem | UnknownContentItem
 
 
-@attrs.frozen
-class UnknownDynamicToolCallOutputContentItem:
+class UnknownDynamicToolCallOutputContentItem(_Frozen):
     """A ``DynamicToolCallOutputContentItem`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 DynamicToolCallOutputContentItem: TypeAlias = InputTextDynamicToolCallOutputContentItem | InputImageDynamicToolCallOutputContentItem | InputAudioDynamicToolCallOutputContentItem | UnknownDynamicToolCallOutputContentItem
 
 
-@attrs.frozen
-class UnknownDynamicToolNamespaceTool:
+class UnknownDynamicToolNamespaceTool(_Frozen):
     """A ``DynamicToolNamespaceTool`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 DynamicToolNamespaceTool: TypeAlias = FunctionDynamicToolNamespaceTool | UnknownDynamicToolNamespaceTool
 
 
-@attrs.frozen
-class UnknownDynamicToolSpec:
+class UnknownDynamicToolSpec(_Frozen):
     """A ``DynamicToolSpec`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 DynamicToolSpec: TypeAlias = FunctionDynamicToolSpec | NamespaceDynamicToolSpec | UnknownDynamicToolSpec
 
 
-@attrs.frozen
-class UnknownFileChange:
+class UnknownFileChange(_Frozen):
     """A ``FileChange`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 FileChange: TypeAlias = AddFileChange | DeleteFileChange | UpdateFileChange | UnknownFileChange
 
 
-@attrs.frozen
-class UnknownFileSystemPath:
+class UnknownFileSystemPath(_Frozen):
     """A ``FileSystemPath`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 FileSystemPath: TypeAlias = PathFileSystemPath | GlobPatternFileSystemPath | SpecialFileSystemPath | UnknownFileSystemPath
 
 
-@attrs.frozen
-class UnknownFileSystemSpecialPath:
+class UnknownFileSystemSpecialPath(_Frozen):
     """A ``FileSystemSpecialPath`` whose ``kind`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("kind", "raw", "__weakref__")
+    __match_args__ = ("kind", "raw")
     kind: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, kind: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "kind", kind)
+        _set(self, "raw", raw)
 
 FileSystemSpecialPath: TypeAlias = RootFileSystemSpecialPath | MinimalFileSystemSpecialPath | KindFileSystemSpecialPath | TmpdirFileSystemSpecialPath | SlashTmpFileSystemSpecialPath | FileSystemSpecialPathUnknown | UnknownFileSystemSpecialPath
 
 
-@attrs.frozen
-class UnknownFunctionCallOutputContentItem:
+class UnknownFunctionCallOutputContentItem(_Frozen):
     """A ``FunctionCallOutputContentItem`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 FunctionCallOutputContentItem: TypeAlias = InputTextFunctionCallOutputContentItem | InputImageFunctionCallOutputContentItem | InputAudioFunctionCallOutputContentItem | EncryptedContentFunctionCallOutputContentItem | UnknownFunctionCallOutputContentItem
 """Responses API compatible content items that can be returned by a tool call. This is a subset of ContentItem with the types we support as function call outputs.
 """
 
 
-@attrs.frozen
-class UnknownGuardianApprovalReviewAction:
+class UnknownGuardianApprovalReviewAction(_Frozen):
     """A ``GuardianApprovalReviewAction`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 GuardianApprovalReviewAction: TypeAlias = CommandGuardianApprovalReviewAction | ExecveGuardianApprovalReviewAction | WriteStdinGuardianApprovalReviewAction | ApplyPatchGuardianApprovalReviewAction | NetworkAccessGuardianApprovalReviewAction | McpToolCallGuardianApprovalReviewAction | RequestPermissionsGuardianApprovalReviewAction | UnknownGuardianApprovalReviewAction
 
 
-@attrs.frozen
-class UnknownHookMetadata:
+class UnknownHookMetadata(_Frozen):
     """A ``HookMetadata`` whose ``handlerType`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("handler_type", "raw", "__weakref__")
+    __match_args__ = ("handler_type", "raw")
     handler_type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, handler_type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "handler_type", handler_type)
+        _set(self, "raw", raw)
 
 HookMetadata: TypeAlias = CommandHookMetadata | McpToolHookMetadata | PromptHookMetadata | AgentHookMetadata | UnknownHookMetadata
 
 
-@attrs.frozen
-class UnknownImageGenerationFailure:
+class UnknownImageGenerationFailure(_Frozen):
     """A ``ImageGenerationFailure`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ImageGenerationFailure: TypeAlias = UsageLimitExceededImageGenerationFailure | UnknownImageGenerationFailure
 
 
-@attrs.frozen
-class UnknownLocalShellAction:
+class UnknownLocalShellAction(_Frozen):
     """A ``LocalShellAction`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 LocalShellAction: TypeAlias = ExecLocalShellAction | UnknownLocalShellAction
 
 
-@attrs.frozen
-class UnknownLoginAccountParams:
+class UnknownLoginAccountParams(_Frozen):
     """A ``LoginAccountParams`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 LoginAccountParams: TypeAlias = ApiKeyLoginAccountParams | ChatgptLoginAccountParams | ChatgptDeviceCodeLoginAccountParams | ChatgptAuthTokensLoginAccountParams | AmazonBedrockLoginAccountParams | AmazonBedrockAccessKeysLoginAccountParams | UnknownLoginAccountParams
 
 
-@attrs.frozen
-class UnknownLoginAccountResponse:
+class UnknownLoginAccountResponse(_Frozen):
     """A ``LoginAccountResponse`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 LoginAccountResponse: TypeAlias = ApiKeyLoginAccountResponse | ChatgptLoginAccountResponse | ChatgptDeviceCodeLoginAccountResponse | ChatgptAuthTokensLoginAccountResponse | AmazonBedrockLoginAccountResponse | UnknownLoginAccountResponse
 
 
-@attrs.frozen
-class UnknownMcpServerElicitationRequestParams:
+class UnknownMcpServerElicitationRequestParams(_Frozen):
     """A ``McpServerElicitationRequestParams`` whose ``mode`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("mode", "raw", "__weakref__")
+    __match_args__ = ("mode", "raw")
     mode: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, mode: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "mode", mode)
+        _set(self, "raw", raw)
 
 McpServerElicitationRequestParams: TypeAlias = OpenaiUserVerificationMcpServerElicitationRequestParams | FormMcpServerElicitationRequestParams | OpenaiFormMcpServerElicitationRequestParams | McpServerElicitationRequestParamsOpenaiForm | UrlMcpServerElicitationRequestParams | UnknownMcpServerElicitationRequestParams
 
 
-@attrs.frozen
-class UnknownParsedCommand:
+class UnknownParsedCommand(_Frozen):
     """A ``ParsedCommand`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ParsedCommand: TypeAlias = ReadParsedCommand | ListFilesParsedCommand | SearchParsedCommand | ParsedCommandUnknown | UnknownParsedCommand
 
 
-@attrs.frozen
-class UnknownPatchChangeKind:
+class UnknownPatchChangeKind(_Frozen):
     """A ``PatchChangeKind`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 PatchChangeKind: TypeAlias = AddPatchChangeKind | DeletePatchChangeKind | UpdatePatchChangeKind | UnknownPatchChangeKind
 
 
-@attrs.frozen
-class UnknownPluginSource:
+class UnknownPluginSource(_Frozen):
     """A ``PluginSource`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 PluginSource: TypeAlias = LocalPluginSource | GitPluginSource | NpmPluginSource | RemotePluginSource | UnknownPluginSource
 
 
-@attrs.frozen
-class UnknownReasoningItemContent:
+class UnknownReasoningItemContent(_Frozen):
     """A ``ReasoningItemContent`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ReasoningItemContent: TypeAlias = ReasoningTextReasoningItemContent | TextReasoningItemContent | UnknownReasoningItemContent
 
 
-@attrs.frozen
-class UnknownReasoningItemReasoningSummary:
+class UnknownReasoningItemReasoningSummary(_Frozen):
     """A ``ReasoningItemReasoningSummary`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ReasoningItemReasoningSummary: TypeAlias = SummaryTextReasoningItemReasoningSummary | UnknownReasoningItemReasoningSummary
 
 
-@attrs.frozen
-class UnknownResponseItem:
+class UnknownResponseItem(_Frozen):
     """A ``ResponseItem`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ResponseItem: TypeAlias = AdditionalToolsResponseItem | MessageResponseItem | AgentMessageResponseItem | ReasoningResponseItem | LocalShellCallResponseItem | FunctionCallResponseItem | ToolSearchCallResponseItem | FunctionCallOutputResponseItem | CustomToolCallResponseItem | CustomToolCallOutputResponseItem | ToolSearchOutputResponseItem | WebSearchCallResponseItem | ImageGenerationCallResponseItem | CompactionResponseItem | ConfigurationUpdateResponseItem | CompactionTriggerResponseItem | ContextCompactionResponseItem | OtherResponseItem | UnknownResponseItem
 
 
-@attrs.frozen
-class UnknownResponsesApiWebSearchAction:
+class UnknownResponsesApiWebSearchAction(_Frozen):
     """A ``ResponsesApiWebSearchAction`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ResponsesApiWebSearchAction: TypeAlias = SearchResponsesApiWebSearchAction | OpenPageResponsesApiWebSearchAction | FindInPageResponsesApiWebSearchAction | OtherResponsesApiWebSearchAction | UnknownResponsesApiWebSearchAction
 
 
-@attrs.frozen
-class UnknownReviewTarget:
+class UnknownReviewTarget(_Frozen):
     """A ``ReviewTarget`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ReviewTarget: TypeAlias = UncommittedChangesReviewTarget | BaseBranchReviewTarget | CommitReviewTarget | CustomReviewTarget | UnknownReviewTarget
 
 
-@attrs.frozen
-class UnknownSandboxPolicy:
+class UnknownSandboxPolicy(_Frozen):
     """A ``SandboxPolicy`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 SandboxPolicy: TypeAlias = DangerFullAccessSandboxPolicy | ReadOnlySandboxPolicy | ExternalSandboxSandboxPolicy | WorkspaceWriteSandboxPolicy | UnknownSandboxPolicy
 
 
-@attrs.frozen
-class UnknownScheduledTaskSchedule:
+class UnknownScheduledTaskSchedule(_Frozen):
     """A ``ScheduledTaskSchedule`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ScheduledTaskSchedule: TypeAlias = HourlyScheduledTaskSchedule | DailyScheduledTaskSchedule | WeekdaysScheduledTaskSchedule | WeeklyScheduledTaskSchedule | UnknownScheduledTaskSchedule
 
 
-@attrs.frozen
-class UnknownThreadItem:
+class UnknownThreadItem(_Frozen):
     """A ``ThreadItem`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ThreadItem: TypeAlias = UserMessageThreadItem | HookPromptThreadItem | AgentMessageThreadItem | FunctionCallOutputThreadItem | PlanThreadItem | ReasoningThreadItem | CommandExecutionThreadItem | FileChangeThreadItem | McpToolCallThreadItem | DynamicToolCallThreadItem | CollabAgentToolCallThreadItem | SubAgentActivityThreadItem | WebSearchThreadItem | ImageViewThreadItem | SleepThreadItem | ImageGenerationThreadItem | EnteredReviewModeThreadItem | ExitedReviewModeThreadItem | ContextCompactionThreadItem | UnknownThreadItem
 
 
-@attrs.frozen
-class UnknownThreadItemsListAnchor:
+class UnknownThreadItemsListAnchor(_Frozen):
     """A ``ThreadItemsListAnchor`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ThreadItemsListAnchor: TypeAlias = ItemThreadItemsListAnchor | UnknownThreadItemsListAnchor
 """An exclusive item position within the requested visible turn."""
 
 
-@attrs.frozen
-class UnknownThreadPredictionResult:
+class UnknownThreadPredictionResult(_Frozen):
     """A ``ThreadPredictionResult`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ThreadPredictionResult: TypeAlias = CompletedThreadPredictionResult | FailedThreadPredictionResult | UnknownThreadPredictionResult
 
 
-@attrs.frozen
-class UnknownThreadReadStateOperation:
+class UnknownThreadReadStateOperation(_Frozen):
     """A ``ThreadReadStateOperation`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ThreadReadStateOperation: TypeAlias = ReadThreadReadStateOperation | UnreadThreadReadStateOperation | UnknownThreadReadStateOperation
 
 
-@attrs.frozen
-class UnknownThreadRealtimeBemItemPresentation:
+class UnknownThreadRealtimeBemItemPresentation(_Frozen):
     """A ``ThreadRealtimeBemItemPresentation`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ThreadRealtimeBemItemPresentation: TypeAlias = WholeItemThreadRealtimeBemItemPresentation | InlineMarkdownThreadRealtimeBemItemPresentation | InlineVisualizationThreadRealtimeBemItemPresentation | UnknownThreadRealtimeBemItemPresentation
 """EXPERIMENTAL - how an existing agent item appears in a realtime conversation."""
 
 
-@attrs.frozen
-class UnknownThreadRealtimeItem:
+class UnknownThreadRealtimeItem(_Frozen):
     """A ``ThreadRealtimeItem`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ThreadRealtimeItem: TypeAlias = RealtimeSessionStartedThreadRealtimeItem | TranscriptSegmentThreadRealtimeItem | BemItemPromotedThreadRealtimeItem | RealtimeSessionClosedThreadRealtimeItem | UnknownThreadRealtimeItem
 """EXPERIMENTAL - a thread-scoped realtime item in the canonical timeline."""
 
 
-@attrs.frozen
-class UnknownThreadRealtimeStartTransport:
+class UnknownThreadRealtimeStartTransport(_Frozen):
     """A ``ThreadRealtimeStartTransport`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ThreadRealtimeStartTransport: TypeAlias = WebsocketThreadRealtimeStartTransport | WebrtcThreadRealtimeStartTransport | ExistingCallThreadRealtimeStartTransport | UnknownThreadRealtimeStartTransport
 """EXPERIMENTAL - transport used by thread realtime."""
 
 
-@attrs.frozen
-class UnknownThreadStatus:
+class UnknownThreadStatus(_Frozen):
     """A ``ThreadStatus`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ThreadStatus: TypeAlias = NotLoadedThreadStatus | IdleThreadStatus | SystemErrorThreadStatus | ActiveThreadStatus | UnknownThreadStatus
 
 
-@attrs.frozen
-class UnknownThreadTimelineEntry:
+class UnknownThreadTimelineEntry(_Frozen):
     """A ``ThreadTimelineEntry`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ThreadTimelineEntry: TypeAlias = ItemThreadTimelineEntry | RealtimeThreadTimelineEntry | TurnStartedThreadTimelineEntry | TurnCompletedThreadTimelineEntry | UnknownThreadTimelineEntry
 """EXPERIMENTAL - one item or turn boundary in canonical rollout order."""
 
 
-@attrs.frozen
-class UnknownThreadUnreadPosition:
+class UnknownThreadUnreadPosition(_Frozen):
     """A ``ThreadUnreadPosition`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 ThreadUnreadPosition: TypeAlias = ThreadStartThreadUnreadPosition | TurnThreadUnreadPosition | UnknownThreadUnreadPosition
 
 
-@attrs.frozen
-class UnknownUserInput:
+class UnknownUserInput(_Frozen):
     """A ``UserInput`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 UserInput: TypeAlias = TextUserInput | ImageUserInput | LocalImageUserInput | AudioUserInput | LocalAudioUserInput | SkillUserInput | MentionUserInput | UnknownUserInput
 
 
-@attrs.frozen
-class UnknownUserVerificationErrorDetails:
+class UnknownUserVerificationErrorDetails(_Frozen):
     """A ``UserVerificationErrorDetails`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 UserVerificationErrorDetails: TypeAlias = InvalidRequestUserVerificationErrorDetails | UnavailableUserVerificationErrorDetails | CancelledUserVerificationErrorDetails | FailedUserVerificationErrorDetails | UnknownUserVerificationErrorDetails
 """Closed error categories; native diagnostic payloads must not cross this boundary."""
 
 
-@attrs.frozen
-class UnknownWebSearchAction:
+class UnknownWebSearchAction(_Frozen):
     """A ``WebSearchAction`` whose ``type`` this codex-trio version does not know; ``raw`` as read.
     """
+    __slots__ = ("type", "raw", "__weakref__")
+    __match_args__ = ("type", "raw")
     type: str | None
     raw: Mapping[str, Any]
+
+    def __init__(self, type: str | None, raw: Mapping[str, Any]) -> None:
+        _set(self, "type", type)
+        _set(self, "raw", raw)
 
 WebSearchAction: TypeAlias = SearchWebSearchAction | OpenPageWebSearchAction | FindInPageWebSearchAction | OtherWebSearchAction | UnknownWebSearchAction
 

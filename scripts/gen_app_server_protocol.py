@@ -475,7 +475,14 @@ def _extra(o: Mapping[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
 
 def _twin(cls: type) -> Callable[[], Any]:
     """A mutable class with the slots and base of the frozen ``cls`` (see the decoders)."""
-    namespace = {{"__slots__": cls.__dict__["__slots__"], "__setattr__": object.__setattr__}}
+    # Both back to object's: then the type's setattr slot is the C generic one again (one of the
+    # two left Python-level makes CPython dispatch every store through Python), which plain
+    # attribute stores on slots need to be fast.
+    namespace = {{
+        "__slots__": cls.__dict__["__slots__"],
+        "__setattr__": object.__setattr__,
+        "__delattr__": object.__delattr__,
+    }}
     return type("_Build" + cls.__name__, cls.__bases__, namespace)
 '''
 

@@ -48,8 +48,7 @@ from codex_trio._turn import (
     open_turn,
 )
 from codex_trio.observe import telemetry
-from codex_trio.testing import MockModel, message, response
-from codex_trio.testing import Usage as MockUsage
+from codex_trio.testing import MockModel, MockUsage, message, response
 
 # ------------------------------------------------------------------------ the scripted runner
 

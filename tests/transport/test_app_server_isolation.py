@@ -12,7 +12,7 @@ import trio
 import codex_trio
 from codex_trio._errors import SlowConsumerError, TransportError
 from codex_trio._protocol.app_server import JsonRpcError
-from codex_trio._protocol.exec_events import TurnCompletedEvent
+from codex_trio._protocol.exec_events import ThreadEvent, ThreadStartedEvent, TurnCompletedEvent
 from codex_trio._protocol.options import CodexOptions
 from codex_trio._transport.app_server import AppServerTransport
 from codex_trio.observe import Metrics, telemetry
@@ -205,6 +205,31 @@ async def test_a_stalled_write_restarts_the_shared_process_and_threads_go_on(
     assert status.state == "running" and status.restarts == 1 and status.pid != old_pid
 
 
+async def run_to_end(
+    transport: AppServerTransport,
+    mock_model: MockModel,
+    prompt: str,
+    resume_thread_id: str | None = None,
+) -> list[ThreadEvent]:
+    """One whole turn on ``transport``; its events."""
+    async with transport.turn(
+        prompt, thread_options(mock_model), resume_thread_id=resume_thread_id
+    ) as events:
+        return [e async for e in events]
+
+
+async def start_threads(
+    transport: AppServerTransport, mock_model: MockModel, count: int
+) -> list[str]:
+    """``count`` new threads, one turn each, in order; their ids."""
+    ids = []
+    for n in range(count):
+        first = (await run_to_end(transport, mock_model, f"thread {n}"))[0]
+        assert isinstance(first, ThreadStartedEvent)
+        ids.append(first.thread_id)
+    return ids
+
+
 async def test_per_thread_records_are_bounded_and_a_forgotten_thread_resumes(
     mock_model: MockModel,
 ) -> None:
@@ -212,22 +237,15 @@ async def test_per_thread_records_are_bounded_and_a_forgotten_thread_resumes(
     transport = AppServerTransport(
         options=CodexOptions(codex_path=mock_model.codex, env=mock_model.env), max_threads=2
     )
-    ids: list[str] = []
     with trio.fail_after(60):
         async with transport.open():
-            for n in range(3):
-                async with transport.turn(f"thread {n}", thread_options(mock_model)) as events:
-                    seen = [e async for e in events]
-                ids.append(seen[0].thread_id)  # type: ignore[attr-defined]
+            ids = await start_threads(transport, mock_model, 3)
             client = transport.client
             assert client is not None
             tracked = client.tracked_threads
             loaded = [client.is_loaded(i) for i in ids]
             # The oldest was forgotten: its next turn resumes it (thread/resume) and runs.
-            async with transport.turn(
-                "back again", thread_options(mock_model), resume_thread_id=ids[0]
-            ) as events:
-                final = [e async for e in events][-1]
+            final = (await run_to_end(transport, mock_model, "back again", ids[0]))[-1]
             reloaded = client.is_loaded(ids[0])
     assert tracked == 2 and loaded == [False, True, True]
     assert isinstance(final, TurnCompletedEvent) and reloaded
@@ -242,13 +260,10 @@ async def test_threads_the_client_forgets_are_unloaded_by_the_engine(
     transport = AppServerTransport(
         options=CodexOptions(codex_path=mock_model.codex, env=mock_model.env), max_threads=2
     )
-    ids: list[str] = []
     with trio.fail_after(60):
         async with transport.open():
-            for n in range(3):  # the third pushes the first out of the client's records
-                async with transport.turn(f"thread {n}", thread_options(mock_model)) as events:
-                    seen = [e async for e in events]
-                ids.append(seen[0].thread_id)  # type: ignore[attr-defined]
+            # The third pushes the first out of the client's records.
+            ids = await start_threads(transport, mock_model, 3)
             client = transport.client
             assert client is not None
             transport.forget_thread(ids[1])  # as Thread.close() and a stopped handle do
@@ -256,10 +271,7 @@ async def test_threads_the_client_forgets_are_unloaded_by_the_engine(
             while loaded != {ids[2]}:
                 await trio.sleep(0.05)
                 loaded = set(await client.loaded_threads())
-            async with transport.turn(
-                "back again", thread_options(mock_model), resume_thread_id=ids[0]
-            ) as events:
-                final = [e async for e in events][-1]
+            final = (await run_to_end(transport, mock_model, "back again", ids[0]))[-1]
             loaded_after = set(await client.loaded_threads())
     assert isinstance(final, TurnCompletedEvent)
     assert loaded_after == {ids[0], ids[2]}

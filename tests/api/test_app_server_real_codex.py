@@ -208,7 +208,7 @@ async def test_leaving_a_turn_early_interrupts_it(mock_model: MockModel) -> None
         async with client.turn(thread_id, "again") as second:
             events = [e async for e in second]
         assert isinstance(events[-1], TurnCompletedEvent)
-        read = await client.thread_read(thread_id)
+        read = await client.thread_read(thread_id=thread_id, include_turns=True)
         assert [t.status for t in read.thread.turns] == ["interrupted", "completed"]
 
 
@@ -234,7 +234,7 @@ async def test_fork_copies_history_and_read_returns_turns(mock_model: MockModel)
             _ = [e async for e in turn]
         forked = await client.thread_fork(thread_id)
         assert forked.thread.id != thread_id
-        read = await client.thread_read(forked.thread.id, include_turns=True)
+        read = await client.thread_read(thread_id=forked.thread.id, include_turns=True)
     texts = [
         i.text
         for t in read.thread.turns
@@ -330,7 +330,7 @@ async def test_transport_turn_past_its_deadline_raises_and_interrupts(
                         pass
             thread_id = info.value.thread_id
             assert thread_id is not None
-            read = await transport.client.thread_read(thread_id)
+            read = await transport.client.thread_read(thread_id=thread_id, include_turns=True)
             assert [t.status for t in read.thread.turns] == ["interrupted"]
 
 

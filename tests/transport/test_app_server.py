@@ -81,8 +81,8 @@ async def test_thread_revert_drops_the_turns_from_the_given_one_on(mock_model: M
             thread_id = (await client.thread_start(thread_options(mock_model))).thread.id
             first = await client.run_turn(thread_id, "one")
             second = await client.run_turn(thread_id, "two")
-            await client.thread_revert(thread_id, second.turn_id)
-            turns = (await client.thread_read(thread_id)).thread.turns
+            await client.thread_revert(thread_id=thread_id, before_turn_id=second.turn_id)
+            turns = (await client.thread_read(thread_id=thread_id, include_turns=True)).thread.turns
     assert [t.id for t in turns] == [first.turn_id]
 
 
@@ -92,13 +92,13 @@ async def test_thread_listing_naming_and_archiving(mock_model: MockModel) -> Non
         async with app_server(mock_model) as client:
             thread_id = (await client.thread_start(thread_options(mock_model))).thread.id
             await client.run_turn(thread_id, "one")
-            await client.thread_set_name(thread_id, "named thread")
+            await client.thread_name_set(thread_id=thread_id, name="named thread")
             listed = [t.id async for t in client.iter_threads(page_size=1)]
-            name = (await client.thread_read(thread_id)).thread.name
+            name = (await client.thread_read(thread_id=thread_id, include_turns=True)).thread.name
             await client.thread_archive(thread_id)
             after_archive = [t.id async for t in client.iter_threads()]
             archived = [t.id async for t in client.iter_threads(archived=True)]
-            await client.thread_unarchive(thread_id)
+            await client.thread_unarchive(thread_id=thread_id)
             after_unarchive = [t.id async for t in client.iter_threads()]
     assert listed == [thread_id] and name == "named thread"
     assert after_archive == [] and archived == [thread_id] and after_unarchive == [thread_id]
@@ -109,7 +109,7 @@ async def test_account_read_without_login_and_rate_limits_need_auth(mock_model: 
         async with app_server(mock_model) as client:
             account = await client.account_read()
             with pytest.raises(InvalidRequestError, match="authentication required"):
-                await client.rate_limits()
+                await client.account_rate_limits_read()
     assert account.account is None
 
 
@@ -120,7 +120,7 @@ async def test_api_key_login_stores_the_key_and_logout_removes_it(mock_model: Mo
         async with app_server(mock_model) as client:
             answer = await client.login_api_key(key)
             stored = auth.read_text() if auth.exists() else ""
-            await client.logout()
+            await client.account_logout()
     assert answer == {"type": "apiKey"}
     assert key in stored
     assert not auth.exists() or key not in auth.read_text()

@@ -56,6 +56,7 @@ from codex_trio._transport.app_server._dispatch import (
     ThreadRecord,
     UserInputHandler,
 )
+from codex_trio._transport.app_server._requests_generated import GeneratedRequests
 from codex_trio._transport.app_server._subscription import Subscription
 from codex_trio._transport.app_server._turn import AppServerTurn, AppServerTurnResult
 from codex_trio._transport.discovery import check_version, find_codex
@@ -72,7 +73,7 @@ _DEFAULT_CODEX = CodexOptions()
 _NO_OVERRIDES = TurnOverrides()
 
 
-class AppServerClient:
+class AppServerClient(GeneratedRequests):
     """A connected, initialized ``codex app-server``. Obtain one from :func:`open_app_server`.
 
     Typed wrappers return the generated response classes of
@@ -460,58 +461,9 @@ class AppServerClient:
             if not cursor or not page.data:
                 return ids
 
-    async def thread_unarchive(self, thread_id: str) -> g.ThreadUnarchiveResponse:
-        return await self._typed(
-            "thread/unarchive", {"threadId": thread_id}, g.ThreadUnarchiveResponse
-        )
-
-    async def thread_list(
-        self,
-        *,
-        cursor: str | None = None,
-        limit: int | None = None,
-        archived: bool | None = None,
-        extra_params: Mapping[str, Any] | None = None,
-    ) -> g.ThreadListResponse:
-        """One page of stored threads; pass ``next_cursor`` back for the next one."""
-        params: dict[str, Any] = {}
-        for key, value in (("cursor", cursor), ("limit", limit), ("archived", archived)):
-            if value is not None:
-                params[key] = value
-        params.update(extra_params or {})
-        return await self._typed("thread/list", params, g.ThreadListResponse)
-
     def iter_threads(self, *, page_size: int = 50, archived: bool | None = None) -> ThreadPages:
         """Every stored thread, page after page (``async for thread in client.iter_threads()``)."""
         return ThreadPages(self, page_size=page_size, archived=archived)
-
-    async def thread_read(
-        self, thread_id: str, *, include_turns: bool = True
-    ) -> g.ThreadReadResponse:
-        return await self._typed(
-            "thread/read",
-            {"threadId": thread_id, "includeTurns": include_turns},
-            g.ThreadReadResponse,
-        )
-
-    async def thread_set_name(self, thread_id: str, name: str) -> g.ThreadSetNameResponse:
-        return await self._typed(
-            "thread/name/set", {"threadId": thread_id, "name": name}, g.ThreadSetNameResponse
-        )
-
-    async def thread_compact(self, thread_id: str) -> g.ThreadCompactStartResponse:
-        """Start compacting the thread's history (progress arrives as notifications)."""
-        return await self._typed(
-            "thread/compact/start", {"threadId": thread_id}, g.ThreadCompactStartResponse
-        )
-
-    async def thread_revert(self, thread_id: str, before_turn_id: str) -> g.ThreadRevertResponse:
-        """Drop ``before_turn_id`` and every later turn from the thread's history."""
-        return await self._typed(
-            "thread/revert",
-            {"threadId": thread_id, "beforeTurnId": before_turn_id},
-            g.ThreadRevertResponse,
-        )
 
     # --------------------------------------------------------------------- turns
 
@@ -636,14 +588,6 @@ class AppServerClient:
 
     # ------------------------------------------------------------- account, models
 
-    async def model_list(self, *, include_hidden: bool = False) -> g.ModelListResponse:
-        return await self._typed(
-            "model/list", {"includeHidden": include_hidden}, g.ModelListResponse
-        )
-
-    async def account_read(self) -> g.GetAccountResponse:
-        return await self._typed("account/read", {}, g.GetAccountResponse)
-
     async def login_api_key(self, api_key: str) -> Any:
         """Log in with an API key (``account/login/start`` type ``apiKey``); the key is never
         logged. Returns the raw response."""
@@ -651,12 +595,6 @@ class AppServerClient:
 
         register_secret(api_key)
         return await self.request("account/login/start", {"type": "apiKey", "apiKey": api_key})
-
-    async def logout(self) -> g.LogoutAccountResponse:
-        return await self._typed("account/logout", None, g.LogoutAccountResponse)
-
-    async def rate_limits(self) -> g.GetAccountRateLimitsResponse:
-        return await self._typed("account/rateLimits/read", None, g.GetAccountRateLimitsResponse)
 
 
 @asynccontextmanager

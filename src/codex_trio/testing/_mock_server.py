@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any, Self
@@ -41,7 +41,9 @@ import trio
 
 from codex_trio._http import HttpConnection, HttpLimits, serve_http
 from codex_trio.testing._recorded import RecordedRequest
-from codex_trio.testing._script import Message, Script, ScriptedResponse, Step
+from codex_trio.testing._script import Script, ScriptedResponse, Step
+from codex_trio.testing._sse import Ids as _Ids
+from codex_trio.testing._sse import sse_events
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -83,79 +85,6 @@ class MockServerStatistics:
     """Connections currently open."""
     held: int
     """Streams currently paused by :func:`~codex_trio.testing.hold`."""
-
-
-class _Ids:
-    """Deterministic ids for one server: ``resp_1``, ``msg_1``, ``call_1`` ..."""
-
-    def __init__(self) -> None:
-        self._counters: dict[str, int] = {}
-
-    def next(self, prefix: str) -> str:
-        n = self._counters.get(prefix, 0) + 1
-        self._counters[prefix] = n
-        return f"{prefix}_{n}"
-
-
-def _sse(event_type: str, data: dict[str, Any]) -> bytes:
-    payload = {"type": event_type, **data}
-    return f"event: {event_type}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
-
-
-def sse_events(response: ScriptedResponse, ids: _Ids, model: str | None) -> Iterator[bytes]:
-    """The SSE events of a ``"stream"`` or ``"failed"`` response, in order, as wire bytes.
-
-    The first event is always ``response.created``; a stream ends with ``response.completed``, a
-    failed response with ``response.failed``.
-    """
-    response_id = ids.next("resp")
-    header: dict[str, Any] = {"id": response_id, "object": "response", "model": model}
-    yield _sse("response.created", {"response": {**header, "status": "in_progress", "output": []}})
-    output: list[dict[str, Any]] = []
-    for index, spec in enumerate(response.items):
-        item = spec.item(ids.next(spec.id_prefix), ids.next("call"))
-        if isinstance(spec, Message) and spec.deltas:
-            started = {**item, "status": "in_progress", "content": []}
-            yield _sse("response.output_item.added", {"output_index": index, "item": started})
-            for chunk in spec.delta_chunks():
-                yield _sse(
-                    "response.output_text.delta",
-                    {
-                        "item_id": item["id"],
-                        "output_index": index,
-                        "content_index": 0,
-                        "delta": chunk,
-                    },
-                )
-        else:
-            yield _sse("response.output_item.added", {"output_index": index, "item": item})
-        yield _sse("response.output_item.done", {"output_index": index, "item": item})
-        output.append(item)
-    if response.kind == "failed":
-        error = {"code": response.error_code or "server_error", "message": response.error or ""}
-        yield _sse(
-            "response.failed",
-            {
-                "response": {
-                    **header,
-                    "status": "failed",
-                    "error": error,
-                    "output": output,
-                }
-            },
-        )
-    else:
-        yield _sse(
-            "response.completed",
-            {
-                "response": {
-                    **header,
-                    "status": "completed",
-                    "output": output,
-                    "usage": response.usage.to_json(),
-                }
-            },
-        )
 
 
 class _PeerClosed(Exception):

@@ -20,6 +20,7 @@ __all__ = [
     "ProtocolError",
     "SlowConsumerError",
     "StructuredOutputError",
+    "ThreadNotFoundError",
     "TransportError",
     "TurnDeadlineError",
     "TurnFailedError",
@@ -129,6 +130,17 @@ class SlowConsumerError(CodexError):
     ) -> None:
         self.capacity = capacity
         super().__init__(message, thread_id=thread_id, turn_id=turn_id)
+
+
+NO_ROLLOUT = "no rollout found for thread id"
+"""What codex 0.163 says (stderr on exec, the JSON-RPC error on app-server) when asked to resume
+a thread it has no rollout file for."""
+
+
+class ThreadNotFoundError(CodexError):
+    """The thread to resume does not exist in CODEX_HOME (codex: "no rollout found"): a wrong id,
+    another CODEX_HOME, an ephemeral thread, or a thread deleted since. Nothing broke; start a new
+    thread instead (or look for it where it lives)."""
 
 
 class ProtocolError(CodexError):

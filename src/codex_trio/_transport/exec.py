@@ -41,9 +41,11 @@ import attrs
 import trio
 
 from codex_trio._errors import (
+    NO_ROLLOUT,
     CodexError,
     ConfigurationError,
     ProtocolError,
+    ThreadNotFoundError,
     TransportError,
     TurnDeadlineError,
 )
@@ -253,7 +255,14 @@ class ExecTransport:
         process.expect_exit = True
         with trio.move_on_after(self.stop_policy.exit_grace):
             await process.wait()
-        raise process.error("codex exited before the turn ended", thread_id=stream.thread_id)
+        error = process.error("codex exited before the turn ended", thread_id=stream.thread_id)
+        if stream.thread_id is not None and NO_ROLLOUT in error.stderr_tail:
+            raise ThreadNotFoundError(
+                f"thread {stream.thread_id} not found: codex has no rollout for it in this "
+                "CODEX_HOME",
+                thread_id=stream.thread_id,
+            ) from error
+        raise error
 
 
 async def _send(

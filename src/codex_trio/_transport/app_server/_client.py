@@ -12,15 +12,18 @@ from typing import Any, TypeVar
 import trio
 
 from codex_trio._errors import (
+    NO_ROLLOUT,
     CodexError,
     ConfigurationError,
     ProtocolError,
+    ThreadNotFoundError,
     TransportError,
     TurnDeadlineError,
 )
 from codex_trio._groups import collapse
 from codex_trio._protocol.app_server import _generated as g
 from codex_trio._protocol.app_server.messages import (
+    InvalidRequestError,
     Notification,
     Request,
     decode_params,
@@ -403,7 +406,15 @@ class AppServerClient(GeneratedRequests):
             with trio.move_on_after(5):
                 await closing.wait()
             self._closing.pop(thread_id, None)
-        response = await self._typed("thread/resume", params, g.ThreadResumeResponse)
+        try:
+            response = await self._typed("thread/resume", params, g.ThreadResumeResponse)
+        except InvalidRequestError as exc:
+            if NO_ROLLOUT not in exc.message:
+                raise
+            raise ThreadNotFoundError(
+                f"thread {thread_id} not found: codex has no rollout for it in this CODEX_HOME",
+                thread_id=thread_id,
+            ) from exc
         self._register(thread_id, tools, approval_handler)
         return response
 

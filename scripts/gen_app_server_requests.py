@@ -20,8 +20,11 @@ Run: ``.venv/bin/python scripts/gen_app_server_requests.py`` (after regenerating
 from __future__ import annotations
 
 import inspect
+import json
 import re
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,9 +77,30 @@ def qualify(annotation: str, names: set[str]) -> str:
     return "".join(out)
 
 
+def stable_methods() -> frozenset[str]:
+    """The client requests of the pinned binary's schema *without* ``--experimental``."""
+    import codex_cli_bin
+
+    codex = str(codex_cli_bin.bundled_codex_path())
+    with tempfile.TemporaryDirectory(prefix="codex-schema-stable-") as out:
+        subprocess.run(
+            [codex, "app-server", "generate-json-schema", "--out", out],
+            check=True,
+            capture_output=True,
+        )
+        client = json.loads((Path(out) / "ClientRequest.json").read_text())
+    methods: set[str] = set()
+    for variant in client.get("oneOf", []):
+        method = variant["properties"]["method"]
+        methods.update(method.get("enum") or [method["const"]])
+    return frozenset(methods)
+
+
 def render() -> str:
     sys.path.insert(0, str(ROOT / "src"))
     from codex_trio._protocol.app_server import _generated as g
+
+    stable = stable_methods()
 
     names = {n for n, v in vars(g).items() if not n.startswith("_") and n[:1].isupper()}
     lines = [
@@ -91,18 +115,35 @@ def render() -> str:
         "from collections.abc import Mapping, Sequence",
         "from typing import Any, Literal, TypeVar",
         "",
+        "from codex_trio._errors import ConfigurationError",
         "from codex_trio._protocol.app_server import _generated as g",
         "",
         '_T = TypeVar("_T")',
+        "",
+        "STABLE_METHODS: frozenset[str] = frozenset({",
+        *(f"    {m!r}," for m in sorted(stable)),
+        "})",
+        '"""Client requests of the stable API; the others need ``experimental_api`` (initialize)."""',
         "",
         "",
         "class GeneratedRequests:",
         '    """One typed method per client request (see the module docstring)."""',
         "",
+        "    experimental_api: bool = True",
+        '    """Whether the connection was initialized with the experimental API (then every method',
+        '    is available; without it, an experimental one raises ConfigurationError unsent)."""',
+        "",
         "    async def _typed(",
         "        self, method: str, params: Any, response: type[_T], *, time_limit: float | None = None",
         "    ) -> _T:  # pragma: no cover - provided by AppServerClient",
         "        raise NotImplementedError",
+        "",
+        "    def _experimental(self, method: str) -> None:",
+        "        if not self.experimental_api:",
+        "            raise ConfigurationError(",
+        '                f"{method} is part of the experimental app-server API: open the client with "',
+        '                "experimental_api=True (the default)"',
+        "            )",
     ]
     for method, (params_cls, response_cls) in g.CLIENT_REQUESTS.items():
         if method in HAND_WRITTEN:
@@ -128,12 +169,15 @@ def render() -> str:
             params_expr = f"g.{params_cls.__name__}({call})"
         else:  # a union of objects: taken whole
             signature, params_expr = f"self, params: g.{_alias_name(g, params_cls)}", "params"
+        experimental = method not in stable
         lines += [
             "",
             f"    async def {name}({signature}) -> {returns}:",
-            f'        """``{method}``."""',
-            f"        return await self._typed({method!r}, {params_expr}, {response_arg})",
+            f'        """``{method}``{" (experimental API)" if experimental else ""}."""',
         ]
+        if experimental:
+            lines.append(f"        self._experimental({method!r})")
+        lines.append(f"        return await self._typed({method!r}, {params_expr}, {response_arg})")
     lines.append("")
     return "\n".join(lines)
 

@@ -672,6 +672,7 @@ async def open_app_server(
                 event_buffer=event_buffer,
                 max_threads=max_threads,
             )
+            client.experimental_api = experimental_api
             init = await connection.call(
                 "initialize",
                 {

@@ -9,41 +9,168 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
+from codex_trio._errors import ConfigurationError
 from codex_trio._protocol.app_server import _generated as g
 
 _T = TypeVar("_T")
 
+STABLE_METHODS: frozenset[str] = frozenset({
+    'account/gatewayOAuth/cancel',
+    'account/gatewayOAuth/login',
+    'account/gatewayOAuth/read',
+    'account/login/cancel',
+    'account/login/start',
+    'account/logout',
+    'account/rateLimitResetCredit/consume',
+    'account/rateLimits/read',
+    'account/read',
+    'account/sendAddCreditsNudgeEmail',
+    'account/usage/read',
+    'account/workspaceMessages/read',
+    'app/installed',
+    'app/list',
+    'app/read',
+    'command/exec',
+    'command/exec/resize',
+    'command/exec/terminate',
+    'command/exec/write',
+    'config/batchWrite',
+    'config/mcpServer/reload',
+    'config/read',
+    'config/value/write',
+    'configRequirements/read',
+    'experimentalFeature/enablement/set',
+    'experimentalFeature/list',
+    'externalAgentConfig/detect',
+    'externalAgentConfig/import',
+    'externalAgentConfig/import/readHistories',
+    'externalAgentConfig/import/recordHistory',
+    'feedback/upload',
+    'fs/copy',
+    'fs/createDirectory',
+    'fs/getMetadata',
+    'fs/readDirectory',
+    'fs/readFile',
+    'fs/remove',
+    'fs/unwatch',
+    'fs/watch',
+    'fs/writeFile',
+    'fuzzyFileSearch',
+    'hooks/list',
+    'initialize',
+    'marketplace/add',
+    'marketplace/remove',
+    'marketplace/upgrade',
+    'mcpServer/oauth/login',
+    'mcpServer/resource/read',
+    'mcpServer/tool/call',
+    'mcpServerStatus/list',
+    'model/list',
+    'modelProvider/capabilities/read',
+    'permissionProfile/list',
+    'plugin/install',
+    'plugin/installed',
+    'plugin/list',
+    'plugin/read',
+    'plugin/reconcile',
+    'plugin/share/checkout',
+    'plugin/share/delete',
+    'plugin/share/list',
+    'plugin/share/save',
+    'plugin/share/updateTargets',
+    'plugin/skill/read',
+    'plugin/uninstall',
+    'review/start',
+    'skills/config/write',
+    'skills/extraRoots/set',
+    'skills/list',
+    'thread/approveGuardianDeniedAction',
+    'thread/archive',
+    'thread/attachment/add',
+    'thread/attachment/list',
+    'thread/attachment/remove',
+    'thread/attachmentOwner/list',
+    'thread/compact/start',
+    'thread/delete',
+    'thread/fork',
+    'thread/goal/clear',
+    'thread/goal/get',
+    'thread/goal/set',
+    'thread/inject_items',
+    'thread/items/list',
+    'thread/list',
+    'thread/loaded/list',
+    'thread/metadata/update',
+    'thread/name/set',
+    'thread/read',
+    'thread/resume',
+    'thread/revert',
+    'thread/section/move',
+    'thread/shellCommand',
+    'thread/start',
+    'thread/turns/list',
+    'thread/unarchive',
+    'thread/unsubscribe',
+    'threadSection/create',
+    'threadSection/delete',
+    'threadSection/list',
+    'threadSection/update',
+    'turn/interrupt',
+    'turn/start',
+    'turn/steer',
+    'windowsSandbox/readiness',
+    'windowsSandbox/setupStart',
+})
+"""Client requests of the stable API; the others need ``experimental_api`` (initialize)."""
+
 
 class GeneratedRequests:
     """One typed method per client request (see the module docstring)."""
+
+    experimental_api: bool = True
+    """Whether the connection was initialized with the experimental API (then every method
+    is available; without it, an experimental one raises ConfigurationError unsent)."""
 
     async def _typed(
         self, method: str, params: Any, response: type[_T], *, time_limit: float | None = None
     ) -> _T:  # pragma: no cover - provided by AppServerClient
         raise NotImplementedError
 
+    def _experimental(self, method: str) -> None:
+        if not self.experimental_api:
+            raise ConfigurationError(
+                f"{method} is part of the experimental app-server API: open the client with "
+                "experimental_api=True (the default)"
+            )
+
     async def server_diagnostics(self) -> g.ServerDiagnosticsResponse:
-        """``server/diagnostics``."""
+        """``server/diagnostics`` (experimental API)."""
+        self._experimental('server/diagnostics')
         return await self._typed('server/diagnostics', g.ServerDiagnosticsParams(), g.ServerDiagnosticsResponse)
 
     async def user_verification_status(self) -> g.UserVerificationStatusResponse:
-        """``userVerification/status``."""
+        """``userVerification/status`` (experimental API)."""
+        self._experimental('userVerification/status')
         return await self._typed('userVerification/status', None, g.UserVerificationStatusResponse)
 
     async def user_verification_enroll(self) -> g.UserVerificationEnrollResponse:
-        """``userVerification/enroll``."""
+        """``userVerification/enroll`` (experimental API)."""
+        self._experimental('userVerification/enroll')
         return await self._typed('userVerification/enroll', None, g.UserVerificationEnrollResponse)
 
     async def user_verification_delete(self) -> g.UserVerificationDeleteResponse:
-        """``userVerification/delete``."""
+        """``userVerification/delete`` (experimental API)."""
+        self._experimental('userVerification/delete')
         return await self._typed('userVerification/delete', None, g.UserVerificationDeleteResponse)
 
     async def user_verification_verify(self, *, challenge: str, description: str, title: str) -> g.UserVerificationVerifyResponse:
-        """``userVerification/verify``."""
+        """``userVerification/verify`` (experimental API)."""
+        self._experimental('userVerification/verify')
         return await self._typed('userVerification/verify', g.UserVerificationVerifyParams(challenge=challenge, description=description, title=title), g.UserVerificationVerifyResponse)
 
     async def user_verification_cancel(self, *, request_id: Any) -> g.UserVerificationCancelResponse:
-        """``userVerification/cancel``."""
+        """``userVerification/cancel`` (experimental API)."""
+        self._experimental('userVerification/cancel')
         return await self._typed('userVerification/cancel', g.UserVerificationCancelParams(request_id=request_id), g.UserVerificationCancelResponse)
 
     async def thread_delete(self, *, thread_id: str) -> g.ThreadDeleteResponse:
@@ -51,11 +178,13 @@ class GeneratedRequests:
         return await self._typed('thread/delete', g.ThreadDeleteParams(thread_id=thread_id), g.ThreadDeleteResponse)
 
     async def thread_increment_elicitation(self, *, thread_id: str) -> g.ThreadIncrementElicitationResponse:
-        """``thread/increment_elicitation``."""
+        """``thread/increment_elicitation`` (experimental API)."""
+        self._experimental('thread/increment_elicitation')
         return await self._typed('thread/increment_elicitation', g.ThreadIncrementElicitationParams(thread_id=thread_id), g.ThreadIncrementElicitationResponse)
 
     async def thread_decrement_elicitation(self, *, thread_id: str) -> g.ThreadDecrementElicitationResponse:
-        """``thread/decrement_elicitation``."""
+        """``thread/decrement_elicitation`` (experimental API)."""
+        self._experimental('thread/decrement_elicitation')
         return await self._typed('thread/decrement_elicitation', g.ThreadDecrementElicitationParams(thread_id=thread_id), g.ThreadDecrementElicitationResponse)
 
     async def thread_name_set(self, *, name: str, thread_id: str) -> g.ThreadSetNameResponse:
@@ -63,7 +192,8 @@ class GeneratedRequests:
         return await self._typed('thread/name/set', g.ThreadSetNameParams(name=name, thread_id=thread_id), g.ThreadSetNameResponse)
 
     async def thread_prediction_request(self, *, source_turn_id: str, thread_id: str) -> g.ThreadPredictionRequestResponse:
-        """``thread/prediction/request``."""
+        """``thread/prediction/request`` (experimental API)."""
+        self._experimental('thread/prediction/request')
         return await self._typed('thread/prediction/request', g.ThreadPredictionRequestParams(source_turn_id=source_turn_id, thread_id=thread_id), g.ThreadPredictionRequestResponse)
 
     async def thread_goal_set(self, *, thread_id: str, objective: str | None = None, origin: g.ThreadGoalMutationOrigin | None = None, status: g.ThreadGoalStatus | None = None, token_budget: int | None = None) -> g.ThreadGoalSetResponse:
@@ -79,27 +209,33 @@ class GeneratedRequests:
         return await self._typed('thread/goal/clear', g.ThreadGoalClearParams(origin=origin, thread_id=thread_id), g.ThreadGoalClearResponse)
 
     async def thread_queue_add(self, *, client_user_message_id: str, input: tuple[g.UserInput, ...], thread_id: str) -> g.ThreadQueueAddResponse:
-        """``thread/queue/add``."""
+        """``thread/queue/add`` (experimental API)."""
+        self._experimental('thread/queue/add')
         return await self._typed('thread/queue/add', g.ThreadQueueAddParams(client_user_message_id=client_user_message_id, input=input, thread_id=thread_id), g.ThreadQueueAddResponse)
 
     async def thread_queue_list(self, *, thread_id: str, cursor: str | None = None, limit: int | None = None) -> g.ThreadQueueListResponse:
-        """``thread/queue/list``."""
+        """``thread/queue/list`` (experimental API)."""
+        self._experimental('thread/queue/list')
         return await self._typed('thread/queue/list', g.ThreadQueueListParams(cursor=cursor, limit=limit, thread_id=thread_id), g.ThreadQueueListResponse)
 
     async def thread_queue_update(self, *, input: tuple[g.UserInput, ...], queued_submission_id: str, thread_id: str) -> g.ThreadQueueUpdateResponse:
-        """``thread/queue/update``."""
+        """``thread/queue/update`` (experimental API)."""
+        self._experimental('thread/queue/update')
         return await self._typed('thread/queue/update', g.ThreadQueueUpdateParams(input=input, queued_submission_id=queued_submission_id, thread_id=thread_id), g.ThreadQueueUpdateResponse)
 
     async def thread_queue_delete(self, *, queued_submission_id: str, thread_id: str) -> g.ThreadQueueDeleteResponse:
-        """``thread/queue/delete``."""
+        """``thread/queue/delete`` (experimental API)."""
+        self._experimental('thread/queue/delete')
         return await self._typed('thread/queue/delete', g.ThreadQueueDeleteParams(queued_submission_id=queued_submission_id, thread_id=thread_id), g.ThreadQueueDeleteResponse)
 
     async def thread_queue_reorder(self, *, queued_submission_ids: tuple[str, ...], thread_id: str) -> g.ThreadQueueReorderResponse:
-        """``thread/queue/reorder``."""
+        """``thread/queue/reorder`` (experimental API)."""
+        self._experimental('thread/queue/reorder')
         return await self._typed('thread/queue/reorder', g.ThreadQueueReorderParams(queued_submission_ids=queued_submission_ids, thread_id=thread_id), g.ThreadQueueReorderResponse)
 
     async def thread_queue_start(self, *, thread_id: str, queued_submission_id: str | None = None) -> g.ThreadQueueStartResponse:
-        """``thread/queue/start``."""
+        """``thread/queue/start`` (experimental API)."""
+        self._experimental('thread/queue/start')
         return await self._typed('thread/queue/start', g.ThreadQueueStartParams(queued_submission_id=queued_submission_id, thread_id=thread_id), g.ThreadQueueStartResponse)
 
     async def thread_metadata_update(self, *, thread_id: str, daybreak_enabled: bool | None = None, git_info: g.ThreadMetadataGitInfoUpdateParams | None = None, project_id: str | None = None) -> g.ThreadMetadataUpdateResponse:
@@ -127,23 +263,28 @@ class GeneratedRequests:
         return await self._typed('thread/section/move', g.ThreadSectionMoveParams(before_thread_id=before_thread_id, section_id=section_id, thread_id=thread_id), g.ThreadSectionMoveResponse)
 
     async def thread_settings_update(self, *, thread_id: str, approval_policy: Any | None = None, approvals_reviewer: g.ApprovalsReviewer | None = None, collaboration_mode: g.CollaborationMode | None = None, cwd: str | None = None, disabled_plugin_ids: tuple[str, ...] | None = None, effort: str | None = None, model: str | None = None, multi_agent_mode: Any | None = None, permissions: str | None = None, personality: g.Personality | None = None, sandbox_policy: g.SandboxPolicy | None = None, service_tier: str | None = None, summary: g.ReasoningSummary | None = None) -> g.ThreadSettingsUpdateResponse:
-        """``thread/settings/update``."""
+        """``thread/settings/update`` (experimental API)."""
+        self._experimental('thread/settings/update')
         return await self._typed('thread/settings/update', g.ThreadSettingsUpdateParams(approval_policy=approval_policy, approvals_reviewer=approvals_reviewer, collaboration_mode=collaboration_mode, cwd=cwd, disabled_plugin_ids=disabled_plugin_ids, effort=effort, model=model, multi_agent_mode=multi_agent_mode, permissions=permissions, personality=personality, sandbox_policy=sandbox_policy, service_tier=service_tier, summary=summary, thread_id=thread_id), g.ThreadSettingsUpdateResponse)
 
     async def thread_memory_mode_set(self, *, mode: g.ThreadMemoryMode, thread_id: str) -> g.ThreadMemoryModeSetResponse:
-        """``thread/memoryMode/set``."""
+        """``thread/memoryMode/set`` (experimental API)."""
+        self._experimental('thread/memoryMode/set')
         return await self._typed('thread/memoryMode/set', g.ThreadMemoryModeSetParams(mode=mode, thread_id=thread_id), g.ThreadMemoryModeSetResponse)
 
     async def memory_status(self, *, min_consolidated_threads: int | None = None) -> g.MemoryStatusResponse:
-        """``memory/status``."""
+        """``memory/status`` (experimental API)."""
+        self._experimental('memory/status')
         return await self._typed('memory/status', g.MemoryStatusParams(min_consolidated_threads=min_consolidated_threads), g.MemoryStatusResponse)
 
     async def memory_reset(self) -> g.MemoryResetResponse:
-        """``memory/reset``."""
+        """``memory/reset`` (experimental API)."""
+        self._experimental('memory/reset')
         return await self._typed('memory/reset', None, g.MemoryResetResponse)
 
     async def rollout_compress(self) -> g.RolloutCompressResponse:
-        """``rollout/compress``."""
+        """``rollout/compress`` (experimental API)."""
+        self._experimental('rollout/compress')
         return await self._typed('rollout/compress', None, g.RolloutCompressResponse)
 
     async def thread_unarchive(self, *, thread_id: str) -> g.ThreadUnarchiveResponse:
@@ -163,15 +304,18 @@ class GeneratedRequests:
         return await self._typed('thread/approveGuardianDeniedAction', g.ThreadApproveGuardianDeniedActionParams(event=event, thread_id=thread_id), g.ThreadApproveGuardianDeniedActionResponse)
 
     async def thread_background_terminals_clean(self, *, thread_id: str) -> g.ThreadBackgroundTerminalsCleanResponse:
-        """``thread/backgroundTerminals/clean``."""
+        """``thread/backgroundTerminals/clean`` (experimental API)."""
+        self._experimental('thread/backgroundTerminals/clean')
         return await self._typed('thread/backgroundTerminals/clean', g.ThreadBackgroundTerminalsCleanParams(thread_id=thread_id), g.ThreadBackgroundTerminalsCleanResponse)
 
     async def thread_background_terminals_list(self, *, thread_id: str, cursor: str | None = None, limit: int | None = None) -> g.ThreadBackgroundTerminalsListResponse:
-        """``thread/backgroundTerminals/list``."""
+        """``thread/backgroundTerminals/list`` (experimental API)."""
+        self._experimental('thread/backgroundTerminals/list')
         return await self._typed('thread/backgroundTerminals/list', g.ThreadBackgroundTerminalsListParams(cursor=cursor, limit=limit, thread_id=thread_id), g.ThreadBackgroundTerminalsListResponse)
 
     async def thread_background_terminals_terminate(self, *, process_id: str, thread_id: str) -> g.ThreadBackgroundTerminalsTerminateResponse:
-        """``thread/backgroundTerminals/terminate``."""
+        """``thread/backgroundTerminals/terminate`` (experimental API)."""
+        self._experimental('thread/backgroundTerminals/terminate')
         return await self._typed('thread/backgroundTerminals/terminate', g.ThreadBackgroundTerminalsTerminateParams(process_id=process_id, thread_id=thread_id), g.ThreadBackgroundTerminalsTerminateResponse)
 
     async def thread_revert(self, *, before_turn_id: str, thread_id: str) -> g.ThreadRevertResponse:
@@ -183,31 +327,38 @@ class GeneratedRequests:
         return await self._typed('thread/list', g.ThreadListParams(ancestor_thread_id=ancestor_thread_id, archived=archived, cursor=cursor, cwd=cwd, excluded_thread_ids=excluded_thread_ids, limit=limit, model_providers=model_providers, originators=originators, parent_thread_id=parent_thread_id, project_id=project_id, search_term=search_term, section_id=section_id, sort_direction=sort_direction, sort_key=sort_key, source_kinds=source_kinds, use_state_db_only=use_state_db_only), g.ThreadListResponse)
 
     async def project_list(self, *, cursor: str | None = None, limit: int | None = None, sort_direction: g.SortDirection | None = None, sort_key: g.ProjectSortKey | None = None) -> g.ProjectListResponse:
-        """``project/list``."""
+        """``project/list`` (experimental API)."""
+        self._experimental('project/list')
         return await self._typed('project/list', g.ProjectListParams(cursor=cursor, limit=limit, sort_direction=sort_direction, sort_key=sort_key), g.ProjectListResponse)
 
     async def project_read(self, *, project_id: str) -> g.ProjectReadResponse:
-        """``project/read``."""
+        """``project/read`` (experimental API)."""
+        self._experimental('project/read')
         return await self._typed('project/read', g.ProjectReadParams(project_id=project_id), g.ProjectReadResponse)
 
     async def project_create(self, *, idempotency_key: str, name: str, roots: tuple[g.ProjectRoot, ...], metadata: Mapping[str, str] | None = None) -> g.ProjectCreateResponse:
-        """``project/create``."""
+        """``project/create`` (experimental API)."""
+        self._experimental('project/create')
         return await self._typed('project/create', g.ProjectCreateParams(idempotency_key=idempotency_key, metadata=metadata, name=name, roots=roots), g.ProjectCreateResponse)
 
     async def project_import(self, *, idempotency_key: str, name: str, roots: tuple[g.ProjectRoot, ...], metadata: Mapping[str, str] | None = None, threads: tuple[str, ...] | None = None) -> g.ProjectImportResponse:
-        """``project/import``."""
+        """``project/import`` (experimental API)."""
+        self._experimental('project/import')
         return await self._typed('project/import', g.ProjectImportParams(idempotency_key=idempotency_key, metadata=metadata, name=name, roots=roots, threads=threads), g.ProjectImportResponse)
 
     async def project_update(self, *, project_id: str, metadata: Mapping[str, str] | None = None, name: str | None = None, roots: tuple[g.ProjectRoot, ...] | None = None) -> g.ProjectUpdateResponse:
-        """``project/update``."""
+        """``project/update`` (experimental API)."""
+        self._experimental('project/update')
         return await self._typed('project/update', g.ProjectUpdateParams(metadata=metadata, name=name, project_id=project_id, roots=roots), g.ProjectUpdateResponse)
 
     async def project_move(self, *, project_id: str, before_project_id: str | None = None) -> g.ProjectMoveResponse:
-        """``project/move``."""
+        """``project/move`` (experimental API)."""
+        self._experimental('project/move')
         return await self._typed('project/move', g.ProjectMoveParams(before_project_id=before_project_id, project_id=project_id), g.ProjectMoveResponse)
 
     async def project_delete(self, *, project_id: str) -> g.ProjectDeleteResponse:
-        """``project/delete``."""
+        """``project/delete`` (experimental API)."""
+        self._experimental('project/delete')
         return await self._typed('project/delete', g.ProjectDeleteParams(project_id=project_id), g.ProjectDeleteResponse)
 
     async def thread_section_list(self, *, cursor: str | None = None, limit: int | None = None) -> g.ThreadSectionListResponse:
@@ -227,11 +378,13 @@ class GeneratedRequests:
         return await self._typed('threadSection/delete', g.ThreadSectionDeleteParams(section_id=section_id), g.ThreadSectionDeleteResponse)
 
     async def thread_search(self, *, search_term: str, archived: bool | None = None, cursor: str | None = None, limit: int | None = None, sort_direction: g.SortDirection | None = None, sort_key: g.ThreadSearchSortKey | None = None, source_kinds: tuple[g.ThreadSourceKind, ...] | None = None) -> g.ThreadSearchResponse:
-        """``thread/search``."""
+        """``thread/search`` (experimental API)."""
+        self._experimental('thread/search')
         return await self._typed('thread/search', g.ThreadSearchParams(archived=archived, cursor=cursor, limit=limit, search_term=search_term, sort_direction=sort_direction, sort_key=sort_key, source_kinds=source_kinds), g.ThreadSearchResponse)
 
     async def thread_search_occurrences(self, *, search_term: str, thread_id: str, cursor: str | None = None, limit: int | None = None) -> g.ThreadSearchOccurrencesResponse:
-        """``thread/searchOccurrences``."""
+        """``thread/searchOccurrences`` (experimental API)."""
+        self._experimental('thread/searchOccurrences')
         return await self._typed('thread/searchOccurrences', g.ThreadSearchOccurrencesParams(cursor=cursor, limit=limit, search_term=search_term, thread_id=thread_id), g.ThreadSearchOccurrencesResponse)
 
     async def thread_loaded_list(self, *, cursor: str | None = None, limit: int | None = None) -> g.ThreadLoadedListResponse:
@@ -243,7 +396,8 @@ class GeneratedRequests:
         return await self._typed('thread/read', g.ThreadReadParams(include_turns=include_turns, thread_id=thread_id), g.ThreadReadResponse)
 
     async def thread_read_state_update(self, *, expected_revision: str, operation: g.ThreadReadStateOperation, thread_id: str) -> g.ThreadReadStateUpdateResponse:
-        """``thread/readState/update``."""
+        """``thread/readState/update`` (experimental API)."""
+        self._experimental('thread/readState/update')
         return await self._typed('thread/readState/update', g.ThreadReadStateUpdateParams(expected_revision=expected_revision, operation=operation, thread_id=thread_id), g.ThreadReadStateUpdateResponse)
 
     async def thread_turns_list(self, *, thread_id: str, cursor: str | None = None, items_view: g.TurnItemsView | None = None, limit: int | None = None, sort_direction: g.SortDirection | None = None) -> g.ThreadTurnsListResponse:
@@ -255,7 +409,8 @@ class GeneratedRequests:
         return await self._typed('thread/items/list', g.ThreadItemsListParams(cursor=cursor, limit=limit, sort_direction=sort_direction, thread_id=thread_id, turn_id=turn_id), g.ThreadItemsListResponse)
 
     async def thread_items_read(self, *, item_ids: tuple[str, ...], thread_id: str, turn_id: str) -> g.ThreadItemsReadResponse:
-        """``thread/items/read``."""
+        """``thread/items/read`` (experimental API)."""
+        self._experimental('thread/items/read')
         return await self._typed('thread/items/read', g.ThreadItemsReadParams(item_ids=item_ids, thread_id=thread_id, turn_id=turn_id), g.ThreadItemsReadResponse)
 
     async def thread_inject_items(self, *, items: tuple[Any, ...], thread_id: str) -> g.ThreadInjectItemsResponse:
@@ -291,7 +446,8 @@ class GeneratedRequests:
         return await self._typed('plugin/list', g.PluginListParams(cwds=cwds, force_refetch=force_refetch, marketplace_kinds=marketplace_kinds), g.PluginListResponse)
 
     async def plugin_search(self, *, search_term: str, cursor: str | None = None, cwds: tuple[str, ...] | None = None, limit: int | None = None, scope: g.PluginSearchScope | None = None) -> g.PluginSearchResponse:
-        """``plugin/search``."""
+        """``plugin/search`` (experimental API)."""
+        self._experimental('plugin/search')
         return await self._typed('plugin/search', g.PluginSearchParams(cursor=cursor, cwds=cwds, limit=limit, scope=scope, search_term=search_term), g.PluginSearchResponse)
 
     async def plugin_installed(self, *, cwds: tuple[str, ...] | None = None, install_suggestion_plugin_names: tuple[str, ...] | None = None) -> g.PluginInstalledResponse:
@@ -391,35 +547,43 @@ class GeneratedRequests:
         return await self._typed('plugin/uninstall', g.PluginUninstallParams(plugin_id=plugin_id), g.PluginUninstallResponse)
 
     async def turn_settings_update(self, *, thread_id: str, turn_id: str, approvals_reviewer: g.ApprovalsReviewer | None = None, effort: str | None = None, model: str | None = None, service_tier: str | None = None, summary: g.ReasoningSummary | None = None) -> g.TurnSettingsUpdateResponse:
-        """``turn/settings/update``."""
+        """``turn/settings/update`` (experimental API)."""
+        self._experimental('turn/settings/update')
         return await self._typed('turn/settings/update', g.TurnSettingsUpdateParams(approvals_reviewer=approvals_reviewer, effort=effort, model=model, service_tier=service_tier, summary=summary, thread_id=thread_id, turn_id=turn_id), g.TurnSettingsUpdateResponse)
 
     async def thread_realtime_start(self, *, output_modality: g.RealtimeOutputModality, thread_id: str, backend_reasoning_status: bool | None = None, client_managed_handoffs: bool | None = None, codex_response_handoff_channel_prefixes: Mapping[str, tuple[str, ...]] | None = None, codex_response_handoff_mode: g.CodexResponseHandoffMode | None = None, codex_response_item_prefix: str | None = None, codex_responses_as_items: bool | None = None, delegation_ack_filler: bool | None = None, flush_transcript_tail_on_session_end: bool | None = None, include_startup_context: bool | None = None, initial_items: tuple[g.ThreadRealtimeInitialItem, ...] | None = None, model: str | None = None, prompt: str | None = None, realtime_end_instructions: str | None = None, realtime_session_id: str | None = None, realtime_start_instructions: str | None = None, transport: g.ThreadRealtimeStartTransport | None = None, version: g.RealtimeConversationVersion | None = None, voice: g.RealtimeVoice | None = None) -> g.ThreadRealtimeStartResponse:
-        """``thread/realtime/start``."""
+        """``thread/realtime/start`` (experimental API)."""
+        self._experimental('thread/realtime/start')
         return await self._typed('thread/realtime/start', g.ThreadRealtimeStartParams(backend_reasoning_status=backend_reasoning_status, client_managed_handoffs=client_managed_handoffs, codex_response_handoff_channel_prefixes=codex_response_handoff_channel_prefixes, codex_response_handoff_mode=codex_response_handoff_mode, codex_response_item_prefix=codex_response_item_prefix, codex_responses_as_items=codex_responses_as_items, delegation_ack_filler=delegation_ack_filler, flush_transcript_tail_on_session_end=flush_transcript_tail_on_session_end, include_startup_context=include_startup_context, initial_items=initial_items, model=model, output_modality=output_modality, prompt=prompt, realtime_end_instructions=realtime_end_instructions, realtime_session_id=realtime_session_id, realtime_start_instructions=realtime_start_instructions, thread_id=thread_id, transport=transport, version=version, voice=voice), g.ThreadRealtimeStartResponse)
 
     async def thread_realtime_append_audio(self, *, audio: g.ThreadRealtimeAudioChunk, thread_id: str) -> g.ThreadRealtimeAppendAudioResponse:
-        """``thread/realtime/appendAudio``."""
+        """``thread/realtime/appendAudio`` (experimental API)."""
+        self._experimental('thread/realtime/appendAudio')
         return await self._typed('thread/realtime/appendAudio', g.ThreadRealtimeAppendAudioParams(audio=audio, thread_id=thread_id), g.ThreadRealtimeAppendAudioResponse)
 
     async def thread_realtime_append_text(self, *, text: str, thread_id: str, role: g.ConversationTextRole | None = None) -> g.ThreadRealtimeAppendTextResponse:
-        """``thread/realtime/appendText``."""
+        """``thread/realtime/appendText`` (experimental API)."""
+        self._experimental('thread/realtime/appendText')
         return await self._typed('thread/realtime/appendText', g.ThreadRealtimeAppendTextParams(role=role, text=text, thread_id=thread_id), g.ThreadRealtimeAppendTextResponse)
 
     async def thread_realtime_append_speech(self, *, text: str, thread_id: str) -> g.ThreadRealtimeAppendSpeechResponse:
-        """``thread/realtime/appendSpeech``."""
+        """``thread/realtime/appendSpeech`` (experimental API)."""
+        self._experimental('thread/realtime/appendSpeech')
         return await self._typed('thread/realtime/appendSpeech', g.ThreadRealtimeAppendSpeechParams(text=text, thread_id=thread_id), g.ThreadRealtimeAppendSpeechResponse)
 
     async def thread_realtime_stop(self, *, thread_id: str) -> g.ThreadRealtimeStopResponse:
-        """``thread/realtime/stop``."""
+        """``thread/realtime/stop`` (experimental API)."""
+        self._experimental('thread/realtime/stop')
         return await self._typed('thread/realtime/stop', g.ThreadRealtimeStopParams(thread_id=thread_id), g.ThreadRealtimeStopResponse)
 
     async def thread_timeline_list(self, *, thread_id: str, cursor: str | None = None, limit: int | None = None) -> g.ThreadTimelineListResponse:
-        """``thread/timeline/list``."""
+        """``thread/timeline/list`` (experimental API)."""
+        self._experimental('thread/timeline/list')
         return await self._typed('thread/timeline/list', g.ThreadTimelineListParams(cursor=cursor, limit=limit, thread_id=thread_id), g.ThreadTimelineListResponse)
 
     async def thread_realtime_list_voices(self) -> g.ThreadRealtimeListVoicesResponse:
-        """``thread/realtime/listVoices``."""
+        """``thread/realtime/listVoices`` (experimental API)."""
+        self._experimental('thread/realtime/listVoices')
         return await self._typed('thread/realtime/listVoices', g.ThreadRealtimeListVoicesParams(), g.ThreadRealtimeListVoicesResponse)
 
     async def review_start(self, *, target: g.ReviewTarget, thread_id: str, delivery: g.ReviewDelivery | None = None) -> g.ReviewStartResponse:
@@ -459,51 +623,63 @@ class GeneratedRequests:
         return await self._typed('experimentalFeature/enablement/set', g.ExperimentalFeatureEnablementSetParams(enablement=enablement), g.ExperimentalFeatureEnablementSetResponse)
 
     async def remote_control_enable(self) -> g.RemoteControlEnableResponse:
-        """``remoteControl/enable``."""
+        """``remoteControl/enable`` (experimental API)."""
+        self._experimental('remoteControl/enable')
         return await self._typed('remoteControl/enable', None, g.RemoteControlEnableResponse)
 
     async def remote_control_disable(self) -> g.RemoteControlDisableResponse:
-        """``remoteControl/disable``."""
+        """``remoteControl/disable`` (experimental API)."""
+        self._experimental('remoteControl/disable')
         return await self._typed('remoteControl/disable', None, g.RemoteControlDisableResponse)
 
     async def remote_control_status_read(self) -> g.RemoteControlStatusReadResponse:
-        """``remoteControl/status/read``."""
+        """``remoteControl/status/read`` (experimental API)."""
+        self._experimental('remoteControl/status/read')
         return await self._typed('remoteControl/status/read', None, g.RemoteControlStatusReadResponse)
 
     async def remote_control_pairing_start(self, *, manual_code: bool | None = None) -> g.RemoteControlPairingStartResponse:
-        """``remoteControl/pairing/start``."""
+        """``remoteControl/pairing/start`` (experimental API)."""
+        self._experimental('remoteControl/pairing/start')
         return await self._typed('remoteControl/pairing/start', g.RemoteControlPairingStartParams(manual_code=manual_code), g.RemoteControlPairingStartResponse)
 
     async def remote_control_pairing_status(self, *, manual_pairing_code: str | None = None, pairing_code: str | None = None) -> g.RemoteControlPairingStatusResponse:
-        """``remoteControl/pairing/status``."""
+        """``remoteControl/pairing/status`` (experimental API)."""
+        self._experimental('remoteControl/pairing/status')
         return await self._typed('remoteControl/pairing/status', g.RemoteControlPairingStatusParams(manual_pairing_code=manual_pairing_code, pairing_code=pairing_code), g.RemoteControlPairingStatusResponse)
 
     async def remote_control_client_list(self, *, environment_id: str, cursor: str | None = None, limit: int | None = None, order: g.RemoteControlClientsListOrder | None = None) -> g.RemoteControlClientsListResponse:
-        """``remoteControl/client/list``."""
+        """``remoteControl/client/list`` (experimental API)."""
+        self._experimental('remoteControl/client/list')
         return await self._typed('remoteControl/client/list', g.RemoteControlClientsListParams(cursor=cursor, environment_id=environment_id, limit=limit, order=order), g.RemoteControlClientsListResponse)
 
     async def remote_control_client_revoke(self, *, client_id: str, environment_id: str) -> g.RemoteControlClientsRevokeResponse:
-        """``remoteControl/client/revoke``."""
+        """``remoteControl/client/revoke`` (experimental API)."""
+        self._experimental('remoteControl/client/revoke')
         return await self._typed('remoteControl/client/revoke', g.RemoteControlClientsRevokeParams(client_id=client_id, environment_id=environment_id), g.RemoteControlClientsRevokeResponse)
 
     async def collaboration_mode_list(self) -> g.CollaborationModeListResponse:
-        """``collaborationMode/list``."""
+        """``collaborationMode/list`` (experimental API)."""
+        self._experimental('collaborationMode/list')
         return await self._typed('collaborationMode/list', g.CollaborationModeListParams(), g.CollaborationModeListResponse)
 
     async def mock_experimental_method(self, *, value: str | None = None) -> g.MockExperimentalMethodResponse:
-        """``mock/experimentalMethod``."""
+        """``mock/experimentalMethod`` (experimental API)."""
+        self._experimental('mock/experimentalMethod')
         return await self._typed('mock/experimentalMethod', g.MockExperimentalMethodParams(value=value), g.MockExperimentalMethodResponse)
 
     async def environment_add(self, *, environment_id: str, exec_server_url: str, auth_bearer_token: str | None = None, connect_timeout_ms: int | None = None, skills: g.EnvironmentSkillsParams | None = None, websocket_request_id: str | None = None) -> g.EnvironmentAddResponse:
-        """``environment/add``."""
+        """``environment/add`` (experimental API)."""
+        self._experimental('environment/add')
         return await self._typed('environment/add', g.EnvironmentAddParams(auth_bearer_token=auth_bearer_token, connect_timeout_ms=connect_timeout_ms, environment_id=environment_id, exec_server_url=exec_server_url, skills=skills, websocket_request_id=websocket_request_id), g.EnvironmentAddResponse)
 
     async def environment_info(self, *, environment_id: str) -> g.EnvironmentInfoResponse:
-        """``environment/info``."""
+        """``environment/info`` (experimental API)."""
+        self._experimental('environment/info')
         return await self._typed('environment/info', g.EnvironmentInfoParams(environment_id=environment_id), g.EnvironmentInfoResponse)
 
     async def environment_status(self, *, environment_id: str) -> g.EnvironmentStatusResponse:
-        """``environment/status``."""
+        """``environment/status`` (experimental API)."""
+        self._experimental('environment/status')
         return await self._typed('environment/status', g.EnvironmentStatusParams(environment_id=environment_id), g.EnvironmentStatusResponse)
 
     async def mcp_server_oauth_login(self, *, name: str, client_registration: g.McpServerOauthClientRegistration | None = None, scopes: tuple[str, ...] | None = None, thread_id: str | None = None, timeout_secs: int | None = None) -> g.McpServerOauthLoginResponse:
@@ -523,11 +699,13 @@ class GeneratedRequests:
         return await self._typed('mcpServer/resource/read', g.McpResourceReadParams(connector_id=connector_id, origin_call_id=origin_call_id, server=server, target=target, thread_id=thread_id, uri=uri), g.McpResourceReadResponse)
 
     async def mcp_server_event_stream_start(self, *, arguments: Any, name: str, server: str, subscription_id: str, thread_id: str, meta: Any = None) -> g.McpServerEventStreamStartResponse:
-        """``mcpServer/event/stream/start``."""
+        """``mcpServer/event/stream/start`` (experimental API)."""
+        self._experimental('mcpServer/event/stream/start')
         return await self._typed('mcpServer/event/stream/start', g.McpServerEventStreamStartParams(meta=meta, arguments=arguments, name=name, server=server, subscription_id=subscription_id, thread_id=thread_id), g.McpServerEventStreamStartResponse)
 
     async def mcp_server_event_stream_stop(self, *, subscription_id: str) -> g.McpServerEventStreamStopResponse:
-        """``mcpServer/event/stream/stop``."""
+        """``mcpServer/event/stream/stop`` (experimental API)."""
+        self._experimental('mcpServer/event/stream/stop')
         return await self._typed('mcpServer/event/stream/stop', g.McpServerEventStreamStopParams(subscription_id=subscription_id), g.McpServerEventStreamStopResponse)
 
     async def mcp_server_tool_call(self, *, server: str, thread_id: str, tool: str, meta: Any = None, arguments: Any = None) -> g.McpServerToolCallResponse:
@@ -543,15 +721,18 @@ class GeneratedRequests:
         return await self._typed('windowsSandbox/readiness', None, g.WindowsSandboxReadinessResponse)
 
     async def account_bedrock_discover(self) -> g.BedrockDiscoverResponse:
-        """``account/bedrock/discover``."""
+        """``account/bedrock/discover`` (experimental API)."""
+        self._experimental('account/bedrock/discover')
         return await self._typed('account/bedrock/discover', g.BedrockDiscoverParams(), g.BedrockDiscoverResponse)
 
     async def account_bedrock_setup(self) -> g.BedrockSetupResponse:
-        """``account/bedrock/setup``."""
+        """``account/bedrock/setup`` (experimental API)."""
+        self._experimental('account/bedrock/setup')
         return await self._typed('account/bedrock/setup', None, g.BedrockSetupResponse)
 
     async def account_bedrock_check_gov_cloud_requirements(self) -> g.BedrockCheckGovCloudRequirementsResponse:
-        """``account/bedrock/checkGovCloudRequirements``."""
+        """``account/bedrock/checkGovCloudRequirements`` (experimental API)."""
+        self._experimental('account/bedrock/checkGovCloudRequirements')
         return await self._typed('account/bedrock/checkGovCloudRequirements', g.BedrockCheckGovCloudRequirementsParams(), g.BedrockCheckGovCloudRequirementsResponse)
 
     async def account_login_cancel(self, *, login_id: str) -> g.CancelLoginAccountResponse:
@@ -603,19 +784,23 @@ class GeneratedRequests:
         return await self._typed('command/exec/resize', g.CommandExecResizeParams(process_id=process_id, size=size), g.CommandExecResizeResponse)
 
     async def process_spawn(self, *, command: tuple[str, ...], cwd: str, process_handle: str, env: Mapping[str, str | None] | None = None, output_bytes_cap: int | None = None, size: g.ProcessTerminalSize | None = None, stream_stdin: bool | None = None, stream_stdout_stderr: bool | None = None, timeout_ms: int | None = None, tty: bool | None = None) -> g.ProcessSpawnResponse:
-        """``process/spawn``."""
+        """``process/spawn`` (experimental API)."""
+        self._experimental('process/spawn')
         return await self._typed('process/spawn', g.ProcessSpawnParams(command=command, cwd=cwd, env=env, output_bytes_cap=output_bytes_cap, process_handle=process_handle, size=size, stream_stdin=stream_stdin, stream_stdout_stderr=stream_stdout_stderr, timeout_ms=timeout_ms, tty=tty), g.ProcessSpawnResponse)
 
     async def process_write_stdin(self, *, process_handle: str, close_stdin: bool | None = None, delta_base64: str | None = None) -> g.ProcessWriteStdinResponse:
-        """``process/writeStdin``."""
+        """``process/writeStdin`` (experimental API)."""
+        self._experimental('process/writeStdin')
         return await self._typed('process/writeStdin', g.ProcessWriteStdinParams(close_stdin=close_stdin, delta_base64=delta_base64, process_handle=process_handle), g.ProcessWriteStdinResponse)
 
     async def process_kill(self, *, process_handle: str) -> g.ProcessKillResponse:
-        """``process/kill``."""
+        """``process/kill`` (experimental API)."""
+        self._experimental('process/kill')
         return await self._typed('process/kill', g.ProcessKillParams(process_handle=process_handle), g.ProcessKillResponse)
 
     async def process_resize_pty(self, *, process_handle: str, size: g.ProcessTerminalSize) -> g.ProcessResizePtyResponse:
-        """``process/resizePty``."""
+        """``process/resizePty`` (experimental API)."""
+        self._experimental('process/resizePty')
         return await self._typed('process/resizePty', g.ProcessResizePtyParams(process_handle=process_handle, size=size), g.ProcessResizePtyResponse)
 
     async def config_read(self, *, cwd: str | None = None, include_layers: bool | None = None) -> g.ConfigReadResponse:
@@ -659,13 +844,16 @@ class GeneratedRequests:
         return await self._typed('fuzzyFileSearch', g.FuzzyFileSearchParams(cancellation_token=cancellation_token, query=query, roots=roots), g.FuzzyFileSearchResponse)
 
     async def fuzzy_file_search_session_start(self, *, roots: tuple[str, ...], session_id: str) -> g.FuzzyFileSearchSessionStartResponse:
-        """``fuzzyFileSearch/sessionStart``."""
+        """``fuzzyFileSearch/sessionStart`` (experimental API)."""
+        self._experimental('fuzzyFileSearch/sessionStart')
         return await self._typed('fuzzyFileSearch/sessionStart', g.FuzzyFileSearchSessionStartParams(roots=roots, session_id=session_id), g.FuzzyFileSearchSessionStartResponse)
 
     async def fuzzy_file_search_session_update(self, *, query: str, session_id: str) -> g.FuzzyFileSearchSessionUpdateResponse:
-        """``fuzzyFileSearch/sessionUpdate``."""
+        """``fuzzyFileSearch/sessionUpdate`` (experimental API)."""
+        self._experimental('fuzzyFileSearch/sessionUpdate')
         return await self._typed('fuzzyFileSearch/sessionUpdate', g.FuzzyFileSearchSessionUpdateParams(query=query, session_id=session_id), g.FuzzyFileSearchSessionUpdateResponse)
 
     async def fuzzy_file_search_session_stop(self, *, session_id: str) -> g.FuzzyFileSearchSessionStopResponse:
-        """``fuzzyFileSearch/sessionStop``."""
+        """``fuzzyFileSearch/sessionStop`` (experimental API)."""
+        self._experimental('fuzzyFileSearch/sessionStop')
         return await self._typed('fuzzyFileSearch/sessionStop', g.FuzzyFileSearchSessionStopParams(session_id=session_id), g.FuzzyFileSearchSessionStopResponse)

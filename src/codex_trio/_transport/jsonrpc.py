@@ -386,15 +386,12 @@ class JsonRpcConnection:
                 running=self._requests_running,
                 refused=self.requests_refused,
             )
-        reply = {
-            "jsonrpc": "2.0",
-            "id": request.id,
-            "error": {
-                "code": SERVER_OVERLOADED,
-                "message": f"client overloaded: {self._requests_running} server requests "
-                "are being handled; try again later",
-            },
-        }
+        reply = _error_reply(
+            request,
+            SERVER_OVERLOADED,
+            f"client overloaded: {self._requests_running} server requests are being handled; "
+            "try again later",
+        )
         if self.error is None:
             frame = self._post(encode_message(reply))
             if len(self._outbox) >= 4 * self.max_server_requests:
@@ -438,40 +435,29 @@ class JsonRpcConnection:
             result = await self._on_request(request)
             reply: dict[str, Any] = {"jsonrpc": "2.0", "id": request.id, "result": result}
         except JsonRpcError as exc:
-            reply = {
-                "jsonrpc": "2.0",
-                "id": request.id,
-                "error": {
-                    "code": exc.code,
-                    "message": exc.message,
-                    **({"data": exc.data} if exc.data is not None else {}),
-                },
-            }
+            reply = _error_reply(request, exc.code, exc.message, exc.data)
         except Exception as exc:  # a handler bug must still produce an answer
             _log.warning(
                 "app_server.request_handler_failed", method=request.method, error=repr(exc)[:300]
             )
-            reply = {
-                "jsonrpc": "2.0",
-                "id": request.id,
-                "error": {"code": INTERNAL_ERROR, "message": f"client handler failed: {exc}"},
-            }
+            reply = _error_reply(request, INTERNAL_ERROR, f"client handler failed: {exc}")
         try:
             await self.send(reply)
         except TransportError:
             return  # codex is gone: nobody to answer
         except CodexError as exc:  # the result itself was not encodable
             await self.send(
-                {
-                    "jsonrpc": "2.0",
-                    "id": request.id,
-                    "error": {
-                        "code": INTERNAL_ERROR,
-                        "message": f"unencodable result: {exc.message}",
-                    },
-                }
+                _error_reply(request, INTERNAL_ERROR, f"unencodable result: {exc.message}")
             )
         self.requests_answered += 1
+
+
+def _error_reply(request: Request, code: int, message: str, data: Any = None) -> dict[str, Any]:
+    """The JSON-RPC error answering ``request``."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return {"jsonrpc": "2.0", "id": request.id, "error": error}
 
 
 @asynccontextmanager

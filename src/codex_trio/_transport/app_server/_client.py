@@ -229,6 +229,7 @@ class AppServerClient(GeneratedRequests):
             self.connection.start_soon(self._interrupt_quietly, sub.thread_id, turn_id)
 
     async def _interrupt_quietly(self, thread_id: str, turn_id: str) -> None:
+        """``turn/interrupt``, bounded to 5 s; a failure is logged, not raised."""
         with trio.move_on_after(5):
             try:
                 await self.turn_interrupt(thread_id, turn_id)
@@ -562,12 +563,8 @@ class AppServerClient(GeneratedRequests):
                 and not turn._interrupt_sent
                 and self.error is None
             ):
-                with trio.move_on_after(5) as scope:
-                    scope.shield = True
-                    try:
-                        await self.turn_interrupt(thread_id, turn.turn_id)
-                    except CodexError as exc:
-                        _log.warning("turn.interrupt_failed", error=str(exc)[:200])
+                with trio.CancelScope(shield=True):
+                    await self._interrupt_quietly(thread_id, turn.turn_id)
 
     async def run_turn(
         self,

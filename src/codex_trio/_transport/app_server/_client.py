@@ -114,6 +114,9 @@ class AppServerClient(GeneratedRequests):
         self.slow_consumers = 0
         """Subscriptions that overflowed (their turns were interrupted)."""
         self._closed = trio.Event()
+        self.global_listeners: list[Callable[[Notification], None]] = []
+        """Called on the reader (must not block) with every notification that names no thread,
+        e.g. ``account/rateLimits/updated``; one that raises is logged and skipped."""
         self.overload_attempts = 4
         """How many times a request is sent while the server answers "overloaded" (-32001);
         the server processes nothing it answers so, which makes every request safe to retry."""
@@ -243,7 +246,15 @@ class AppServerClient(GeneratedRequests):
         if thread_id is None and isinstance(note.params.get("thread"), dict):
             thread_id = note.params["thread"].get("id")
         if not isinstance(thread_id, str):
-            self.dropped_notifications += 1
+            if not self.global_listeners:
+                self.dropped_notifications += 1
+            for listener in self.global_listeners:
+                try:
+                    listener(note)
+                except Exception as exc:  # a listener's bug must not stop the reader
+                    _log.warning(
+                        "notification.listener_failed", method=note.method, error=str(exc)[:200]
+                    )
             return False
         if note.method == "thread/tokenUsage/updated":
             self._record_usage(thread_id, note.params)

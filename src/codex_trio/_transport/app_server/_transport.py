@@ -4,7 +4,7 @@ restarted whenever it dies, with backoff while it keeps dying.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import ClassVar
 
@@ -19,6 +19,7 @@ from codex_trio._errors import (
 )
 from codex_trio._groups import collapse
 from codex_trio._intensity import RestartIntensity
+from codex_trio._protocol.app_server.messages import Notification
 from codex_trio._protocol.app_server.params import (
     TurnOverrides,
 )
@@ -100,6 +101,9 @@ class AppServerTransport:
     write_timeout: float = 30.0
     """Bound of one write to the shared process's stdin; past it the connection fails and the
     process is restarted."""
+    global_listeners: list[Callable[[Notification], None]] = attrs.field(factory=list)
+    """Given to every client this transport opens (see ``AppServerClient.global_listeners``):
+    called on the reader with each notification that names no thread."""
     client: AppServerClient | None = attrs.field(init=False, default=None)
     """The live client of the shared process (inside :meth:`open`, while one runs)."""
     restarts: int = attrs.field(init=False, default=0)
@@ -141,7 +145,13 @@ class AppServerTransport:
             last_error=str(self._last_error) if self._last_error is not None else None,
         )
 
-    def _open_client(self) -> AbstractAsyncContextManager[AppServerClient]:
+    @asynccontextmanager
+    async def _open_client(self) -> AsyncIterator[AppServerClient]:
+        async with self._spawn_client() as client:
+            client.global_listeners.extend(self.global_listeners)
+            yield client
+
+    def _spawn_client(self) -> AbstractAsyncContextManager[AppServerClient]:
         return open_app_server(
             self.options,
             approval_handler=self.approval_handler,
@@ -267,6 +277,17 @@ class AppServerTransport:
             if not self._opened:
                 raise TransportError("the app-server transport is closed")
             await self._changed.wait()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AppServerClient]:
+        """A client for requests outside turns (thread management, engine services): inside
+        :meth:`open` the shared one (waiting while a dead process is replaced), otherwise a
+        private app-server started for the block and stopped after it."""
+        if self._opened:
+            yield await self._shared_client()
+            return
+        async with self._open_client() as client:
+            yield client
 
     def turn(
         self,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import attrs
 
+from codex_trio._api.services import EngineServices
 from codex_trio._api.thread import Thread
 from codex_trio._errors import ConfigurationError
 from codex_trio._groups import collapse
@@ -22,14 +23,14 @@ from codex_trio._transport.exec import ExecTransport
 from codex_trio._turn import TurnRunner, UsageLedger, default_ledger
 
 if TYPE_CHECKING:
-    from codex_trio._transport.app_server import AppServerTransport
+    from codex_trio._transport.app_server import AppServerClient, AppServerTransport
 
 __all__ = ["Codex"]
 
 TransportName = Literal["exec", "app-server"]
 
 
-class Codex:
+class Codex(EngineServices):
     """A handle on the codex engine.
 
     ``Codex()`` finds the binary (explicit ``codex_path``, then ``$CODEX_TRIO_CODEX_PATH``, then the
@@ -139,6 +140,27 @@ class Codex:
     @property
     def transport(self) -> TurnRunner:
         return self._runner
+
+    @asynccontextmanager
+    async def _session(self, what: str, *, on_exec: bool = False) -> AsyncIterator[AppServerClient]:
+        """An app-server client for a request outside turns (``what`` names the call, for the
+        error): on app-server the shared one inside ``async with codex:``, else a private
+        process for the block. On exec, with ``on_exec`` (the request only reads or writes what
+        CODEX_HOME stores, which both transports share), a private app-server process for the
+        block; without it, :class:`ConfigurationError` naming the transport."""
+        transport = self._app_server
+        if transport is None:
+            if not on_exec:
+                raise ConfigurationError(
+                    f"{what} needs transport='app-server'; this Codex uses transport='exec'"
+                )
+            from codex_trio._transport.app_server import AppServerTransport
+
+            transport = AppServerTransport(
+                options=attrs.evolve(self.options, codex_path=self.codex_path)
+            )
+        async with transport.session() as client:
+            yield client
 
     def start_thread(self, options: ThreadOptions | None = None, **option_fields: Any) -> Thread:
         """A new thread (with :attr:`thread_defaults`, ``options`` or ``option_fields`` on top);

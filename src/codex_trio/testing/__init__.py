@@ -37,6 +37,9 @@ from codex_trio.testing._mock_model import (
 from codex_trio.testing._mock_server import HttpLimits, MockResponsesServer, MockServerStatistics
 from codex_trio.testing._recorded import RecordedRequest
 from codex_trio.testing._script import (
+    MockCredits,
+    MockRateLimits,
+    MockRateLimitWindow,
     MockUsage,
     OutputItem,
     Script,
@@ -55,7 +58,9 @@ from codex_trio.testing._script import (
     response,
     response_failed,
     update_plan,
+    usage_limit_reached,
     web_search,
+    with_rate_limits,
 )
 
 __all__ = [
@@ -65,7 +70,10 @@ __all__ = [
     "CodexHome",
     "ExecResult",
     "HttpLimits",
+    "MockCredits",
     "MockModel",
+    "MockRateLimitWindow",
+    "MockRateLimits",
     "MockResponsesServer",
     "MockServerStatistics",
     "OutputItem",
@@ -90,6 +98,8 @@ __all__ = [
     "response_failed",
     "serve_in_thread",
     "update_plan",
+    "usage_limit_reached",
     "web_search",
+    "with_rate_limits",
     "write_codex_home",
 ]

@@ -353,10 +353,18 @@ class MockResponsesServer:
         message: str,
         code: str | None = None,
         extra_headers: Iterable[tuple[str, str]] = (),
+        *,
+        error_type: str | None = None,
+        fields: Iterable[tuple[str, Any]] = (),
     ) -> None:
-        error_type = _ERROR_TYPES.get(status, "server_error")
-        body = {"error": {"message": message, "type": error_type, "param": None, "code": code}}
-        await self._send_json(conn, stream, status, body, extra_headers)
+        error: dict[str, Any] = {
+            "message": message,
+            "type": error_type or _ERROR_TYPES.get(status, "server_error"),
+            "param": None,
+            "code": code,
+        }
+        error.update(fields)
+        await self._send_json(conn, stream, status, {"error": error}, extra_headers)
 
     async def _answer(
         self, conn: h11.Connection, stream: trio.SocketStream, request: RecordedRequest
@@ -395,6 +403,8 @@ class MockResponsesServer:
                 scripted.error or "",
                 scripted.error_code,
                 scripted.headers,
+                error_type=scripted.error_type,
+                fields=scripted.error_fields,
             )
             return True
         if scripted.kind == "hang":

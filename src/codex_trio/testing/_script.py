@@ -12,9 +12,10 @@ Building blocks, from small to large:
   :func:`apply_patch`, :func:`update_plan`, :func:`function_call`, :func:`web_search`. They carry
   no ids: the server gives every item a fresh id and every call a fresh ``call_id`` when it streams
   it, so one script can be replayed against many codex processes.
-* **responses** — :func:`response` bundles items with a :class:`MockUsage`; :func:`http_error`,
-  :func:`response_failed`, :func:`hang`, :func:`hold`, :func:`disconnect` and :func:`delay` make
-  responses that misbehave the way the real API sometimes does.
+* **responses** — :func:`response` bundles items with a :class:`MockUsage` (and, optionally,
+  the rate-limit headers of :class:`MockRateLimits`); :func:`http_error`, :func:`response_failed`,
+  :func:`usage_limit_reached`, :func:`hang`, :func:`hold`, :func:`disconnect` and :func:`delay`
+  make responses that misbehave the way the real API sometimes does.
 * **scripts** — :class:`Script` hands out responses in global order, or per *conversation key*
   (:meth:`Script.by_key`) when many codex processes share one server, with an optional default
   for requests nothing else answers.
@@ -47,6 +48,9 @@ __all__ = [
     "DefaultReply",
     "FunctionCall",
     "Message",
+    "MockCredits",
+    "MockRateLimitWindow",
+    "MockRateLimits",
     "OutputItem",
     "PlanStep",
     "Reasoning",
@@ -68,7 +72,9 @@ __all__ = [
     "response",
     "response_failed",
     "update_plan",
+    "usage_limit_reached",
     "web_search",
+    "with_rate_limits",
 ]
 
 JSON: TypeAlias = dict[str, Any]
@@ -359,6 +365,71 @@ class MockUsage:
         }
 
 
+@attrs.frozen(kw_only=True)
+class MockRateLimitWindow:
+    """One rate-limit window as the real API reports it in response headers.
+
+    ``used_percent`` may be fractional (codex's app-server rounds it to an integer);
+    ``resets_at`` is a Unix time in seconds.
+    """
+
+    used_percent: float
+    window_minutes: int | None = None
+    resets_at: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class MockCredits:
+    """The credits headers (``x-codex-credits-*``)."""
+
+    has_credits: bool
+    unlimited: bool = False
+    balance: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class MockRateLimits:
+    """The rate limits the mock model reports, as the ``x-codex-*`` response headers codex
+    reads from every Responses API answer (and from a 429).
+
+    ``limit_id`` names the header family: ``"codex"`` is ``x-codex-primary-used-percent`` ...,
+    another id (``"codex_other"``) is ``x-codex-other-primary-used-percent`` ... (codex spells
+    the id with underscores, the header with dashes). codex turns them into the app-server's
+    ``account/rateLimits/updated`` notification (``codex exec --json`` reports nothing of them).
+    """
+
+    primary: MockRateLimitWindow | None = None
+    secondary: MockRateLimitWindow | None = None
+    limit_id: str = "codex"
+    limit_name: str | None = None
+    credits: MockCredits | None = None
+
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """The response headers, in order."""
+        prefix = "x-" + self.limit_id.strip().lower().replace("_", "-")
+        out: list[tuple[str, str]] = []
+        for name, window in (("primary", self.primary), ("secondary", self.secondary)):
+            if window is None:
+                continue
+            out.append((f"{prefix}-{name}-used-percent", f"{window.used_percent:g}"))
+            if window.window_minutes is not None:
+                out.append((f"{prefix}-{name}-window-minutes", str(window.window_minutes)))
+            if window.resets_at is not None:
+                out.append((f"{prefix}-{name}-reset-at", str(window.resets_at)))
+        if self.limit_name is not None:
+            out.append((f"{prefix}-limit-name", self.limit_name))
+        if self.credits is not None:
+            out.append(("x-codex-credits-has-credits", _bool(self.credits.has_credits)))
+            out.append(("x-codex-credits-unlimited", _bool(self.credits.unlimited)))
+            if self.credits.balance is not None:
+                out.append(("x-codex-credits-balance", self.credits.balance))
+        return tuple(out)
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
 ResponseKind: TypeAlias = Literal["stream", "http_error", "hang", "failed"]
 
 
@@ -388,7 +459,12 @@ class ScriptedResponse:
     status: int = 200
     error: str | None = None
     error_code: str | None = None
+    error_type: str | None = None
+    """The ``type`` of an ``"http_error"`` body (default: the one the status usually has)."""
+    error_fields: tuple[tuple[str, Any], ...] = ()
+    """More keys of an ``"http_error"`` body's ``error`` object (``resets_at`` ...)."""
     headers: tuple[tuple[str, str], ...] = ()
+    """Extra response headers (rate limits, ``retry-after``)."""
 
 
 Step: TypeAlias = ScriptedResponse | OutputItem
@@ -402,13 +478,70 @@ def _as_response(step: Step) -> ScriptedResponse:
     return step if isinstance(step, ScriptedResponse) else ScriptedResponse(items=(step,))
 
 
-def response(*items: OutputItem, usage: MockUsage | None = None) -> ScriptedResponse:
+def response(
+    *items: OutputItem,
+    usage: MockUsage | None = None,
+    rate_limits: MockRateLimits | Sequence[MockRateLimits] = (),
+) -> ScriptedResponse:
     """A normal streamed response holding ``items`` (in order) and ``usage``.
 
     A response whose items include a tool call makes codex run the tool and POST again; a
-    response with only messages and reasoning ends the turn.
+    response with only messages and reasoning ends the turn. ``rate_limits`` are sent as the
+    response's ``x-codex-*`` headers (see :class:`MockRateLimits`).
     """
-    return ScriptedResponse(items=items, usage=usage or MockUsage())
+    return ScriptedResponse(
+        items=items, usage=usage or MockUsage(), headers=_rate_limit_headers(rate_limits)
+    )
+
+
+def _rate_limit_headers(
+    limits: MockRateLimits | Sequence[MockRateLimits],
+) -> tuple[tuple[str, str], ...]:
+    families = (limits,) if isinstance(limits, MockRateLimits) else tuple(limits)
+    return tuple(h for family in families for h in family.headers())
+
+
+def with_rate_limits(step: Step, *limits: MockRateLimits) -> ScriptedResponse:
+    """``step`` answered with the rate-limit headers of ``limits`` added (any kind of
+    response: a stream, an HTTP error ...)."""
+    base = _as_response(step)
+    return attrs.evolve(base, headers=base.headers + _rate_limit_headers(limits))
+
+
+USAGE_LIMIT_MESSAGE = "You've hit your usage limit."
+
+
+def usage_limit_reached(
+    *,
+    resets_at: int | None = None,
+    resets_in_seconds: int | None = None,
+    plan_type: str | None = "plus",
+    message: str = USAGE_LIMIT_MESSAGE,
+    rate_limits: MockRateLimits | Sequence[MockRateLimits] = (),
+) -> ScriptedResponse:
+    """The real API's answer when the account's usage limit is reached: HTTP 429 with
+    ``{"error": {"type": "usage_limit_reached", "message", "plan_type", "resets_at",
+    "resets_in_seconds"}}`` (the keys given) and the rate-limit headers of ``rate_limits``.
+
+    ``resets_at`` is a Unix time in seconds. codex 0.163 does not retry it: the turn fails
+    with codex's own usage-limit message, which names the reset time.
+    """
+    fields: list[tuple[str, Any]] = []
+    if plan_type is not None:
+        fields.append(("plan_type", plan_type))
+    if resets_at is not None:
+        fields.append(("resets_at", resets_at))
+    if resets_in_seconds is not None:
+        fields.append(("resets_in_seconds", resets_in_seconds))
+    return ScriptedResponse(
+        kind="http_error",
+        status=429,
+        error=message,
+        error_type="usage_limit_reached",
+        error_code="usage_limit_reached",
+        error_fields=tuple(fields),
+        headers=_rate_limit_headers(rate_limits),
+    )
 
 
 def http_error(

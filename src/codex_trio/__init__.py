@@ -37,6 +37,7 @@ from codex_trio._errors import (
     TransportError,
     TurnDeadlineError,
     TurnFailedError,
+    UsageLimitError,
 )
 from codex_trio._protocol.app_server.server_requests import (
     ApprovalDecision,
@@ -248,6 +249,7 @@ __all__ = [
     "UnknownEvent",
     "UnknownItem",
     "Usage",
+    "UsageLimitError",
     "WebSearchAction",
     "WebSearchItem",
     "WebSearchMode",

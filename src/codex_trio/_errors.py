@@ -8,7 +8,9 @@ before they are stored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, timezone
 
 from codex_trio._redact import redact
 
@@ -24,6 +26,9 @@ __all__ = [
     "TransportError",
     "TurnDeadlineError",
     "TurnFailedError",
+    "UsageLimitError",
+    "turn_failed_error",
+    "usage_limit_resets_at",
 ]
 
 
@@ -186,3 +191,86 @@ class StructuredOutputError(CodexError):
     def __init__(self, message: str, *, raw: str, thread_id: str | None = None) -> None:
         self.raw = raw
         super().__init__(message, thread_id=thread_id)
+
+
+class UsageLimitError(TurnFailedError):
+    """The turn failed because the account's usage limit is reached (the API's HTTP 429
+    ``usage_limit_reached``); codex does not retry it. ``resets_at`` is when the limit resets
+    (an aware UTC ``datetime``), or ``None`` when codex did not say ("Try again later").
+
+    codex reports the reset time only inside its message ("... or try again at 3:45 PM." or
+    "... at Dec 4th, 2026 10:44 AM.", in codex's local time zone, to the minute), on both
+    transports: ``resets_at`` is read from there, taking the time zone of this Python process
+    (codex's, unless you gave codex another ``TZ``). On the app-server transport the exact
+    figures (Unix seconds per window) are also in ``Codex.latest_rate_limits``, which the same
+    turn updated just before it failed.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        resets_at: datetime | None = None,
+        thread_id: str | None = None,
+        turn_id: str | None = None,
+        items: Sequence[object] = (),
+    ) -> None:
+        self.resets_at = resets_at
+        super().__init__(message, thread_id=thread_id, turn_id=turn_id, items=items)
+
+
+_USAGE_LIMIT = re.compile(r"hit your usage limit", re.IGNORECASE)
+_TRY_AGAIN_AT = re.compile(
+    r"try again at (?:(?P<month>[A-Z][a-z]{2}) (?P<day>\d{1,2})(?:st|nd|rd|th), (?P<year>\d{4}) )?"
+    r"(?P<hour>\d{1,2}):(?P<minute>\d{2}) (?P<ampm>[AP]M)\b",
+    re.IGNORECASE,
+)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def usage_limit_resets_at(message: str, *, now: datetime | None = None) -> datetime | None:
+    """The reset time named by codex's usage-limit ``message``, in UTC; ``None`` if it names
+    none. A time without a date ("3:45 PM") is today's, as codex writes it; ``now`` (aware;
+    default: the current local time) fixes "today" and the time zone the text is read in."""
+    match = _TRY_AGAIN_AT.search(message)
+    if match is None:
+        return None
+    local_now = now if now is not None else datetime.now().astimezone()
+    hour = int(match["hour"]) % 12 + (12 if match["ampm"].upper() == "PM" else 0)
+    minute = int(match["minute"])
+    if match["year"] is not None:
+        try:
+            month = _MONTHS.index(match["month"].lower()) + 1
+            day = datetime(int(match["year"]), month, int(match["day"]))
+        except ValueError:
+            return None
+        date = day.date()
+    else:
+        date = local_now.date()
+    if hour > 23 or minute > 59:
+        return None
+    naive = datetime(date.year, date.month, date.day, hour, minute)
+    # The offset of the local zone on that date (it may differ from today's across a DST change).
+    offset = naive.astimezone().utcoffset() if now is None else local_now.utcoffset()
+    local = naive.replace(tzinfo=timezone(offset or timedelta(0)))
+    return local.astimezone(UTC)
+
+
+def turn_failed_error(
+    message: str,
+    *,
+    thread_id: str | None = None,
+    turn_id: str | None = None,
+    items: Sequence[object] = (),
+) -> TurnFailedError:
+    """The error of a failed turn: :class:`UsageLimitError` when codex says the usage limit is
+    reached, else :class:`TurnFailedError`."""
+    if _USAGE_LIMIT.search(message):
+        return UsageLimitError(
+            message,
+            resets_at=usage_limit_resets_at(message),
+            thread_id=thread_id,
+            turn_id=turn_id,
+            items=items,
+        )
+    return TurnFailedError(message, thread_id=thread_id, turn_id=turn_id, items=items)

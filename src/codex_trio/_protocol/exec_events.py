@@ -171,6 +171,14 @@ class TurnError:
     message: str
     extra: Mapping[str, Any] = _extra()
 
+    @property
+    def codex_error_info(self) -> Any:
+        """The engine's kind of error (app-server ``codexErrorInfo``: ``"usageLimitExceeded"``,
+        ``"contextWindowExceeded"``, or an object such as ``{"httpConnectionFailed": ...}``);
+        ``None`` when codex did not say (always on exec, whose ``turn.failed`` has only the
+        message)."""
+        return self.extra.get("codexErrorInfo")
+
 
 @attrs.frozen(weakref_slot=False)
 class TurnFailedEvent:

@@ -453,5 +453,11 @@ class TurnEventMapper:
                 return [*events, TurnCompletedEvent(self.usage)]
             message = turn.error.message if turn.error is not None else f"turn {turn.status}"
             extra: Mapping[str, Any] = {"status": turn.status}
-            return [*events, TurnFailedEvent(TurnError(message), extra=extra)]
+            info = turn.error.codex_error_info if turn.error is not None else None
+            error = (
+                TurnError(message, extra={"codexErrorInfo": info})
+                if info is not None
+                else TurnError(message)
+            )
+            return [*events, TurnFailedEvent(error, extra=extra)]
         return [AppServerNotificationEvent(method=method, params=params)]

@@ -29,7 +29,7 @@ from codex_trio._errors import (
     CodexError,
     ConfigurationError,
     StructuredOutputError,
-    TurnFailedError,
+    turn_failed_error,
 )
 from codex_trio._protocol import (
     AgentMessageItem,
@@ -391,7 +391,7 @@ def check_result(result: TurnResult, options: TurnOptions) -> TurnResult:
     the turn had an output schema and its final message is not JSON (else ``structured`` is set).
     """
     if result.failed:
-        raise TurnFailedError(
+        raise turn_failed_error(  # UsageLimitError when the usage limit is reached
             result.error_message or "turn failed",
             thread_id=result.thread_id,
             turn_id=result.turn_id,

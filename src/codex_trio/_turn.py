@@ -15,20 +15,18 @@ report of each thread so that a turn's own figures are the difference, also acro
 from __future__ import annotations
 
 import collections
-import json
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
 from codex_trio._errors import (
     CodexError,
     ConfigurationError,
-    StructuredOutputError,
     turn_failed_error,
 )
 from codex_trio._protocol import (
@@ -48,6 +46,7 @@ from codex_trio._protocol.options import (
     TurnOptions,
     normalize_input,
     preflight_turn,
+    split_input,
 )
 from codex_trio.observe import bound_contextvars, telemetry
 
@@ -65,14 +64,18 @@ __all__ = [
     "open_turn",
 ]
 
+T = TypeVar("T")
+
 
 @attrs.frozen(kw_only=True)
 class TurnResult:
     """A finished turn.
 
     ``usage`` holds this turn's own token figures; ``cumulative_usage`` the thread's totals as
-    codex reports them (codex counts per thread, not per turn). ``structured`` is the final
-    message decoded as JSON when the turn had an output schema, else None.
+    codex reports them (codex counts per thread, not per turn). ``structured`` is what a
+    buffered ``run`` with an output schema made of the final message: the decoded JSON (checked
+    against ``output_schema``), or an instance of ``output_type``; else None.
+    :meth:`structured_as` gives it typed, also for a streamed turn's result.
     """
 
     thread_id: str | None
@@ -87,6 +90,23 @@ class TurnResult:
     approvals: Sequence[Any] = ()
     """Approval decisions taken during the turn, in order (app-server transport only: exec
     cannot ask). Each records the request and the decision."""
+    output_type: Any = None
+    """The ``output_type`` ``structured`` was made into (None if none was given)."""
+
+    def structured_as(self, output_type: type[T]) -> T:
+        """The final message as an instance of ``output_type`` (an attrs class, dataclass or
+        TypedDict): :attr:`structured` when the turn ran with that ``output_type``, else the
+        final message parsed, validated against the type's schema and structured now. Raises
+        :class:`~codex_trio._errors.StructuredOutputError` (with ``raw`` and ``path``) when it
+        does not fit."""
+        from codex_trio._structured import schema_for, structured_output
+
+        if self.output_type is output_type and self.structured is not None:
+            return self.structured  # type: ignore[no-any-return]
+        value: T = structured_output(
+            self.final_response, schema_for(output_type), output_type, thread_id=self.thread_id
+        )
+        return value
 
 
 class UsageLedger:
@@ -151,6 +171,36 @@ class ThreadState:
     ledger: UsageLedger = default_ledger
     thread_id: str | None = None
     _announced: bool = False
+    engine_settings: Mapping[str, Any] | None = None
+    """The thread's settings as the app-server reported them when it first loaded the thread
+    (``thread/start`` / ``thread/resume``), under :class:`TurnOptions` field names."""
+    overridden: frozenset[str] = frozenset()
+    """The settings earlier turns overrode that the engine may still apply (app-server)."""
+
+    def restore(self, options: TurnOptions) -> TurnOptions:
+        """``options`` with the thread's own settings for what earlier turns overrode and this
+        one does not (on app-server, where codex 0.163 keeps ``turn/start``'s model, effort,
+        cwd, sandbox and approval overrides for later turns; exec runs each turn in a fresh
+        process). The thread's value is its option when set, else what the engine reported
+        when it loaded the thread. ``overridden`` then holds what this turn overrides."""
+        if self.runner.name != "app-server":
+            return options
+        changes: dict[str, Any] = {}
+        for name in self.overridden:
+            if getattr(options, name) is None:
+                value = self._thread_setting(name)
+                if value is not None:
+                    changes[name] = value
+        self.overridden = frozenset(
+            name for name in _RESTORED if getattr(options, name) is not None
+        ) | frozenset(name for name in self.overridden if name not in changes)
+        return attrs.evolve(options, **changes) if changes else options
+
+    def _thread_setting(self, name: str) -> Any:
+        value = getattr(self.options, _THREAD_FIELD.get(name, name))
+        if value is None and self.engine_settings is not None:
+            value = self.engine_settings.get(name)
+        return value
 
     @property
     def announced(self) -> bool:
@@ -166,6 +216,12 @@ class ThreadState:
                 {"count": 1},
                 {"thread_id": thread_id, "transport": self.runner.name},
             )
+
+
+# The per-turn overrides sent back after a turn changed them (summary is not: codex reports
+# no value for it; the app-server transport unloads the thread after a summary override).
+_RESTORED = ("model", "effort", "working_directory", "sandbox_mode", "approval_policy")
+_THREAD_FIELD = {"effort": "model_reasoning_effort"}
 
 
 @attrs.frozen(kw_only=True)
@@ -349,14 +405,17 @@ async def open_turn(
 
     Raises :class:`~codex_trio._errors.ConfigurationError` before anything starts when the turn
     cannot run on this transport (:func:`~codex_trio._protocol.options.preflight_turn`)."""
-    prompt, images = normalize_input(input)
-    preflight_turn(state.options, state.runner.name, prompt, (*options.images, *images))
+    prompt, images, attachments = split_input(input)
+    if attachments:
+        options = attrs.evolve(options, attachments=(*options.attachments, *attachments))
+    preflight_turn(state.options, state.runner.name, prompt, (*options.images, *images), options)
+    options = state.restore(options)
     turn_id = f"turn_{uuid.uuid4().hex[:12]}"
     metadata: dict[str, Any] = {
         "thread_id": state.thread_id,
         "turn_id": turn_id,
         "transport": state.runner.name,
-        "model": state.options.model,
+        "model": options.model or state.options.model,
         "status": "cancelled",
     }
     # bound_contextvars, not bind/unbind: a caller's own thread_id/turn_id come back afterwards.
@@ -365,6 +424,9 @@ async def open_turn(
             async with state.runner.turn(
                 prompt, state.options, options, images=images, resume_thread_id=state.thread_id
             ) as events:
+                settings = getattr(events, "thread_settings", None)
+                if settings:  # what was known first stays: later loads see earlier overrides
+                    state.engine_settings = {**settings, **(state.engine_settings or {})}
                 streamed = StreamedTurn(state, events, turn_id)
                 try:
                     yield streamed
@@ -388,7 +450,9 @@ def check_result(result: TurnResult, options: TurnOptions) -> TurnResult:
     """``result`` as a buffered ``run`` returns it.
 
     Raises :class:`TurnFailedError` for ``turn.failed`` and :class:`StructuredOutputError` when
-    the turn had an output schema and its final message is not JSON (else ``structured`` is set).
+    the turn had an output schema (or type) and its final message is not JSON, does not match
+    the schema, or does not fit the type (else ``structured`` is set; see
+    :func:`codex_trio._structured.structured_output`).
     """
     if result.failed:
         raise turn_failed_error(  # UsageLimitError when the usage limit is reached
@@ -397,20 +461,15 @@ def check_result(result: TurnResult, options: TurnOptions) -> TurnResult:
             turn_id=result.turn_id,
             items=result.items,
         )
-    if options.output_schema is None:
+    schema = options.json_schema
+    if schema is None:
         return result
-    raw = result.final_response
-    if raw is None:
-        raise StructuredOutputError(
-            "the turn had an output schema but no final message", raw="", thread_id=result.thread_id
-        )
-    try:
-        parsed = json.loads(raw)
-    except ValueError as exc:
-        raise StructuredOutputError(
-            f"final message is not valid JSON: {exc}", raw=raw, thread_id=result.thread_id
-        ) from None
-    return attrs.evolve(result, structured=parsed)
+    from codex_trio._structured import structured_output
+
+    structured = structured_output(
+        result.final_response, schema, options.output_type, thread_id=result.thread_id
+    )
+    return attrs.evolve(result, structured=structured, output_type=options.output_type)
 
 
 def item_telemetry(event: ThreadEvent, thread_id: str | None, started: dict[str, float]) -> None:

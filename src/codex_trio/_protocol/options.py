@@ -4,7 +4,8 @@ Three levels, as in the official SDKs:
 
 * :class:`CodexOptions`: the binary and its environment (one per :class:`~codex_trio.Codex`);
 * :class:`ThreadOptions`: how a thread runs (model, sandbox, working directory...);
-* :class:`TurnOptions`: one turn (output schema, images, deadline).
+* :class:`TurnOptions`: one turn (output schema or type, images, deadline, and per-turn
+  overrides of the thread's model, effort, summary, working directory, sandbox and approvals).
 
 Every option is checked when the options object is made (a bad enum value, a malformed granular
 policy), and what depends on the transport or the file system is checked by
@@ -42,11 +43,16 @@ __all__ = [
     "ApprovalPolicy",
     "CodexOptions",
     "GranularApprovalPolicy",
+    "ImageDetail",
     "Input",
     "InputPart",
     "LocalImageInput",
+    "MentionInput",
     "ReasoningEffort",
+    "ReasoningSummary",
+    "RemoteImageInput",
     "SandboxMode",
+    "SkillInput",
     "TextInput",
     "ThreadOptions",
     "TurnOptions",
@@ -57,6 +63,8 @@ __all__ = [
     "exec_env",
     "normalize_input",
     "preflight_turn",
+    "split_input",
+    "thread_options_for_turn",
 ]
 
 # The variable `codex exec` reads an API key from; setting it in the child's environment keeps
@@ -79,6 +87,25 @@ class ReasoningEffort(enum.StrEnum):
     MEDIUM = "medium"
     HIGH = "high"
     XHIGH = "xhigh"
+
+
+class ReasoningSummary(enum.StrEnum):
+    """How much of its reasoning the model summarises (``model_reasoning_summary``; the
+    app-server's ``ReasoningSummary``)."""
+
+    AUTO = "auto"
+    CONCISE = "concise"
+    DETAILED = "detailed"
+    NONE = "none"
+
+
+class ImageDetail(enum.StrEnum):
+    """The detail level of an image input (app-server ``ImageDetail``)."""
+
+    AUTO = "auto"
+    LOW = "low"
+    HIGH = "high"
+    ORIGINAL = "original"
 
 
 class WebSearchMode(enum.StrEnum):
@@ -284,26 +311,92 @@ class ThreadOptions:
                 raise ConfigurationError(f"{name} must be a non-empty string")
 
 
+def _reasoning_summary(value: Any) -> ReasoningSummary | None:
+    return _to_enum(ReasoningSummary, "summary", value)
+
+
+def _turn_effort(value: Any) -> ReasoningEffort | None:
+    return _to_enum(ReasoningEffort, "effort", value)
+
+
+def _attachments(value: Any) -> tuple[AttachmentInput, ...]:
+    out = tuple(_input_part(part) for part in value)
+    for part in out:
+        if isinstance(part, (TextInput, LocalImageInput)):
+            raise ConfigurationError(
+                f"attachments take remote images, skills and mentions, not {part!r}: put text "
+                "in the input and local images in images="
+            )
+    return out  # type: ignore[return-value]
+
+
 @attrs.frozen(kw_only=True)
 class TurnOptions:
-    """One turn: a JSON schema for the final answer, images to attach, and a time limit.
+    """One turn: its time limit, what to attach, the shape of the final answer, and settings
+    that override the thread's for this turn only.
 
     ``timeout`` is in seconds from the start of the turn; ``deadline`` is an absolute
     :func:`trio.current_time` value. The earlier of the two applies. When it passes, codex is
     stopped and the turn raises :class:`~codex_trio._errors.TurnDeadlineError`: with no reachable
     model codex retries forever, so services should always set one.
+
+    ``output_schema`` is a JSON Schema the final message must follow (checked against its
+    metaschema before any process starts; the final message is validated against it);
+    ``output_type`` an attrs class, dataclass or TypedDict whose strict schema is derived and
+    sent instead, the final message then structured into an instance (``result.structured``).
+    Give one or the other.
+
+    ``model``, ``effort``, ``summary``, ``working_directory``, ``sandbox_mode`` and
+    ``approval_policy`` replace the thread's settings for this turn (``None`` keeps them): on
+    exec as that turn's process flags, on app-server as ``turn/start`` parameters. Either way
+    the next turn without them runs with the thread's settings again.
+
+    ``images`` are local image files; ``attachments`` remote images, skills and mentions
+    (app-server only), usually given as parts of the input instead.
     """
 
     output_schema: Mapping[str, Any] | None = None
+    output_type: Any = None
     images: tuple[str, ...] = attrs.field(default=(), converter=_paths)
+    attachments: tuple[AttachmentInput, ...] = attrs.field(default=(), converter=_attachments)
     timeout: float | None = None
     deadline: float | None = None
+    model: str | None = None
+    effort: ReasoningEffort | None = attrs.field(default=None, converter=_turn_effort)
+    summary: ReasoningSummary | None = attrs.field(default=None, converter=_reasoning_summary)
+    working_directory: str | None = attrs.field(default=None, converter=_opt_path)
+    sandbox_mode: SandboxMode | None = attrs.field(default=None, converter=_sandbox_mode)
+    approval_policy: ApprovalPolicy | GranularApprovalPolicy | None = attrs.field(
+        default=None, converter=_approval_policy
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.output_schema is not None and not isinstance(self.output_schema, Mapping):
             raise ConfigurationError("output_schema must be a JSON object (a mapping)")
+        if self.output_schema is not None and self.output_type is not None:
+            raise ConfigurationError(
+                "give output_schema or output_type, not both (output_type derives the schema)"
+            )
         if self.timeout is not None and not self.timeout > 0:
             raise ConfigurationError("timeout must be a positive number of seconds")
+        if self.model is not None and (not isinstance(self.model, str) or not self.model.strip()):
+            raise ConfigurationError("model must be a non-empty string")
+
+    @property
+    def json_schema(self) -> Mapping[str, Any] | None:
+        """The schema sent for the final message: ``output_schema``, or the strict schema
+        derived from ``output_type`` (raises :class:`ConfigurationError` for a type that has
+        none), or None."""
+        if self.output_type is not None:
+            from codex_trio._structured import schema_for
+
+            return schema_for(self.output_type)
+        return self.output_schema
+
+    @property
+    def has_overrides(self) -> bool:
+        """True when the turn overrides any of the thread's settings."""
+        return any(getattr(self, name) is not None for name in _OVERRIDES)
 
     def deadline_from(self, now: float) -> float:
         """The turn's absolute deadline for a turn starting at ``now`` (trio's clock): the
@@ -312,6 +405,28 @@ class TurnOptions:
         if self.timeout is not None:
             deadline = min(deadline, now + self.timeout)
         return deadline
+
+
+_OVERRIDES = (
+    "model",
+    "effort",
+    "summary",
+    "working_directory",
+    "sandbox_mode",
+    "approval_policy",
+)
+
+
+def thread_options_for_turn(thread: ThreadOptions, turn: TurnOptions) -> ThreadOptions:
+    """``thread`` with ``turn``'s overrides applied (what that one turn runs with)."""
+    changes: dict[str, Any] = {}
+    for name in ("model", "working_directory", "sandbox_mode", "approval_policy"):
+        value = getattr(turn, name)
+        if value is not None:
+            changes[name] = value
+    if turn.effort is not None:
+        changes["model_reasoning_effort"] = turn.effort
+    return attrs.evolve(thread, **changes) if changes else thread
 
 
 @attrs.frozen
@@ -328,37 +443,114 @@ class LocalImageInput:
     path: str = attrs.field(converter=os.fspath)
 
 
-InputPart = TextInput | LocalImageInput
+def _image_detail(value: Any) -> ImageDetail | None:
+    return _to_enum(ImageDetail, "detail", value)
+
+
+def _non_empty(field: str) -> Any:
+    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"{field}: {attribute.name} must be a non-empty string")
+
+    return check
+
+
+@attrs.frozen
+class RemoteImageInput:
+    """An image by URL (``https://...`` or a ``data:`` URL), which the engine passes to the model
+    as it is. App-server only: ``codex exec`` takes local image files only."""
+
+    url: str = attrs.field(validator=_non_empty("RemoteImageInput"))
+    detail: ImageDetail | None = attrs.field(default=None, converter=_image_detail, kw_only=True)
+
+
+@attrs.frozen
+class SkillInput:
+    """Invoke a skill explicitly: ``name`` and the path of its ``SKILL.md``; the engine adds the
+    skill's instructions to the turn. App-server only."""
+
+    name: str = attrs.field(validator=_non_empty("SkillInput"))
+    path: str = attrs.field(converter=os.fspath, validator=_non_empty("SkillInput"))
+
+
+@attrs.frozen
+class MentionInput:
+    """A mention the user selected: ``name`` and what it points at (``app://<connector id>``,
+    ``plugin://...``, or a skill's path). App-server only."""
+
+    name: str = attrs.field(validator=_non_empty("MentionInput"))
+    path: str = attrs.field(validator=_non_empty("MentionInput"))
+
+
+AttachmentInput = RemoteImageInput | SkillInput | MentionInput
+InputPart = TextInput | LocalImageInput | RemoteImageInput | SkillInput | MentionInput
 Input = str | Sequence[InputPart | Mapping[str, Any]]
 
 
-def normalize_input(value: Input) -> tuple[str, tuple[str, ...]]:
-    """Split a turn's input into the prompt text (parts joined by blank lines) and image paths.
+def _input_part(part: Any) -> InputPart:
+    """An input part from itself or from its dict form (the TypeScript SDK's ``text`` and
+    ``local_image``, and the app-server's ``localImage``, ``image``, ``skill``, ``mention``)."""
+    if isinstance(part, (TextInput, LocalImageInput, RemoteImageInput, SkillInput, MentionInput)):
+        return part
+    if isinstance(part, Mapping):
+        kind = part.get("type")
+        try:
+            if kind == "text" and isinstance(part.get("text"), str):
+                return TextInput(part["text"])
+            if kind in ("local_image", "localImage") and part.get("path"):
+                return LocalImageInput(part["path"])
+            if kind == "image" and part.get("url"):
+                return RemoteImageInput(part["url"], detail=part.get("detail"))
+            if kind == "skill":
+                return SkillInput(part.get("name", ""), part.get("path", ""))
+            if kind == "mention":
+                return MentionInput(part.get("name", ""), part.get("path", ""))
+        except TypeError as exc:
+            raise ConfigurationError(f"input part {dict(part)!r}: {exc}") from None
+        raise ConfigurationError(f"unsupported input part {dict(part)!r}")
+    raise ConfigurationError(f"unsupported input part {part!r}")
 
-    Accepts a string, or a list of :class:`TextInput` / :class:`LocalImageInput` or of the
-    TypeScript SDK's dicts (``{"type": "text", "text": ...}``, ``{"type": "local_image",
-    "path": ...}``).
+
+def split_input(value: Input) -> tuple[str, tuple[str, ...], tuple[AttachmentInput, ...]]:
+    """Split a turn's input into the prompt text (text parts joined by blank lines), local image
+    paths, and the other parts (remote images, skills, mentions) in their order.
+
+    Accepts a string, or a list of input parts (:class:`TextInput`, :class:`LocalImageInput`,
+    :class:`RemoteImageInput`, :class:`SkillInput`, :class:`MentionInput`) or of their dict
+    forms (``{"type": "text", "text": ...}``, ``{"type": "local_image", "path": ...}``,
+    ``{"type": "image", "url": ...}``, ``{"type": "skill", "name": ..., "path": ...}``,
+    ``{"type": "mention", "name": ..., "path": ...}``).
     """
     if isinstance(value, str):
-        return value, ()
+        return value, (), ()
     texts: list[str] = []
     images: list[str] = []
-    for part in value:
-        if isinstance(part, Mapping):
-            kind = part.get("type")
-            if kind == "text" and isinstance(part.get("text"), str):
-                part = TextInput(part["text"])
-            elif kind == "local_image" and part.get("path"):
-                part = LocalImageInput(part["path"])
-            else:
-                raise ConfigurationError(f"unsupported input part {dict(part)!r}")
+    others: list[AttachmentInput] = []
+    for raw in value:
+        part = _input_part(raw)
         if isinstance(part, TextInput):
             texts.append(part.text)
         elif isinstance(part, LocalImageInput):
             images.append(part.path)
         else:
-            raise ConfigurationError(f"unsupported input part {part!r}")
-    return "\n\n".join(texts), tuple(images)
+            others.append(part)
+    return "\n\n".join(texts), tuple(images), tuple(others)
+
+
+def normalize_input(value: Input) -> tuple[str, tuple[str, ...]]:
+    """Split a turn's input into the prompt text (parts joined by blank lines) and image paths,
+    for what takes only text and local images (steering a running turn).
+
+    Accepts a string, or a list of :class:`TextInput` / :class:`LocalImageInput` or of the
+    TypeScript SDK's dicts (``{"type": "text", "text": ...}``, ``{"type": "local_image",
+    "path": ...}``); another kind of part is a :class:`ConfigurationError`.
+    """
+    prompt, images, others = split_input(value)
+    if others:
+        raise ConfigurationError(
+            f"unsupported input part {others[0]!r} here: only text and local images"
+        )
+    return prompt, images
 
 
 def _check_images(images: Sequence[str]) -> None:
@@ -393,18 +585,28 @@ def check_thread_options(options: ThreadOptions, transport: str) -> None:
 
 
 def preflight_turn(
-    options: ThreadOptions, transport: str, prompt: str, images: Sequence[str] = ()
+    options: ThreadOptions,
+    transport: str,
+    prompt: str,
+    images: Sequence[str] = (),
+    turn: TurnOptions | None = None,
 ) -> None:
     """What can be known wrong before a turn's process starts, as :class:`ConfigurationError`
     naming the cause (the same on both transports; without it ``codex exec`` only exits early
     and ``codex app-server`` silently runs in another directory or on an empty prompt):
 
-    * the approval policy, per transport (:func:`check_thread_options`);
-    * ``working_directory`` exists and is a directory;
+    * the approval policy, per transport (:func:`check_thread_options`), of the thread with the
+      turn's overrides applied (:func:`thread_options_for_turn`);
+    * ``working_directory`` (the turn's, else the thread's) exists and is a directory;
     * the prompt is not empty or whitespace only, unless images are attached;
     * the prompt is at most :data:`MAX_INPUT_CHARS` characters long (codex's own limit);
-    * every image is a file.
+    * every image is a file;
+    * attachments (remote images, skills, mentions) only where the transport takes them (not
+      on exec, whose only attachment is ``-i FILE``);
+    * ``output_schema`` is a valid JSON Schema, ``output_type`` a type with a strict schema.
     """
+    if turn is not None:
+        options = thread_options_for_turn(options, turn)
     check_thread_options(options, transport)
     directory = options.working_directory
     if directory is not None:
@@ -413,7 +615,8 @@ def preflight_turn(
             raise ConfigurationError(f"working_directory {directory!r} does not exist")
         if not path.is_dir():
             raise ConfigurationError(f"working_directory {directory!r} is not a directory")
-    if not images and not prompt.strip():
+    attachments = turn.attachments if turn is not None else ()
+    if not images and not attachments and not prompt.strip():
         raise ConfigurationError(
             "the prompt is empty" if not prompt else "the prompt is only whitespace"
         )
@@ -423,6 +626,20 @@ def preflight_turn(
             f"{MAX_INPUT_CHARS:,} (send large inputs as files in the working directory)"
         )
     _check_images(images)
+    if turn is None:
+        return
+    if attachments and transport == "exec":
+        kind = type(attachments[0]).__name__
+        raise ConfigurationError(
+            f"{kind} needs transport='app-server': codex exec takes text and local image "
+            "files (-i) only"
+        )
+    if turn.output_schema is not None:
+        from codex_trio._structured import check_schema
+
+        check_schema(turn.output_schema)
+    elif turn.output_type is not None:
+        turn.json_schema  # noqa: B018 - derives the schema, raising for a type without one
 
 
 SHELL_SNAPSHOT_OFF = ("-c", "features.shell_snapshot=false")
@@ -457,8 +674,12 @@ def exec_argv(
     images: Sequence[str] = (),
     output_schema_file: str | None = None,
     resume_thread_id: str | None = None,
+    turn: TurnOptions | None = None,
 ) -> list[str]:
-    """The argv of one ``codex exec`` turn (prompt excluded: it goes to stdin)."""
+    """The argv of one ``codex exec`` turn (prompt excluded: it goes to stdin), with ``turn``'s
+    overrides of the thread's settings as that process's flags."""
+    if turn is not None:
+        thread = thread_options_for_turn(thread, turn)
     argv = [codex_path, "exec", *config_override_args(codex)]
     if thread.model is not None:
         argv += ["--model", thread.model]
@@ -472,6 +693,8 @@ def exec_argv(
         argv.append("--skip-git-repo-check")
     if thread.model_reasoning_effort is not None:
         argv += ["-c", f"model_reasoning_effort={toml_value(thread.model_reasoning_effort.value)}"]
+    if turn is not None and turn.summary is not None:
+        argv += ["-c", f"model_reasoning_summary={toml_value(turn.summary.value)}"]
     if thread.network_access_enabled is not None:
         argv += [
             "-c",

@@ -139,13 +139,20 @@ class ExecTransport:
         resume_thread_id: str | None = None,
     ) -> AsyncIterator[ExecTurnEvents]:
         """Run one turn; see the module docstring."""
+        if turn.attachments:
+            raise ConfigurationError(
+                f"{type(turn.attachments[0]).__name__} needs transport='app-server': codex exec "
+                "takes text and local image files (-i) only"
+            )
         if self.check_version:
             await check_version(self.codex_path)
         deadline = turn.deadline_from(trio.current_time())
         send, receive = trio.open_memory_channel[ThreadEvent](self.event_buffer)
         stream = ExecTurnEvents(receive, self.event_buffer)
         stream.thread_id = resume_thread_id
-        with _schema_file(turn.output_schema) as schema_path:
+        with _schema_file(turn.json_schema) as schema_path:
+            # The turn's overrides (model, effort, sandbox...) are this one process's flags:
+            # the next turn's process runs with the thread's own settings again.
             argv = exec_argv(
                 self.codex_path,
                 self.options,
@@ -153,6 +160,7 @@ class ExecTransport:
                 images=[*turn.images, *images],
                 output_schema_file=schema_path,
                 resume_thread_id=resume_thread_id,
+                turn=turn,
             )
             env = exec_env(self.options)
             with collapse():

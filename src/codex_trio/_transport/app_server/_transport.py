@@ -328,17 +328,54 @@ class AppServerTransport:
                     # Not opened: a private app-server for this one turn (about a second of
                     # start-up; the thread lives on in CODEX_HOME and resumes by id next time).
                     client = await stack.enter_async_context(self._open_client())
+                import contextlib
+
+                from codex_trio._protocol.app_server.params import (
+                    default_effort,
+                    engine_thread_settings,
+                    turn_overrides,
+                )
+                from codex_trio._protocol.options import InputPart
+
+                settings: dict[str, object] | None = None
                 if resume_thread_id is None:
                     started = await client.thread_start(thread, tools=self.tools)
                     thread_id = started.thread.id
+                    settings = engine_thread_settings(started)
                 elif not client.is_loaded(resume_thread_id):
-                    await client.thread_resume(resume_thread_id, thread, tools=self.tools)
+                    resumed = await client.thread_resume(resume_thread_id, thread, tools=self.tools)
+                    settings = engine_thread_settings(resumed)
                 assert thread_id is not None
-                parts: list[TextInput | LocalImageInput] = [TextInput(prompt)]
+                if turn.effort is not None and not (settings or {}).get("effort"):
+                    # codex reports no effort for a thread that sets none; the model's default
+                    # is what the thread goes back to after this turn.
+                    effort = None
+                    model = (settings or {}).get("model", thread.model)
+                    with contextlib.suppress(CodexError):
+                        models = await client.request("model/list", {})
+                        effort = default_effort(models, model if isinstance(model, str) else None)
+                    if effort is not None:
+                        settings = {**(settings or {}), "effort": effort}
+
+                parts: list[InputPart] = [TextInput(prompt)]
                 parts += [LocalImageInput(p) for p in (*turn.images, *images)]
-                overrides = TurnOverrides(output_schema=turn.output_schema)
-                async with client.turn(thread_id, parts, overrides, deadline=deadline) as running:
-                    yield ExecEventStream(thread_id, running)
+                parts += turn.attachments
+                overrides: TurnOverrides = turn_overrides(turn, thread)
+                try:
+                    async with client.turn(
+                        thread_id, parts, overrides, deadline=deadline
+                    ) as running:
+                        events = ExecEventStream(thread_id, running)
+                        # What codex says the thread runs with, for open_turn to send back
+                        # after a turn that overrode it (see ThreadState.restore).
+                        setattr(events, "thread_settings", settings)  # noqa: B010
+                        yield events
+                finally:
+                    if turn.summary is not None and self._opened:
+                        # codex 0.163 keeps turn/start overrides for the thread's later turns
+                        # and reports no summary setting to send back; a resume resets it, so
+                        # the thread is unloaded and its next turn resumes it.
+                        client.forget_thread(thread_id)
         if scope.cancelled_caught:
             # Leaving client.turn above already sent turn/interrupt.
             raise TurnDeadlineError(

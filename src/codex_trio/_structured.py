@@ -175,8 +175,13 @@ class _SchemaBuilder:
                     out.append((f.name, f.type, f.metadata.get("description")))
         else:
             optional = set(getattr(cls, "__optional_keys__", ()))
+            not_required = getattr(typing, "NotRequired", None)
             for name, tp in hints.items():
-                if name in optional:
+                # (With string annotations Python 3.11 cannot see NotRequired[...] when it makes
+                # the TypedDict: the hint still says so.)
+                if name in optional or (
+                    not_required is not None and typing.get_origin(tp) is not_required
+                ):
                     raise ConfigurationError(
                         f"{_join(where, name)}: TypedDict key {name!r} of {_type_name(cls)} is "
                         "not required; strict structured output requires every key (use a "

@@ -325,3 +325,202 @@ def test_deadline_from_takes_the_earlier_of_timeout_and_deadline() -> None:
     assert TurnOptions(timeout=5).deadline_from(100.0) == 105.0
     assert TurnOptions(deadline=103.0, timeout=5).deadline_from(100.0) == 103.0
     assert TurnOptions(deadline=110.0, timeout=5).deadline_from(100.0) == 105.0
+
+
+# -- per-turn overrides, input kinds (issue 10) ------------------------------------------------
+
+from codex_trio._protocol.app_server.params import (  # noqa: E402
+    default_effort,
+    sandbox_policy,
+    turn_overrides,
+    user_input,
+)
+from codex_trio._protocol.options import (  # noqa: E402
+    ImageUrlInput,
+    MentionInput,
+    ReasoningEffort,
+    ReasoningSummary,
+    SandboxMode,
+    SkillInput,
+    split_input,
+    thread_options_for_turn,
+)
+
+
+def test_turn_overrides_become_that_process_flags_on_exec(tmp_path: Path) -> None:
+    thread = ThreadOptions(model="base", sandbox_mode="workspace-write", working_directory="/w")
+    turn = TurnOptions(
+        model="other",
+        effort="high",
+        summary="detailed",
+        sandbox_mode="read-only",
+        working_directory=tmp_path,
+        approval_policy="never",
+    )
+    assert argv(thread=thread, turn=turn) == [
+        CODEX,
+        "exec",
+        *HEAD,
+        "--model",
+        "other",
+        "--sandbox",
+        "read-only",
+        "--cd",
+        str(tmp_path),
+        "-c",
+        'model_reasoning_effort="high"',
+        "-c",
+        'model_reasoning_summary="detailed"',
+        "-c",
+        'approval_policy="never"',
+        *TAIL,
+    ]
+    # Without overrides the thread's own settings, unchanged.
+    assert argv(thread=thread, turn=TurnOptions()) == argv(thread=thread)
+
+
+def test_turn_override_values_are_validated_enums() -> None:
+    assert TurnOptions(effort="low").effort is ReasoningEffort.LOW
+    assert TurnOptions(summary="concise").summary is ReasoningSummary.CONCISE
+    with pytest.raises(ConfigurationError, match="effort='extreme'"):
+        TurnOptions(effort="extreme")
+    with pytest.raises(ConfigurationError, match="summary='verbose'"):
+        TurnOptions(summary="verbose")
+    with pytest.raises(ConfigurationError, match="sandbox_mode"):
+        TurnOptions(sandbox_mode="open")
+    with pytest.raises(ConfigurationError, match="model"):
+        TurnOptions(model=" ")
+
+
+@pytest.mark.parametrize(
+    ("transport", "policy"), [("exec", "untrusted"), ("app-server", "on-failure")]
+)
+def test_preflight_refuses_a_turn_approval_policy_the_transport_does_not_take(
+    transport: str, policy: str
+) -> None:
+    turn = TurnOptions(approval_policy=policy)
+    with pytest.raises(ConfigurationError, match=f"approval_policy='{policy}'.*{transport}"):
+        preflight_turn(ThreadOptions(), transport, "hi", (), turn)
+    preflight_turn(
+        ThreadOptions(approval_policy=policy),
+        transport,
+        "hi",
+        (),
+        TurnOptions(approval_policy="never"),
+    )
+
+
+def test_preflight_checks_the_turn_working_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        preflight_turn(
+            ThreadOptions(working_directory=tmp_path),
+            "exec",
+            "hi",
+            (),
+            TurnOptions(working_directory=tmp_path / "nope"),
+        )
+    assert thread_options_for_turn(
+        ThreadOptions(), TurnOptions(working_directory=tmp_path, effort="low")
+    ) == ThreadOptions(working_directory=tmp_path, model_reasoning_effort="low")
+
+
+def test_preflight_refuses_an_invalid_output_schema_naming_the_keyword() -> None:
+    turn = TurnOptions(output_schema={"type": "object", "properties": {"a": {"type": 3}}})
+    with pytest.raises(ConfigurationError, match=r"keyword 'type' at properties\.a\.type"):
+        preflight_turn(ThreadOptions(), "exec", "hi", (), turn)
+
+
+def test_split_input_keeps_the_other_kinds_in_order() -> None:
+    prompt, images, others = split_input(
+        [
+            TextInput("look"),
+            {"type": "image", "url": "data:image/png;base64,AA==", "detail": "low"},
+            LocalImageInput("/i.png"),
+            {"type": "skill", "name": "s", "path": "/skills/s/SKILL.md"},
+            MentionInput("app", "app://x"),
+        ]
+    )
+    assert prompt == "look" and images == ("/i.png",)
+    assert others == (
+        ImageUrlInput("data:image/png;base64,AA==", detail="low"),
+        SkillInput("s", "/skills/s/SKILL.md"),
+        MentionInput("app", "app://x"),
+    )
+    with pytest.raises(ConfigurationError, match="only text and local images"):
+        normalize_input([ImageUrlInput("data:,x")])
+    with pytest.raises(ConfigurationError):
+        split_input([{"type": "skill", "name": "s"}])
+
+
+def test_other_input_kinds_are_refused_on_exec_and_remote_urls_everywhere() -> None:
+    data_url = TurnOptions(attachments=[ImageUrlInput.from_bytes(b"\x89PNG")])
+    assert data_url.attachments[0].url == "data:image/png;base64,iVBORw=="  # type: ignore[union-attr]
+    with pytest.raises(ConfigurationError, match="ImageUrlInput needs transport='app-server'"):
+        preflight_turn(ThreadOptions(), "exec", "hi", (), data_url)
+    preflight_turn(ThreadOptions(), "app-server", "", (), data_url)  # an image alone is input
+    remote = TurnOptions(attachments=[ImageUrlInput("https://example.com/cat.png")])
+    with pytest.raises(ConfigurationError, match="data: URLs only"):
+        preflight_turn(ThreadOptions(), "app-server", "hi", (), remote)
+    with pytest.raises(ConfigurationError, match="SkillInput needs"):
+        preflight_turn(
+            ThreadOptions(), "exec", "hi", (), TurnOptions(attachments=[SkillInput("s", "/p")])
+        )
+
+
+def test_user_input_wire_forms_of_every_kind() -> None:
+    assert user_input(
+        [
+            TextInput("t"),
+            LocalImageInput("/i.png"),
+            ImageUrlInput("data:,x", detail="high"),
+            SkillInput("s", "/p/SKILL.md"),
+            MentionInput("m", "app://1"),
+        ]
+    ) == [
+        {"type": "text", "text": "t"},
+        {"type": "localImage", "path": "/i.png"},
+        {"type": "image", "url": "data:,x", "detail": "high"},
+        {"type": "skill", "name": "s", "path": "/p/SKILL.md"},
+        {"type": "mention", "name": "m", "path": "app://1"},
+    ]
+
+
+def test_turn_overrides_map_to_turn_start_params() -> None:
+    thread = ThreadOptions(additional_directories=["/extra"], network_access_enabled=True)
+    turn = TurnOptions(
+        model="m",
+        effort="minimal",
+        summary="none",
+        working_directory="/w",
+        sandbox_mode="workspace-write",
+        approval_policy=GRANULAR,
+        output_schema={"type": "object"},
+    )
+    assert turn_overrides(turn, thread).params() == {
+        "model": "m",
+        "effort": "minimal",
+        "summary": "none",
+        "cwd": "/w",
+        "sandboxPolicy": {
+            "type": "workspaceWrite",
+            "writableRoots": ["/extra"],
+            "networkAccess": True,
+        },
+        "approvalPolicy": GranularApprovalPolicy.from_wire(GRANULAR).value,
+        "outputSchema": {"type": "object"},
+    }
+    assert turn_overrides(TurnOptions()).params() == {}
+    assert sandbox_policy(SandboxMode.READ_ONLY, thread) == {"type": "readOnly"}
+    assert sandbox_policy(SandboxMode.DANGER_FULL_ACCESS) == {"type": "dangerFullAccess"}
+
+
+def test_default_effort_is_read_from_model_list() -> None:
+    models = {
+        "data": [
+            {"model": "a", "defaultReasoningEffort": "low"},
+            {"model": "b", "isDefault": True, "defaultReasoningEffort": "high"},
+        ]
+    }
+    assert default_effort(models, "a") is ReasoningEffort.LOW
+    assert default_effort(models, None) is ReasoningEffort.HIGH
+    assert default_effort(models, "zzz") is None

@@ -22,6 +22,7 @@ stdin, so it cannot leak through ``ps`` and has no length limit.
 
 from __future__ import annotations
 
+import base64
 import enum
 import math
 import os
@@ -50,7 +51,7 @@ __all__ = [
     "MentionInput",
     "ReasoningEffort",
     "ReasoningSummary",
-    "RemoteImageInput",
+    "ImageUrlInput",
     "SandboxMode",
     "SkillInput",
     "TextInput",
@@ -456,12 +457,26 @@ def _non_empty(field: str) -> Any:
 
 
 @attrs.frozen
-class RemoteImageInput:
-    """An image by URL (``https://...`` or a ``data:`` URL), which the engine passes to the model
-    as it is. App-server only: ``codex exec`` takes local image files only."""
+class ImageUrlInput:
+    """An image given by URL, passed to the model as it is (app-server ``image`` input).
+    App-server only: ``codex exec`` takes local image files only.
 
-    url: str = attrs.field(validator=_non_empty("RemoteImageInput"))
+    codex 0.163 takes ``data:`` URLs only: ``turn/start`` refuses an ``http(s)`` URL ("remote
+    image URLs are not supported; use an inline data URL instead", -32600), so
+    :func:`preflight_turn` refuses one before the turn starts. :meth:`from_bytes` makes a data
+    URL of an image's bytes.
+    """
+
+    url: str = attrs.field(validator=_non_empty("ImageUrlInput"))
     detail: ImageDetail | None = attrs.field(default=None, converter=_image_detail, kw_only=True)
+
+    @classmethod
+    def from_bytes(
+        cls, data: bytes, media_type: str = "image/png", *, detail: ImageDetail | str | None = None
+    ) -> ImageUrlInput:
+        """A ``data:`` URL input of an image's bytes (``media_type`` e.g. ``"image/jpeg"``)."""
+        encoded = base64.b64encode(data).decode("ascii")
+        return cls(f"data:{media_type};base64,{encoded}", detail=detail)
 
 
 @attrs.frozen
@@ -482,15 +497,15 @@ class MentionInput:
     path: str = attrs.field(validator=_non_empty("MentionInput"))
 
 
-AttachmentInput = RemoteImageInput | SkillInput | MentionInput
-InputPart = TextInput | LocalImageInput | RemoteImageInput | SkillInput | MentionInput
+AttachmentInput = ImageUrlInput | SkillInput | MentionInput
+InputPart = TextInput | LocalImageInput | ImageUrlInput | SkillInput | MentionInput
 Input = str | Sequence[InputPart | Mapping[str, Any]]
 
 
 def _input_part(part: Any) -> InputPart:
     """An input part from itself or from its dict form (the TypeScript SDK's ``text`` and
     ``local_image``, and the app-server's ``localImage``, ``image``, ``skill``, ``mention``)."""
-    if isinstance(part, (TextInput, LocalImageInput, RemoteImageInput, SkillInput, MentionInput)):
+    if isinstance(part, (TextInput, LocalImageInput, ImageUrlInput, SkillInput, MentionInput)):
         return part
     if isinstance(part, Mapping):
         kind = part.get("type")
@@ -500,7 +515,7 @@ def _input_part(part: Any) -> InputPart:
             if kind in ("local_image", "localImage") and part.get("path"):
                 return LocalImageInput(part["path"])
             if kind == "image" and part.get("url"):
-                return RemoteImageInput(part["url"], detail=part.get("detail"))
+                return ImageUrlInput(part["url"], detail=part.get("detail"))
             if kind == "skill":
                 return SkillInput(part.get("name", ""), part.get("path", ""))
             if kind == "mention":
@@ -516,7 +531,7 @@ def split_input(value: Input) -> tuple[str, tuple[str, ...], tuple[AttachmentInp
     paths, and the other parts (remote images, skills, mentions) in their order.
 
     Accepts a string, or a list of input parts (:class:`TextInput`, :class:`LocalImageInput`,
-    :class:`RemoteImageInput`, :class:`SkillInput`, :class:`MentionInput`) or of their dict
+    :class:`ImageUrlInput`, :class:`SkillInput`, :class:`MentionInput`) or of their dict
     forms (``{"type": "text", "text": ...}``, ``{"type": "local_image", "path": ...}``,
     ``{"type": "image", "url": ...}``, ``{"type": "skill", "name": ..., "path": ...}``,
     ``{"type": "mention", "name": ..., "path": ...}``).
@@ -634,6 +649,13 @@ def preflight_turn(
             f"{kind} needs transport='app-server': codex exec takes text and local image "
             "files (-i) only"
         )
+    for part in attachments:
+        if isinstance(part, ImageUrlInput) and not part.url.startswith("data:"):
+            raise ConfigurationError(
+                f"image URL {part.url[:80]!r}: codex 0.163 takes data: URLs only (turn/start "
+                "refuses remote image URLs); use ImageUrlInput.from_bytes(...) or a "
+                "LocalImageInput"
+            )
     if turn.output_schema is not None:
         from codex_trio._structured import check_schema
 

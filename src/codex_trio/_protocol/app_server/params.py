@@ -18,11 +18,11 @@ from codex_trio._protocol.options import (
     ApprovalPolicy,
     CodexOptions,
     GranularApprovalPolicy,
+    ImageUrlInput,
     InputPart,
     LocalImageInput,
     MentionInput,
     ReasoningEffort,
-    RemoteImageInput,
     SandboxMode,
     SkillInput,
     TextInput,
@@ -72,7 +72,7 @@ def user_input(value: UserInput) -> list[dict[str, Any]]:
             out.append({"type": "text", "text": part.text})
         elif isinstance(part, LocalImageInput):
             out.append({"type": "localImage", "path": part.path})
-        elif isinstance(part, RemoteImageInput):
+        elif isinstance(part, ImageUrlInput):
             image: dict[str, Any] = {"type": "image", "url": part.url}
             if part.detail is not None:
                 image["detail"] = part.detail.value

@@ -24,6 +24,14 @@ from codex_trio._api.approvals import (
     deny_all,
     with_timeout,
 )
+from codex_trio._api.threads import (
+    StoredThread,
+    StoredTurn,
+    ThreadArchivedError,
+    ThreadListing,
+    ThreadNotStartedError,
+    ThreadPage,
+)
 from codex_trio._api.tools import tool
 from codex_trio._errors import (
     CodexError,
@@ -218,8 +226,11 @@ __all__ = [
     "SandboxMode",
     "SearchAction",
     "SlowConsumerError",
+    "StoredThread",
+    "StoredTurn",
     "StructuredOutputError",
     "TextInput",
+    "ThreadArchivedError",
     "ThreadNotFoundError",
     "Thread",
     "ThreadErrorEvent",
@@ -227,7 +238,10 @@ __all__ = [
     "ThreadHandle",
     "ThreadInfo",
     "ThreadItem",
+    "ThreadListing",
+    "ThreadNotStartedError",
     "ThreadOptions",
+    "ThreadPage",
     "ThreadStartedEvent",
     "TodoItem",
     "TodoListItem",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import attrs
 
+from codex_trio._api import threads as _threads
 from codex_trio._api.services import EngineServices
 from codex_trio._api.thread import Thread
+from codex_trio._api.threads import SortKey, SourceKind, StoredThread, ThreadListing, ThreadPage
 from codex_trio._errors import ConfigurationError
 from codex_trio._groups import collapse
 from codex_trio._protocol.app_server.server_requests import (
@@ -166,7 +169,10 @@ class Codex(EngineServices):
         """A new thread (with :attr:`thread_defaults`, ``options`` or ``option_fields`` on top);
         its id is known after its first turn starts."""
         return Thread(
-            self._runner, self._thread_options(options, option_fields), ledger=self._ledger
+            self._runner,
+            self._thread_options(options, option_fields),
+            ledger=self._ledger,
+            codex=self,
         )
 
     def _thread_options(
@@ -190,4 +196,113 @@ class Codex(EngineServices):
             self._thread_options(options, option_fields),
             thread_id=thread_id,
             ledger=self._ledger,
+            codex=self,
         )
+
+    # ------------------------------------------------------------------ stored threads
+
+    def list_threads(
+        self,
+        *,
+        archived: bool = False,
+        working_directory: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+        search_term: str | None = None,
+        sort_key: SortKey | None = None,
+        sort_direction: Literal["asc", "desc"] | None = None,
+        model_providers: Sequence[str] | None = None,
+        source_kinds: Sequence[SourceKind] | None = None,
+        page_size: int = 100,
+    ) -> ThreadListing:
+        """Every stored thread of this CODEX_HOME matching the filters, newest first
+        (``async for stored in codex.list_threads(): ...``), as :class:`StoredThread` s without
+        turns, fetched ``page_size`` at a time (``thread/list``).
+
+        ``archived=True`` lists the archived threads instead of the others;
+        ``working_directory`` keeps threads started in that directory (or any of several);
+        ``search_term`` those whose title contains it; ``sort_key`` is ``"created_at"``
+        (default), ``"updated_at"`` or ``"recency_at"``, ``sort_direction`` ``"desc"``
+        (default) or ``"asc"``; ``model_providers`` keeps threads of those providers;
+        ``source_kinds`` defaults to :data:`~codex_trio._api.threads.DEFAULT_SOURCE_KINDS`
+        (threads of both transports). Arguments are checked here, before any process starts.
+
+        Both transports: inside ``async with Codex(transport="app-server")`` each page is a
+        request to the shared process; elsewhere each page starts a short-lived app-server
+        (about a second). See :meth:`list_threads_page` for one page and its cursor."""
+        filters = _threads.list_filters(
+            archived=archived,
+            working_directory=working_directory,
+            search_term=search_term,
+            sort_key=sort_key,
+            sort_direction=sort_direction,
+            model_providers=model_providers,
+            source_kinds=source_kinds,
+        )
+        _page_size(page_size)
+
+        async def fetch(cursor: str | None) -> ThreadPage:
+            return await self._thread_page(cursor, page_size, filters)
+
+        return ThreadListing(fetch)
+
+    async def list_threads_page(
+        self,
+        *,
+        cursor: str | None = None,
+        limit: int = 100,
+        archived: bool = False,
+        working_directory: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+        search_term: str | None = None,
+        sort_key: SortKey | None = None,
+        sort_direction: Literal["asc", "desc"] | None = None,
+        model_providers: Sequence[str] | None = None,
+        source_kinds: Sequence[SourceKind] | None = None,
+    ) -> ThreadPage:
+        """One page of :meth:`list_threads` (same filters): at most ``limit`` threads, and the
+        ``next_cursor`` to pass as ``cursor`` for the next page (``None`` after the last)."""
+        filters = _threads.list_filters(
+            archived=archived,
+            working_directory=working_directory,
+            search_term=search_term,
+            sort_key=sort_key,
+            sort_direction=sort_direction,
+            model_providers=model_providers,
+            source_kinds=source_kinds,
+        )
+        _page_size(limit)
+        return await self._thread_page(cursor, limit, filters)
+
+    async def _thread_page(
+        self, cursor: str | None, limit: int, filters: Mapping[str, Any]
+    ) -> ThreadPage:
+        start = _threads.decode_cursor(cursor)
+        async with self._session("codex.list_threads()", on_exec=True) as client:
+            page = await client.thread_list(
+                cursor=start.request(filters), limit=limit + len(start.seen), **filters
+            )
+        rows, next_cursor = _threads.take_page(page.data, page.next_cursor, start, limit, filters)
+        return ThreadPage(
+            threads=tuple(StoredThread.from_wire(t) for t in rows), next_cursor=next_cursor
+        )
+
+    async def read_thread(self, thread_id: str, *, turns: bool = True) -> StoredThread:
+        """The stored thread ``thread_id`` (``thread/read``), with its turns and their items
+        unless ``turns=False``; archived threads too. Raises
+        :class:`~codex_trio._errors.ThreadNotFoundError` if CODEX_HOME has no such thread.
+        Both transports (on exec, through a short-lived app-server)."""
+        from codex_trio._protocol.app_server.messages import InvalidRequestError
+
+        if not thread_id or not isinstance(thread_id, str):
+            raise ConfigurationError("thread_id must be a non-empty string")
+        async with self._session("codex.read_thread()", on_exec=True) as client:
+            try:
+                read = await client.thread_read(thread_id=thread_id, include_turns=turns)
+            except InvalidRequestError as exc:
+                if not _threads.is_not_found(exc):
+                    raise
+                raise _threads.not_found(thread_id) from exc
+        return StoredThread.from_wire(read.thread)
+
+
+def _page_size(size: int) -> None:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ConfigurationError(f"page size must be a positive integer, not {size!r}")

@@ -32,12 +32,30 @@ from codex_trio._api.threads import (
     ThreadNotStartedError,
     ThreadPage,
 )
+from codex_trio._api.services import (
+    AccountInfo,
+    CommandResult,
+    ConfigEdit,
+    EngineConfig,
+    LoginFlow,
+    LoginResult,
+    McpServer,
+    ModelInfo,
+    ReviewBaseBranch,
+    ReviewCommit,
+    ReviewFinding,
+    ReviewInstructions,
+    ReviewResult,
+    ReviewTarget,
+    ReviewUncommittedChanges,
+)
 from codex_trio._api.tools import tool
 from codex_trio._errors import (
     CodexError,
     CodexNotFoundError,
     CodexVersionError,
     ConfigurationError,
+    LoginRequiredError,
     ProtocolError,
     SlowConsumerError,
     StructuredOutputError,
@@ -128,6 +146,12 @@ from codex_trio._turn import TurnResult, TurnStream, TurnStreamStatistics
 from codex_trio.observe import configure_logging
 
 if TYPE_CHECKING:
+    from codex_trio._transport.app_server._rate_limits import (
+        RateLimitCredits,
+        RateLimits,
+        RateLimitTracker,
+        RateLimitWindow,
+    )
     from codex_trio.observe._metrics import Metrics
     from codex_trio.runtime import (
         ActorStopped,
@@ -153,6 +177,11 @@ _LAZY = {
     "ThreadInfo": "codex_trio.runtime",
     "TurnCancelledError": "codex_trio.runtime",
     "Metrics": "codex_trio.observe._metrics",
+    # The app-server transport's module: exec users never load it.
+    "RateLimitCredits": "codex_trio._transport.app_server._rate_limits",
+    "RateLimitTracker": "codex_trio._transport.app_server._rate_limits",
+    "RateLimitWindow": "codex_trio._transport.app_server._rate_limits",
+    "RateLimits": "codex_trio._transport.app_server._rate_limits",
 }
 
 
@@ -168,6 +197,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AccountInfo",
     "ActorStopped",
     "AgentMessageItem",
     "ApprovalDecision",
@@ -178,6 +208,8 @@ __all__ = [
     "ApprovalRequest",
     "Codex",
     "CodexError",
+    "CommandResult",
+    "ConfigEdit",
     "CodexNotFoundError",
     "CodexOptions",
     "CodexVersionError",
@@ -190,6 +222,23 @@ __all__ = [
     "CommandExecutionStatus",
     "ConfigurationError",
     "DynamicTool",
+    "EngineConfig",
+    "LoginFlow",
+    "LoginRequiredError",
+    "LoginResult",
+    "McpServer",
+    "ModelInfo",
+    "RateLimitCredits",
+    "RateLimitTracker",
+    "RateLimitWindow",
+    "RateLimits",
+    "ReviewBaseBranch",
+    "ReviewCommit",
+    "ReviewFinding",
+    "ReviewInstructions",
+    "ReviewResult",
+    "ReviewTarget",
+    "ReviewUncommittedChanges",
     "DynamicToolCallItem",
     "DynamicToolCallStatus",
     "ErrorItem",

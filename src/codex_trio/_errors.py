@@ -19,6 +19,7 @@ __all__ = [
     "CodexNotFoundError",
     "CodexVersionError",
     "ConfigurationError",
+    "LoginRequiredError",
     "ProtocolError",
     "SlowConsumerError",
     "StructuredOutputError",
@@ -274,3 +275,8 @@ def turn_failed_error(
             items=items,
         )
     return TurnFailedError(message, thread_id=thread_id, turn_id=turn_id, items=items)
+
+
+class LoginRequiredError(CodexError):
+    """The engine answers this only for a ChatGPT login (e.g. ``account/rateLimits/read``); an
+    API key, or a model provider of your own, does not do."""

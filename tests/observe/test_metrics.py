@@ -75,6 +75,11 @@ def emit_one_of_each(bus: TelemetryBus) -> None:
         {"count": 1, "restarts": 1},
         {"reason": "TransportError", "transport": "app-server"},
     )
+    bus.execute(
+        ev.RATE_LIMITS_UPDATED,
+        {"primary_used_percent": 42, "primary_window_minutes": 300, "primary_resets_at": 1e9},
+        {"limit_id": "codex", "transport": "app-server"},
+    )
 
 
 def test_n_turns_count_n_with_their_durations_and_tokens(
@@ -141,6 +146,9 @@ def test_every_metric_has_its_documented_name_type_and_labels(
         "codex_app_server_up": ("gauge", set()),
         "codex_app_server_state": ("gauge", {"state"}),
         "codex_app_server_restarts": ("counter", set()),
+        "codex_rate_limit_used_percent": ("gauge", {"limit_id", "window"}),
+        "codex_rate_limit_window_seconds": ("gauge", {"limit_id", "window"}),
+        "codex_rate_limit_resets_at_timestamp_seconds": ("gauge", {"limit_id", "window"}),
     }
     assert "codex_turns_total{" in text  # counters are exposed with the _total suffix
 

@@ -27,6 +27,7 @@ from codex_trio._turn import TurnRunner, UsageLedger, default_ledger
 
 if TYPE_CHECKING:
     from codex_trio._transport.app_server import AppServerClient, AppServerTransport
+    from codex_trio._transport.app_server._rate_limits import RateLimitTracker
 
 __all__ = ["Codex"]
 
@@ -103,6 +104,7 @@ class Codex(EngineServices):
         self.codex_path = find_codex(options.codex_path)
         self._ledger = ledger if ledger is not None else default_ledger
         self._app_server: AppServerTransport | None = None
+        self._rate_limits: RateLimitTracker | None = None
         self._runner: TurnRunner
         if transport == "exec":
             self._runner = ExecTransport(
@@ -118,6 +120,11 @@ class Codex(EngineServices):
                 tools=tuple(tools),
                 event_buffer=max(event_buffer, 16),
             )
+            # The account's rate limits, from account/rateLimits/updated (see latest_rate_limits).
+            from codex_trio._transport.app_server._rate_limits import RateLimitTracker
+
+            self._rate_limits = RateLimitTracker()
+            self._app_server.global_listeners.append(self._rate_limits)
             self._runner = self._app_server
         self._exit_stack: AsyncExitStack | None = None
 

@@ -23,6 +23,7 @@ What can go wrong:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar, cast
 
@@ -36,11 +37,16 @@ from codex_trio.observe.telemetry import EventName, Handler, TelemetryBus, defau
 __all__ = [
     "APPROVAL_LATENCY_BUCKETS",
     "BACKPRESSURE_WAIT_BUCKETS",
+    "MAX_LIMIT_IDS",
     "TURN_DURATION_BUCKETS",
     "Metrics",
 ]
 
 OTHER: Final = "other"
+
+MAX_LIMIT_IDS: Final = 16
+"""Distinct ``limit_id`` label values the rate-limit gauges take; later ids count as "other"."""
+_LIMIT_ID: Final = re.compile(r"[a-z0-9_]{1,64}")
 
 TURN_DURATION_BUCKETS: Final[tuple[float, ...]] = (
     0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0,
@@ -114,7 +120,11 @@ class Metrics:
     app_server_up: Gauge
     app_server_state: Gauge
     app_server_restarts: Counter
+    rate_limit_used_percent: Gauge
+    rate_limit_window: Gauge
+    rate_limit_resets_at: Gauge
     _bus: TelemetryBus | None
+    _limit_ids: set[str]
     _handler_ids: list[str]
     # prometheus_client's labels() validates and locks (~1 us); children are cached here instead.
     # The cache is bounded because label values are (allow-lists).
@@ -126,6 +136,7 @@ class Metrics:
         self._bus = None
         self._handler_ids = []
         self._children = {}
+        self._limit_ids = set()
         self.turns = Counter(
             "codex_turns_total", "Turns ended, by status.", ["status", "transport"], registry=reg
         )
@@ -213,6 +224,25 @@ class Metrics:
             "Shared app-server processes started after one died.",
             registry=reg,
         )
+        rate_labels = ["limit_id", "window"]
+        self.rate_limit_used_percent = Gauge(
+            "codex_rate_limit_used_percent",
+            "Share of a rate-limit window used, in percent (100: turns fail until it resets).",
+            rate_labels,
+            registry=reg,
+        )
+        self.rate_limit_window = Gauge(
+            "codex_rate_limit_window_seconds",
+            "Length of a rate-limit window.",
+            rate_labels,
+            registry=reg,
+        )
+        self.rate_limit_resets_at = Gauge(
+            "codex_rate_limit_resets_at_timestamp_seconds",
+            "When a rate-limit window resets (Unix time).",
+            rate_labels,
+            registry=reg,
+        )
 
     # --- attaching -------------------------------------------------------------------------------
 
@@ -228,6 +258,7 @@ class Metrics:
             ev.SUBSCRIPTION_OVERFLOW: self._on_subscription_overflow,
             ev.APP_SERVER_STATE: self._on_app_server_state,
             ev.APP_SERVER_RESTART: self._on_app_server_restart,
+            ev.RATE_LIMITS_UPDATED: self._on_rate_limits_updated,
             ev.TOOL_CALL_STOP: self._on_tool_call_stop,
             ev.TOOL_CALL_EXCEPTION: self._on_tool_call_exception,
             ev.PROCESS_SPAWN: self._on_process_spawn,
@@ -428,3 +459,29 @@ class Metrics:
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
     ) -> None:
         self.app_server_restarts.inc()
+
+    def _limit_label(self, value: object) -> str:
+        """A limit id as a label: the engine's ids are not a fixed set, so the first
+        :data:`MAX_LIMIT_IDS` well-formed ids seen are kept and any other is ``"other"``."""
+        if not isinstance(value, str) or not _LIMIT_ID.fullmatch(value):
+            return OTHER
+        if value not in self._limit_ids:
+            if len(self._limit_ids) >= MAX_LIMIT_IDS:
+                return OTHER
+            self._limit_ids.add(value)
+        return value
+
+    def _on_rate_limits_updated(
+        self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
+    ) -> None:
+        limit_id = self._limit_label(meta.get("limit_id"))
+        for window in ("primary", "secondary"):
+            used = _number(m.get(f"{window}_used_percent"))
+            if used is not None:
+                self._child(self.rate_limit_used_percent, limit_id, window).set(used)
+            minutes = _number(m.get(f"{window}_window_minutes"))
+            if minutes is not None:
+                self._child(self.rate_limit_window, limit_id, window).set(minutes * 60)
+            resets_at = _number(m.get(f"{window}_resets_at"))
+            if resets_at is not None:
+                self._child(self.rate_limit_resets_at, limit_id, window).set(resets_at)

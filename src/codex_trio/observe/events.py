@@ -41,6 +41,8 @@ __all__ = [
     "PROCESS_SPAWN",
     "PROTOCOL_ERROR",
     "PROTOCOL_ERROR_KIND_VALUES",
+    "RATE_LIMITS_UPDATED",
+    "RATE_LIMIT_WINDOW_VALUES",
     "SUPERVISOR_CHILD_RESTART",
     "SUPERVISOR_CHILD_START",
     "SUPERVISOR_CHILD_TERMINATE",
@@ -156,6 +158,14 @@ SUBSCRIPTION_OVERFLOW: Final[EventName] = ("codex", "subscription", "overflow")
 was interrupted and ends with ``SlowConsumerError`` (other threads are not held). Measurements
 ``count`` (1), ``capacity``; metadata ``thread_id``, ``turn_id``, ``transport``."""
 
+RATE_LIMITS_UPDATED: Final[EventName] = ("codex", "rate_limits", "updated")
+"""The engine reported the account's rate limits (app-server ``account/rateLimits/updated``,
+once per model request of a turn, or an ``account/rateLimits/read``). Measurements, each only
+when known, after merging the sparse update into what was known before: ``primary_used_percent``,
+``primary_window_minutes``, ``primary_resets_at`` (Unix seconds), the same for ``secondary``.
+Metadata ``limit_id`` (``"codex"``, or another limit the backend meters), ``limit_name``,
+``plan_type``, ``exhausted`` (a window is at 100 %), ``transport``."""
+
 # --- supervision ---------------------------------------------------------------------------------
 
 SUPERVISOR_CHILD_START: Final[EventName] = ("codex", "supervisor", "child", "start")
@@ -207,6 +217,7 @@ ALL_EVENTS: Final[tuple[EventName, ...]] = (
     APP_SERVER_STATE,
     APP_SERVER_RESTART,
     SUBSCRIPTION_OVERFLOW,
+    RATE_LIMITS_UPDATED,
     SUPERVISOR_CHILD_START,
     SUPERVISOR_CHILD_RESTART,
     SUPERVISOR_CHILD_TERMINATE,
@@ -297,3 +308,4 @@ ITEM_STATUS_VALUES: Final = frozenset(
     {"completed", "failed", "declined", "in_progress", "inProgress", "interrupted"}
 )
 COMMAND_STATUS_VALUES: Final = frozenset({"completed", "failed", "declined", "interrupted"})
+RATE_LIMIT_WINDOW_VALUES: Final = frozenset({"primary", "secondary"})

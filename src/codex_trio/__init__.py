@@ -32,30 +32,12 @@ from codex_trio._api.threads import (
     ThreadNotStartedError,
     ThreadPage,
 )
-from codex_trio._api.services import (
-    AccountInfo,
-    CommandResult,
-    ConfigEdit,
-    EngineConfig,
-    LoginFlow,
-    LoginResult,
-    McpServer,
-    ModelInfo,
-    ReviewBaseBranch,
-    ReviewCommit,
-    ReviewFinding,
-    ReviewInstructions,
-    ReviewResult,
-    ReviewTarget,
-    ReviewUncommittedChanges,
-)
 from codex_trio._api.tools import tool
 from codex_trio._errors import (
     CodexError,
     CodexNotFoundError,
     CodexVersionError,
     ConfigurationError,
-    LoginRequiredError,
     ProtocolError,
     SlowConsumerError,
     StructuredOutputError,
@@ -132,11 +114,16 @@ from codex_trio._protocol.options import (
     ApprovalPolicy,
     CodexOptions,
     GranularApprovalPolicy,
+    ImageDetail,
+    ImageUrlInput,
     Input,
     InputPart,
     LocalImageInput,
+    MentionInput,
     ReasoningEffort,
+    ReasoningSummary,
     SandboxMode,
+    SkillInput,
     TextInput,
     ThreadOptions,
     TurnOptions,
@@ -146,12 +133,6 @@ from codex_trio._turn import TurnResult, TurnStream, TurnStreamStatistics
 from codex_trio.observe import configure_logging
 
 if TYPE_CHECKING:
-    from codex_trio._transport.app_server._rate_limits import (
-        RateLimitCredits,
-        RateLimits,
-        RateLimitTracker,
-        RateLimitWindow,
-    )
     from codex_trio.observe._metrics import Metrics
     from codex_trio.runtime import (
         ActorStopped,
@@ -177,11 +158,6 @@ _LAZY = {
     "ThreadInfo": "codex_trio.runtime",
     "TurnCancelledError": "codex_trio.runtime",
     "Metrics": "codex_trio.observe._metrics",
-    # The app-server transport's module: exec users never load it.
-    "RateLimitCredits": "codex_trio._transport.app_server._rate_limits",
-    "RateLimitTracker": "codex_trio._transport.app_server._rate_limits",
-    "RateLimitWindow": "codex_trio._transport.app_server._rate_limits",
-    "RateLimits": "codex_trio._transport.app_server._rate_limits",
 }
 
 
@@ -197,7 +173,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "AccountInfo",
     "ActorStopped",
     "AgentMessageItem",
     "ApprovalDecision",
@@ -208,8 +183,6 @@ __all__ = [
     "ApprovalRequest",
     "Codex",
     "CodexError",
-    "CommandResult",
-    "ConfigEdit",
     "CodexNotFoundError",
     "CodexOptions",
     "CodexVersionError",
@@ -222,23 +195,6 @@ __all__ = [
     "CommandExecutionStatus",
     "ConfigurationError",
     "DynamicTool",
-    "EngineConfig",
-    "LoginFlow",
-    "LoginRequiredError",
-    "LoginResult",
-    "McpServer",
-    "ModelInfo",
-    "RateLimitCredits",
-    "RateLimitTracker",
-    "RateLimitWindow",
-    "RateLimits",
-    "ReviewBaseBranch",
-    "ReviewCommit",
-    "ReviewFinding",
-    "ReviewInstructions",
-    "ReviewResult",
-    "ReviewTarget",
-    "ReviewUncommittedChanges",
     "DynamicToolCallItem",
     "DynamicToolCallStatus",
     "ErrorItem",
@@ -246,6 +202,8 @@ __all__ = [
     "FileUpdateChange",
     "FindInPageAction",
     "GranularApprovalPolicy",
+    "ImageDetail",
+    "ImageUrlInput",
     "Input",
     "InputPart",
     "ItemCompletedEvent",
@@ -256,6 +214,7 @@ __all__ = [
     "McpToolCallItem",
     "McpToolCallResult",
     "McpToolCallStatus",
+    "MentionInput",
     "Metrics",
     "OpenPageAction",
     "OtherAction",
@@ -265,6 +224,7 @@ __all__ = [
     "PlanItem",
     "ProtocolError",
     "ReasoningEffort",
+    "ReasoningSummary",
     "ReasoningItem",
     "RequestUserInputEvent",
     "RequestUserInputOption",
@@ -274,6 +234,7 @@ __all__ = [
     "RuntimeClosedError",
     "SandboxMode",
     "SearchAction",
+    "SkillInput",
     "SlowConsumerError",
     "StoredThread",
     "StoredTurn",

@@ -24,6 +24,23 @@ from codex_trio._api.approvals import (
     deny_all,
     with_timeout,
 )
+from codex_trio._api.services import (
+    AccountInfo,
+    CommandResult,
+    ConfigEdit,
+    EngineConfig,
+    LoginFlow,
+    LoginResult,
+    McpServer,
+    ModelInfo,
+    ReviewBaseBranch,
+    ReviewCommit,
+    ReviewFinding,
+    ReviewInstructions,
+    ReviewResult,
+    ReviewTarget,
+    ReviewUncommittedChanges,
+)
 from codex_trio._api.threads import (
     StoredThread,
     StoredTurn,
@@ -38,6 +55,7 @@ from codex_trio._errors import (
     CodexNotFoundError,
     CodexVersionError,
     ConfigurationError,
+    LoginRequiredError,
     ProtocolError,
     SlowConsumerError,
     StructuredOutputError,
@@ -133,6 +151,12 @@ from codex_trio._turn import TurnResult, TurnStream, TurnStreamStatistics
 from codex_trio.observe import configure_logging
 
 if TYPE_CHECKING:
+    from codex_trio._transport.app_server._rate_limits import (
+        RateLimitCredits,
+        RateLimits,
+        RateLimitTracker,
+        RateLimitWindow,
+    )
     from codex_trio.observe._metrics import Metrics
     from codex_trio.runtime import (
         ActorStopped,
@@ -158,6 +182,11 @@ _LAZY = {
     "ThreadInfo": "codex_trio.runtime",
     "TurnCancelledError": "codex_trio.runtime",
     "Metrics": "codex_trio.observe._metrics",
+    # The app-server transport's module: exec users never load it.
+    "RateLimitCredits": "codex_trio._transport.app_server._rate_limits",
+    "RateLimitTracker": "codex_trio._transport.app_server._rate_limits",
+    "RateLimitWindow": "codex_trio._transport.app_server._rate_limits",
+    "RateLimits": "codex_trio._transport.app_server._rate_limits",
 }
 
 
@@ -173,6 +202,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AccountInfo",
     "ActorStopped",
     "AgentMessageItem",
     "ApprovalDecision",
@@ -183,6 +213,8 @@ __all__ = [
     "ApprovalRequest",
     "Codex",
     "CodexError",
+    "CommandResult",
+    "ConfigEdit",
     "CodexNotFoundError",
     "CodexOptions",
     "CodexVersionError",
@@ -195,6 +227,23 @@ __all__ = [
     "CommandExecutionStatus",
     "ConfigurationError",
     "DynamicTool",
+    "EngineConfig",
+    "LoginFlow",
+    "LoginRequiredError",
+    "LoginResult",
+    "McpServer",
+    "ModelInfo",
+    "RateLimitCredits",
+    "RateLimitTracker",
+    "RateLimitWindow",
+    "RateLimits",
+    "ReviewBaseBranch",
+    "ReviewCommit",
+    "ReviewFinding",
+    "ReviewInstructions",
+    "ReviewResult",
+    "ReviewTarget",
+    "ReviewUncommittedChanges",
     "DynamicToolCallItem",
     "DynamicToolCallStatus",
     "ErrorItem",

@@ -30,6 +30,8 @@ from tests.fakes import children_of_self, pid_alive
 UNKNOWN = "019abcde-0000-7000-8000-000000000000"
 HANG_GUARD = 120  # seconds; a guard against a hang, not a timing assertion
 TRANSPORTS = ["exec", "app-server"]
+# ... and an app-server Codex outside ``async with``: a private process for each call and turn.
+ALL_THREE = [*TRANSPORTS, "app-server-private"]
 
 
 def texts(mock_model: MockModel, index: int = -1) -> str:
@@ -42,9 +44,9 @@ async def open_codex(
     mock_model: MockModel, transport: str, **options: Any
 ) -> AsyncIterator[codex_trio.Codex]:
     """A Codex on the mock model with thread defaults for its working directory; app-server
-    inside ``async with`` (the shared process), exec as is."""
+    inside ``async with`` (the shared process), exec and app-server-private as they are."""
     codex = codex_trio.Codex(
-        transport=transport,  # type: ignore[arg-type]
+        transport="app-server" if transport == "app-server-private" else transport,  # type: ignore[arg-type]
         env=mock_model.env,
         thread_defaults={"working_directory": str(mock_model.workdir), "skip_git_repo_check": True},
         **options,
@@ -215,7 +217,7 @@ async def test_read_thread_of_an_unknown_id_raises_thread_not_found(
 # ------------------------------------------------------------------------- fork
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", ALL_THREE)
 async def test_fork_copies_the_history_and_leaves_the_parent_unchanged(
     mock_model: MockModel, transport: str
 ) -> None:
@@ -327,7 +329,7 @@ async def test_rename_shows_in_read_and_list(mock_model: MockModel, transport: s
 # --------------------------------------------------------------------------- rollback
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", ALL_THREE)
 async def test_rollback_drops_the_last_turns_from_the_next_request(
     mock_model: MockModel, transport: str
 ) -> None:
@@ -363,7 +365,7 @@ async def test_rollback_checks_the_number_of_turns(mock_model: MockModel) -> Non
 # ---------------------------------------------------------------------------- compact
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", ALL_THREE)
 async def test_compact_replaces_the_history_with_the_models_summary(
     mock_model: MockModel, transport: str
 ) -> None:

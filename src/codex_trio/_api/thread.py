@@ -33,7 +33,10 @@ __all__ = ["Thread"]
 
 
 class Thread:
-    """A Codex thread. Get one from :meth:`Codex.start_thread` or :meth:`Codex.resume_thread`.
+    """A Codex thread. Get one from :meth:`Codex.start_thread`, :meth:`Codex.resume_thread` or
+    :meth:`fork`; :meth:`rename`, :meth:`archive`, :meth:`rollback`, :meth:`compact` and
+    :meth:`read` manage what CODEX_HOME stores of it (on both transports; they need its id,
+    which it has once its first turn started: before, :class:`ThreadNotStartedError`).
 
     ``id`` is None until the first turn's ``thread.started`` event names the thread (or set from
     the start when resuming). Turns on one Thread run one after another: a second ``run`` waits
@@ -68,7 +71,8 @@ class Thread:
         """Let the transport forget what it keeps about this thread (on app-server, the shared
         client's record: tools, approval handler, usage, loaded). The thread lives on in
         CODEX_HOME: running it again, or ``resume_thread(id)``, resumes it. A long-lived service
-        should close threads it is done with (the records are bounded anyway)."""
+        should close threads it is done with (the records are bounded anyway). The shared
+        app-server then unloads the thread in the background; :meth:`aclose` waits for that."""
         forget = getattr(self._state.runner, "forget_thread", None)
         if forget is not None and self.id is not None:
             forget(self.id)

@@ -24,7 +24,14 @@ from codex_trio import (
     TurnFailedError,
     UnknownItem,
 )
-from codex_trio.testing import MockModel, exec_command, function_call, http_error, message
+from codex_trio.testing import (
+    MockModel,
+    exec_command,
+    function_call,
+    hold,
+    http_error,
+    message,
+)
 from tests.fakes import children_of_self, pid_alive
 
 UNKNOWN = "019abcde-0000-7000-8000-000000000000"
@@ -403,6 +410,24 @@ async def test_a_failed_compaction_raises_turn_failed_and_the_thread_goes_on(
         result = await thread.run("still there?")
     assert "no compaction today" in str(info.value) and info.value.thread_id == thread.id
     assert result.final_response == "ok" and "hello" in texts(mock_model)
+
+
+async def test_a_cancelled_compaction_is_interrupted_and_the_thread_goes_on(
+    mock_model: MockModel,
+) -> None:
+    mock_model.script = [message("first"), hold(message("never sent")), message("after")]
+    async with open_codex(mock_model, "app-server") as codex:
+        thread = codex.start_thread()
+        await thread.run("hello")
+        with trio.CancelScope() as scope:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(thread.compact)
+                await mock_model.server.wait_for_held()  # the compaction waits on the model
+                scope.cancel()
+        result = await thread.run("still there?")
+        stored = await thread.read()
+    assert result.final_response == "after"
+    assert [t.status for t in stored.turns] == ["completed", "interrupted", "completed"]
 
 
 # ---------------------------------------------------------------------- typed errors

@@ -207,6 +207,10 @@ async def test_read_thread_gives_turns_with_typed_items(
     assert isinstance(first.items[-1], AgentMessageItem) and first.final_response == "ran it"
     assert second.final_response == "second answer" and second.error is None
     assert bare.id == thread.id and bare.turns == ()
+    assert stored.status == ("idle" if transport == "app-server" else "notLoaded")
+    assert stored.source == ("vscode" if transport == "app-server" else "exec")
+    assert stored.created_at.tzinfo is not None and stored.created_at <= stored.updated_at
+    assert first.started_at is not None and first.completed_at is not None
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

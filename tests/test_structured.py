@@ -319,3 +319,16 @@ def test_derived_schemas_are_strict_and_instances_round_trip(data: st.DataObject
     value = data.draw(values)
     text = json.dumps(_unstructure(value))
     assert structured_output(text, schema, tp) == value
+
+
+def test_import_codex_trio_loads_neither_jsonschema_nor_cattrs() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, codex_trio\n"
+        "codex_trio.TurnOptions(model='m', effort='low')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'jsonschema', 'cattrs'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "[]"

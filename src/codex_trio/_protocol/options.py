@@ -325,7 +325,7 @@ def _attachments(value: Any) -> tuple[AttachmentInput, ...]:
     for part in out:
         if isinstance(part, (TextInput, LocalImageInput)):
             raise ConfigurationError(
-                f"attachments take remote images, skills and mentions, not {part!r}: put text "
+                f"attachments take image URLs, skills and mentions, not {part!r}: put text "
                 "in the input and local images in images="
             )
     return out  # type: ignore[return-value]
@@ -350,9 +350,10 @@ class TurnOptions:
     ``model``, ``effort``, ``summary``, ``working_directory``, ``sandbox_mode`` and
     ``approval_policy`` replace the thread's settings for this turn (``None`` keeps them): on
     exec as that turn's process flags, on app-server as ``turn/start`` parameters. Either way
-    the next turn without them runs with the thread's settings again.
+    the next turn without them runs with the thread's settings again (codex 0.163's app-server
+    would keep them: the SDK sends the thread's settings back, see ``ThreadState.restore``).
 
-    ``images`` are local image files; ``attachments`` remote images, skills and mentions
+    ``images`` are local image files; ``attachments`` image URLs, skills and mentions
     (app-server only), usually given as parts of the input instead.
     """
 
@@ -394,11 +395,6 @@ class TurnOptions:
             return schema_for(self.output_type)
         return self.output_schema
 
-    @property
-    def has_overrides(self) -> bool:
-        """True when the turn overrides any of the thread's settings."""
-        return any(getattr(self, name) is not None for name in _OVERRIDES)
-
     def deadline_from(self, now: float) -> float:
         """The turn's absolute deadline for a turn starting at ``now`` (trio's clock): the
         earlier of ``deadline`` and ``now + timeout``; infinity when neither is set."""
@@ -406,16 +402,6 @@ class TurnOptions:
         if self.timeout is not None:
             deadline = min(deadline, now + self.timeout)
         return deadline
-
-
-_OVERRIDES = (
-    "model",
-    "effort",
-    "summary",
-    "working_directory",
-    "sandbox_mode",
-    "approval_policy",
-)
 
 
 def thread_options_for_turn(thread: ThreadOptions, turn: TurnOptions) -> ThreadOptions:
@@ -528,7 +514,7 @@ def _input_part(part: Any) -> InputPart:
 
 def split_input(value: Input) -> tuple[str, tuple[str, ...], tuple[AttachmentInput, ...]]:
     """Split a turn's input into the prompt text (text parts joined by blank lines), local image
-    paths, and the other parts (remote images, skills, mentions) in their order.
+    paths, and the other parts (image URLs, skills, mentions) in their order.
 
     Accepts a string, or a list of input parts (:class:`TextInput`, :class:`LocalImageInput`,
     :class:`ImageUrlInput`, :class:`SkillInput`, :class:`MentionInput`) or of their dict
@@ -616,8 +602,8 @@ def preflight_turn(
     * the prompt is not empty or whitespace only, unless images are attached;
     * the prompt is at most :data:`MAX_INPUT_CHARS` characters long (codex's own limit);
     * every image is a file;
-    * attachments (remote images, skills, mentions) only where the transport takes them (not
-      on exec, whose only attachment is ``-i FILE``);
+    * attachments (image URLs, skills, mentions) only where the transport takes them (not on
+      exec, whose only attachment is ``-i FILE``), image URLs only as ``data:`` URLs;
     * ``output_schema`` is a valid JSON Schema, ``output_type`` a type with a strict schema.
     """
     if turn is not None:

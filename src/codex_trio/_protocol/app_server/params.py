@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 UserInput = str | Sequence[InputPart | Mapping[str, Any]]
-"""A prompt: text, or parts (text, local and remote images, skills, mentions, or dicts: the
+"""A prompt: text, or parts (text, local images, image URLs, skills, mentions, or dicts: the
 TypeScript SDK's ``text`` / ``local_image``, or wire ``UserInput`` objects, passed as they are)."""
 
 UNLOAD_DELAY_OVERRIDE = ("-c", "thread_unload_delay_secs=0")

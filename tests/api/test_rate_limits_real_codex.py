@@ -3,8 +3,11 @@ and the Prometheus gauges, through the real binary's ``account/rateLimits/update
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -186,3 +189,44 @@ async def test_a_shared_app_server_restart_keeps_tracking(
             latest = codex.latest_rate_limits
     assert latest is not None and latest.primary is not None
     assert latest.primary.used_percent == 55
+
+
+def _unsigned_jwt(claims: dict[str, Any]) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none'})}.{part(claims)}.sig"
+
+
+async def test_rate_limits_read_under_a_chatgpt_login_answered_by_the_mock_backend(
+    mock_model: MockModel,
+) -> None:
+    # The mock stands in for the ChatGPT backend (GET /backend-api/wham/usage); the login is
+    # the app-server's external-token login, given the mock's own unsigned token.
+    mock_model.configure(extra_config={"chatgpt_base_url": mock_model.server.chatgpt_base_url})
+    mock_model.server.account_rate_limits = MockRateLimits(
+        primary=MockRateLimitWindow(used_percent=30, window_minutes=300, resets_at=PRIMARY_RESET),
+        secondary=MockRateLimitWindow(
+            used_percent=100, window_minutes=10080, resets_at=SECONDARY_RESET
+        ),
+    )
+    token = _unsigned_jwt({"exp": int(time.time()) + 3600, "email": "t@example.com"})
+    with recorded(events.RATE_LIMITS_UPDATED) as seen, trio.fail_after(GUARD):
+        async with codex_trio.Codex(transport="app-server", env=mock_model.env) as codex:
+            client = codex.transport.client  # type: ignore[attr-defined]
+            await client.request(
+                "account/login/start",
+                {"type": "chatgptAuthTokens", "accessToken": token, "chatgptAccountId": "acct-1"},
+            )
+            limits = await codex.rate_limits()
+            latest = codex.latest_rate_limits
+    codex_limits = limits["codex"]
+    assert codex_limits.plan_type == "plus"
+    assert codex_limits.primary is not None and codex_limits.primary.used_percent == 30
+    assert codex_limits.primary.window_minutes == 300
+    assert codex_limits.secondary is not None and codex_limits.secondary.exhausted
+    assert codex_limits.resets_at == datetime.fromtimestamp(SECONDARY_RESET, UTC)
+    assert latest == codex_limits  # the read updated the tracker...
+    assert seen and seen[-1][1]["exhausted"] is True  # ...and its telemetry
+    [usage] = [r for r in mock_model.server.all_requests if r.path == "/backend-api/wham/usage"]
+    assert usage.authorization() == f"Bearer {token}"

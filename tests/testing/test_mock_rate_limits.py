@@ -16,7 +16,7 @@ from codex_trio.testing import (
     usage_limit_reached,
     with_rate_limits,
 )
-from tests.testing.http_client import post_once, user_body
+from tests.testing.http_client import HttpClient, HttpResult, post_once, user_body
 
 GUARD = 30
 
@@ -25,6 +25,14 @@ LIMITS = MockRateLimits(
     secondary=MockRateLimitWindow(used_percent=7, window_minutes=10080),
     credits=MockCredits(has_credits=True, balance="12.50"),
 )
+
+
+async def get_once(port: int, path: str) -> HttpResult:
+    client = await HttpClient.connect(port)
+    try:
+        return await client.request("GET", path)
+    finally:
+        await client.aclose()
 
 
 def test_rate_limits_become_the_x_codex_headers_codex_reads() -> None:
@@ -104,4 +112,41 @@ async def test_http_error_keeps_its_usual_error_type(status: int) -> None:
             error = (await post_once(server.port, user_body("a"))).json()["error"]
     assert error["type"] == {400: "invalid_request_error", 429: "rate_limit_error"}.get(
         status, "server_error"
+    )
+
+
+def test_usage_payload_is_the_chatgpt_backends_shape() -> None:
+    payload = LIMITS.usage_payload(plan_type="pro", now=1_899_999_000)
+    assert payload == {
+        "plan_type": "pro",
+        "rate_limit": {
+            "allowed": True,
+            "limit_reached": False,
+            "primary_window": {
+                "used_percent": 42,
+                "limit_window_seconds": 18000,
+                "reset_after_seconds": 1000,
+                "reset_at": 1_900_000_000,
+            },
+            "secondary_window": {
+                "used_percent": 7,
+                "limit_window_seconds": 604800,
+                "reset_after_seconds": 0,
+                "reset_at": 1_899_999_000,
+            },
+        },
+        "credits": {"has_credits": True, "unlimited": False, "balance": "12.50"},
+    }
+
+
+async def test_the_usage_route_answers_only_when_limits_are_set() -> None:
+    async with MockResponsesServer() as server:
+        with trio.fail_after(GUARD):
+            missing = await get_once(server.port, "/backend-api/wham/usage")
+            server.account_rate_limits = LIMITS
+            found = await get_once(server.port, "/backend-api/wham/usage")
+        assert server.chatgpt_base_url == f"http://127.0.0.1:{server.port}/backend-api/"
+    assert missing.status == 404
+    assert (
+        found.status == 200 and found.json()["rate_limit"]["primary_window"]["used_percent"] == 42
     )

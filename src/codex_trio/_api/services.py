@@ -454,9 +454,10 @@ class EngineServices:
         (``account/rateLimits/read``), by limit id; they also update
         :attr:`latest_rate_limits`. Both transports.
 
-        The engine answers this only for a ChatGPT login: otherwise
-        :class:`LoginRequiredError` (an API key's limits arrive with each turn instead, see
-        :attr:`latest_rate_limits`)."""
+        The engine answers this only for a ChatGPT login, fetching the backend's usage
+        endpoint (``GET {chatgpt_base_url}wham/usage``; the mock model serves it, see
+        ``MockResponsesServer.account_rate_limits``); otherwise :class:`LoginRequiredError`
+        (an API key's limits arrive with each turn instead, see :attr:`latest_rate_limits`)."""
         from codex_trio._protocol.app_server.messages import InvalidRequestError
 
         async with self._session("rate_limits()", on_exec=True) as client:

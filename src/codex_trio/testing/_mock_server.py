@@ -41,7 +41,7 @@ import trio
 
 from codex_trio._http import HttpConnection, HttpLimits, serve_http
 from codex_trio.testing._recorded import RecordedRequest
-from codex_trio.testing._script import Script, ScriptedResponse, Step
+from codex_trio.testing._script import MockRateLimits, Script, ScriptedResponse, Step
 from codex_trio.testing._sse import Ids as _Ids
 from codex_trio.testing._sse import sse_events
 
@@ -54,6 +54,8 @@ __all__ = [
 ]
 
 RESPONSES_PATH = "/v1/responses"
+BACKEND_PATH = "/backend-api/"
+USAGE_PATH = "/backend-api/wham/usage"
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -119,6 +121,11 @@ class MockResponsesServer:
         limits: HttpLimits = DEFAULT_LIMITS,
     ) -> None:
         self.script = script if script is not None else Script()
+        self.account_rate_limits: MockRateLimits | None = None
+        """What the ChatGPT backend's usage endpoint (``GET /backend-api/wham/usage``) answers,
+        for codex's ``account/rateLimits/read`` under a ChatGPT login whose
+        ``chatgpt_base_url`` is :attr:`chatgpt_base_url`; ``None``: 404."""
+        self.account_plan_type = "plus"
         self._host = host
         self._port = port
         self._max_body_bytes = max_body_bytes
@@ -161,6 +168,12 @@ class MockResponsesServer:
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT/v1``: the ``base_url`` of the codex model provider."""
         return f"http://{self._host}:{self.port}/v1"
+
+    @property
+    def chatgpt_base_url(self) -> str:
+        """``http://127.0.0.1:PORT/backend-api/``: codex's ``chatgpt_base_url`` for the
+        backend routes the mock serves (:attr:`account_rate_limits`)."""
+        return f"http://{self._host}:{self.port}{BACKEND_PATH}"
 
     def statistics(self) -> MockServerStatistics:
         """Counters describing what the server has done so far."""
@@ -371,6 +384,11 @@ class MockResponsesServer:
     ) -> bool:
         """Answer one request; False when the connection must be closed afterwards."""
         if not _is_responses_request(request):
+            limits = self.account_rate_limits
+            if request.method == "GET" and request.path.split("?")[0] == USAGE_PATH and limits:
+                body = limits.usage_payload(plan_type=self.account_plan_type)
+                await self._send_json(conn, stream, 200, body)
+                return True
             await self._send_error(conn, stream, 404, f"mock: no route for {request.path}")
             return True
         try:

@@ -34,6 +34,7 @@ When a script runs out, the server answers an HTTP error (503) saying so and cou
 from __future__ import annotations
 
 import json
+import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -424,6 +425,42 @@ class MockRateLimits:
             if self.credits.balance is not None:
                 out.append(("x-codex-credits-balance", self.credits.balance))
         return tuple(out)
+
+    def usage_payload(self, *, plan_type: str = "plus", now: float | None = None) -> JSON:
+        """The ChatGPT backend's ``GET /backend-api/wham/usage`` answer for these limits (what
+        codex's ``account/rateLimits/read`` fetches for a ChatGPT login)."""
+        clock = time.time() if now is None else now
+
+        def window(w: MockRateLimitWindow | None) -> JSON | None:
+            if w is None:
+                return None
+            reset_at = w.resets_at if w.resets_at is not None else int(clock)
+            return {
+                "used_percent": round(w.used_percent),
+                "limit_window_seconds": (w.window_minutes or 0) * 60,
+                "reset_after_seconds": max(0, int(reset_at - clock)),
+                "reset_at": reset_at,
+            }
+
+        reached = any(
+            w is not None and w.used_percent >= 100 for w in (self.primary, self.secondary)
+        )
+        payload: JSON = {
+            "plan_type": plan_type,
+            "rate_limit": {
+                "allowed": not reached,
+                "limit_reached": reached,
+                "primary_window": window(self.primary),
+                "secondary_window": window(self.secondary),
+            },
+        }
+        if self.credits is not None:
+            payload["credits"] = {
+                "has_credits": self.credits.has_credits,
+                "unlimited": self.credits.unlimited,
+                "balance": self.credits.balance,
+            }
+        return payload
 
 
 def _bool(value: bool) -> str:

@@ -352,7 +352,7 @@ class AppServerTransport:
                     effort = None
                     model = (settings or {}).get("model", thread.model)
                     with contextlib.suppress(CodexError):
-                        models = await client.request("model/list", {})
+                        models = await client.request("model/list", {}, time_limit=5)
                         effort = default_effort(models, model if isinstance(model, str) else None)
                     if effort is not None:
                         settings = {**(settings or {}), "effort": effort}

@@ -302,3 +302,24 @@ class Thread:
         async with self._lock, codex._session("thread.compact()", on_exec=True) as client:
             await self._load(client, "thread.compact()")
             await _threads.compact_on(client, thread_id)
+
+    async def delete(self) -> None:
+        """Delete the thread for good (``thread/delete``): codex removes its rollout file and
+        its row in the thread index, archived or not, so :meth:`Codex.list_threads`,
+        :meth:`Codex.read_thread` and a resume no longer find it (a later turn of this Thread
+        raises :class:`~codex_trio._errors.ThreadNotFoundError`). A thread CODEX_HOME does not
+        know raises ``ThreadNotFoundError``. Both transports (on exec, through a short-lived
+        app-server)."""
+        from codex_trio._protocol.app_server.messages import InvalidRequestError
+
+        codex, thread_id = self._started("thread.delete()")
+        async with self._lock, codex._session("thread.delete()", on_exec=True) as client:
+            try:
+                await client.thread_delete(thread_id=thread_id)
+            except InvalidRequestError as exc:
+                if not _threads.is_not_found(exc):
+                    raise
+                raise _threads.not_found(thread_id) from exc
+            # The engine dropped the thread; the client must not take it as still loaded.
+            client.forget_thread(thread_id)
+        self.close()

@@ -18,7 +18,13 @@ import trio
 import codex_trio
 from codex_trio import _redact as redact
 from codex_trio.app_server import InternalError, InvalidRequestError
-from codex_trio.testing import MockModel, message
+from codex_trio.testing import (
+    MockModel,
+    MockRateLimits,
+    MockRateLimitWindow,
+    message,
+    response,
+)
 
 GUARD = 120
 TRANSPORTS = ["exec", "app-server"]
@@ -285,7 +291,10 @@ async def test_review_of_uncommitted_changes_returns_typed_findings(
     mock_model: MockModel, transport: str
 ) -> None:
     git_repo(mock_model.workdir)
-    mock_model.script = [message(json.dumps(REVIEW_OUTPUT))]
+    window = MockRateLimitWindow(used_percent=10)
+    mock_model.script = [
+        response(message(json.dumps(REVIEW_OUTPUT)), rate_limits=MockRateLimits(primary=window))
+    ]
     async with open_codex(mock_model, transport) as codex:
         review = await codex.review(codex_trio.ReviewUncommittedChanges())
     assert isinstance(review, codex_trio.ReviewResult)
@@ -301,6 +310,8 @@ async def test_review_of_uncommitted_changes_returns_typed_findings(
     assert review.text.startswith("One bug in the loop.")
     assert "[P1] Off-by-one drops the last item" in review.text
     assert any(getattr(i, "type", None) == "exitedReviewMode" for i in review.items)
+    # codex 0.163 sends no account/rateLimits/updated for a review turn (sub-agent).
+    assert codex.latest_rate_limits is None
     # The engine ran a review turn: codex's review guidelines went to the model.
     [request] = mock_model.requests
     assert "Review guidelines" in json.dumps(request.body)

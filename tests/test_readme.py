@@ -11,6 +11,7 @@ block needs a runner here: the test listing the blocks fails until it has one.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -33,6 +34,8 @@ HANG_GUARD = 180  # seconds; a guard against a hang, not a timing assertion
 QUICKSTART = "Quickstart"
 RUNTIME = "Many threads in a long-lived service"
 APPROVALS = "Approvals and Python tools (app-server transport)"
+THREADS = "Thread management"
+STRUCTURED = "Typed structured output"
 REAL_API = "Pointing it at the real OpenAI API"
 OFFLINE = "Testing your agent offline"
 
@@ -115,7 +118,7 @@ async def run_block(
 
 def test_every_python_block_of_the_readme_has_a_runner() -> None:
     titles = [title for title, _ in python_blocks()]
-    assert titles == [QUICKSTART, RUNTIME, APPROVALS, REAL_API, OFFLINE]
+    assert titles == [QUICKSTART, RUNTIME, APPROVALS, THREADS, STRUCTURED, REAL_API, OFFLINE]
 
 
 async def test_quickstart_runs_outside_a_git_repository(
@@ -210,6 +213,47 @@ async def test_approvals_and_tools_block_calls_the_python_tool(
     assert out.splitlines()[-1] == "()"  # no command needed an approval
     outputs = mock_model.requests[1].function_call_outputs()
     assert outputs["ticket"] == "ticket 42: the login page crashes"
+
+
+async def test_thread_management_block_lists_forks_rolls_back_and_compacts(
+    mock_model: MockModel, tmp_path: Path
+) -> None:
+    mock_model.script = [
+        message("It is test_io."),
+        message("Rewritten."),
+        message("Retried."),
+        message("SUMMARY"),  # the compaction's model call
+    ]
+    repo = git_repo(tmp_path / "repo")
+    code = substitute(block(THREADS), '"/repo"', repr(str(repo)))
+    out = await run_block(
+        tmp_path, code, mock_model.env, cwd=tmp_path, prelude="import codex_trio\n"
+    )
+    lines = out.splitlines()
+    assert lines[0].startswith("flaky test hunt ") and lines[0].endswith(" exec")
+    assert lines[1:] == ["('Find the flaky test',) It is test_io."]  # the rolled-back turn is gone
+    assert "Find the flaky test" in "\n".join(mock_model.requests[2].input_texts())  # the fork
+    compaction = "\n".join(mock_model.requests[-1].input_texts(role=None))
+    assert "CONTEXT CHECKPOINT COMPACTION" in compaction and "Find the flaky test" in compaction
+    assert "Rewrite the whole" not in compaction and "Try a retry" not in compaction
+
+
+async def test_structured_output_block_prints_the_typed_review(
+    mock_model: MockModel, tmp_path: Path
+) -> None:
+    review = {
+        "summary": "one issue",
+        "findings": [{"file": "a.py", "line": 3, "severity": "high", "fix": None}],
+    }
+    mock_model.script = [message(json.dumps(review)), message("No.")]
+    repo = git_repo(tmp_path / "repo")
+    code = substitute(block(STRUCTURED), '"/repo"', repr(str(repo)))
+    out = await run_block(tmp_path, code, mock_model.env, cwd=tmp_path)
+    assert out.splitlines() == ["a.py 3 high", "No."]
+    first, second = mock_model.requests
+    assert first.text_format is not None
+    assert first.text_format["schema"]["required"] == ["summary", "findings"]
+    assert (second.model, second.body["reasoning"]["effort"]) == ("gpt-5.5", "low")
 
 
 async def test_real_api_block_runs_with_the_mock_in_place_of_openai(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from codex_trio._redact import redact
 
 __all__ = [
+    "AuthenticationError",
     "CodexError",
     "CodexNotFoundError",
     "CodexVersionError",
@@ -106,6 +107,18 @@ class TransportError(CodexError):
         if self.stderr_tail:
             text += f"; stderr tail:\n{self.stderr_tail}"
         super().__init__(text, thread_id=thread_id, turn_id=turn_id)
+
+
+class AuthenticationError(TransportError):
+    """A remote app-server refused the connection for want of a valid token: ``auth_token`` is
+    wrong, or missing for a server started with ``--ws-auth``. Raised at connect, before any
+    JSON-RPC. ``url`` is the server's address, ``status_code`` the HTTP status of the refusal
+    (401). The token itself never appears in it."""
+
+    def __init__(self, message: str, *, url: str, status_code: int | None = None) -> None:
+        self.url = url
+        self.status_code = status_code
+        super().__init__(message)
 
 
 class TurnDeadlineError(TransportError):

@@ -23,7 +23,14 @@ from pathlib import Path
 import pytest
 import trio
 
-from codex_trio.testing import MockModel, function_call, message
+from codex_trio.testing import (
+    MockModel,
+    MockRateLimits,
+    MockRateLimitWindow,
+    function_call,
+    message,
+    response,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +43,7 @@ RUNTIME = "Many threads in a long-lived service"
 APPROVALS = "Approvals and Python tools (app-server transport)"
 THREADS = "Thread management"
 STRUCTURED = "Typed structured output"
+SERVICES = "Engine services and rate limits"
 REAL_API = "Pointing it at the real OpenAI API"
 OFFLINE = "Testing your agent offline"
 
@@ -118,7 +126,16 @@ async def run_block(
 
 def test_every_python_block_of_the_readme_has_a_runner() -> None:
     titles = [title for title, _ in python_blocks()]
-    assert titles == [QUICKSTART, RUNTIME, APPROVALS, THREADS, STRUCTURED, REAL_API, OFFLINE]
+    assert titles == [
+        QUICKSTART,
+        RUNTIME,
+        APPROVALS,
+        THREADS,
+        STRUCTURED,
+        SERVICES,
+        REAL_API,
+        OFFLINE,
+    ]
 
 
 async def test_quickstart_runs_outside_a_git_repository(
@@ -254,6 +271,43 @@ async def test_structured_output_block_prints_the_typed_review(
     assert first.text_format is not None
     assert first.text_format["schema"]["required"] == ["summary", "findings"]
     assert (second.model, second.body["reasoning"]["effort"]) == ("gpt-5.5", "low")
+
+
+async def test_services_block_reviews_and_reports_rate_limits(
+    mock_model: MockModel, tmp_path: Path
+) -> None:
+    review = {
+        "findings": [
+            {
+                "title": "[P1] Off by one",
+                "body": "b",
+                "priority": 1,
+                "confidence_score": 0.9,
+                "code_location": {
+                    "absolute_file_path": "/r/a.py",
+                    "line_range": {"start": 2, "end": 2},
+                },
+            }
+        ],
+        "overall_correctness": "patch is incorrect",
+        "overall_explanation": "One bug.",
+        "overall_confidence_score": 0.8,
+    }
+    window = MockRateLimitWindow(used_percent=42, window_minutes=300, resets_at=1_900_000_000)
+    mock_model.script = [
+        message(json.dumps(review)),
+        response(message("fixed"), rate_limits=MockRateLimits(primary=window)),
+    ]
+    repo = git_repo(tmp_path / "repo")
+    code = substitute(block(SERVICES), '"/repo"', repr(str(repo)))
+    out = await run_block(
+        tmp_path, code, mock_model.env, cwd=tmp_path, prelude="import codex_trio\n"
+    )
+    lines = out.splitlines()
+    assert lines[0] == "['mock-model']" and lines[1] == "high"
+    assert "1 [P1] Off by one /r/a.py 2" in lines
+    assert lines[-1] == "42.0 2030-03-17 17:46:40+00:00"
+    assert "usage limit" not in out  # the turn succeeded: no UsageLimitError
 
 
 async def test_real_api_block_runs_with_the_mock_in_place_of_openai(

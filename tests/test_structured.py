@@ -166,7 +166,7 @@ def test_a_mismatch_names_the_path_and_keeps_the_raw_text() -> None:
     raw = json.dumps(bad)
     with pytest.raises(StructuredOutputError) as caught:
         structured_output(raw, schema_for(Order), Order)
-    assert caught.value.path == "items[2].name"  # type: ignore[attr-defined]
+    assert caught.value.path == "items[2].name"
     assert caught.value.raw == raw
     assert "items[2].name" in str(caught.value)
 
@@ -179,14 +179,14 @@ def test_an_extra_key_or_a_missing_key_is_a_mismatch() -> None:
     missing = {k: v for k, v in ORDER.items() if k != "gift"}
     with pytest.raises(StructuredOutputError, match="gift") as caught:
         structured_output(json.dumps(missing), schema, Order)
-    assert caught.value.path == ""  # type: ignore[attr-defined]
+    assert caught.value.path == ""
 
 
 def test_text_that_is_not_json_or_no_message_at_all_is_an_error() -> None:
     with pytest.raises(StructuredOutputError, match="not valid JSON") as caught:
         structured_output("Sure! Here it is: {", schema_for(Order), Order)
     assert caught.value.raw == "Sure! Here it is: {"
-    assert caught.value.path is None  # type: ignore[attr-defined]
+    assert caught.value.path is None
     with pytest.raises(StructuredOutputError, match="no final message"):
         structured_output(None, schema_for(Order), Order)
 
@@ -219,7 +219,7 @@ def test_a_valid_user_schema_passes_and_a_message_is_checked_against_it() -> Non
     assert structured_output('{"n": 3}', schema) == {"n": 3}
     with pytest.raises(StructuredOutputError, match="minimum") as caught:
         structured_output('{"n": -1}', schema)
-    assert caught.value.path == "n"  # type: ignore[attr-defined]
+    assert caught.value.path == "n"
 
 
 def test_turn_options_take_a_schema_or_a_type_not_both() -> None:

@@ -200,10 +200,16 @@ class TurnFailedError(CodexError):
 
 
 class StructuredOutputError(CodexError):
-    """The final message of a turn with an output schema is not valid JSON; ``raw`` holds it."""
+    """The final message of a turn with an output schema (or ``output_type``) is not JSON, does
+    not fit the schema, or does not structure into the type. ``raw`` holds the message; ``path``
+    where the first mismatch is (``"items[2].name"``, ``""`` for the top level, ``None`` when
+    the message is not JSON at all)."""
 
-    def __init__(self, message: str, *, raw: str, thread_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, raw: str, path: str | None = None, thread_id: str | None = None
+    ) -> None:
         self.raw = raw
+        self.path = path
         super().__init__(message, thread_id=thread_id)
 
 

@@ -362,10 +362,7 @@ def _converter() -> cattrs.Converter:
 
 
 def _error(message: str, *, raw: str, path: str | None, thread_id: str | None) -> Exception:
-    error = StructuredOutputError(message, raw=raw, thread_id=thread_id)
-    # ``path``: where in the message the mismatch is (None when the message is not JSON).
-    setattr(error, "path", path)  # noqa: B010 - until StructuredOutputError declares it
-    return error
+    return StructuredOutputError(message, raw=raw, path=path, thread_id=thread_id)
 
 
 def _where(path: str) -> str:

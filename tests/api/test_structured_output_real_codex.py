@@ -126,7 +126,7 @@ async def test_a_message_that_does_not_fit_names_the_path_and_keeps_the_raw_text
     async with thread_on(transport, mock_model) as thread:
         with pytest.raises(StructuredOutputError) as caught:
             await thread.run("plan it", output_type=Plan)
-    assert caught.value.path == "tasks[2].title"  # type: ignore[attr-defined]
+    assert caught.value.path == "tasks[2].title"
     assert caught.value.raw == raw
     assert caught.value.thread_id is not None and caught.value.thread_id == thread.id
 
@@ -146,7 +146,7 @@ async def test_a_message_against_a_user_schema_is_validated(
         assert (await thread.run("count", output_schema=schema)).structured == {"count": 3}
         with pytest.raises(StructuredOutputError, match="maximum") as caught:
             await thread.run("count again", output_schema=schema)
-    assert caught.value.path == "count"  # type: ignore[attr-defined]
+    assert caught.value.path == "count"
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

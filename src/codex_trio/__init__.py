@@ -51,6 +51,7 @@ from codex_trio._api.threads import (
 )
 from codex_trio._api.tools import tool
 from codex_trio._errors import (
+    AuthenticationError,
     CodexError,
     CodexNotFoundError,
     CodexVersionError,
@@ -206,6 +207,7 @@ __all__ = [
     "ActorStopped",
     "AgentMessageItem",
     "ApprovalDecision",
+    "AuthenticationError",
     "ApprovalHandler",
     "ApprovalKind",
     "ApprovalPolicy",

@@ -10,7 +10,9 @@ for what they do not wrap:
   second, which is why ``import codex_trio`` does not);
 * the JSON-RPC messages and typed errors (``JsonRpcError`` and one subclass per code,
   ``RequestTimeoutError``, ``InvalidMessageError``);
-* the client: :func:`open_app_server`, :class:`AppServerClient` (every method reachable with
+* the client: :func:`open_app_server` (a spawned process), :func:`connect_app_server` (a
+  running ``codex app-server --listen ws://IP:PORT``, see docs/remote.md),
+  :class:`AppServerClient` (every method reachable with
   ``client.request(method, params)``), :class:`AppServerTurn` and its :class:`Subscription`,
   :class:`ServerRequests`; the shared-process transport :class:`AppServerTransport` and its
   :class:`AppServerStatus`;
@@ -58,6 +60,7 @@ from codex_trio._transport.app_server import (
     Subscription,
     SubscriptionStatistics,
     UserInputHandler,
+    connect_app_server,
     open_app_server,
 )
 from codex_trio._transport.jsonrpc import RequestTimeoutError
@@ -97,6 +100,7 @@ __all__ = [
     "UserInputHandler",
     "decode_params",
     "encode_params",
+    "connect_app_server",
     "open_app_server",
     "types",
 ]

@@ -1,8 +1,11 @@
-"""A JSON-RPC 2.0 client over one codex process's stdio, on trio.
+"""A JSON-RPC 2.0 client over one codex app-server connection, on trio.
 
 :func:`open_jsonrpc` runs a reader task and a writer task over a
-:class:`~codex_trio._transport.process.CodexProcess` for the extent of an ``async with`` block and
-gives a :class:`JsonRpcConnection`:
+:class:`~codex_trio._transport.channel.MessageChannel` for the extent of an ``async with`` block
+and gives a :class:`JsonRpcConnection`. The channel is a codex process's stdio (a
+:class:`~codex_trio._transport.process.CodexProcess`, one message per line) or a websocket to a
+remote app-server (:mod:`codex_trio._transport.websocket`, one message per text message); what
+follows holds for both:
 
 * :meth:`~JsonRpcConnection.call` sends a request and waits for its response, **always under a
   timeout** (the server silently drops a line it cannot parse, so an answer may never come);
@@ -27,12 +30,13 @@ gives a :class:`JsonRpcConnection`:
   a "client overloaded" error, -32001). Its return value is the result; a ``JsonRpcError`` it
   raises is sent as that error; any other exception as an internal error. Every request gets
   exactly one answer.
-* A stdout line that does not decode (not JSON, not JSON-RPC, nested too deep for the parser,
-  anything else) is reported (telemetry ``codex.protocol.error``) and skipped; an oversized line
-  likewise. No line stops the reader.
-* When the process dies (stdout reaches EOF), every pending call fails **at once** with the
-  same :class:`~codex_trio._errors.TransportError` (exit code, signal, stderr tail), and so does
-  every later call. ``on_closed`` is told, so subscriptions above can fail too.
+* A message (a stdout line) that does not decode (not JSON, not JSON-RPC, nested too deep for
+  the parser, anything else) is reported (telemetry ``codex.protocol.error``) and skipped; an
+  oversized line likewise. No message stops the reader.
+* When the process dies (stdout reaches EOF) or the websocket closes, every pending call fails
+  **at once** with the same :class:`~codex_trio._errors.TransportError` (exit code, signal,
+  stderr tail for a process; the close code for a websocket), and so does every later call.
+  ``on_closed`` is told, so subscriptions above can fail too.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from codex_trio._protocol.app_server.messages import (
     error_from_wire,
     parse_message,
 )
+from codex_trio._transport.channel import MessageChannel, ProcessChannel
 from codex_trio._transport.lines import LineTooLongError
 from codex_trio._transport.process import CodexProcess
 from codex_trio.observe import get_logger, telemetry
@@ -126,7 +131,7 @@ class JsonRpcConnection:
 
     def __init__(
         self,
-        process: CodexProcess,
+        channel: MessageChannel,
         nursery: trio.Nursery,
         *,
         on_notification: NotificationHandler,
@@ -136,7 +141,7 @@ class JsonRpcConnection:
         write_timeout: float = 30.0,
         max_server_requests: int = 256,
     ) -> None:
-        self.process = process
+        self.channel = channel
         self._nursery = nursery
         self._on_notification = on_notification
         self._on_request = on_request
@@ -156,6 +161,12 @@ class JsonRpcConnection:
         self._requests_running = 0
         self._outbox: collections.deque[_Frame] = collections.deque()
         self._outbox_ready = trio.Event()
+
+    @property
+    def process(self) -> MessageChannel:
+        """The other end, for errors and diagnostics: ``pid`` (None for a remote server),
+        ``stderr.tail()`` (empty for a remote server), ``expect_exit``. The channel itself."""
+        return self.channel
 
     def start_soon(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run ``fn(*args)`` in the connection's nursery (cancelled when the block ends): for
@@ -209,21 +220,26 @@ class JsonRpcConnection:
             frame.started = True
             try:
                 with trio.move_on_after(self.write_timeout) as scope:
-                    await self.process.send(frame.data)
+                    await self.channel.send_message(frame.data)
             except TransportError as exc:
                 # codex closed its stdin: it is exiting; the reader reports why once it is gone.
                 frame.error = exc
                 frame.done.set()
                 continue
             if scope.cancelled_caught:
+                stalled = (
+                    "codex stopped reading its stdin"
+                    if self.channel.pid is not None
+                    else "the server stopped reading"
+                )
                 error = TransportError(
                     f"a {len(frame.data)}-byte message could not be written to codex within "
-                    f"{self.write_timeout:g} s (codex stopped reading its stdin); the connection "
-                    "was closed, since its framing can no longer be trusted",
-                    pid=self.process.pid,
-                    stderr_tail=self.process.stderr.tail(),
+                    f"{self.write_timeout:g} s ({stalled}); the connection was closed, since "
+                    "its framing can no longer be trusted",
+                    pid=self.channel.pid,
+                    stderr_tail=self.channel.stderr.tail(),
                 )
-                _log.error("app_server.write_stalled", bytes=len(frame.data), pid=self.process.pid)
+                _log.error("app_server.write_stalled", bytes=len(frame.data), pid=self.channel.pid)
                 frame.error = error
                 frame.done.set()
                 self._close(error)
@@ -309,7 +325,7 @@ class JsonRpcConnection:
         try:
             while True:
                 try:
-                    line = await self.process.receive_line()
+                    line = await self.channel.receive_message()
                 except LineTooLongError as exc:
                     self.skipped_lines += 1
                     _protocol_error("oversized_line")
@@ -334,7 +350,7 @@ class JsonRpcConnection:
                     _log.warning(
                         "app_server.line_skipped",
                         reason=f"{type(exc).__name__}: {exc}"[:200],
-                        line=line[:200].decode("utf-8", "replace"),
+                        line=_text(line[:200]),
                     )
                     continue
                 if isinstance(message, Response):
@@ -358,7 +374,7 @@ class JsonRpcConnection:
                     _log.warning(
                         "app_server.line_skipped",
                         reason="request id cannot be written back",
-                        line=line[:200].decode("utf-8", "replace"),
+                        line=_text(line[:200]),
                     )
                 elif self._requests_running >= self.max_server_requests:
                     await self._refuse(message)
@@ -367,11 +383,9 @@ class JsonRpcConnection:
                     self._nursery.start_soon(self._answer, message)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             pass
-        # stdout closed: codex exited (or is exiting). Wait briefly for its status so the error
-        # carries the exit code, then fail everyone at once.
-        with trio.move_on_after(2.0):
-            await self.process.wait()
-        self._close(self.process.error("codex app-server exited"))
+        # stdout closed (codex exited or is exiting) or the websocket closed: learn why (the
+        # process channel waits briefly for the exit status), then fail everyone at once.
+        self._close(await self.channel.describe_end("codex app-server exited"))
 
     async def _refuse(self, request: Request) -> None:
         """Answer a server request over the concurrency cap at once, without a task. Once
@@ -452,6 +466,10 @@ class JsonRpcConnection:
         self.requests_answered += 1
 
 
+def _text(data: bytes | str) -> str:
+    return data if isinstance(data, str) else data.decode("utf-8", "replace")
+
+
 def _error_reply(request: Request, code: int, message: str, data: Any = None) -> dict[str, Any]:
     """The JSON-RPC error answering ``request``."""
     error: dict[str, Any] = {"code": code, "message": message}
@@ -462,7 +480,7 @@ def _error_reply(request: Request, code: int, message: str, data: Any = None) ->
 
 @asynccontextmanager
 async def open_jsonrpc(
-    process: CodexProcess,
+    process: CodexProcess | MessageChannel,
     *,
     on_notification: NotificationHandler,
     on_request: RequestHandler,
@@ -471,11 +489,12 @@ async def open_jsonrpc(
     write_timeout: float = 30.0,
     max_server_requests: int = 256,
 ) -> AsyncIterator[JsonRpcConnection]:
-    """Run a reader over ``process`` for the block's extent; see the module docstring.
+    """Run a reader over ``process`` (a :class:`CodexProcess`, read line by line, or any
+    :class:`MessageChannel`) for the block's extent; see the module docstring.
 
     Leaving the block cancels the reader and any server-request handlers still running, and
-    fails calls still pending with :class:`TransportError`. The process itself belongs to the
-    caller.
+    fails calls still pending with :class:`TransportError`. The process (or connection) itself
+    belongs to the caller.
     """
     if not (request_timeout > 0 and math.isfinite(request_timeout)):
         raise ValueError("request_timeout must be a positive, finite number of seconds")
@@ -483,10 +502,16 @@ async def open_jsonrpc(
         raise ValueError("write_timeout must be a positive, finite number of seconds")
     if max_server_requests < 1:
         raise ValueError("max_server_requests must be at least 1")
+    channel: MessageChannel
+    if isinstance(process, CodexProcess) or not hasattr(process, "receive_message"):
+        # A CodexProcess, or a stand-in with the same methods (an in-memory fake in tests).
+        channel = ProcessChannel(process)  # type: ignore[arg-type]
+    else:
+        channel = process
     with collapse():
         async with trio.open_nursery() as nursery:
             connection = JsonRpcConnection(
-                process,
+                channel,
                 nursery,
                 on_notification=on_notification,
                 on_request=on_request,
@@ -500,5 +525,5 @@ async def open_jsonrpc(
             try:
                 yield connection
             finally:
-                connection._close(TransportError("app-server connection closed", pid=process.pid))
+                connection._close(TransportError("app-server connection closed", pid=channel.pid))
                 nursery.cancel_scope.cancel()

@@ -3,6 +3,8 @@
 :func:`open_app_server` spawns ``codex app-server``, performs the ``initialize`` /
 ``initialized`` handshake, and yields an :class:`AppServerClient` for the extent of an ``async
 with`` block; leaving it stops and reaps the process (and the shell commands it started).
+:func:`connect_app_server` does the same over a websocket to a running ``codex app-server
+--listen ws://IP:PORT`` (leaving it closes the connection; see docs/remote.md).
 
 Isolation. One reader task (see :mod:`codex_trio._transport.jsonrpc`) receives everything and
 never waits for a subscriber: a notification carrying a ``threadId`` is *offered* to the
@@ -48,7 +50,11 @@ from codex_trio._protocol.app_server.params import (
     user_input,
 )
 from codex_trio._protocol.app_server.server_requests import ApprovalHandler, decline_and_log
-from codex_trio._transport.app_server._client import AppServerClient, open_app_server
+from codex_trio._transport.app_server._client import (
+    AppServerClient,
+    connect_app_server,
+    open_app_server,
+)
 from codex_trio._transport.app_server._dispatch import (
     ServerRequests,
     ThreadRecord,
@@ -87,6 +93,7 @@ __all__ = [
     "UserInputHandler",
     "app_server_argv",
     "decline_and_log",
+    "connect_app_server",
     "open_app_server",
     "thread_params",
     "user_input",

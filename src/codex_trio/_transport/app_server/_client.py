@@ -1,19 +1,22 @@
-"""A connected, initialized ``codex app-server`` (:class:`AppServerClient`), and
-:func:`open_app_server`, which spawns one for the extent of an ``async with`` block.
+"""A connected, initialized ``codex app-server`` (:class:`AppServerClient`);
+:func:`open_app_server`, which spawns one for the extent of an ``async with`` block, and
+:func:`connect_app_server`, which connects to one already running (``codex app-server --listen
+ws://IP:PORT``) over a websocket. Both give the same client after the same handshake.
 """
 
 from __future__ import annotations
 
 import collections
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
 from codex_trio._errors import (
     NO_ROLLOUT,
     CodexError,
+    CodexVersionError,
     ConfigurationError,
     ProtocolError,
     ThreadNotFoundError,
@@ -62,12 +65,20 @@ from codex_trio._transport.app_server._dispatch import (
 from codex_trio._transport.app_server._requests_generated import GeneratedRequests
 from codex_trio._transport.app_server._subscription import Subscription
 from codex_trio._transport.app_server._turn import AppServerTurn, AppServerTurnResult
-from codex_trio._transport.discovery import check_version, find_codex
+from codex_trio._transport.discovery import (
+    SUPPORTED_VERSIONS,
+    check_version,
+    find_codex,
+    parse_version,
+)
 from codex_trio._transport.jsonrpc import JsonRpcConnection, RequestTimeoutError, open_jsonrpc
 from codex_trio._transport.lines import DEFAULT_MAX_LINE_BYTES
 from codex_trio._transport.process import StopPolicy, open_codex_process
 from codex_trio.observe import events as ev
 from codex_trio.observe import get_logger, telemetry
+
+if TYPE_CHECKING:
+    import ssl
 
 _log = get_logger("codex_trio._transport.app_server")
 _T = TypeVar("_T")
@@ -147,8 +158,15 @@ class AppServerClient(GeneratedRequests):
         return self.connection.error
 
     @property
-    def pid(self) -> int:
-        return self.connection.process.pid
+    def pid(self) -> int | None:
+        """The app-server process's pid; None for a remote server (:func:`connect_app_server`)."""
+        return self.connection.channel.pid
+
+    @property
+    def url(self) -> str | None:
+        """The remote server's URL (:func:`connect_app_server`); None for a spawned process."""
+        url = getattr(self.connection.channel, "url", None)
+        return url if isinstance(url, str) else None
 
     # ------------------------------------------------------------------- plumbing
 
@@ -616,6 +634,18 @@ class AppServerClient(GeneratedRequests):
         return await self.request("account/login/start", {"type": "apiKey", "apiKey": api_key})
 
 
+_Serve = Callable[
+    [
+        Callable[[Notification], bool],
+        Callable[[Request], Awaitable[Any]],
+        Callable[[TransportError], None],
+    ],
+    AbstractAsyncContextManager[JsonRpcConnection],
+]
+"""Opens the JSON-RPC connection given the client's three callbacks (notification, request,
+closed): over a spawned process (:func:`_serve`) or a websocket (:func:`_serve_remote`)."""
+
+
 @asynccontextmanager
 async def open_app_server(
     options: CodexOptions = _DEFAULT_CODEX,
@@ -647,6 +677,126 @@ async def open_app_server(
     if check:
         await check_version(path)
     argv = app_server_argv(path, options)
+
+    def serve(
+        on_notification: Callable[[Notification], bool],
+        on_request: Callable[[Request], Awaitable[Any]],
+        on_closed: Callable[[TransportError], None],
+    ) -> AbstractAsyncContextManager[JsonRpcConnection]:
+        return _serve(
+            argv,
+            options,
+            cwd,
+            max_line_bytes,
+            stop_policy,
+            on_notification,
+            on_request,
+            on_closed,
+            request_timeout,
+            write_timeout,
+            max_server_requests,
+        )
+
+    async with _client_over(
+        serve,
+        approval_handler=approval_handler,
+        event_buffer=event_buffer,
+        max_threads=max_threads,
+        client_name=client_name,
+        client_version=client_version,
+        experimental_api=experimental_api,
+        check_server_version=False,
+    ) as client:
+        yield client
+
+
+@asynccontextmanager
+async def connect_app_server(
+    url: str,
+    *,
+    auth_token: str | None = None,
+    approval_handler: ApprovalHandler = decline_and_log,
+    request_timeout: float = 60.0,
+    connect_timeout: float = 10.0,
+    event_buffer: int = 256,
+    client_name: str = "codex_trio",
+    client_version: str = "0.1.0",
+    experimental_api: bool = True,
+    max_message_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    check: bool = True,
+    write_timeout: float = 30.0,
+    max_server_requests: int = 256,
+    max_threads: int = 10_000,
+    ssl_context: ssl.SSLContext | None = None,
+) -> AsyncIterator[AppServerClient]:
+    """Connect to a running ``codex app-server --listen ws://IP:PORT`` at ``url``, initialize,
+    and yield the same client :func:`open_app_server` gives; leaving the block closes the
+    connection (the server runs on).
+
+    ``auth_token`` is sent as ``Authorization: Bearer <token>`` (a server started with
+    ``--ws-auth capability-token`` checks it before any JSON-RPC) and registered as a secret, so
+    no error or log shows it. Raises :class:`~codex_trio._errors.AuthenticationError` when the
+    server refuses the token or wants one, :class:`TransportError` when it cannot be reached
+    within ``connect_timeout`` seconds or refuses the connection otherwise,
+    :class:`ConfigurationError` for a ``url`` that is not ``ws://``/``wss://``, and (``check``)
+    :class:`~codex_trio._errors.CodexVersionError` when the server's version, from its
+    ``initialize`` answer, is not a supported one. ``max_message_bytes`` bounds one incoming
+    message; a larger one closes the connection (see :mod:`codex_trio._transport.websocket`).
+    The rest is as for :func:`open_app_server`; see docs/remote.md for what differs from a
+    spawned process (no pid, no stderr tail, the server's own CODEX_HOME and config).
+    """
+    # Checked (and the token registered as a secret) before anything is attempted.
+    from codex_trio._transport.websocket import check_auth_token, check_url
+
+    check_url(url)
+    check_auth_token(auth_token)
+
+    def serve(
+        on_notification: Callable[[Notification], bool],
+        on_request: Callable[[Request], Awaitable[Any]],
+        on_closed: Callable[[TransportError], None],
+    ) -> AbstractAsyncContextManager[JsonRpcConnection]:
+        return _serve_remote(
+            url,
+            auth_token,
+            connect_timeout,
+            max_message_bytes,
+            ssl_context,
+            on_notification,
+            on_request,
+            on_closed,
+            request_timeout,
+            write_timeout,
+            max_server_requests,
+        )
+
+    async with _client_over(
+        serve,
+        approval_handler=approval_handler,
+        event_buffer=event_buffer,
+        max_threads=max_threads,
+        client_name=client_name,
+        client_version=client_version,
+        experimental_api=experimental_api,
+        check_server_version=check,
+    ) as client:
+        yield client
+
+
+@asynccontextmanager
+async def _client_over(
+    serve: _Serve,
+    *,
+    approval_handler: ApprovalHandler,
+    event_buffer: int,
+    max_threads: int,
+    client_name: str,
+    client_version: str,
+    experimental_api: bool,
+    check_server_version: bool,
+) -> AsyncIterator[AppServerClient]:
+    """A client over the connection ``serve`` opens, after the ``initialize`` / ``initialized``
+    handshake: what :func:`open_app_server` and :func:`connect_app_server` share."""
     client: AppServerClient | None = None
 
     def on_notification(note: Notification) -> bool:
@@ -661,19 +811,7 @@ async def open_app_server(
             client._on_closed(error)
 
     with collapse():
-        async with _serve(
-            argv,
-            options,
-            cwd,
-            max_line_bytes,
-            stop_policy,
-            on_notification,
-            on_request,
-            on_closed,
-            request_timeout,
-            write_timeout,
-            max_server_requests,
-        ) as connection:
+        async with serve(on_notification, on_request, on_closed) as connection:
             client = AppServerClient(
                 connection,
                 approval_handler=approval_handler,
@@ -695,9 +833,29 @@ async def open_app_server(
             client.initialize_response = decode_params(
                 g.InitializeResponse, init or {}, method="initialize"
             )
+            if check_server_version:
+                _check_server_version(client.initialize_response, client.url or "")
             await connection.notify("initialized")
             yield client
             connection.process.expect_exit = True
+
+
+def _check_server_version(init: g.InitializeResponse, where: str) -> None:
+    """A remote server's version, read from its ``initialize`` answer (``userAgent`` is
+    ``<client name>/<codex version> (<platform>)``), must be one this SDK supports."""
+    _, _, rest = init.user_agent.partition("/")
+    version = parse_version(rest.split(" ", 1)[0])
+    low, high = SUPPORTED_VERSIONS
+    if version is None or not low <= version < high:
+        shown = ".".join(map(str, version)) if version is not None else None
+        bounds = tuple(".".join(map(str, v)) for v in SUPPORTED_VERSIONS)
+        raise CodexVersionError(
+            f"the app-server at {where} runs codex {shown or '(unknown version)'}, "
+            f"not a supported version (need >= {bounds[0]}, < {bounds[1]}; "
+            f"userAgent {init.user_agent[:100]!r})",
+            path=where,
+            version=shown,
+        )
 
 
 @asynccontextmanager
@@ -724,6 +882,41 @@ async def _serve(
     ) as process:
         async with open_jsonrpc(
             process,
+            on_notification=on_notification,
+            on_request=on_request,
+            on_closed=on_closed,
+            request_timeout=request_timeout,
+            write_timeout=write_timeout,
+            max_server_requests=max_server_requests,
+        ) as connection:
+            yield connection
+
+
+@asynccontextmanager
+async def _serve_remote(
+    url: str,
+    auth_token: str | None,
+    connect_timeout: float,
+    max_message_bytes: int,
+    ssl_context: ssl.SSLContext | None,
+    on_notification: Callable[[Notification], bool],
+    on_request: Callable[[Request], Awaitable[Any]],
+    on_closed: Callable[[TransportError], None],
+    request_timeout: float,
+    write_timeout: float,
+    max_server_requests: int,
+) -> AsyncIterator[JsonRpcConnection]:
+    from codex_trio._transport.websocket import open_websocket_channel
+
+    async with open_websocket_channel(
+        url,
+        auth_token=auth_token,
+        connect_timeout=connect_timeout,
+        max_message_bytes=max_message_bytes,
+        ssl_context=ssl_context,
+    ) as channel:
+        async with open_jsonrpc(
+            channel,
             on_notification=on_notification,
             on_request=on_request,
             on_closed=on_closed,

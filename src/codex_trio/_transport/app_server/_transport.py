@@ -38,13 +38,46 @@ from codex_trio._protocol.options import (
     ThreadOptions,
     TurnOptions,
 )
-from codex_trio._transport.app_server._client import AppServerClient, open_app_server
+from codex_trio._transport.app_server._client import (
+    AppServerClient,
+    connect_app_server,
+    open_app_server,
+)
 from codex_trio._transport.app_server._turn import AppServerTurn, ExecEventStream
 from codex_trio._transport.process import StopPolicy
 from codex_trio.observe import events as ev
 from codex_trio.observe import get_logger, telemetry
 
 _log = get_logger("codex_trio._transport.app_server")
+
+
+_PROCESS_SETTINGS = ("config", "raw_overrides", "base_url", "api_key")
+
+
+def _check_remote(transport: AppServerTransport, url: str | None) -> None:
+    """A remote ``url`` is a ws:// URL, and comes without settings only a spawned process
+    takes (they would be silently ignored)."""
+    if url is None:
+        return
+    from codex_trio._transport.websocket import check_url
+
+    check_url(url)
+    given = [name for name in _PROCESS_SETTINGS if getattr(transport.options, name)]
+    if given:
+        raise ConfigurationError(
+            f"{', '.join(given)} configure a codex process this SDK starts; a remote app-server "
+            f"(url=...) runs with its own settings: set them where it is started"
+        )
+
+
+def _check_token(transport: AppServerTransport, token: str | None) -> None:
+    if token is None:
+        return
+    from codex_trio._transport.websocket import check_auth_token
+
+    check_auth_token(token)  # registers it as a secret first, whatever follows
+    if transport.url is None:
+        raise ConfigurationError("auth_token is for a remote app-server: give url= too")
 
 
 @attrs.frozen(kw_only=True)
@@ -65,6 +98,8 @@ class AppServerStatus:
     """Deaths within the last ``restart_period`` seconds."""
     retry_in: float | None
     last_error: str | None
+    url: str | None = None
+    """The remote server's URL when the transport connects to one (``pid`` is then None)."""
 
 
 @attrs.define(kw_only=True)
@@ -81,6 +116,11 @@ class AppServerTransport:
     for the first ``max_restarts`` deaths within ``restart_period`` seconds, then with an
     exponential backoff (``initial_backoff`` doubling up to ``max_backoff``) while it keeps
     dying; it recovers as soon as a process stays up. :attr:`status` tells which state it is in.
+
+    With ``url`` (``ws://HOST:PORT`` of a running ``codex app-server --listen``) nothing is
+    spawned: the transport connects to that server (``auth_token`` as its bearer token), and a
+    dead connection is reconnected by the same rules (states, intensity and backoff are those of
+    a restarted process). See docs/remote.md.
     """
 
     name: ClassVar[str] = "app-server"
@@ -104,6 +144,17 @@ class AppServerTransport:
     global_listeners: list[Callable[[Notification], None]] = attrs.field(factory=list)
     """Given to every client this transport opens (see ``AppServerClient.global_listeners``):
     called on the reader with each notification that names no thread."""
+    url: str | None = attrs.field(default=None, validator=lambda i, a, v: _check_remote(i, v))
+    """A running app-server's ``ws://``/``wss://`` URL: connect to it instead of spawning one
+    (the process options ``config``, ``raw_overrides``, ``base_url`` and ``api_key`` are then
+    refused: the server runs with its own)."""
+    auth_token: str | None = attrs.field(
+        default=None, repr=False, validator=lambda i, a, v: _check_token(i, v)
+    )
+    """The remote server's bearer token (``--ws-auth capability-token``); registered as a secret,
+    sent only in the ``Authorization`` header, never shown in a repr, error or log."""
+    connect_timeout: float = 10.0
+    """Bound of one connection attempt to a remote server (TCP, websocket upgrade)."""
     client: AppServerClient | None = attrs.field(init=False, default=None)
     """The live client of the shared process (inside :meth:`open`, while one runs)."""
     restarts: int = attrs.field(init=False, default=0)
@@ -143,6 +194,7 @@ class AppServerTransport:
             + self._refused,
             retry_in=retry_in,
             last_error=str(self._last_error) if self._last_error is not None else None,
+            url=self.url,
         )
 
     @asynccontextmanager
@@ -152,6 +204,17 @@ class AppServerTransport:
             yield client
 
     def _spawn_client(self) -> AbstractAsyncContextManager[AppServerClient]:
+        if self.url is not None:
+            return connect_app_server(
+                self.url,
+                auth_token=self.auth_token,
+                approval_handler=self.approval_handler,
+                request_timeout=self.request_timeout,
+                connect_timeout=self.connect_timeout,
+                event_buffer=self.event_buffer,
+                max_threads=self.max_threads,
+                write_timeout=self.write_timeout,
+            )
         return open_app_server(
             self.options,
             approval_handler=self.approval_handler,
@@ -251,12 +314,16 @@ class AppServerTransport:
                     period=self.restart_period,
                     retry_in=delay,
                     error=str(error)[:300],
+                    url=self.url,
                 )
                 await trio.sleep(delay)
                 self._retry_at = None
             else:
                 _log.warning(
-                    "app_server.restarting", error=str(error)[:300], restarts=self.restarts
+                    "app_server.reconnecting" if self.url else "app_server.restarting",
+                    error=str(error)[:300],
+                    restarts=self.restarts,
+                    url=self.url,
                 )
             self._set_state("restarting")
 

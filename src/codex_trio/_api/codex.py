@@ -51,6 +51,8 @@ class Codex(EngineServices):
       code (``approval_handler``) and client-defined tools (``tools``, see
       :mod:`codex_trio._api.tools`). Use ``async with Codex(transport="app-server") as codex:``
       to keep one long-lived process for all threads; without it each turn starts its own.
+      With ``url="ws://HOST:PORT"`` (and ``auth_token=``, if the server wants one) it connects
+      to a running ``codex app-server --listen`` instead of spawning one (docs/remote.md).
 
     ``thread_defaults`` (a :class:`ThreadOptions`, or its fields as a dict) are the options of
     every thread this ``Codex`` starts or resumes, so a resumed thread runs as it was started::
@@ -74,6 +76,8 @@ class Codex(EngineServices):
         approval_handler: ApprovalHandler | None = None,
         tools: Sequence[DynamicTool] = (),
         thread_defaults: ThreadOptions | Mapping[str, Any] | None = None,
+        url: str | None = None,
+        auth_token: str | None = None,
         **option_fields: Any,
     ) -> None:
         if options is None:
@@ -87,6 +91,10 @@ class Codex(EngineServices):
         if transport == "exec" and (approval_handler is not None or tools):
             raise ConfigurationError(
                 "approval_handler and tools need transport='app-server' (codex exec cannot ask)"
+            )
+        if transport == "exec" and (url is not None or auth_token is not None):
+            raise ConfigurationError(
+                "url and auth_token need transport='app-server' (a remote codex app-server)"
             )
         if event_buffer < 1:
             raise ConfigurationError("event_buffer must be at least 1")
@@ -119,6 +127,8 @@ class Codex(EngineServices):
                 approval_handler=approval_handler or decline_and_log,
                 tools=tuple(tools),
                 event_buffer=max(event_buffer, 16),
+                url=url,
+                auth_token=auth_token,
             )
             # The account's rate limits, from account/rateLimits/updated (see latest_rate_limits).
             from codex_trio._transport.app_server._rate_limits import RateLimitTracker

@@ -103,6 +103,11 @@ class Runtime:
     slot); ``thread_max_restarts`` within ``thread_restart_window`` seconds is each thread's
     restart intensity; ``retry`` (a :class:`RetryPolicy`) retries buffered turns whose codex
     crashed. Options for codex come as a :class:`CodexOptions` or as its fields by keyword.
+
+    With ``transport="app-server"`` and ``url="ws://HOST:PORT"`` (``auth_token=`` if the server
+    wants one) the runtime connects to a running ``codex app-server --listen`` instead of
+    spawning one; a lost connection is reconnected as a dead process is restarted, and the
+    threads resume on the new connection (docs/remote.md).
     """
 
     def __init__(
@@ -123,6 +128,8 @@ class Runtime:
         tools: Sequence[DynamicTool] = (),
         ledger: UsageLedger | None = None,
         bus: TelemetryBus | None = None,
+        url: str | None = None,
+        auth_token: str | None = None,
         **option_fields: Any,
     ) -> None:
         if options is None:
@@ -138,6 +145,10 @@ class Runtime:
         if transport == "exec":
             if approval_handler is not None or tools:
                 raise ConfigurationError("approval_handler and tools need transport='app-server'")
+            if url is not None or auth_token is not None:
+                raise ConfigurationError(
+                    "url and auth_token need transport='app-server' (a remote codex app-server)"
+                )
             self._runner = ExecTransport(
                 codex_path=codex_path, options=self.options, event_buffer=event_buffer
             )
@@ -150,6 +161,8 @@ class Runtime:
                 approval_handler=approval_handler or decline_and_log,
                 tools=tuple(tools),
                 event_buffer=max(event_buffer, 16),
+                url=url,
+                auth_token=auth_token,
             )
             self._runner = self._app_server
         else:

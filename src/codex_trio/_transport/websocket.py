@@ -39,6 +39,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+import trio
+
 from codex_trio._errors import AuthenticationError, ConfigurationError, TransportError
 from codex_trio._redact import register_secret
 from codex_trio._transport.channel import NO_STDERR, StderrTail
@@ -206,9 +208,10 @@ async def open_websocket_channel(
     )
     entered = False
     body_error: BaseException | None = None
+    connection: WebSocketConnection | None = None
     try:
         async with opened as ws:
-            entered = True
+            entered, connection = True, ws
             _log.debug("app_server.connected", url=url, authenticated=token is not None)
             try:
                 yield WebSocketChannel(ws, url)
@@ -249,3 +252,19 @@ async def open_websocket_channel(
         if entered:
             raise
         raise TransportError(f"could not connect to {where}: {exc}") from None
+    finally:
+        if connection is not None:
+            await _close_tcp(connection)
+
+
+async def _close_tcp(ws: WebSocketConnection) -> None:
+    """Close the connection's TCP stream. trio-websocket 0.12 leaves it open when the server
+    ended the connection first (a close frame, or the TCP connection dropped: ``aclose`` then
+    returns early), so every server restart would leak a socket until garbage collection."""
+    stream = getattr(ws, "_stream", None)
+    if stream is not None:
+        with trio.CancelScope(shield=True):
+            try:
+                await stream.aclose()
+            except (trio.BrokenResourceError, OSError):
+                pass

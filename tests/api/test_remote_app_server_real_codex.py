@@ -17,6 +17,7 @@ import trio
 import codex_trio
 from codex_trio import AuthenticationError, SlowConsumerError, TransportError
 from codex_trio._protocol.exec_events import TurnCompletedEvent, TurnStartedEvent
+from codex_trio._protocol.options import ThreadOptions
 from codex_trio.app_server import connect_app_server
 from codex_trio.observe._logging import HANDLER_NAME, clear_contextvars, configure_logging
 from codex_trio.testing import MockModel, Script, hold, message, response
@@ -234,18 +235,25 @@ async def test_the_runtime_runs_turns_on_a_remote_server(
 async def test_the_low_level_client_reports_no_pid_and_the_server_outlives_it(
     mock_model: MockModel, tmp_path: Path
 ) -> None:
-    mock_model.script = [message("hi")]
+    mock_model.script = [message("hi"), message("still here")]
     with trio.fail_after(HANG_GUARD):
         async with remote_app_server(mock_model, tmp_path) as server:
             async with connect_app_server(server.url) as client:
-                thread_id = (await client.thread_start()).thread.id
+                thread_id = (
+                    await client.thread_start(ThreadOptions(**thread_options(mock_model)))
+                ).thread.id
+                first = await client.run_turn(thread_id, "one")
                 pid, url = client.pid, client.url
-                home = client.initialize_response.codex_home if client.initialize_response else ""
-            # Leaving the block closed the connection, not the server: a new client sees the
-            # thread the first one loaded.
+                assert client.initialize_response is not None
+                home = client.initialize_response.codex_home
+            # Leaving the block closed the connection, not the server: a new connection resumes
+            # the thread there (the server unloaded it when its last subscriber left, as
+            # thread_unload_delay_secs=0 says) and runs a turn on it.
             async with connect_app_server(server.url) as client:
-                loaded = await client.loaded_threads()
+                await client.thread_resume(thread_id, ThreadOptions(**thread_options(mock_model)))
+                second = await client.run_turn(thread_id, "two")
             alive = server.process.returncode is None
     assert pid is None and url == server.url
     assert home == str(mock_model.home.path)
-    assert thread_id in loaded and alive
+    assert (first.final_response, second.final_response) == ("hi", "still here")
+    assert alive

@@ -437,7 +437,7 @@ class AppServerClient(GeneratedRequests):
                 await closing.wait()
             self._closing.pop(thread_id, None)
         try:
-            response = await self._typed("thread/resume", params, g.ThreadResumeResponse)
+            response = await self._resume_when_closed(thread_id, params)
         except InvalidRequestError as exc:
             if NO_ROLLOUT not in exc.message:
                 raise
@@ -447,6 +447,26 @@ class AppServerClient(GeneratedRequests):
             ) from exc
         self._register(thread_id, tools, approval_handler)
         return response
+
+    async def _resume_when_closed(
+        self, thread_id: str, params: Mapping[str, Any]
+    ) -> g.ThreadResumeResponse:
+        """``thread/resume``, retried while the engine says the thread "is closing" (-32600:
+        "retry thread/resume after the thread is closed"). That happens when another connection
+        to the same server, or this client's previous one, left the thread just before: the
+        server unloads a thread whose last subscriber is gone (at once with
+        ``thread_unload_delay_secs=0``). Retried for at most about 5 s, then raised."""
+        delay, waited = 0.02, 0.0
+        while True:
+            try:
+                return await self._typed("thread/resume", params, g.ThreadResumeResponse)
+            except InvalidRequestError as exc:
+                if "is closing" not in exc.message or waited >= 5.0:
+                    raise
+                _log.debug("thread.resume_while_closing", thread_id=thread_id, retry_in=delay)
+            await trio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.5)
 
     async def thread_fork(
         self, thread_id: str, *, extra_params: Mapping[str, Any] | None = None

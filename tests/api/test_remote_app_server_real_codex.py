@@ -15,12 +15,12 @@ import structlog
 import trio
 
 import codex_trio
-from codex_trio import AuthenticationError, SlowConsumerError, TransportError
+from codex_trio import AuthenticationError, SlowConsumerError, TransportError, TurnDeadlineError
 from codex_trio._protocol.exec_events import TurnCompletedEvent, TurnStartedEvent
 from codex_trio._protocol.options import ThreadOptions
 from codex_trio.app_server import connect_app_server
 from codex_trio.observe._logging import HANDLER_NAME, clear_contextvars, configure_logging
-from codex_trio.testing import MockModel, Script, hold, message, response
+from codex_trio.testing import MockModel, Script, hang, hold, message, response
 from tests.remote_server import RemoteServer, free_port, http_status, remote_app_server
 
 pytestmark = pytest.mark.integration
@@ -257,3 +257,19 @@ async def test_the_low_level_client_reports_no_pid_and_the_server_outlives_it(
     assert home == str(mock_model.home.path)
     assert (first.final_response, second.final_response) == ("hi", "still here")
     assert alive
+
+
+async def test_a_turn_deadline_over_the_websocket_is_a_turn_deadline_error_without_a_pid(
+    mock_model: MockModel, tmp_path: Path
+) -> None:
+    mock_model.script = [hang(), message("next turn")]
+    with trio.fail_after(HANG_GUARD):
+        async with remote_app_server(mock_model, tmp_path) as server:
+            async with codex_trio.Codex(transport="app-server", url=server.url) as codex:
+                thread = codex.start_thread(**thread_options(mock_model))
+                with pytest.raises(TurnDeadlineError) as info:
+                    await thread.run("this waits for a model that never answers", timeout=2)
+                after = await thread.run("and this one runs")
+    assert info.value.pid is None and info.value.stderr_tail == ""
+    assert info.value.thread_id == thread.id
+    assert after.final_response == "next turn"

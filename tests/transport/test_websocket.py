@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -17,11 +19,16 @@ import trio_websocket
 from trio_websocket import WebSocketConnection, WebSocketRequest
 
 import codex_trio
-from codex_trio._errors import AuthenticationError, ConfigurationError, TransportError
+from codex_trio._errors import (
+    AuthenticationError,
+    CodexVersionError,
+    ConfigurationError,
+    TransportError,
+)
 from codex_trio._protocol.app_server.messages import Notification, Request
 from codex_trio._protocol.options import CodexOptions
 from codex_trio._redact import redact
-from codex_trio._transport.app_server import AppServerTransport
+from codex_trio._transport.app_server import AppServerTransport, connect_app_server
 from codex_trio._transport.jsonrpc import JsonRpcConnection, open_jsonrpc
 from codex_trio._transport.websocket import check_auth_token, check_url, open_websocket_channel
 from tests.remote_server import free_port
@@ -287,3 +294,69 @@ async def test_the_token_is_in_no_repr_and_is_registered_as_a_secret() -> None:
     assert TOKEN not in repr(codex.transport)
     assert TOKEN not in redact(f"header Authorization: Bearer {TOKEN}; raw {TOKEN}")
     assert codex.transport.status.url == "ws://127.0.0.1:1"  # type: ignore[attr-defined]
+
+
+async def test_a_server_that_never_answers_the_upgrade_is_a_transport_error_after_the_timeout() -> (
+    None
+):
+    accepted: list[trio.SocketStream] = []
+
+    async def silent(stream: trio.SocketStream) -> None:
+        accepted.append(stream)
+        await trio.sleep_forever()
+
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            [listener] = await nursery.start(partial(trio.serve_tcp, silent, 0, host="127.0.0.1"))
+            port = listener.socket.getsockname()[1]
+            with pytest.raises(TransportError) as info:
+                async with connect_app_server(f"ws://127.0.0.1:{port}", connect_timeout=0.5):
+                    pass
+            nursery.cancel_scope.cancel()
+    assert accepted, "the client never reached the server"
+    assert "within 0.5 s" in str(info.value)
+
+
+def initialize_answering(user_agent: str) -> Handler:
+    async def handler(ws: WebSocketConnection) -> None:
+        try:
+            while True:
+                message = json.loads(await ws.get_message())
+                if message.get("method") == "initialize":
+                    result = {
+                        "userAgent": user_agent,
+                        "codexHome": "/srv/codex-home",
+                        "platformFamily": "unix",
+                        "platformOs": "linux",
+                    }
+                    await ws.send_message(json.dumps({"id": message["id"], "result": result}))
+        except trio_websocket.ConnectionClosed:
+            pass
+
+    return handler
+
+
+async def test_the_remote_servers_version_is_checked_from_its_initialize_answer() -> None:
+    with trio.fail_after(30):
+        async with fake_server(initialize_answering("codex_trio/0.100.0 (Linux)")) as url:
+            with pytest.raises(CodexVersionError, match=r"0\.100\.0") as info:
+                async with connect_app_server(url):
+                    pass
+            async with connect_app_server(url, check=False) as unchecked:
+                agent = unchecked.initialize_response
+        async with fake_server(initialize_answering("codex_trio/0.163.0 (Linux)")) as url:
+            async with connect_app_server(url) as client:
+                home = client.initialize_response
+    assert info.value.version == "0.100.0"
+    assert agent is not None and agent.user_agent.startswith("codex_trio/0.100.0")
+    assert home is not None and home.codex_home == "/srv/codex-home"
+
+
+def test_using_the_app_server_transport_without_a_url_does_not_load_the_websocket_stack() -> None:
+    code = (
+        "import sys, codex_trio\n"
+        "codex_trio.Codex(transport='app-server')\n"
+        "print('trio_websocket' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "False"

@@ -203,21 +203,28 @@ async def open_websocket_channel(
         # blocks, so a small queue is enough, and a full one is TCP backpressure, not memory.
         message_queue_size=16,
         max_message_size=max_message_bytes,
-        connect_timeout=connect_timeout,
+        # The connect bound is ours (connect_scope below): trio-websocket 0.12's own, when it
+        # fires during the upgrade, leaves its reader task running and hangs the block's exit.
+        connect_timeout=math.inf,
         disconnect_timeout=2.0,
     )
     entered = False
     body_error: BaseException | None = None
     connection: WebSocketConnection | None = None
+    connect_scope = trio.CancelScope(deadline=trio.current_time() + connect_timeout)
     try:
-        async with opened as ws:
-            entered, connection = True, ws
-            _log.debug("app_server.connected", url=url, authenticated=token is not None)
-            try:
-                yield WebSocketChannel(ws, url)
-            except BaseException as exc:
-                body_error = exc
-                raise
+        with connect_scope:
+            async with opened as ws:
+                connect_scope.deadline = math.inf  # connected: the bound is spent
+                entered, connection = True, ws
+                _log.debug("app_server.connected", url=url, authenticated=token is not None)
+                try:
+                    yield WebSocketChannel(ws, url)
+                except BaseException as exc:
+                    body_error = exc
+                    raise
+        if connect_scope.cancelled_caught and not entered:
+            raise TransportError(f"could not connect to {where} within {connect_timeout:g} s")
     except trio_websocket.ConnectionRejected as exc:
         if entered:
             raise

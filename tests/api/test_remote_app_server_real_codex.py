@@ -238,7 +238,11 @@ async def test_the_low_level_client_reports_no_pid_and_the_server_outlives_it(
     mock_model.script = [message("hi"), message("still here")]
     with trio.fail_after(HANG_GUARD):
         async with remote_app_server(mock_model, tmp_path) as server:
-            async with connect_app_server(server.url) as client:
+            # Pinged every 50 ms: codex answers the pings, and the connection stays up.
+            async with connect_app_server(
+                server.url, ping_interval=0.05, ping_timeout=10
+            ) as client:
+                await trio.sleep(0.5)
                 thread_id = (
                     await client.thread_start(ThreadOptions(**thread_options(mock_model)))
                 ).thread.id

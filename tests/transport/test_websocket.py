@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.lowlevel
 import trio_websocket
 from trio_websocket import WebSocketConnection, WebSocketRequest
 
@@ -35,6 +36,10 @@ from tests.remote_server import free_port
 
 TOKEN = "fake-server-token-5c1d"
 Handler = Callable[[WebSocketConnection], Awaitable[None]]
+
+
+async def no_requests(request: Request) -> None:
+    return None
 
 
 def open_fds() -> int:
@@ -360,3 +365,55 @@ def test_using_the_app_server_transport_without_a_url_does_not_load_the_websocke
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "False"
+
+
+async def test_a_server_that_stops_answering_pings_is_dropped_and_everyone_learns_at_once() -> None:
+    stop = trio.Event()
+
+    async def stop_reading_after_the_first_message(ws: WebSocketConnection) -> None:
+        await ws.get_message()
+        await stop.wait()  # the reader stops at the next message: pings go unanswered
+
+    errors: list[BaseException] = []
+
+    async def call(connection: JsonRpcConnection) -> None:
+        try:
+            await connection.call("waits/forever")
+        except TransportError as exc:
+            errors.append(exc)
+
+    with trio.fail_after(30):
+        async with fake_server(stop_reading_after_the_first_message, message_queue_size=0) as url:
+            async with open_websocket_channel(url, ping_interval=0.2, ping_timeout=0.5) as channel:
+                async with open_jsonrpc(
+                    channel,
+                    on_notification=lambda note: None,
+                    on_request=no_requests,
+                    request_timeout=30,
+                ) as connection:
+                    await connection.notify("first")  # taken by the handler
+                    await connection.notify("second")  # stays in the server's reader
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(call, connection)
+                        nursery.start_soon(call, connection)
+            stop.set()
+    assert len(errors) == 2 and errors[0] is errors[1]
+    assert "no answer to a websocket ping within 0.5 s" in str(errors[0])
+
+
+async def test_a_live_server_answers_pings_and_the_connection_stays_up() -> None:
+    with trio.fail_after(30):
+        async with fake_server(echo_with_garbage) as url:
+            async with open_websocket_channel(url, ping_interval=0.05, ping_timeout=5) as channel:
+                async with open_jsonrpc(
+                    channel,
+                    on_notification=lambda note: None,
+                    on_request=no_requests,
+                    request_timeout=30,
+                ) as connection:
+                    results = []
+                    for n in range(5):
+                        results.append(await connection.call("echo", {"n": n}))
+                        await trio.sleep(0.1)  # pings go back and forth meanwhile
+                    assert connection.error is None
+    assert len(results) == 5

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from codex_trio._errors import AuthenticationError, ConfigurationError, TransportError
+from codex_trio._groups import collapse
 from codex_trio._redact import register_secret
 from codex_trio._transport.channel import NO_STDERR, StderrTail
 from codex_trio._transport.lines import DEFAULT_MAX_LINE_BYTES
@@ -110,6 +111,27 @@ class WebSocketChannel:
         self._ws = ws
         self.url = url
         self.expect_exit = False
+        self._lost: str | None = None  # why the heartbeat gave the connection up
+
+    async def heartbeat(self, interval: float, pong_within: float) -> None:
+        """Ping the server every ``interval`` seconds; a ping unanswered within ``pong_within``
+        seconds (a half-open connection: the server's host vanished, the network is cut, or the
+        server stopped reading) drops the connection, so everyone on it learns at once instead
+        of waiting for a turn's deadline. Runs until the connection closes."""
+        from trio_websocket import ConnectionClosed
+
+        while True:
+            await trio.sleep(interval)
+            with trio.move_on_after(pong_within) as scope:
+                try:
+                    await self._ws.ping()
+                except ConnectionClosed:
+                    return
+            if scope.cancelled_caught:
+                self._lost = f"no answer to a websocket ping within {pong_within:g} s"
+                _log.warning("app_server.ping_timeout", url=self.url, timeout=pong_within)
+                await _close_tcp(self._ws)
+                return
 
     @property
     def pid(self) -> int | None:
@@ -140,6 +162,8 @@ class WebSocketChannel:
 
     async def describe_end(self, message: str) -> TransportError:
         # ``message`` speaks of a process exiting; a connection closes (the server may live on).
+        if self._lost is not None:
+            return self.error(f"the connection to the app-server was dropped: {self._lost}")
         reason = self._ws.closed
         if reason is not None and reason.code == 1009:
             return self.error(
@@ -178,8 +202,13 @@ async def open_websocket_channel(
     connect_timeout: float = 10.0,
     max_message_bytes: int = DEFAULT_MAX_LINE_BYTES,
     ssl_context: ssl.SSLContext | None = None,
+    ping_interval: float | None = 20.0,
+    ping_timeout: float = 20.0,
 ) -> AsyncIterator[WebSocketChannel]:
     """Connect to the app-server at ``url`` for the block's extent; see the module docstring.
+
+    Every ``ping_interval`` seconds (None: never) the server is pinged; no pong within
+    ``ping_timeout`` seconds drops the connection (:meth:`WebSocketChannel.heartbeat`).
 
     Raises :class:`AuthenticationError` when the server refuses the token (or wants one),
     :class:`TransportError` when it cannot be reached or refuses the connection otherwise,
@@ -190,6 +219,9 @@ async def open_websocket_channel(
         raise ConfigurationError("connect_timeout must be a positive, finite number of seconds")
     if max_message_bytes < 1:
         raise ConfigurationError("max_message_bytes must be at least 1")
+    for name, value in (("ping_interval", ping_interval), ("ping_timeout", ping_timeout)):
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise ConfigurationError(f"{name} must be a positive, finite number of seconds")
     # Imported here: stdio users never load the websocket stack.
     import trio_websocket
 
@@ -218,8 +250,14 @@ async def open_websocket_channel(
                 connect_scope.deadline = math.inf  # connected: the bound is spent
                 entered, connection = True, ws
                 _log.debug("app_server.connected", url=url, authenticated=token is not None)
+                channel = WebSocketChannel(ws, url)
                 try:
-                    yield WebSocketChannel(ws, url)
+                    with collapse():
+                        async with trio.open_nursery() as nursery:
+                            if ping_interval is not None:
+                                nursery.start_soon(channel.heartbeat, ping_interval, ping_timeout)
+                            yield channel
+                            nursery.cancel_scope.cancel()
                 except BaseException as exc:
                     body_error = exc
                     raise

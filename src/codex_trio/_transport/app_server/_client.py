@@ -748,6 +748,8 @@ async def connect_app_server(
     max_server_requests: int = 256,
     max_threads: int = 10_000,
     ssl_context: ssl.SSLContext | None = None,
+    ping_interval: float | None = 20.0,
+    ping_timeout: float = 20.0,
 ) -> AsyncIterator[AppServerClient]:
     """Connect to a running ``codex app-server --listen ws://IP:PORT`` at ``url``, initialize,
     and yield the same client :func:`open_app_server` gives; leaving the block closes the
@@ -762,6 +764,8 @@ async def connect_app_server(
     :class:`~codex_trio._errors.CodexVersionError` when the server's version, from its
     ``initialize`` answer, is not a supported one. ``max_message_bytes`` bounds one incoming
     message; a larger one closes the connection (see :mod:`codex_trio._transport.websocket`).
+    The server is pinged every ``ping_interval`` seconds (None: never); no pong within
+    ``ping_timeout`` drops the connection, so a half-open one fails everyone on it at once.
     The rest is as for :func:`open_app_server`; see docs/remote.md for what differs from a
     spawned process (no pid, no stderr tail, the server's own CODEX_HOME and config).
     """
@@ -782,6 +786,7 @@ async def connect_app_server(
             connect_timeout,
             max_message_bytes,
             ssl_context,
+            (ping_interval, ping_timeout),
             on_notification,
             on_request,
             on_closed,
@@ -919,6 +924,7 @@ async def _serve_remote(
     connect_timeout: float,
     max_message_bytes: int,
     ssl_context: ssl.SSLContext | None,
+    ping: tuple[float | None, float],
     on_notification: Callable[[Notification], bool],
     on_request: Callable[[Request], Awaitable[Any]],
     on_closed: Callable[[TransportError], None],
@@ -934,6 +940,8 @@ async def _serve_remote(
         connect_timeout=connect_timeout,
         max_message_bytes=max_message_bytes,
         ssl_context=ssl_context,
+        ping_interval=ping[0],
+        ping_timeout=ping[1],
     ) as channel:
         async with open_jsonrpc(
             channel,

@@ -15,6 +15,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import attrs
@@ -110,3 +111,59 @@ async def remote_app_server(
                     )
                 await trio.sleep(0.05)
         yield RemoteServer(url=f"ws://127.0.0.1:{port}", port=port, argv=argv, process=process)
+
+
+@attrs.define
+class TcpProxy:
+    """A loopback TCP proxy in front of a server: ``url`` to connect through, :meth:`cut` to
+    drop every connection going through it (a network failure: the server lives on and sees
+    its clients vanish)."""
+
+    port: int
+    _streams: list[trio.SocketStream] = attrs.field(factory=list)
+    cuts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    async def cut(self) -> None:
+        self.cuts += 1
+        streams, self._streams = self._streams, []
+        for stream in streams:
+            await stream.aclose()
+
+
+async def _pump(source: trio.SocketStream, sink: trio.SocketStream) -> None:
+    try:
+        while data := await source.receive_some(65536):
+            await sink.send_all(data)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    finally:
+        for stream in (source, sink):
+            await stream.aclose()
+
+
+@asynccontextmanager
+async def tcp_proxy(target_port: int) -> AsyncIterator[TcpProxy]:
+    """Run a :class:`TcpProxy` to ``127.0.0.1:target_port`` for the block."""
+    proxy: TcpProxy | None = None
+
+    async def forward(client: trio.SocketStream) -> None:
+        assert proxy is not None
+        try:
+            upstream = await trio.open_tcp_stream("127.0.0.1", target_port)
+        except OSError:
+            await client.aclose()
+            return
+        proxy._streams += [client, upstream]
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_pump, client, upstream)
+            nursery.start_soon(_pump, upstream, client)
+
+    async with trio.open_nursery() as nursery:
+        [listener] = await nursery.start(partial(trio.serve_tcp, forward, 0, host="127.0.0.1"))
+        proxy = TcpProxy(port=listener.socket.getsockname()[1])
+        yield proxy
+        nursery.cancel_scope.cancel()

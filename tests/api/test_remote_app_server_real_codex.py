@@ -21,7 +21,13 @@ from codex_trio._protocol.options import ThreadOptions
 from codex_trio.app_server import connect_app_server
 from codex_trio.observe._logging import HANDLER_NAME, clear_contextvars, configure_logging
 from codex_trio.testing import MockModel, Script, hang, hold, message, response
-from tests.remote_server import RemoteServer, free_port, http_status, remote_app_server
+from tests.remote_server import (
+    RemoteServer,
+    free_port,
+    http_status,
+    remote_app_server,
+    tcp_proxy,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -277,3 +283,34 @@ async def test_a_turn_deadline_over_the_websocket_is_a_turn_deadline_error_witho
     assert info.value.pid is None and info.value.stderr_tail == ""
     assert info.value.thread_id == thread.id
     assert after.final_response == "next turn"
+
+
+async def test_a_lost_connection_to_a_live_server_fails_the_turn_and_the_thread_goes_on(
+    mock_model: MockModel, tmp_path: Path
+) -> None:
+    # The network between client and server is cut mid-turn; the server lives on, and so does
+    # the turn there. The transport reconnects; the thread's next turn resumes it, the orphaned
+    # turn is interrupted first (else the engine would take the new prompt as more input for
+    # it) and the new turn runs on its own.
+    mock_model.script = [message("one"), hold(message("never")), message("three")]
+    with trio.fail_after(HANG_GUARD):
+        async with remote_app_server(mock_model, tmp_path) as server:
+            async with tcp_proxy(server.port) as proxy:
+                async with codex_trio.Codex(transport="app-server", url=proxy.url) as codex:
+                    thread = codex.start_thread(**thread_options(mock_model))
+                    one = await thread.run("first")
+                    with pytest.raises(TransportError) as lost:
+                        async with thread.run_streamed("second") as stream:
+                            async for event in stream:
+                                if isinstance(event, TurnStartedEvent):
+                                    await mock_model.server.wait_for_held()
+                                    await proxy.cut()
+                    await wait_until_running(codex)
+                    three = await thread.run("third")
+            alive = server.process.returncode is None
+    assert one.final_response == "one"
+    assert "1006" in str(lost.value)
+    assert three.final_response == "three" and three.thread_id == one.thread_id
+    assert alive and proxy.cuts == 1
+    texts = mock_model.requests[-1].input_texts()
+    assert "third" in texts and any("turn_aborted" in t for t in texts)

@@ -436,17 +436,51 @@ class AppServerClient(GeneratedRequests):
             with trio.move_on_after(5):
                 await closing.wait()
             self._closing.pop(thread_id, None)
+        # Listening from before the resume: a turn still running there ends on this feed.
+        watch = Subscription(thread_id, 1024, lambda sub: None)
+        self._subs.setdefault(thread_id, []).append(watch)
         try:
-            response = await self._resume_when_closed(thread_id, params)
-        except InvalidRequestError as exc:
-            if NO_ROLLOUT not in exc.message:
-                raise
-            raise ThreadNotFoundError(
-                f"thread {thread_id} not found: codex has no rollout for it in this CODEX_HOME",
-                thread_id=thread_id,
-            ) from exc
+            try:
+                response = await self._resume_when_closed(thread_id, params)
+            except InvalidRequestError as exc:
+                if NO_ROLLOUT not in exc.message:
+                    raise
+                raise ThreadNotFoundError(
+                    f"thread {thread_id} not found: codex has no rollout for it in this CODEX_HOME",
+                    thread_id=thread_id,
+                ) from exc
+            await self._end_orphaned_turns(thread_id, response, watch)
+        finally:
+            self._unsubscribe(watch)
         self._register(thread_id, tools, approval_handler)
         return response
+
+    async def _end_orphaned_turns(
+        self, thread_id: str, response: g.ThreadResumeResponse, watch: Subscription
+    ) -> None:
+        """Interrupt the turns of a resumed thread that are still running on the server, and
+        wait (at most 10 s) for them to end.
+
+        That happens on a remote server that lived on while this client's connection was lost:
+        the turn's caller already got its ``TransportError``, as when a process dies with its
+        turns, but the server runs the turn on; a ``turn/start`` would then join that turn (the
+        engine takes it as more input for it) instead of starting one."""
+        running = {t.id for t in response.thread.turns if t.status == "inProgress"}
+        if not running:
+            return
+        _log.info("thread.orphaned_turns", thread_id=thread_id, turns=sorted(running))
+        for turn_id in running:
+            await self._interrupt_quietly(thread_id, turn_id)
+        with trio.move_on_after(10):
+            try:
+                async for note in watch:
+                    turn = note.params.get("turn")
+                    if note.method == "turn/completed" and isinstance(turn, Mapping):
+                        running.discard(turn.get("id"))
+                        if not running:
+                            return
+            except (CodexError, trio.ClosedResourceError):
+                return
 
     async def _resume_when_closed(
         self, thread_id: str, params: Mapping[str, Any]

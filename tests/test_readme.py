@@ -44,6 +44,7 @@ APPROVALS = "Approvals and Python tools (app-server transport)"
 THREADS = "Thread management"
 STRUCTURED = "Typed structured output"
 SERVICES = "Engine services and rate limits"
+REMOTE = "Remote app-servers"
 REAL_API = "Pointing it at the real OpenAI API"
 OFFLINE = "Testing your agent offline"
 
@@ -133,6 +134,7 @@ def test_every_python_block_of_the_readme_has_a_runner() -> None:
         THREADS,
         STRUCTURED,
         SERVICES,
+        REMOTE,
         REAL_API,
         OFFLINE,
     ]
@@ -308,6 +310,26 @@ async def test_services_block_reviews_and_reports_rate_limits(
     assert "1 [P1] Off by one /r/a.py 2" in lines
     assert lines[-1] == "42.0 2030-03-17 17:46:40+00:00"
     assert "usage limit" not in out  # the turn succeeded: no UsageLimitError
+
+
+async def test_remote_block_runs_against_a_listening_server(
+    mock_model: MockModel, tmp_path: Path
+) -> None:
+    from tests.remote_server import remote_app_server
+
+    mock_model.script = [message("Two TODOs."), message("Fixed.")]
+    repo = git_repo(tmp_path / "repo")
+    token = "readme-remote-token-4f2a"
+    async with remote_app_server(mock_model, tmp_path, token=token) as server:
+        code = substitute(block(REMOTE), '"ws://10.0.0.5:4500"', repr(server.url))
+        code = substitute(code, '"/repo"', repr(str(repo)))
+        env = {**mock_model.env, "CODEX_WS_TOKEN": token}
+        out = await run_block(tmp_path, code, env, cwd=tmp_path, prelude="import codex_trio\n")
+    lines = out.splitlines()
+    assert lines[0] == "Two TODOs."
+    assert lines[1] == "ThreadStartedEvent" and lines[-2] == "TurnCompletedEvent"
+    assert lines[-1] == "401"  # the block's second Codex has no token
+    assert "Summarise the open TODOs" in " ".join(mock_model.requests[-1].input_texts())
 
 
 async def test_real_api_block_runs_with_the_mock_in_place_of_openai(

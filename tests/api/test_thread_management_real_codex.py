@@ -109,7 +109,7 @@ async def test_list_threads_pages_through_the_threads_of_both_transports(
 
 
 def test_the_page_cursor_repeats_the_boundary_second_without_its_listed_threads() -> None:
-    from codex_trio._api.threads import PageCursor, decode_cursor, take_page
+    from codex_trio._protocol.app_server.thread_list import PageCursor, decode_cursor, take_page
 
     def rows(*threads: tuple[str, int]) -> Any:
         return [SimpleNamespace(id=i, created_at=at) for i, at in threads]

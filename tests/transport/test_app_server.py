@@ -124,3 +124,24 @@ async def test_api_key_login_stores_the_key_and_logout_removes_it(mock_model: Mo
     assert answer == {"type": "apiKey"}
     assert key in stored
     assert not auth.exists() or key not in auth.read_text()
+
+
+async def test_iter_threads_lists_every_thread_of_one_second_page_by_page(
+    mock_model: MockModel,
+) -> None:
+    """The engine's own cursor (the page's last second) skips the other threads of that second;
+    iter_threads pages around it. Threads started back to back share their second."""
+    mock_model.script = [message(f"t{i}") for i in range(4)]
+    with trio.fail_after(60):
+        async with app_server(mock_model) as client:
+            ids = []
+            for i in range(4):
+                thread_id = (await client.thread_start(thread_options(mock_model))).thread.id
+                await client.run_turn(thread_id, f"turn {i}")
+                ids.append(thread_id)
+            by_one = [t.id async for t in client.iter_threads(page_size=1)]
+            by_three = [t.id async for t in client.iter_threads(page_size=3)]
+            oldest_first = [t.id async for t in client.iter_threads(sort_direction="asc")]
+    assert sorted(by_one) == sorted(ids) and len(by_one) == 4
+    assert by_three == by_one
+    assert oldest_first == by_one[::-1]

@@ -20,6 +20,7 @@ from codex_trio._protocol.app_server.server_requests import (
     DynamicTool,
     decline_and_log,
 )
+from codex_trio._protocol.app_server.thread_list import decode_cursor, take_page
 from codex_trio._protocol.options import CodexOptions, ThreadOptions
 from codex_trio._transport.discovery import find_codex
 from codex_trio._transport.exec import ExecTransport
@@ -291,12 +292,12 @@ class Codex(EngineServices):
     async def _thread_page(
         self, cursor: str | None, limit: int, filters: Mapping[str, Any]
     ) -> ThreadPage:
-        start = _threads.decode_cursor(cursor)
+        start = decode_cursor(cursor)
         async with self._session("codex.list_threads()", on_exec=True) as client:
             page = await client.thread_list(
                 cursor=start.request(filters), limit=limit + len(start.seen), **filters
             )
-        rows, next_cursor = _threads.take_page(page.data, page.next_cursor, start, limit, filters)
+        rows, next_cursor = take_page(page.data, page.next_cursor, start, limit, filters)
         return ThreadPage(
             threads=tuple(StoredThread.from_wire(t) for t in rows), next_cursor=next_cursor
         )

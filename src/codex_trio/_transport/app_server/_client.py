@@ -44,6 +44,7 @@ from codex_trio._protocol.app_server.server_requests import (
     DynamicTool,
     decline_and_log,
 )
+from codex_trio._protocol.app_server.thread_list import PageCursor, decode_cursor, take_page
 from codex_trio._protocol.app_server.turn_events import (
     usage_from_breakdown,
 )
@@ -556,9 +557,16 @@ class AppServerClient(GeneratedRequests):
             if not cursor or not page.data:
                 return ids
 
-    def iter_threads(self, *, page_size: int = 50, archived: bool | None = None) -> ThreadPages:
-        """Every stored thread, page after page (``async for thread in client.iter_threads()``)."""
-        return ThreadPages(self, page_size=page_size, archived=archived)
+    def iter_threads(
+        self, *, page_size: int = 50, archived: bool | None = None, **filters: Any
+    ) -> ThreadPages:
+        """Every stored thread, page after page (``async for thread in client.iter_threads()``).
+        ``filters`` are :meth:`thread_list`'s other keywords (``source_kinds``, ``cwd``,
+        ``search_term``, ``sort_key``...); the engine's default sources leave out threads
+        ``codex exec`` started (``source_kinds=("exec", ...)`` includes them)."""
+        if page_size < 1:
+            raise ConfigurationError("page_size must be at least 1")
+        return ThreadPages(self, page_size=page_size, filters={"archived": archived, **filters})
 
     # --------------------------------------------------------------------- turns
 
@@ -992,14 +1000,18 @@ async def _serve_remote(
 class ThreadPages:
     """Every stored thread, fetched a page (``thread/list``) at a time as the iteration needs
     them: what :meth:`AppServerClient.iter_threads` returns. An iterator object, not an async
-    generator, so a consumer that stops early leaves nothing suspended behind."""
+    generator, so a consumer that stops early leaves nothing suspended behind. Threads created
+    in the same second are all listed, which the engine's own cursor does not do (see
+    :mod:`codex_trio._protocol.app_server.thread_list`)."""
 
-    def __init__(self, client: AppServerClient, *, page_size: int, archived: bool | None) -> None:
+    def __init__(
+        self, client: AppServerClient, *, page_size: int, filters: Mapping[str, Any]
+    ) -> None:
         self._client = client
         self._page_size = page_size
-        self._archived = archived
+        self._filters = dict(filters)
         self._page: collections.deque[g.Thread] = collections.deque()
-        self._cursor: str | None = None
+        self._cursor = PageCursor()
         self._last_page = False
 
     def __aiter__(self) -> ThreadPages:
@@ -1010,9 +1022,15 @@ class ThreadPages:
             if self._last_page:
                 raise StopAsyncIteration
             page = await self._client.thread_list(
-                cursor=self._cursor, limit=self._page_size, archived=self._archived
+                cursor=self._cursor.request(self._filters),
+                limit=self._page_size + len(self._cursor.seen),
+                **self._filters,
             )
-            self._page.extend(page.data)
-            self._cursor = page.next_cursor
-            self._last_page = not self._cursor or not page.data
+            rows, next_cursor = take_page(
+                page.data, page.next_cursor, self._cursor, self._page_size, self._filters
+            )
+            self._page.extend(rows)
+            self._last_page = next_cursor is None
+            if next_cursor is not None:
+                self._cursor = decode_cursor(next_cursor)
         return self._page.popleft()

@@ -15,6 +15,7 @@ from codex_trio._api.thread import Thread
 from codex_trio._api.threads import SortKey, SourceKind, StoredThread, ThreadListing, ThreadPage
 from codex_trio._errors import ConfigurationError
 from codex_trio._groups import collapse
+from codex_trio._home import CodexHomeSeed, HomeRunner, PrivateCodexHome, with_private_home
 from codex_trio._protocol.app_server.server_requests import (
     ApprovalHandler,
     DynamicTool,
@@ -55,6 +56,14 @@ class Codex(EngineServices):
       With ``url="ws://HOST:PORT"`` (and ``auth_token=``, if the server wants one) it connects
       to a running ``codex app-server --listen`` instead of spawning one (docs/remote.md).
 
+    ``codex_home="isolated"`` (a temporary directory) or ``codex_home="/some/path"`` gives this
+    ``Codex`` a private CODEX_HOME (mode 0700), seeded with the user's ``config.toml`` and/or
+    ``auth.json`` if ``codex_home_seed=("config", "auth")`` says so (:attr:`codex_home`;
+    docs/codex-home.md). A fresh home is warmed before its first turn. An isolated home is
+    removed when ``async with codex:`` ends or at :meth:`aclose` (or, for a ``Codex`` never
+    closed, when it is garbage-collected or the interpreter exits); a turn after that raises
+    :class:`trio.ClosedResourceError`.
+
     ``thread_defaults`` (a :class:`ThreadOptions`, or its fields as a dict) are the options of
     every thread this ``Codex`` starts or resumes, so a resumed thread runs as it was started::
 
@@ -66,6 +75,9 @@ class Codex(EngineServices):
     Fields given to :meth:`start_thread`/:meth:`resume_thread` by keyword override the defaults
     one by one; a whole ``ThreadOptions`` given there replaces them.
     """
+
+    codex_home: PrivateCodexHome | None
+    """The private CODEX_HOME (``codex_home=`` given), else None: codex uses the user's."""
 
     def __init__(
         self,
@@ -79,6 +91,8 @@ class Codex(EngineServices):
         thread_defaults: ThreadOptions | Mapping[str, Any] | None = None,
         url: str | None = None,
         auth_token: str | None = None,
+        codex_home: str | os.PathLike[str] | None = None,
+        codex_home_seed: CodexHomeSeed | Sequence[CodexHomeSeed] = (),
         **option_fields: Any,
     ) -> None:
         if options is None:
@@ -108,9 +122,12 @@ class Codex(EngineServices):
                 f"thread_defaults must be a ThreadOptions or a dict, "
                 f"not {type(thread_defaults).__name__}"
             )
-        self.options = options
         self.thread_defaults: ThreadOptions = thread_defaults
         self.codex_path = find_codex(options.codex_path)
+        options, self.codex_home = with_private_home(
+            options, codex_home, codex_home_seed, remote=url is not None
+        )
+        self.options = options
         self._ledger = ledger if ledger is not None else default_ledger
         self._app_server: AppServerTransport | None = None
         self._rate_limits: RateLimitTracker | None = None
@@ -137,6 +154,10 @@ class Codex(EngineServices):
             self._rate_limits = RateLimitTracker()
             self._app_server.global_listeners.append(self._rate_limits)
             self._runner = self._app_server
+        # What threads run their turns on: the transport, behind the private home's warm-up.
+        self._turns: TurnRunner = self._runner
+        if self.codex_home is not None:
+            self._turns = HomeRunner(self._runner, self.codex_home, self.codex_path, options)
         self._exit_stack: AsyncExitStack | None = None
 
     async def __aenter__(self) -> Self:
@@ -145,6 +166,7 @@ class Codex(EngineServices):
         A failed start raises its :class:`~codex_trio._errors.TransportError` (or
         :class:`~codex_trio._errors.CodexError`) itself, not the nursery's exception group
         around it, the same error a turn outside ``async with`` raises."""
+        await self._ready_home()
         if self._app_server is not None:
             stack = AsyncExitStack()
             with collapse():
@@ -153,10 +175,26 @@ class Codex(EngineServices):
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the long-lived app-server (if ``async with`` started one) and remove an isolated
+        :attr:`codex_home` with everything codex wrote there. Idempotent; leaving
+        ``async with`` calls it. A path home is kept, and this ``Codex`` stays usable; after an
+        isolated home is removed, turns raise :class:`trio.ClosedResourceError`."""
         stack, self._exit_stack = self._exit_stack, None
-        if stack is not None:
-            with collapse():
-                await stack.aclose()
+        try:
+            if stack is not None:
+                with collapse():
+                    await stack.aclose()
+        finally:
+            if self.codex_home is not None:
+                self.codex_home.close()
+
+    async def _ready_home(self) -> None:
+        """Warm a fresh private home (once); raise if it was removed."""
+        if isinstance(self._turns, HomeRunner):
+            await self._turns.ready()
 
     @property
     def transport(self) -> TurnRunner:
@@ -169,6 +207,7 @@ class Codex(EngineServices):
         process for the block. On exec, with ``on_exec`` (the request only reads or writes what
         CODEX_HOME stores, which both transports share), a private app-server process for the
         block; without it, :class:`ConfigurationError` naming the transport."""
+        await self._ready_home()
         transport = self._app_server
         if transport is None:
             if not on_exec:
@@ -187,7 +226,7 @@ class Codex(EngineServices):
         """A new thread (with :attr:`thread_defaults`, ``options`` or ``option_fields`` on top);
         its id is known after its first turn starts."""
         return Thread(
-            self._runner,
+            self._turns,
             self._thread_options(options, option_fields),
             ledger=self._ledger,
             codex=self,
@@ -210,7 +249,7 @@ class Codex(EngineServices):
         if not thread_id or not isinstance(thread_id, str):
             raise ConfigurationError("thread_id must be a non-empty string")
         return Thread(
-            self._runner,
+            self._turns,
             self._thread_options(options, option_fields),
             thread_id=thread_id,
             ledger=self._ledger,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import signal as signal_module
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -29,6 +30,7 @@ import trio
 
 from codex_trio._errors import ConfigurationError
 from codex_trio._groups import collapse
+from codex_trio._home import CodexHomeSeed, with_private_home
 from codex_trio._protocol.app_server.server_requests import (
     ApprovalHandler,
     DynamicTool,
@@ -130,6 +132,8 @@ class Runtime:
         bus: TelemetryBus | None = None,
         url: str | None = None,
         auth_token: str | None = None,
+        codex_home: str | os.PathLike[str] | None = None,
+        codex_home_seed: CodexHomeSeed | Sequence[CodexHomeSeed] = (),
         **option_fields: Any,
     ) -> None:
         if options is None:
@@ -139,6 +143,11 @@ class Runtime:
         if max_concurrent_turns < 1:
             raise ConfigurationError("max_concurrent_turns must be at least 1")
         codex_path = find_codex(options.codex_path)
+        # A private CODEX_HOME ("isolated" or a path; docs/codex-home.md) reaches every codex
+        # process through the options' env; warmed in __aenter__, an isolated one removed at close.
+        options, self.codex_home = with_private_home(
+            options, codex_home, codex_home_seed, remote=url is not None
+        )
         self.options = attrs.evolve(options, codex_path=codex_path)
         self._runner: TurnRunner
         self._app_server: AppServerTransport | None = None
@@ -213,6 +222,8 @@ class Runtime:
     async def __aenter__(self) -> Self:
         if self._stack is not None:
             raise RuntimeError("this Runtime is already running")
+        if self.codex_home is not None:  # before any concurrency: see docs/codex-home.md
+            await self.codex_home.warm(self.options)
         stack = AsyncExitStack()
         try:
             nursery = await stack.enter_async_context(trio.open_nursery())
@@ -277,6 +288,8 @@ class Runtime:
                     handle.actor.abandon_current()
                 await self._root.stop()
         finally:
+            if self.codex_home is not None:
+                self.codex_home.close()  # every codex process is reaped: an isolated home goes
             done.set()
 
     @property

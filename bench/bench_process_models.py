@@ -27,9 +27,10 @@ codex process of both sides started in a session of its own (as codex-trio start
    per thread; engine side: the summed RSS (``/proc/PID/status`` VmRSS) of every codex process
    below this one, per thread.
 5. **Recycling** (when the runtime has ``max_threads_per_app_server=``): ``--recycle-threads``
-   threads (default 500) each run one turn through ``app_servers=2,
-   max_threads_per_app_server=--recycle-after`` (default 100), the engines' summed RSS sampled
-   every 50 threads, next to the same flow on one shared app-server without recycling.
+   new threads (default 500) each run one turn (at most ``--cap`` at a time) on the shared
+   app-server with ``max_threads_per_app_server=--recycle-after`` (default 100), the engines'
+   summed RSS read every 50 threads and its peak sampled every 0.25 s; next to the same flow
+   without recycling. The first 5 threads then run one more turn (they resume elsewhere).
 
 The pool and per-thread models and recycling are being built as this script is written: a
 model the installed runtime does not accept is skipped with a message, not failed.
@@ -72,6 +73,7 @@ MODELS: dict[str, dict[str, Any]] = {
     "pool2": {"transport": "app-server", "app_servers": 2},
     "per-thread": {"transport": "app-server", "app_servers": "per-thread"},
 }
+HIBERNATE = "per-thread, hibernating"  # the memory section's extra row (idle_timeout=)
 LABELS = {
     "exec": "exec (process per turn)",
     "shared": "app-server, shared",
@@ -413,10 +415,16 @@ async def blast(ctx: Ctx, model: str, threads: int, kills: int) -> tuple[list[in
 # --- memory -------------------------------------------------------------------------------------
 
 
-async def idle_memory(ctx: Ctx, model: str, threads: int) -> tuple[float, float, float]:
-    """(Python KiB per idle thread, engine MB per idle thread, engine MB total at the end)."""
+async def idle_memory(
+    ctx: Ctx, kwargs: dict[str, Any], threads: int, idle: float = 1.0
+) -> tuple[float, float, float]:
+    """(Python KiB per idle thread, engine MB per idle thread, engine MB total at the end).
+
+    ``idle`` seconds pass after the turns before reading (past ``idle_timeout`` for the
+    hibernating row, whose engine figure is then the total over ``threads``: an idle thread
+    should need no process at all, the warm-up threads' included)."""
     async with Runtime(
-        codex_path=ctx.codex, env=ctx.env, max_concurrent_turns=8, **MODELS[model]
+        codex_path=ctx.codex, env=ctx.env, max_concurrent_turns=8, **kwargs
     ) as runtime:
         warm = [
             await runtime.start_thread(working_directory=str(ctx.workdir), skip_git_repo_check=True)
@@ -426,7 +434,7 @@ async def idle_memory(ctx: Ctx, model: str, threads: int) -> tuple[float, float,
             await h.run("warm up")
         await trio.sleep(0.5)
         gc.collect()
-        engine0 = engine_rss(ctx)
+        engine0 = 0.0 if "idle_timeout" in kwargs else engine_rss(ctx)
         tracemalloc.start()
         try:
             handles = []
@@ -439,7 +447,7 @@ async def idle_memory(ctx: Ctx, model: str, threads: int) -> tuple[float, float,
             async with trio.open_nursery() as nursery:
                 for h in handles:
                     nursery.start_soon(h.run, "one turn, then idle")
-            await trio.sleep(1.0)  # exec: the processes are reaped; app-server: quiet
+            await trio.sleep(idle)  # exec: the processes are reaped; app-server: quiet
             gc.collect()
             python_bytes, _ = tracemalloc.get_traced_memory()
         finally:
@@ -549,8 +557,14 @@ async def main(args: argparse.Namespace) -> None:
             memory: dict[str, tuple[float, float, float]] = {}
             if "memory" not in args.skip:
                 for model in models:
-                    memory[model] = await idle_memory(ctx, model, args.idle_threads)
+                    memory[model] = await idle_memory(ctx, MODELS[model], args.idle_threads)
                     print(f"  idle memory {LABELS[model]}: {memory[model]}", flush=True)
+                hibernating = {**MODELS["per-thread"], "idle_timeout": args.hibernate}
+                if "per-thread" in models and unsupported(hibernating, codex) is None:
+                    memory[HIBERNATE] = await idle_memory(
+                        ctx, hibernating, args.idle_threads, idle=args.hibernate + 2.0
+                    )
+                    print(f"  idle memory {HIBERNATE}: {memory[HIBERNATE]}", flush=True)
             recycled: dict[str, tuple[list[tuple[int, float]], float, int]] = {}
             if "recycling" not in args.skip:
                 params = inspect.signature(Runtime.__init__).parameters
@@ -560,11 +574,9 @@ async def main(args: argparse.Namespace) -> None:
                         "(being built; check git log)"
                     )
                 else:
-                    pool = {"app_servers": 2} if "pool2" in models else {}
                     flows = {
-                        f"recycled after {args.recycle_after} threads": {
+                        f"shared, recycled after {args.recycle_after} threads": {
                             "transport": "app-server",
-                            **pool,
                             "max_threads_per_app_server": args.recycle_after,
                         },
                         "shared, no recycling": {"transport": "app-server"},
@@ -633,17 +645,20 @@ async def main(args: argparse.Namespace) -> None:
             "| engine MB/idle thread | engine MB total |"
         )
         print("|---|---|---|---|---|---|")
-        for model in models:
+        for model in [*models, HIBERNATE]:
             b = blasts.get(model)
             m = memory.get(model)
+            if b is None and m is None:
+                continue
             per_kill = (
                 f"{med([float(x) for x in b[0]]):.0f} of {args.blast_threads} {b[0]}"
                 + (f" ({b[2]})" if b[2] else "")
                 if b
                 else "-"
             )
+            label = LABELS.get(model, f"{model} (idle_timeout={args.hibernate:g} s)")
             print(
-                f"| {LABELS[model]} | {per_kill} | {b[1] if b else '-'} "
+                f"| {label} | {per_kill} | {b[1] if b else '-'} "
                 f"| {f'{m[0]:.1f}' if m else '-'} | {f'{m[1]:.2f}' if m else '-'} "
                 f"| {f'{m[2]:.0f}' if m else '-'} |"
             )
@@ -674,6 +689,7 @@ if __name__ == "__main__":
     parser.add_argument("--blast-threads", type=int, default=6)
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--idle-threads", type=int, default=20)
+    parser.add_argument("--hibernate", type=float, default=2.0, help="idle_timeout, memory row")
     parser.add_argument("--recycle-threads", type=int, default=500)
     parser.add_argument("--recycle-after", type=int, default=100)
     arguments = parser.parse_args()

@@ -80,6 +80,21 @@ def emit_one_of_each(bus: TelemetryBus) -> None:
         {"primary_used_percent": 42, "primary_window_minutes": 300, "primary_resets_at": 1e9},
         {"limit_id": "codex", "transport": "app-server"},
     )
+    bus.execute(
+        ev.APP_SERVER_RESTART,
+        {"count": 1, "restarts": 1},
+        {"reason": "TransportError", "transport": "app-server", "slot": "0"},
+    )
+    bus.execute(
+        ev.APP_SERVER_SAMPLE,
+        {"threads_placed": 2, "threads_loaded": 2, "rss_bytes": 2e8, "awake": 1},
+        {"slot": "0", "transport": "app-server"},
+    )
+    bus.execute(
+        ev.APP_SERVER_RECYCLE,
+        {"count": 1, "threads": 100},
+        {"slot": "0", "reason": "threads", "transport": "app-server"},
+    )
 
 
 def test_n_turns_count_n_with_their_durations_and_tokens(
@@ -146,6 +161,11 @@ def test_every_metric_has_its_documented_name_type_and_labels(
         "codex_app_server_up": ("gauge", set()),
         "codex_app_server_state": ("gauge", {"state"}),
         "codex_app_server_restarts": ("counter", set()),
+        "codex_app_server_slot_restarts": ("counter", {"slot"}),
+        "codex_app_server_threads_loaded": ("gauge", {"slot"}),
+        "codex_app_server_threads_placed": ("gauge", {"slot"}),
+        "codex_app_server_rss_bytes": ("gauge", {"slot"}),
+        "codex_app_server_recycles": ("counter", {"slot", "reason"}),
         "codex_rate_limit_used_percent": ("gauge", {"limit_id", "window"}),
         "codex_rate_limit_window_seconds": ("gauge", {"limit_id", "window"}),
         "codex_rate_limit_resets_at_timestamp_seconds": ("gauge", {"limit_id", "window"}),
@@ -170,7 +190,11 @@ def test_each_event_feeds_its_metric(bus: TelemetryBus, metrics: Metrics) -> Non
     assert value(metrics, "codex_app_server_up") == 0
     assert value(metrics, "codex_app_server_state", state="restarting") == 1
     assert value(metrics, "codex_app_server_state", state="running") == 0
-    assert value(metrics, "codex_app_server_restarts_total") == 1
+    assert value(metrics, "codex_app_server_restarts_total") == 2
+    assert value(metrics, "codex_app_server_slot_restarts_total", slot="0") == 1
+    assert value(metrics, "codex_app_server_threads_loaded", slot="0") == 2
+    assert value(metrics, "codex_app_server_rss_bytes", slot="0") == 2e8
+    assert value(metrics, "codex_app_server_recycles_total", slot="0", reason="threads") == 1
 
 
 def test_gauges_follow_starts_and_stops(bus: TelemetryBus, metrics: Metrics) -> None:

@@ -72,9 +72,12 @@ __all__ = ["JsonRpcConnection", "RequestTimeoutError", "open_jsonrpc"]
 
 _log = get_logger("codex_trio._transport.jsonrpc")
 
-NotificationHandler = Callable[[Notification], bool | None]
+NotificationHandler = Callable[[Notification], bool | Awaitable[None] | None]
 """Called on the reader; must not block. Returning True asks the reader to let other tasks run
-before it reads on (a subscriber is filling up: give its consumer a chance to catch up)."""
+before it reads on (a subscriber is filling up: give its consumer a chance to catch up).
+Returning an awaitable makes the reader await it before reading on: a connection whose one
+consumer is full holds the reader, so the pipe fills and codex waits (the backpressure of an
+app-server private to one thread; never on a shared one)."""
 RequestHandler = Callable[[Request], Awaitable[Any]]
 ClosedHandler = Callable[[TransportError], None]
 
@@ -357,8 +360,11 @@ class JsonRpcConnection:
                     self._resolve(message)
                 elif isinstance(message, Notification):
                     try:
-                        if self._on_notification(message):
+                        wants = self._on_notification(message)
+                        if wants is True:
                             await trio.lowlevel.checkpoint()
+                        elif wants is not None and wants is not False:
+                            await wants  # hold the reader until the consumer has room
                     except Exception as exc:  # a subscriber bug must not stop every thread
                         _protocol_error("notification_handler_failed")
                         _log.error(

@@ -73,6 +73,16 @@ _TOKEN_KINDS: Final = (
 
 _M = TypeVar("_M", bound=MetricWrapperBase)
 
+# Which of several app-server processes' states the health gauges show: the worst.
+_STATE_SEVERITY: Final = {
+    "stopped": 0,
+    "running": 1,
+    "starting": 2,
+    "restarting": 3,
+    "backoff": 4,
+    OTHER: 2,
+}
+
 
 def _label(value: object, allowed: frozenset[str]) -> str:
     """``value`` if it is an allowed label value, else ``"other"``."""
@@ -120,11 +130,17 @@ class Metrics:
     app_server_up: Gauge
     app_server_state: Gauge
     app_server_restarts: Counter
+    app_server_threads_loaded: Gauge
+    app_server_threads_placed: Gauge
+    app_server_rss: Gauge
+    app_server_slot_restarts: Counter
+    app_server_recycles: Counter
     rate_limit_used_percent: Gauge
     rate_limit_window: Gauge
     rate_limit_resets_at: Gauge
     _bus: TelemetryBus | None
     _limit_ids: set[str]
+    _pool_states: dict[object, str]
     _handler_ids: list[str]
     # prometheus_client's labels() validates and locks (~1 us); children are cached here instead.
     # The cache is bounded because label values are (allow-lists).
@@ -137,6 +153,7 @@ class Metrics:
         self._handler_ids = []
         self._children = {}
         self._limit_ids = set()
+        self._pool_states = {}
         self.turns = Counter(
             "codex_turns_total", "Turns ended, by status.", ["status", "transport"], registry=reg
         )
@@ -224,6 +241,36 @@ class Metrics:
             "Shared app-server processes started after one died.",
             registry=reg,
         )
+        self.app_server_threads_loaded = Gauge(
+            "codex_app_server_threads_loaded",
+            "Threads loaded on a pooled app-server process (last sample).",
+            ["slot"],
+            registry=reg,
+        )
+        self.app_server_threads_placed = Gauge(
+            "codex_app_server_threads_placed",
+            "Threads placed on a pooled app-server process (last sample).",
+            ["slot"],
+            registry=reg,
+        )
+        self.app_server_rss = Gauge(
+            "codex_app_server_rss_bytes",
+            "Resident memory of a pooled app-server process (last sample).",
+            ["slot"],
+            registry=reg,
+        )
+        self.app_server_slot_restarts = Counter(
+            "codex_app_server_slot_restarts",
+            "Pooled app-server processes started after one died, by slot.",
+            ["slot"],
+            registry=reg,
+        )
+        self.app_server_recycles = Counter(
+            "codex_app_server_recycles",
+            "Pooled app-server processes stopped on purpose (recycled, or hibernated).",
+            ["slot", "reason"],
+            registry=reg,
+        )
         rate_labels = ["limit_id", "window"]
         self.rate_limit_used_percent = Gauge(
             "codex_rate_limit_used_percent",
@@ -258,6 +305,8 @@ class Metrics:
             ev.SUBSCRIPTION_OVERFLOW: self._on_subscription_overflow,
             ev.APP_SERVER_STATE: self._on_app_server_state,
             ev.APP_SERVER_RESTART: self._on_app_server_restart,
+            ev.APP_SERVER_SAMPLE: self._on_app_server_sample,
+            ev.APP_SERVER_RECYCLE: self._on_app_server_recycle,
             ev.RATE_LIMITS_UPDATED: self._on_rate_limits_updated,
             ev.TOOL_CALL_STOP: self._on_tool_call_stop,
             ev.TOOL_CALL_EXCEPTION: self._on_tool_call_exception,
@@ -451,6 +500,17 @@ class Metrics:
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
     ) -> None:
         state = _label(meta.get("state"), ev.APP_SERVER_STATE_VALUES)
+        if meta.get("slot") is not None:
+            # One of a runtime's processes (a pool, or one per thread): the gauges show the
+            # worst state among the processes that are not stopped (hibernating is stopped),
+            # so up is 1 while every live process runs, and 0 when none is live.
+            instance = meta.get("instance", meta.get("slot"))
+            if state == "stopped":
+                self._pool_states.pop(instance, None)
+            else:
+                self._pool_states[instance] = state
+            live = self._pool_states.values()
+            state = max(live, key=_STATE_SEVERITY.__getitem__, default="stopped")
         self.app_server_up.set(1 if state == "running" else 0)
         for value in ev.APP_SERVER_STATE_VALUES:
             self._child(self.app_server_state, value).set(1 if value == state else 0)
@@ -459,6 +519,33 @@ class Metrics:
         self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
     ) -> None:
         self.app_server_restarts.inc()
+        slot = meta.get("slot")
+        if slot is not None:
+            self._child(
+                self.app_server_slot_restarts, _label(slot, ev.APP_SERVER_SLOT_VALUES)
+            ).inc()
+
+    def _on_app_server_sample(
+        self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
+    ) -> None:
+        slot = _label(meta.get("slot"), ev.APP_SERVER_SLOT_VALUES)
+        for gauge, key in (
+            (self.app_server_threads_loaded, "threads_loaded"),
+            (self.app_server_threads_placed, "threads_placed"),
+            (self.app_server_rss, "rss_bytes"),
+        ):
+            value = _number(m.get(key))
+            if value is not None:
+                self._child(gauge, slot).set(value)
+
+    def _on_app_server_recycle(
+        self, event: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
+    ) -> None:
+        self._child(
+            self.app_server_recycles,
+            _label(meta.get("slot"), ev.APP_SERVER_SLOT_VALUES),
+            _label(meta.get("reason"), ev.APP_SERVER_RECYCLE_REASON_VALUES),
+        ).inc()
 
     def _limit_label(self, value: object) -> str:
         """A limit id as a label: the engine's ids are not a fixed set, so the first

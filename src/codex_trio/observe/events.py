@@ -21,7 +21,11 @@ from codex_trio.observe.telemetry import HANDLER_FAILED, EventName
 
 __all__ = [
     "ALL_EVENTS",
+    "APP_SERVER_RECYCLE",
+    "APP_SERVER_RECYCLE_REASON_VALUES",
     "APP_SERVER_RESTART",
+    "APP_SERVER_SAMPLE",
+    "APP_SERVER_SLOT_VALUES",
     "APP_SERVER_STATE",
     "APP_SERVER_STATE_VALUES",
     "APPROVAL_DECIDED",
@@ -31,6 +35,7 @@ __all__ = [
     "CHANNEL_BACKPRESSURE",
     "CHANNEL_STATS",
     "CHANNEL_VALUES",
+    "MAX_APP_SERVER_SLOTS",
     "COMMAND_EXECUTED",
     "COMMAND_STATUS_VALUES",
     "ITEM_COMPLETED",
@@ -153,6 +158,19 @@ APP_SERVER_RESTART: Final[EventName] = ("codex", "app_server", "restart")
 ``count`` (1), ``restarts`` (so far); metadata ``reason`` (the error's type name),
 ``transport``."""
 
+APP_SERVER_SAMPLE: Final[EventName] = ("codex", "app_server", "sample")
+"""A periodic sample of the runtime's app-server processes (``Runtime(transport="app-server")``),
+one per pool slot (or one summing every per-thread process). Measurements ``threads_placed``,
+``threads_loaded``, ``turns_running``, ``awake`` (processes running), ``rss_bytes`` (when
+known); metadata ``slot`` (see :data:`APP_SERVER_SLOT_VALUES`), ``transport``."""
+
+APP_SERVER_RECYCLE: Final[EventName] = ("codex", "app_server", "recycle")
+"""A pooled (or per-thread) app-server process was stopped on purpose: recycled after loading
+``max_threads_per_app_server`` threads or growing past ``max_app_server_rss``, or hibernated
+after ``idle_timeout``. Measurements ``count`` (1), ``threads`` (threads placed on it during its
+life), ``rss_bytes`` (when known); metadata ``slot``, ``reason`` (see
+:data:`APP_SERVER_RECYCLE_REASON_VALUES`), ``transport``."""
+
 SUBSCRIPTION_OVERFLOW: Final[EventName] = ("codex", "subscription", "overflow")
 """A turn's consumer fell behind on a shared app-server: its subscription was full, so the turn
 was interrupted and ends with ``SlowConsumerError`` (other threads are not held). Measurements
@@ -216,6 +234,8 @@ ALL_EVENTS: Final[tuple[EventName, ...]] = (
     PROTOCOL_ERROR,
     APP_SERVER_STATE,
     APP_SERVER_RESTART,
+    APP_SERVER_SAMPLE,
+    APP_SERVER_RECYCLE,
     SUBSCRIPTION_OVERFLOW,
     RATE_LIMITS_UPDATED,
     SUPERVISOR_CHILD_START,
@@ -271,6 +291,13 @@ PROTOCOL_ERROR_KIND_VALUES: Final = frozenset(
 APP_SERVER_STATE_VALUES: Final = frozenset(
     {"starting", "running", "restarting", "backoff", "stopped"}
 )
+MAX_APP_SERVER_SLOTS: Final = 64
+APP_SERVER_SLOT_VALUES: Final = frozenset(
+    {*(str(n) for n in range(MAX_APP_SERVER_SLOTS)), "per-thread"}
+)
+"""Pool slots are labels ``"0"`` to ``"63"`` (a bigger pool's others count as ``"other"``);
+processes of their own per thread share the label ``"per-thread"`` (never a pid, never a name)."""
+APP_SERVER_RECYCLE_REASON_VALUES: Final = frozenset({"threads", "rss", "idle"})
 CHANNEL_VALUES: Final = frozenset({"events", "mailbox", "stdout", "stderr", "requests"})
 ITEM_TYPE_VALUES: Final = frozenset(
     {

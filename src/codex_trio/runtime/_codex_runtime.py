@@ -43,11 +43,19 @@ from codex_trio._turn import ThreadState, TurnRunner, UsageLedger, default_ledge
 from codex_trio.observe import telemetry
 from codex_trio.observe.telemetry import TelemetryBus, default_bus
 from codex_trio.runtime._actor import actor_spec
-from codex_trio.runtime._child_spec import ChildContext, ChildCounts, ChildSpec, ChildState, Restart
+from codex_trio.runtime._child_spec import (
+    ChildContext,
+    ChildCounts,
+    ChildSpec,
+    ChildState,
+    Restart,
+    runnable_spec,
+)
 from codex_trio.runtime._dynamic_supervisor import DynamicSupervisor
 from codex_trio.runtime._registry import Registry
 from codex_trio.runtime._supervisor import Supervisor, supervisor_spec
 from codex_trio.runtime._thread_actor import (
+    OwnedProcess,
     RetryPolicy,
     RuntimeClosedError,
     ThreadActor,
@@ -57,6 +65,8 @@ from codex_trio.runtime._thread_actor import (
 if TYPE_CHECKING:
     from codex_trio._http import HttpLimits
     from codex_trio._transport.app_server import AppServerStatus, AppServerTransport
+    from codex_trio._transport.app_server._pool import AppServerInfo, AppServerPool
+    from codex_trio._transport.app_server._rate_limits import RateLimits, RateLimitTracker
     from codex_trio.observe._metrics import Metrics
 
 __all__ = ["Runtime", "RuntimeClosedError", "ShutdownSignal", "ThreadInfo"]
@@ -92,6 +102,9 @@ class ThreadInfo:
     pid: int | None
     queued_turns: int
     turns_completed: int
+    app_server: int | None = None
+    """The pool slot the thread is placed on (``app_servers=N``), None when it is not placed
+    (before its first turn, after its process was recycled or hibernated) or has no pool."""
 
 
 class Runtime:
@@ -110,6 +123,17 @@ class Runtime:
     wants one) the runtime connects to a running ``codex app-server --listen`` instead of
     spawning one; a lost connection is reconnected as a dead process is restarted, and the
     threads resume on the new connection (docs/remote.md).
+
+    Process models on app-server (docs/runtime.md, "Process models"): ``app_servers=N`` runs a
+    pool of N processes (default 1), each a supervised child restarting its own process, with
+    each thread placed on the least-loaded one and staying there while it lives;
+    ``app_servers="per-thread"`` gives every thread's actor a process of its own (pipe-level
+    backpressure, a crash touches one thread). ``idle_timeout`` seconds without a turn stop a
+    process (hibernation; ``min_app_servers`` stay up), the next turn starts one and resumes
+    the thread. ``max_threads_per_app_server`` (threads placed on a process) and
+    ``max_app_server_rss`` (bytes of resident memory) recycle a process: drained, stopped,
+    replaced, its threads resumed elsewhere at their next turn. :meth:`which_app_servers`
+    shows each process.
     """
 
     def __init__(
@@ -134,6 +158,11 @@ class Runtime:
         auth_token: str | None = None,
         codex_home: str | os.PathLike[str] | None = None,
         codex_home_seed: CodexHomeSeed | Sequence[CodexHomeSeed] = (),
+        app_servers: int | Literal["per-thread"] = 1,
+        idle_timeout: float | None = None,
+        min_app_servers: int = 0,
+        max_threads_per_app_server: int | None = None,
+        max_app_server_rss: int | None = None,
         **option_fields: Any,
     ) -> None:
         if options is None:
@@ -151,6 +180,10 @@ class Runtime:
         self.options = attrs.evolve(options, codex_path=codex_path)
         self._runner: TurnRunner
         self._app_server: AppServerTransport | None = None
+        self._pool: AppServerPool | None = None
+        self.rate_limit_tracker: RateLimitTracker | None = None
+        """The account's rate limits as the app-server processes last reported them (see
+        :attr:`latest_rate_limits`); None on exec, which reports none."""
         if transport == "exec":
             if approval_handler is not None or tools:
                 raise ConfigurationError("approval_handler and tools need transport='app-server'")
@@ -158,22 +191,39 @@ class Runtime:
                 raise ConfigurationError(
                     "url and auth_token need transport='app-server' (a remote codex app-server)"
                 )
+            pooling = {
+                "app_servers": app_servers != 1,
+                "idle_timeout": idle_timeout is not None,
+                "min_app_servers": min_app_servers != 0,
+                "max_threads_per_app_server": max_threads_per_app_server is not None,
+                "max_app_server_rss": max_app_server_rss is not None,
+            }
+            given = [name for name, set_ in pooling.items() if set_]
+            if given:
+                raise ConfigurationError(
+                    f"{', '.join(given)}: app-server process settings; they need "
+                    f"transport='app-server' (exec runs one process per turn)"
+                )
             self._runner = ExecTransport(
                 codex_path=codex_path, options=self.options, event_buffer=event_buffer
             )
         elif transport == "app-server":
-            # Imported here: the app-server protocol module is big, and exec users never need it.
-            from codex_trio._transport.app_server import AppServerTransport
-
-            self._app_server = AppServerTransport(
-                options=self.options,
-                approval_handler=approval_handler or decline_and_log,
-                tools=tuple(tools),
-                event_buffer=max(event_buffer, 16),
+            self._pool = self._make_pool(
+                approval_handler=approval_handler,
+                tools=tools,
+                event_buffer=event_buffer,
                 url=url,
                 auth_token=auth_token,
+                app_servers=app_servers,
+                idle_timeout=idle_timeout,
+                min_app_servers=min_app_servers,
+                max_threads=max_threads_per_app_server,
+                max_rss=max_app_server_rss,
             )
-            self._runner = self._app_server
+            if self._pool.slots:
+                # The first process (the only one by default): app_server_status reports it.
+                self._app_server = self._pool.slots[0].transport
+            self._runner = self._pool.runner()  # for its name; each thread gets its own
         else:
             raise ConfigurationError(f"unknown transport {transport!r}")
         self.limiter = trio.CapacityLimiter(max_concurrent_turns)
@@ -201,19 +251,85 @@ class Runtime:
         self._idle.set()
         self.metrics: Metrics | None = None
 
+    def _make_pool(
+        self,
+        *,
+        approval_handler: ApprovalHandler | None,
+        tools: Sequence[DynamicTool],
+        event_buffer: int,
+        url: str | None,
+        auth_token: str | None,
+        app_servers: int | Literal["per-thread"],
+        idle_timeout: float | None,
+        min_app_servers: int,
+        max_threads: int | None,
+        max_rss: int | None,
+    ) -> AppServerPool:
+        # Imported here: the app-server protocol module is big, and exec users never need it.
+        from codex_trio._transport.app_server import AppServerTransport
+        from codex_trio._transport.app_server._pool import AppServerPool
+        from codex_trio._transport.app_server._rate_limits import RateLimitTracker
+
+        if app_servers != "per-thread" and (
+            not isinstance(app_servers, int) or isinstance(app_servers, bool) or app_servers < 1
+        ):
+            raise ConfigurationError(
+                f"app_servers must be a number of processes (at least 1) or 'per-thread', "
+                f"not {app_servers!r}"
+            )
+        if idle_timeout is not None and not idle_timeout > 0:
+            raise ConfigurationError("idle_timeout must be a positive number of seconds")
+        if min_app_servers < 0 or (isinstance(app_servers, int) and min_app_servers > app_servers):
+            raise ConfigurationError(
+                f"min_app_servers must be between 0 and app_servers, not {min_app_servers}"
+            )
+        if max_threads is not None and max_threads < 1:
+            raise ConfigurationError("max_threads_per_app_server must be at least 1")
+        if max_rss is not None:
+            if max_rss < 1:
+                raise ConfigurationError("max_app_server_rss must be a positive number of bytes")
+            if url is not None:
+                raise ConfigurationError(
+                    "max_app_server_rss reads a local process's memory; a remote app-server "
+                    "(url=...) has none here"
+                )
+        tracker = self.rate_limit_tracker = RateLimitTracker()
+        handler = approval_handler or decline_and_log
+        tool_list = tuple(tools)
+        buffer = max(event_buffer, 16)
+
+        def make_transport(slot: str, own: bool) -> AppServerTransport:
+            transport = AppServerTransport(
+                options=self.options,
+                approval_handler=handler,
+                tools=tool_list,
+                event_buffer=buffer,
+                url=url,
+                auth_token=auth_token,
+                slot=slot,
+                backpressure=own,
+            )
+            transport.global_listeners.append(tracker)
+            return transport
+
+        return AppServerPool(
+            make_transport,
+            size=app_servers,
+            idle_timeout=idle_timeout,
+            min_app_servers=min_app_servers,
+            max_threads=max_threads,
+            max_rss=max_rss,
+        )
+
     def _root_children(self) -> list[ChildSpec]:
         children = []
-        if self._app_server is not None:
-            app_server = self._app_server
-
-            async def run_app_server(
-                ctx: ChildContext, *, task_status: trio.TaskStatus[Any]
-            ) -> None:
-                async with app_server.open():
-                    task_status.started(app_server)
-                    await ctx.stop_requested.wait()
-
-            children.append(ChildSpec(id="app-server", start=run_app_server, shutdown=10.0))
+        pool = self._pool
+        if pool is not None:
+            for slot in pool.slots:
+                # Each process slot is a child of its own; its transport restarts a dead process
+                # (with its own intensity and backoff), so the slot itself does not fail.
+                children.append(runnable_spec(slot, id=f"app-server:{slot.index}", shutdown=10.0))
+            children.append(runnable_spec(_Sampler(pool), id="app-server-samples", shutdown=1.0))
         children.append(supervisor_spec(self._threads, id="threads"))
         return children
 
@@ -330,11 +446,24 @@ class Runtime:
         elif option_fields:
             options = attrs.evolve(options, **option_fields)
         name = name if name is not None else f"thread-{next(self._names)}"
+        runner: TurnRunner = self._runner
+        own: OwnedProcess | None = None
+        if self._pool is not None:
+            if self._pool.per_thread:
+                own = self._pool.private_slot(name)  # the actor's own app-server
+                runner = own
+            else:
+                runner = self._pool.runner()  # the thread's placement on the pool
         state = ThreadState(
-            runner=self._runner, options=options, ledger=self._ledger, thread_id=thread_id
+            runner=runner, options=options, ledger=self._ledger, thread_id=thread_id
         )
         actor = ThreadActor(
-            state, limiter=self.limiter, name=name, capacity=self._mailbox_size, bus=self._bus
+            state,
+            limiter=self.limiter,
+            name=name,
+            capacity=self._mailbox_size,
+            bus=self._bus,
+            process=own,
         )
         handle = ThreadHandle(
             actor,
@@ -362,6 +491,7 @@ class Runtime:
             )
         except BaseException:
             self.registry.unregister(name, handle)
+            _release(runner, None)
             raise
         return handle
 
@@ -392,8 +522,8 @@ class Runtime:
             self._handles.pop(handle.name, None)
             self._supervisors.pop(handle.name, None)
             handle.actor.mark_gone()
-            if self._app_server is not None and handle.id is not None:
-                self._app_server.forget_thread(handle.id)  # its records on the shared client
+            # Its records on its app-server's client go (the engine unloads it), its placement too.
+            _release(handle.actor.state.runner, handle.id)
             if handle.actor.state.announced:  # thread.start was emitted: keep gauges balanced
                 telemetry.execute(
                     ("codex", "thread", "stop"),
@@ -430,15 +560,31 @@ class Runtime:
                     pid=handle.actor.pid,
                     queued_turns=handle.actor.mailbox_stats().queue_length,
                     turns_completed=handle.actor.turns,
+                    app_server=_slot_index(handle.actor.state.runner),
                 )
             )
         return out
 
+    def which_app_servers(self) -> list[AppServerInfo]:
+        """A snapshot of every app-server process slot (pool slots in order, then the threads'
+        own processes): state, pid, threads placed and loaded, turns running, RSS, restarts,
+        recycles, hibernations. Empty on exec."""
+        return self._pool.infos() if self._pool is not None else []
+
+    @property
+    def latest_rate_limits(self) -> RateLimits | None:
+        """The account's rate limits as the engine last reported them (app-server: every model
+        request reports them; None before the first report, and always on exec)."""
+        tracker = self.rate_limit_tracker
+        return tracker.latest if tracker is not None else None
+
     @property
     def app_server_status(self) -> AppServerStatus | None:
         """The shared app-server's health (state, pid, restarts, last error) on the app-server
-        transport; None on exec. It is restarted whenever it dies, with backoff while it keeps
-        dying (see :class:`~codex_trio._transport.app_server.AppServerTransport`)."""
+        transport; None on exec and with ``app_servers="per-thread"``. It is restarted whenever
+        it dies, with backoff while it keeps dying (see
+        :class:`~codex_trio._transport.app_server.AppServerTransport`). With a pool, the first
+        process's: :meth:`which_app_servers` shows them all."""
         return self._app_server.status if self._app_server is not None else None
 
     def count_children(self) -> ChildCounts:
@@ -526,3 +672,31 @@ class Runtime:
         """
         caught = await self.catch_shutdown_signals(signals)
         return await caught.wait()
+
+
+class _Sampler:
+    """The pool's periodic samples (``codex.app_server.sample``) as a supervised child."""
+
+    def __init__(self, pool: AppServerPool) -> None:
+        self._pool = pool
+
+    async def run(
+        self,
+        *,
+        task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED,
+        stop_requested: trio.Event | None = None,
+    ) -> None:
+        await self._pool.run_sampler(task_status=task_status, stop_requested=stop_requested)
+
+
+def _release(runner: object, thread_id: str | None) -> None:
+    """A stopped thread's runner lets go of it (app-server: its records, its placement)."""
+    release = getattr(runner, "release", None)
+    if release is not None:
+        release(thread_id)
+
+
+def _slot_index(runner: object) -> int | None:
+    slot = getattr(runner, "app_server", None)
+    index = getattr(slot, "index", None)
+    return index if isinstance(index, int) else None

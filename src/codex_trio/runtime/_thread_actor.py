@@ -22,10 +22,11 @@ like :class:`~codex_trio.Thread`, with an optional :class:`RetryPolicy` for cras
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, Protocol, Self
 
 import attrs
 import trio
@@ -127,11 +128,31 @@ class TurnRequest:
     control: TurnControl = attrs.field(factory=TurnControl)
 
 
+class OwnedProcess(Protocol):
+    """A process an actor owns for its whole life (``app_servers="per-thread"``: the thread's
+    own app-server slot), run as a task of the actor's own."""
+
+    async def run(
+        self,
+        *,
+        task_status: trio.TaskStatus[Any] = ...,
+        stop_requested: trio.Event | None = None,
+    ) -> None: ...
+
+    @property
+    def pid(self) -> int | None: ...
+
+
 class ThreadActor(Actor[TurnRequest, TurnResult, None]):
     """Owns one Codex thread (``state``) and the codex process of its current turn.
 
     ``limiter`` is the runtime-wide cap on concurrent turns: a turn waits for a slot before codex
     starts, so a hundred threads on two cores queue instead of thrashing.
+
+    ``process`` is a process the actor owns for as long as it runs (its own app-server, with
+    ``app_servers="per-thread"``): started with the actor (its slot starts the process at the
+    first turn), stopped and reaped when the actor stops or crashes, so a restart of the actor
+    gets a fresh process.
     """
 
     def __init__(
@@ -143,9 +164,11 @@ class ThreadActor(Actor[TurnRequest, TurnResult, None]):
         capacity: int = 16,
         overflow: Overflow = Overflow.WAIT,
         bus: TelemetryBus | None = None,
+        process: OwnedProcess | None = None,
     ) -> None:
         super().__init__(name=name, capacity=capacity, overflow=overflow, bus=bus)
         self.state = state
+        self.process = process
         self._limiter = limiter
         self.current: TurnControl | None = None
         self.turns = 0
@@ -153,6 +176,27 @@ class ThreadActor(Actor[TurnRequest, TurnResult, None]):
         self._crashed = False  # from a crash until the restart's init: calls would fail
         self._gone = False
         self._changed = trio.Event()
+
+    async def run(
+        self,
+        *,
+        task_status: trio.TaskStatus[Self] = trio.TASK_STATUS_IGNORED,
+        stop_requested: trio.Event | None = None,
+    ) -> None:
+        """As :meth:`Actor.run`; with a ``process``, that process's life cycle runs beside the
+        mailbox for exactly as long (and is stopped, its codex reaped, whatever ends it)."""
+        process = self.process
+        if process is None:
+            await super().run(task_status=task_status, stop_requested=stop_requested)
+            return
+        with collapse():
+            async with trio.open_nursery() as nursery:
+                stop_process = trio.Event()
+                await nursery.start(functools.partial(process.run, stop_requested=stop_process))
+                try:
+                    await super().run(task_status=task_status, stop_requested=stop_requested)
+                finally:
+                    stop_process.set()
 
     async def init(self) -> None:
         self._crashed = False
@@ -221,7 +265,10 @@ class ThreadActor(Actor[TurnRequest, TurnResult, None]):
 
     @property
     def pid(self) -> int | None:
-        """The codex process of the turn being run, if any."""
+        """The codex process of the turn being run, if any; with a process of its own
+        (per-thread app-server), that process while it runs."""
+        if self.process is not None:
+            return self.process.pid
         return self.current.pid if self.current is not None else None
 
     @property

@@ -129,6 +129,11 @@ class AppServerClient(GeneratedRequests):
         self.global_listeners: list[Callable[[Notification], None]] = []
         """Called on the reader (must not block) with every notification that names no thread,
         e.g. ``account/rateLimits/updated``; one that raises is logged and skipped."""
+        self.backpressure = False
+        """Hold the reader while a turn's subscription is full instead of ending that turn
+        (:class:`SlowConsumerError`): the pipe then fills and codex waits, as on exec. Only for a
+        process serving one thread (``Runtime(app_servers="per-thread")``): on a shared process
+        it would stall every thread behind one slow consumer."""
         self.overload_attempts = 4
         """How many times a request is sent while the server answers "overloaded" (-32001);
         the server processes nothing it answers so, which makes every request safe to retry."""
@@ -214,7 +219,9 @@ class AppServerClient(GeneratedRequests):
             self._unsubscribe(sub)
 
     def _subscribe(self, thread_id: str) -> Subscription:
-        sub = Subscription(thread_id, self.event_buffer, self._on_overflow)
+        sub = Subscription(
+            thread_id, self.event_buffer, self._on_overflow, blocking=self.backpressure
+        )
         if self.error is not None:
             sub.end()
         else:
@@ -258,9 +265,10 @@ class AppServerClient(GeneratedRequests):
             except CodexError as exc:
                 _log.warning("turn.interrupt_failed", error=str(exc)[:200], thread_id=thread_id)
 
-    def _on_notification(self, note: Notification) -> bool:
+    def _on_notification(self, note: Notification) -> bool | Awaitable[None]:
         """Called on the reader for every notification: never blocks. True when a subscriber's
-        buffer is half full or more (the reader then yields, so its consumer can catch up)."""
+        buffer is half full or more (the reader then yields, so its consumer can catch up); with
+        :attr:`backpressure`, an awaitable when a subscription is full (the reader awaits it)."""
         thread_id = note.params.get("threadId")
         if thread_id is None and isinstance(note.params.get("thread"), dict):
             thread_id = note.params["thread"].get("id")
@@ -287,11 +295,19 @@ class AppServerClient(GeneratedRequests):
         if not subs:
             self.dropped_notifications += 1
             return False
+        if self.backpressure and any(sub.blocking and sub.full for sub in subs):
+            return self._offer_when_room(list(subs), note)  # the reader waits (see backpressure)
         filling = False
         for sub in subs:
             sub.offer(note)
             filling = filling or 2 * len(sub._queue) >= sub.capacity
         return filling
+
+    async def _offer_when_room(self, subs: list[Subscription], note: Notification) -> None:
+        for sub in subs:
+            if sub.blocking:
+                await sub.wait_for_room()
+            sub.offer(note)
 
     def _interrupt_abandoned(self, thread_id: str, params: Mapping[str, Any]) -> None:
         turn = params.get("turn")
@@ -698,7 +714,7 @@ class AppServerClient(GeneratedRequests):
 
 _Serve = Callable[
     [
-        Callable[[Notification], bool],
+        Callable[[Notification], bool | Awaitable[None]],
         Callable[[Request], Awaitable[Any]],
         Callable[[TransportError], None],
     ],
@@ -741,7 +757,7 @@ async def open_app_server(
     argv = app_server_argv(path, options)
 
     def serve(
-        on_notification: Callable[[Notification], bool],
+        on_notification: Callable[[Notification], bool | Awaitable[None]],
         on_request: Callable[[Request], Awaitable[Any]],
         on_closed: Callable[[TransportError], None],
     ) -> AbstractAsyncContextManager[JsonRpcConnection]:
@@ -818,7 +834,7 @@ async def connect_app_server(
     check_auth_token(auth_token)
 
     def serve(
-        on_notification: Callable[[Notification], bool],
+        on_notification: Callable[[Notification], bool | Awaitable[None]],
         on_request: Callable[[Request], Awaitable[Any]],
         on_closed: Callable[[TransportError], None],
     ) -> AbstractAsyncContextManager[JsonRpcConnection]:
@@ -866,7 +882,7 @@ async def _client_over(
     handshake: what :func:`open_app_server` and :func:`connect_app_server` share."""
     client: AppServerClient | None = None
 
-    def on_notification(note: Notification) -> bool:
+    def on_notification(note: Notification) -> bool | Awaitable[None]:
         return client._on_notification(note) if client is not None else False
 
     async def on_request(request: Request) -> Any:
@@ -932,7 +948,7 @@ async def _serve(
     cwd: str | None,
     max_line_bytes: int,
     stop_policy: StopPolicy,
-    on_notification: Callable[[Notification], bool],
+    on_notification: Callable[[Notification], bool | Awaitable[None]],
     on_request: Callable[[Request], Awaitable[Any]],
     on_closed: Callable[[TransportError], None],
     request_timeout: float,
@@ -967,7 +983,7 @@ async def _serve_remote(
     max_message_bytes: int,
     ssl_context: ssl.SSLContext | None,
     ping: tuple[float | None, float],
-    on_notification: Callable[[Notification], bool],
+    on_notification: Callable[[Notification], bool | Awaitable[None]],
     on_request: Callable[[Request], Awaitable[Any]],
     on_closed: Callable[[TransportError], None],
     request_timeout: float,

@@ -61,14 +61,20 @@ class Subscription:
         thread_id: str,
         capacity: int,
         on_overflow: Callable[[Subscription], None] | None = None,
+        *,
+        blocking: bool = False,
     ) -> None:
         if capacity < 1:
             raise ValueError("a subscription needs a capacity of at least 1")
         self.thread_id = thread_id
         self.capacity = capacity
+        self.blocking = blocking
+        """The reader waits for room here (:meth:`wait_for_room`) instead of overflowing: only
+        on a connection private to one thread, where holding the reader holds nobody else."""
         self._on_overflow = on_overflow
         self._queue: collections.deque[Notification] = collections.deque()
         self._lot = trio.lowlevel.ParkingLot()
+        self._room = trio.lowlevel.ParkingLot()
         self._ended = False
         self._closed = False
         self.overflowed = False
@@ -108,22 +114,38 @@ class Subscription:
         self._queue[-1] = Notification(method=note.method, params=merged)
         return True
 
+    @property
+    def full(self) -> bool:
+        """True while the buffer holds :attr:`capacity` notifications."""
+        return len(self._queue) >= self.capacity
+
+    async def wait_for_room(self) -> None:
+        """Wait until a notification fits (or the consumer or the connection is gone): what
+        the reader of a :attr:`blocking` subscription does before offering the next one."""
+        while len(self._queue) >= self.capacity and not (self._ended or self._closed):
+            await self._room.park()
+
     def end(self) -> None:
         """The sending side is done (the connection died): receivers drain, then EndOfChannel."""
         self._ended = True
         self._lot.unpark_all()
+        self._room.unpark_all()
 
     def close(self) -> None:
         """The consumer is done: drop what is buffered; receivers get ClosedResourceError."""
         self._closed = True
         self._queue.clear()
         self._lot.unpark_all()
+        self._room.unpark_all()
 
     def _next(self) -> Notification | None:
         if self._closed:
             raise trio.ClosedResourceError("subscription closed")
         if self._queue:
-            return self._queue.popleft()
+            note = self._queue.popleft()
+            if self.blocking:
+                self._room.unpark_all()
+            return note
         if self.overflowed:
             raise SlowConsumerError(
                 f"the consumer of thread {self.thread_id} fell behind: its {self.capacity} "

@@ -155,6 +155,12 @@ class AppServerTransport:
     sent only in the ``Authorization`` header, never shown in a repr, error or log."""
     connect_timeout: float = 10.0
     """Bound of one connection attempt to a remote server (TCP, websocket upgrade)."""
+    slot: str | None = None
+    """The process's place in a pool (``"0"``, ``"1"``...; ``"per-thread"``), added to its
+    telemetry as ``slot`` (a bounded label); None for a transport of its own."""
+    backpressure: bool = False
+    """Hold the connection's reader while a turn's consumer is behind instead of ending the
+    turn (see ``AppServerClient.backpressure``): only for a process serving one thread."""
     client: AppServerClient | None = attrs.field(init=False, default=None)
     """The live client of the shared process (inside :meth:`open`, while one runs)."""
     restarts: int = attrs.field(init=False, default=0)
@@ -201,6 +207,7 @@ class AppServerTransport:
     async def _open_client(self) -> AsyncIterator[AppServerClient]:
         async with self._spawn_client() as client:
             client.global_listeners.extend(self.global_listeners)
+            client.backpressure = self.backpressure
             yield client
 
     def _spawn_client(self) -> AbstractAsyncContextManager[AppServerClient]:
@@ -260,7 +267,13 @@ class AppServerTransport:
             telemetry.execute(
                 ev.APP_SERVER_STATE,
                 {"restarts": self.restarts, "up": 1 if state == "running" else 0},
-                {"state": state, "previous": previous, "transport": "app-server"},
+                {
+                    "state": state,
+                    "previous": previous,
+                    "transport": "app-server",
+                    "slot": self.slot,
+                    "instance": id(self),
+                },
             )
         self._changed.set()
         self._changed = trio.Event()
@@ -302,7 +315,7 @@ class AppServerTransport:
             telemetry.execute(
                 ev.APP_SERVER_RESTART,
                 {"count": 1, "restarts": self.restarts},
-                {"reason": type(error).__name__, "transport": "app-server"},
+                {"reason": type(error).__name__, "transport": "app-server", "slot": self.slot},
             )
             if self._refused:
                 delay = min(self.max_backoff, self.initial_backoff * 2 ** (self._refused - 1))

@@ -5,7 +5,7 @@ Sections, all in one run, the mock model in a process of its own (``mock_process
 codex process of both sides started in a session of its own (as codex-trio starts codex):
 
 1. **Throughput** (turns/s). ``--threads`` threads (default 16) each run ``--turns`` trivial
-   turns (default 5) in order, all threads at once, at most ``--cap`` turns at a time (default
+   turns (default 4) in order, all threads at once, at most ``--cap`` turns at a time (default
    8). Ours: ``Runtime(transport=..., app_servers=..., max_concurrent_turns=cap)``. Raw: for
    exec, ``codex exec`` processes (``exec resume <id>`` after the first turn) behind a
    ``trio.CapacityLimiter(cap)``; for the app-server models the raw driver
@@ -14,18 +14,23 @@ codex process of both sides started in a session of its own (as codex-trio start
    are spawned (ours: entering the Runtime) to after the last one is reaped. ``--rounds``
    rounds (default 3); within a round each model's two sides run back to back, the side going
    first alternating by round (A B, B A, ...). Medians and the ratio of the medians.
-2. **CPU per turn**, from the same runs: the benchmark process's own CPU (``getrusage
-   RUSAGE_SELF``: codex-trio and its trio loop, or the raw driver) against codex's (``RUSAGE
-   _CHILDREN``: every codex process of the run has been reaped by its end; the mock is not
-   reaped until the very end, so it is not counted). Codex's figure includes its start-up.
+2. **CPU per turn.** (a) Whole run, from the throughput runs: the benchmark process's own CPU
+   (``getrusage RUSAGE_SELF``: codex-trio and its trio loop, or the raw driver) against codex's
+   (``RUSAGE_CHILDREN``: every codex process of a run is reaped by its end; the mock, reaped
+   only at the very end, is not counted); codex's start-up is in it. (b) Steady state, the
+   figure for the target: ``--cpu-threads`` warm threads (default 8; processes up, one turn
+   done) run ``--cpu-turns`` turns each (default 6); codex's CPU over that window is the
+   reaped children's plus the live processes' (``/proc/PID/stat`` utime + stime + cutime +
+   cstime); ours and the raw driver interleaved, ``--rounds`` rounds.
 3. **Blast radius**: ``--blast-threads`` threads (default 6) each with a turn in flight (the mock
    holds every request), one process serving thread k is killed with SIGKILL, the held turns
    released; turns failed per kill (median of ``--kills``, default 3), and whether every thread's
    next turn then succeeds.
-4. **Memory per idle thread**: ``--idle-threads`` threads (default 20) each run one turn and
+4. **Memory per idle thread**: ``--idle-threads`` threads (default 12) each run one turn and
    then sit idle. Python side: bytes still allocated (``tracemalloc``, started after a warm-up)
    per thread; engine side: the summed RSS (``/proc/PID/status`` VmRSS) of every codex process
-   below this one, per thread.
+   below this one, per thread. With hibernation in the runtime, one more row: per-thread with
+   ``idle_timeout=--hibernate`` (default 2 s), read after the timeout.
 5. **Recycling** (when the runtime has ``max_threads_per_app_server=``): ``--recycle-threads``
    new threads (default 500) each run one turn (at most ``--cap`` at a time) on the shared
    app-server with ``max_threads_per_app_server=--recycle-after`` (default 100), the engines'
@@ -36,7 +41,8 @@ The pool and per-thread models and recycling are being built as this script is w
 model the installed runtime does not accept is skipped with a message, not failed.
 
     .venv/bin/python bench/bench_process_models.py [--quick] [--rounds 3] [--threads 16]
-        [--turns 5] [--cap 8] [--models exec,shared,pool2,per-thread] [--skip blast,memory,...]
+        [--turns 4] [--cap 8] [--models exec,shared,pool2,per-thread]
+        [--skip throughput,cpu,blast,memory,recycling] [--recycle-threads 500]
 """
 
 from __future__ import annotations
@@ -532,6 +538,15 @@ async def main(args: argparse.Namespace) -> None:
                     skipped[model] = reason
                     print(f"skipping {LABELS[model]}: {reason}")
             total = args.threads * args.turns
+            spent: dict[str, float] = {}
+            mark = time.monotonic()
+
+            def lap(section: str) -> None:
+                nonlocal mark
+                now = time.monotonic()
+                spent[section] = now - mark
+                mark = now
+
             tput: dict[str, dict[str, list[Sample]]] = {}
             if "throughput" not in args.skip:
                 print(
@@ -540,6 +555,7 @@ async def main(args: argparse.Namespace) -> None:
                     flush=True,
                 )
                 tput = await throughput(ctx, models, args)
+            lap("throughput")
             steady: dict[str, dict[str, list[Sample]]] = {}
             app_models = [m for m in models if m != "exec"]
             if "cpu" not in args.skip and app_models:
@@ -549,11 +565,13 @@ async def main(args: argparse.Namespace) -> None:
                     flush=True,
                 )
                 steady = await steady_cpu(ctx, app_models, args)
+            lap("cpu")
             blasts: dict[str, tuple[list[int], int, str]] = {}
             if "blast" not in args.skip:
                 for model in models:
                     blasts[model] = await blast(ctx, model, args.blast_threads, args.kills)
                     print(f"  blast radius {LABELS[model]}: {blasts[model]}", flush=True)
+            lap("blast")
             memory: dict[str, tuple[float, float, float]] = {}
             if "memory" not in args.skip:
                 for model in models:
@@ -565,6 +583,7 @@ async def main(args: argparse.Namespace) -> None:
                         ctx, hibernating, args.idle_threads, idle=args.hibernate + 2.0
                     )
                     print(f"  idle memory {HIBERNATE}: {memory[HIBERNATE]}", flush=True)
+            lap("memory")
             recycled: dict[str, tuple[list[tuple[int, float]], float, int]] = {}
             if "recycling" not in args.skip:
                 params = inspect.signature(Runtime.__init__).parameters
@@ -586,9 +605,12 @@ async def main(args: argparse.Namespace) -> None:
                             ctx, kwargs, args.recycle_threads, args.cap
                         )
                         print(f"  {name}: {recycled[name]}", flush=True)
+            lap("recycling")
     print(
         f"\n{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end, total "
-        f"{time.monotonic() - began:.0f} s"
+        f"{time.monotonic() - began:.0f} s ("
+        + ", ".join(f"{k} {v:.0f} s" for k, v in spent.items())
+        + ")"
     )
     for model, reason in skipped.items():
         print(f"skipped {LABELS[model]}: {reason}")
@@ -681,14 +703,14 @@ if __name__ == "__main__":
         "--skip", default="", help="comma list: throughput,cpu,blast,memory,recycling"
     )
     parser.add_argument("--threads", type=int, default=16)
-    parser.add_argument("--turns", type=int, default=5)
+    parser.add_argument("--turns", type=int, default=4)
     parser.add_argument("--cap", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cpu-threads", type=int, default=8)
     parser.add_argument("--cpu-turns", type=int, default=6, help="turns per warm thread")
     parser.add_argument("--blast-threads", type=int, default=6)
     parser.add_argument("--kills", type=int, default=3)
-    parser.add_argument("--idle-threads", type=int, default=20)
+    parser.add_argument("--idle-threads", type=int, default=12)
     parser.add_argument("--hibernate", type=float, default=2.0, help="idle_timeout, memory row")
     parser.add_argument("--recycle-threads", type=int, default=500)
     parser.add_argument("--recycle-after", type=int, default=100)

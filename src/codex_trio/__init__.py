@@ -66,6 +66,7 @@ from codex_trio._errors import (
     TurnFailedError,
     UsageLimitError,
 )
+from codex_trio._home import CodexHomeSeed, PrivateCodexHome
 from codex_trio._protocol.app_server.server_requests import (
     ApprovalDecision,
     ApprovalHandler,
@@ -215,6 +216,7 @@ __all__ = [
     "ApprovalRequest",
     "Codex",
     "CodexError",
+    "CodexHomeSeed",
     "CommandResult",
     "ConfigEdit",
     "CodexNotFoundError",
@@ -273,6 +275,7 @@ __all__ = [
     "PatchChangeKind",
     "PlanDeltaEvent",
     "PlanItem",
+    "PrivateCodexHome",
     "ProtocolError",
     "ReasoningEffort",
     "ReasoningSummary",

@@ -349,12 +349,17 @@ async def steady_cpu(
 
 
 async def process_of(runtime: Runtime, handle: ThreadHandle) -> int | None:
-    """The pid of the codex process running ``handle``'s turn."""
+    """The pid of the codex process running ``handle``'s turn: the thread's own (exec), its
+    pool slot's or its own app-server (``which_app_servers``), else the shared one."""
     if handle.actor.pid is not None:
         return handle.actor.pid
-    for info in runtime.which_children():
-        if info.name == handle.name and info.pid is not None:
-            return info.pid
+    infos = getattr(runtime, "which_app_servers", list)()
+    slot = next((t.app_server for t in runtime.which_children() if t.name == handle.name), None)
+    for info in infos:
+        if info.pid is not None and (
+            info.thread == handle.name or (slot is not None and info.slot == slot)
+        ):
+            return int(info.pid)
     status = runtime.app_server_status
     return status.pid if status is not None else None
 

@@ -316,3 +316,95 @@ async def test_runtime_entered_after_close_is_refused(temp_root: Path) -> None:
 def test_tempdir_is_not_the_system_one(temp_root: Path) -> None:
     # The fixture works: isolated homes of these tests are checked for leftovers.
     assert tempfile.gettempdir() == str(temp_root)
+
+
+# --- the warm-up (a fake codex records its calls; the real binary's warm-up is tested in
+# tests/api/test_codex_home_real_codex.py) -----------------------------------------------------
+
+RECORDER = """
+record = {"argv": sys.argv[1:], "cwd": os.getcwd(), "home": os.environ.get("CODEX_HOME"),
+          "stdin": sys.stdin.read()}
+with open(os.environ["FAKE_RECORD"], "a") as f:
+    f.write(json.dumps(record) + "\\n")
+time.sleep(0.2)  # long enough for concurrent callers to pile up behind the first
+if os.environ.get("FAKE_CREATE"):
+    open(os.path.join(os.environ["CODEX_HOME"], "state_5.sqlite"), "wb").close()
+print("stderr line, key", os.environ.get("CODEX_API_KEY"), file=sys.stderr)
+"""
+
+
+def recorder(tmp_path: Path, *, create: bool) -> tuple[str, Path, dict[str, str]]:
+    from tests.fakes import fake_codex
+
+    record = tmp_path / "record.jsonl"
+    env = {**os.environ, "FAKE_RECORD": str(record)}
+    if create:
+        env["FAKE_CREATE"] = "1"
+    return fake_codex(tmp_path, RECORDER), record, env
+
+
+def calls(record: Path) -> list[dict[str, object]]:
+    import json
+
+    if not record.exists():
+        return []
+    return [json.loads(line) for line in record.read_text().splitlines()]
+
+
+async def test_warm_up_starts_one_app_server_in_the_home_for_concurrent_callers(
+    temp_root: Path, tmp_path: Path
+) -> None:
+    binary, record, env = recorder(tmp_path, create=True)
+    options, home = with_private_home(CodexOptions(codex_path=binary, env=env), "isolated")
+    assert home is not None
+    try:
+        results: list[bool] = []
+
+        async def warm() -> None:
+            results.append(await home.warm(options))
+
+        async with trio.open_nursery() as nursery:
+            for _ in range(8):
+                nursery.start_soon(warm)
+        assert sorted(results) == [False] * 7 + [True]
+        [call] = calls(record)
+        assert call["argv"][:1] == ["app-server"]  # type: ignore[index]
+        assert "features.shell_snapshot=false" in call["argv"]  # type: ignore[operator]
+        assert call["home"] == str(home.path) and call["cwd"] == str(home.path)
+        assert call["stdin"] == ""
+        assert not home.fresh
+        assert await home.warm(options) is False and len(calls(record)) == 1
+    finally:
+        home.close()
+
+
+async def test_a_home_with_a_state_database_is_not_warmed(tmp_path: Path) -> None:
+    binary, record, env = recorder(tmp_path, create=True)
+    path = tmp_path / "home"
+    path.mkdir()
+    (path / "state_5.sqlite").write_bytes(b"")
+    options, home = with_private_home(CodexOptions(codex_path=binary, env=env), path)
+    assert home is not None and not home.fresh
+    assert await home.warm(options) is False
+    assert calls(record) == []
+
+
+async def test_a_warm_up_that_creates_nothing_warns_once_and_carries_on(
+    temp_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    binary, record, env = recorder(tmp_path, create=False)
+    codex_options = CodexOptions(codex_path=binary, env=env, api_key=TOKEN)
+    options, home = with_private_home(codex_options, "isolated")
+    assert home is not None
+    caplog.set_level(logging.WARNING)
+    try:
+        assert await home.warm(options) is True
+        assert home.fresh
+        [warning] = [r for r in caplog.records if r.getMessage() == "codex_home.warm_failed"]
+        assert getattr(warning, "returncode", None) == 0
+        tail = getattr(warning, "stderr_tail", "")
+        assert "stderr line, key" in tail and TOKEN not in tail and TOKEN not in caplog.text
+        assert await home.warm(options) is False  # not retried on every turn
+        assert len(calls(record)) == 1
+    finally:
+        home.close()

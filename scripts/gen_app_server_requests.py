@@ -97,7 +97,7 @@ def stable_methods() -> frozenset[str]:
 
 
 def render() -> str:
-    sys.path.insert(0, str(ROOT / "src"))
+    sys.path.append(str(ROOT / "src"))  # after site-packages: never shadow the installed metadata
     from codex_trio._protocol.app_server import _generated as g
 
     stable = stable_methods()

@@ -14,7 +14,6 @@ Run: ``.venv/bin/python scripts/gen_method_table.py``.
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,7 +142,6 @@ def reason(method: str) -> str | None:
 
 
 def render() -> str:
-    sys.path.insert(0, str(ROOT / "src"))
     from codex_trio._protocol.app_server._generated import CLIENT_REQUESTS
     from codex_trio._transport.app_server._requests_generated import STABLE_METHODS
 

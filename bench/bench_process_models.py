@@ -4,16 +4,19 @@ thread; each against a raw baseline at the same concurrency cap, on the real cod
 Sections, all in one run, the mock model in a process of its own (``mock_process.py``), every
 codex process of both sides started in a session of its own (as codex-trio starts codex):
 
-1. **Throughput** (turns/s). ``--threads`` threads (default 16) each run ``--turns`` trivial
+1. **Throughput** (turns/s). ``--threads`` threads (default 12) each run ``--turns`` trivial
    turns (default 4) in order, all threads at once, at most ``--cap`` turns at a time (default
    8). Ours: ``Runtime(transport=..., app_servers=..., max_concurrent_turns=cap)``. Raw: for
    exec, ``codex exec`` processes (``exec resume <id>`` after the first turn) behind a
    ``trio.CapacityLimiter(cap)``; for the app-server models the raw driver
    (``raw_app_server.py``) with 1 process, 2 processes (threads placed round-robin), or one
-   process per thread, behind the same limiter. A side's time runs from before its processes
+   process per thread (started at the thread's first turn, inside its slot of the cap, as the
+   runtime's per-thread actor starts its own), behind the same limiter. A side's time runs from before its processes
    are spawned (ours: entering the Runtime) to after the last one is reaped. ``--rounds``
-   rounds (default 3); within a round each model's two sides run back to back, the side going
-   first alternating by round (A B, B A, ...). Medians and the ratio of the medians.
+   rounds (default 5); within a round each model's two sides run back to back, the side going
+   first alternating by round (A B, B A, ...). Medians, the ratio of the medians, and the
+   median of the per-round ratios ("paired": the two sides of a round ran back to back, so it
+   is less moved by load that changes between rounds).
 2. **CPU per turn.** (a) Whole run, from the throughput runs: the benchmark process's own CPU
    (``getrusage RUSAGE_SELF``: codex-trio and its trio loop, or the raw driver) against codex's
    (``RUSAGE_CHILDREN``: every codex process of a run is reaped by its end; the mock, reaped
@@ -21,7 +24,7 @@ codex process of both sides started in a session of its own (as codex-trio start
    figure for the target: ``--cpu-threads`` warm threads (default 8; processes up, one turn
    done) run ``--cpu-turns`` turns each (default 6); codex's CPU over that window is the
    reaped children's plus the live processes' (``/proc/PID/stat`` utime + stime + cutime +
-   cstime); ours and the raw driver interleaved, ``--rounds`` rounds.
+   cstime); ours and the raw driver interleaved, ``--cpu-rounds`` rounds (default 3).
 3. **Blast radius**: ``--blast-threads`` threads (default 6) each with a turn in flight (the mock
    holds every request), one process serving thread k is killed with SIGKILL, the held turns
    released; turns failed per kill (median of ``--kills``, default 3), and whether every thread's
@@ -40,7 +43,7 @@ codex process of both sides started in a session of its own (as codex-trio start
 The pool and per-thread models and recycling are being built as this script is written: a
 model the installed runtime does not accept is skipped with a message, not failed.
 
-    .venv/bin/python bench/bench_process_models.py [--quick] [--rounds 3] [--threads 16]
+    .venv/bin/python bench/bench_process_models.py [--quick] [--rounds 5] [--threads 12]
         [--turns 4] [--cap 8] [--models exec,shared,pool2,per-thread]
         [--skip throughput,cpu,blast,memory,recycling] [--recycle-threads 500]
 """
@@ -185,11 +188,15 @@ async def raw_app_thread(
     ctx: Ctx, server: RawAppServer | None, turns: int, limiter: trio.CapacityLimiter
 ) -> None:
     async with AsyncExitStack() as stack:
-        if server is None:  # one process per thread, started with the thread
-            server = await stack.enter_async_context(open_raw_app_server(ctx.codex, ctx.env))
         thread_id: str | None = None
         for _ in range(turns):
             async with limiter:
+                if server is None:
+                    # One process per thread, started at its first turn inside the turn's slot,
+                    # as the runtime's per-thread actor starts its own.
+                    server = await stack.enter_async_context(
+                        open_raw_app_server(ctx.codex, ctx.env)
+                    )
                 if thread_id is None:
                     thread_id = await server.thread_start(str(ctx.workdir))
                 assert await server.turn(thread_id, "ping") == "completed"
@@ -331,7 +338,7 @@ async def steady_cpu(
 ) -> dict[str, dict[str, list[Sample]]]:
     results: dict[str, dict[str, list[Sample]]] = {m: {"ours": [], "raw": []} for m in models}
     threads, turns = args.cpu_threads, args.cpu_turns
-    for r in range(args.rounds):
+    for r in range(args.cpu_rounds):
         for model in models:
             for side in ("ours", "raw") if r % 2 == 0 else ("raw", "ours"):
                 run = steady_ours if side == "ours" else steady_raw
@@ -566,7 +573,7 @@ async def main(args: argparse.Namespace) -> None:
             if "cpu" not in args.skip and app_models:
                 print(
                     f"CPU per turn, steady state: {args.cpu_threads} warm threads x "
-                    f"{args.cpu_turns} turns, {args.rounds} rounds",
+                    f"{args.cpu_turns} turns, {args.cpu_rounds} rounds",
                     flush=True,
                 )
                 steady = await steady_cpu(ctx, app_models, args)
@@ -625,10 +632,10 @@ async def main(args: argparse.Namespace) -> None:
             f"{args.rounds} rounds interleaved, medians\n"
         )
         print(
-            "| model | ours turns/s | raw turns/s | ours / raw | CPU ms/turn: codex-trio "
-            "| raw client | codex | codex-trio / codex |"
+            "| model | ours turns/s | raw turns/s | ours / raw | paired | target >= 0.97 "
+            "| CPU ms/turn: codex-trio | raw client | codex | codex-trio / codex |"
         )
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for model, sides in tput.items():
             ours, raw = sides["ours"], sides["raw"]
             o = total / med([s.seconds for s in ours])
@@ -636,15 +643,19 @@ async def main(args: argparse.Namespace) -> None:
             o_cpu = med([s.self_cpu for s in ours]) / total * 1000
             w_cpu = med([s.self_cpu for s in raw]) / total * 1000
             c_cpu = med([s.codex_cpu for s in ours]) / total * 1000
+            # The median of each round's ours/raw ratio (the two sides ran back to back): less
+            # moved by load that changes between rounds than the ratio of the medians.
+            paired = med([b.seconds / a.seconds for a, b in zip(ours, raw, strict=True)])
             print(
-                f"| {LABELS[model]} | {o:.1f} | {w:.1f} | **{o / w:.3f}** | {o_cpu:.2f} "
-                f"| {w_cpu:.2f} | {c_cpu:.1f} | {o_cpu / c_cpu * 100:.1f} % |"
+                f"| {LABELS[model]} | {o:.1f} | {w:.1f} | **{o / w:.3f}** | {paired:.3f} "
+                f"| {'met' if o / w >= 0.97 else 'missed'} | {o_cpu:.2f} | {w_cpu:.2f} "
+                f"| {c_cpu:.1f} | {o_cpu / c_cpu * 100:.1f} % |"
             )
     if steady:
         n = args.cpu_threads * args.cpu_turns
         print(
             f"\nCPU per turn, steady state (warm threads, processes up): {args.cpu_threads} "
-            f"threads x {args.cpu_turns} turns, cap {args.cap}, {args.rounds} rounds "
+            f"threads x {args.cpu_turns} turns, cap {args.cap}, {args.cpu_rounds} rounds "
             "interleaved, medians\n"
         )
         print(
@@ -707,10 +718,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--skip", default="", help="comma list: throughput,cpu,blast,memory,recycling"
     )
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=12)
     parser.add_argument("--turns", type=int, default=4)
     parser.add_argument("--cap", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5, help="throughput rounds")
+    parser.add_argument("--cpu-rounds", type=int, default=3)
     parser.add_argument("--cpu-threads", type=int, default=8)
     parser.add_argument("--cpu-turns", type=int, default=6, help="turns per warm thread")
     parser.add_argument("--blast-threads", type=int, default=6)
@@ -721,7 +733,7 @@ if __name__ == "__main__":
     parser.add_argument("--recycle-after", type=int, default=100)
     arguments = parser.parse_args()
     if arguments.quick:
-        arguments.threads, arguments.turns, arguments.rounds = 6, 2, 1
+        arguments.threads, arguments.turns, arguments.rounds, arguments.cpu_rounds = 6, 2, 1, 1
         arguments.blast_threads, arguments.kills, arguments.idle_threads = 4, 1, 4
         arguments.cpu_threads, arguments.cpu_turns = 4, 3
         arguments.recycle_threads, arguments.recycle_after = 100, 25

@@ -190,3 +190,28 @@ async def test_a_per_thread_process_hibernates_and_resumes_the_thread(
     assert asleep == (None, False)
     assert result.final_response == "BLUE" and woken not in (None, pid)
     assert "my colour is BLUE" in mock_model.requests[-1].input_texts()
+
+
+async def test_a_held_reader_is_let_go_at_the_turns_deadline(mock_model: MockModel) -> None:
+    texts = [f"message {n:04d} " + "x" * 100 for n in range(600)]
+    mock_model.script = [response(*(message(t) for t in texts)), message("next")]
+    with trio.fail_after(HANG_GUARD):
+        async with per_thread(mock_model, event_buffer=16) as rt:
+            handle = await rt.start_thread(**thread_options(mock_model))
+            async with handle.run_streamed("talk", timeout=3) as stream:
+                await stream.__anext__()
+                pid = handle.actor.pid
+                assert pid is not None
+                # Held (codex blocks on its pipe) until the deadline ends the turn; on a very
+                # slow machine the deadline may come first, which must end it just the same.
+                pending, capacity = unread_stdout(pid)
+                while capacity - pending >= select.PIPE_BUF and handle.actor.current is not None:
+                    await trio.sleep(0.05)
+                    pending, capacity = unread_stdout(pid)
+                while handle.actor.current is not None:  # never read on: the deadline ends it
+                    await trio.sleep(0.05)
+                with pytest.raises(codex_trio.TurnDeadlineError):
+                    async for _ in stream:  # what was buffered, then the error
+                        pass
+            after = await handle.run("and now?")
+    assert after.final_response == "next"

@@ -246,3 +246,31 @@ def test_process_settings_are_checked() -> None:
         codex_trio.Runtime(
             transport="app-server", url="ws://127.0.0.1:1", max_app_server_rss=1 << 30
         )
+
+
+async def test_a_process_past_max_rss_is_replaced_and_its_thread_resumes(
+    mock_model: MockModel, tmp_path: Path
+) -> None:
+    mock_model.script = [message("one"), message("two")]
+    metrics = Metrics()
+    metrics.attach()
+    try:
+        with no_leaks(tmp_path) as env, trio.fail_after(HANG_GUARD):
+            # Any app-server is past 50 MB (~100 MB after initialize): every turn recycles it.
+            async with runtime(mock_model, env, max_app_server_rss=50_000_000) as rt:
+                [before] = rt.which_app_servers()
+                handle = await rt.start_thread(**thread_options(mock_model))
+                await handle.run("remember the word OWL")
+                # A single process has no sibling: the next turn waits for its replacement.
+                result = await handle.run("which word?")
+                [after] = rt.which_app_servers()
+            figures = metrics.snapshot()
+    finally:
+        metrics.detach()
+    assert before.pid is not None and before.rss is not None and before.rss > 50_000_000
+    assert result.final_response == "two" and result.thread_id == handle.id
+    assert after.recycles >= 1 and after.restarts == 0
+    assert after.pid != before.pid
+    assert not pid_alive(before.pid)
+    assert "remember the word OWL" in mock_model.requests[-1].input_texts()
+    assert figures['codex_app_server_recycles_total{reason="rss",slot="0"}'] >= 1

@@ -136,6 +136,8 @@ class AppServerSlot:
         self.placements = 0
         self.running = 0
         """Turns reserved on the slot (waiting for its process, or running)."""
+        self.turns_in_life = 0
+        """Turns ended on the slot during its current life."""
         self.life = 0
         """Counts the slot's lives: a placement is valid for the life it was made in."""
         self.awake = False
@@ -352,6 +354,7 @@ class AppServerSlot:
             runner._unplaced()
         self.placed.clear()
         self.placements = 0
+        self.turns_in_life = 0
         self.draining = None
         self._ending = False
 
@@ -409,6 +412,7 @@ class AppServerSlot:
 
     def _unreserve(self) -> None:
         self.running -= 1
+        self.turns_in_life += 1
         self._last_activity = trio.current_time()
         self.check_recycle()
         self._notify()
@@ -421,7 +425,9 @@ class AppServerSlot:
         if pool.max_threads is not None and self.index is not None:
             if self.placements >= pool.max_threads:
                 self.draining = "threads"
-        if self.draining is None and pool.max_rss is not None:
+        if self.draining is None and pool.max_rss is not None and self.turns_in_life:
+            # Only a process that has served turns: one over the limit from the start would
+            # be replaced for ever without freeing anything.
             rss = self.rss()
             if rss is not None and rss > pool.max_rss:
                 self.draining = "rss"

@@ -15,7 +15,8 @@ for what they do not wrap:
   :class:`AppServerClient` (every method reachable with
   ``client.request(method, params)``), :class:`AppServerTurn` and its :class:`Subscription`,
   :class:`ServerRequests`; the shared-process transport :class:`AppServerTransport` and its
-  :class:`AppServerStatus`;
+  :class:`AppServerStatus`; :class:`AppServerInfo`, what ``Runtime.which_app_servers()``
+  reports of each process;
 * the app-server-only events (deltas, plan and diff updates, token usage) and
   :class:`TurnOverrides`.
 
@@ -63,11 +64,13 @@ from codex_trio._transport.app_server import (
     connect_app_server,
     open_app_server,
 )
+from codex_trio._transport.app_server._pool import AppServerInfo
 from codex_trio._transport.jsonrpc import RequestTimeoutError
 
 __all__ = [
     "AgentMessageDeltaEvent",
     "AppServerClient",
+    "AppServerInfo",
     "AppServerEvent",
     "AppServerNotificationEvent",
     "AppServerStatus",

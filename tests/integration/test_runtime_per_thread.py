@@ -84,7 +84,7 @@ async def test_a_consumer_that_never_reads_blocks_only_its_own_codex(
                     await trio.sleep(0.05)
                     pending, capacity = unread_stdout(pid)
                 answers = [(await h.run(f"turn {n}")).final_response for h in fast for n in (1, 2)]
-                still_full = unread_stdout(pid)[0] == pending  # nobody drained it meanwhile
+                still_full = unread_stdout(pid)[0] >= pending  # nobody drained it meanwhile
                 held = stream.statistics()
                 async for event in stream:  # now read everything: nothing was lost
                     received.append(event)

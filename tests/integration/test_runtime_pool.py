@@ -17,6 +17,7 @@ import trio
 import codex_trio
 from codex_trio._errors import ConfigurationError, TransportError
 from codex_trio.observe import Metrics
+from codex_trio.runtime import NameTaken
 from codex_trio.testing import (
     MockModel,
     MockRateLimits,
@@ -274,3 +275,59 @@ async def test_a_process_past_max_rss_is_replaced_and_its_thread_resumes(
     assert not pid_alive(before.pid)
     assert "remember the word OWL" in mock_model.requests[-1].input_texts()
     assert figures['codex_app_server_recycles_total{reason="rss",slot="0"}'] >= 1
+
+
+async def test_retry_policy_retries_a_turn_cut_by_its_pool_process_death(
+    mock_model: MockModel, tmp_path: Path
+) -> None:
+    mock_model.script = [message("first"), hold(message("never")), message("retried")]
+    retry = codex_trio.RetryPolicy(initial_backoff=0.05, jitter=0)
+    with no_leaks(tmp_path) as env, trio.fail_after(HANG_GUARD):
+        async with runtime(mock_model, env, app_servers=2, retry=retry) as rt:
+            handle = await rt.start_thread(**thread_options(mock_model))
+            await handle.run("one")
+            [info] = rt.which_children()
+            assert info.app_server is not None
+            pid = rt.which_app_servers()[info.app_server].pid
+            assert pid is not None
+
+            async def kill_when_held() -> None:
+                await mock_model.server.wait_for_held(1)
+                os.kill(pid, signal.SIGKILL)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(kill_when_held)
+                result = await handle.run("two")
+            [after] = rt.which_children()
+    assert result.final_response == "retried"
+    assert after.app_server == info.app_server and after.restart_count == 0
+
+
+async def test_requests_outside_turns_get_a_pool_process(
+    mock_model: MockModel, tmp_path: Path
+) -> None:
+    mock_model.script = [message("ok")]
+    with no_leaks(tmp_path) as env, trio.fail_after(HANG_GUARD):
+        async with runtime(mock_model, env, app_servers=2, idle_timeout=0.3) as rt:
+            pool = rt._pool
+            assert pool is not None
+            handle = await rt.start_thread(**thread_options(mock_model))
+            await handle.run("hi")
+            while any(s.state != "hibernating" for s in rt.which_app_servers()):
+                await trio.sleep(0.05)
+            async with pool.session() as client:  # wakes one
+                loaded = await client.loaded_threads()
+                awake = [s.state for s in rt.which_app_servers()].count("running")
+    assert loaded == [] and awake == 1
+
+
+async def test_a_refused_name_leaves_no_process_slot_behind(mock_model: MockModel) -> None:
+    with trio.fail_after(HANG_GUARD):
+        async with codex_trio.Runtime(
+            transport="app-server", app_servers="per-thread", env=mock_model.env
+        ) as rt:
+            await rt.start_thread(name="taken", **thread_options(mock_model))
+            with pytest.raises(NameTaken):
+                await rt.start_thread(name="taken", **thread_options(mock_model))
+            servers = rt.which_app_servers()
+    assert [(s.thread, s.state) for s in servers] == [("taken", "hibernating")]

@@ -3,10 +3,13 @@
 ::
 
     Runtime                          root Supervisor "runtime" (one_for_one)
-    ├── app-server                   the shared codex app-server (transport="app-server" only)
+    ├── app-server:0 ...             app-server process slots (transport="app-server" only:
+    │                                app_servers=N of them, 1 by default; _pool.py)
+    ├── app-server-samples           per-slot memory and thread counts every 5 s
     ├── threads                      DynamicSupervisor (max_threads)
     │   ├── thread:triage            Supervisor (one_for_one, per-thread restart intensity)
-    │   │   └── ThreadActor          owns the thread and its current codex process
+    │   │   └── ThreadActor          owns the thread and its current codex process (and, with
+    │   │                            app_servers="per-thread", an app-server of its own)
     │   └── thread:...
     └── metrics                      /metrics HTTP server (after serve_metrics())
 
@@ -479,7 +482,11 @@ class Runtime:
             name=f"thread:{name}",
             bus=self._bus,
         )
-        self.registry.register(name, handle)
+        try:
+            self.registry.register(name, handle)
+        except BaseException:
+            _release(runner, None)  # a per-thread slot made for it goes
+            raise
         try:
             await self._threads.start_child(
                 ChildSpec(

@@ -163,12 +163,13 @@ def test_log_bridge_names_events_and_raises_failures_to_warning(stream: io.Strin
     emit_turn(bus)
     bus.execute(ev.PROTOCOL_ERROR, {}, {"kind": "invalid_json", "transport": "exec"})
     bus.execute(ev.CHANNEL_STATS, {"queue_depth": 1, "capacity": 2}, {"channel": "events"})
+    bus.execute(ev.APP_SERVER_SAMPLE, {"threads_loaded": 1}, {"slot": "0"})
     logged = records(stream)
     assert [(r["event"], r["level"]) for r in logged] == [
         ("turn.start", "info"),
         ("turn.stop", "info"),
         ("protocol.error", "warning"),
-    ]  # channel.stats is not logged by default
+    ]  # channel.stats and app_server.sample are not logged by default
     assert "monotonic_time" not in logged[0]
 
 

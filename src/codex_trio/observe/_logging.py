@@ -80,8 +80,9 @@ HANDLER_NAME: Final = "codex_trio"
 LOG_EVENTS: Final[tuple[EventName, ...]] = tuple(
     name
     for name in ev.ALL_EVENTS
-    # Channel samples are too frequent for a log; handler failures are logged by the bus itself.
-    if name not in (ev.CHANNEL_STATS, ev.TELEMETRY_HANDLER_FAILED)
+    # Channel and app-server samples are too frequent for a log; handler failures are logged by
+    # the bus itself.
+    if name not in (ev.CHANNEL_STATS, ev.APP_SERVER_SAMPLE, ev.TELEMETRY_HANDLER_FAILED)
 )
 """The events :func:`attach_log_handler` logs by default."""
 

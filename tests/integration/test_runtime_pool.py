@@ -84,6 +84,7 @@ async def test_a_killed_pool_process_fails_only_its_own_turns(
             placement = {c.name: c.app_server for c in rt.which_children()}
             servers = rt.which_app_servers()
             pids = {s.slot: s.pid for s in servers}
+            thread_pids = {c.name: c.pid for c in rt.which_children()}
             victim_slot = placement["b"]
             assert victim_slot is not None
             victim = pids[victim_slot]
@@ -108,6 +109,7 @@ async def test_a_killed_pool_process_fails_only_its_own_turns(
             servers_after = rt.which_app_servers()
         survivors = [p for s, p in pids.items() if s != victim_slot]
     assert sorted(placement.values()) == [0, 1, 2]  # one thread per process
+    assert thread_pids == {n: pids[placement[n]] for n in names}
     assert sorted(s.threads_placed for s in servers) == [1, 1, 1]
     assert outcomes["a"] == "a2" and outcomes["c"] == "c2"
     error = outcomes["b"]

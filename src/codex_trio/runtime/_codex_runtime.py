@@ -103,6 +103,8 @@ class ThreadInfo:
     state: ChildState
     restart_count: int
     pid: int | None
+    """exec: the codex process of the turn being run; app-server: the process the thread's turns
+    run on (its own with ``app_servers="per-thread"``, its pool slot's), while there is one."""
     queued_turns: int
     turns_completed: int
     app_server: int | None = None
@@ -564,7 +566,7 @@ class Runtime:
                     thread_id=handle.id,
                     state=actor_info.state if actor_info else ChildState.STOPPED,
                     restart_count=actor_info.restart_count if actor_info else 0,
-                    pid=handle.actor.pid,
+                    pid=handle.actor.pid or _slot_pid(handle.actor.state.runner),
                     queued_turns=handle.actor.mailbox_stats().queue_length,
                     turns_completed=handle.actor.turns,
                     app_server=_slot_index(handle.actor.state.runner),
@@ -701,6 +703,12 @@ def _release(runner: object, thread_id: str | None) -> None:
     release = getattr(runner, "release", None)
     if release is not None:
         release(thread_id)
+
+
+def _slot_pid(runner: object) -> int | None:
+    """The pid of the pool process a thread is placed on, if any."""
+    pid = getattr(getattr(runner, "app_server", None), "pid", None)
+    return pid if isinstance(pid, int) else None
 
 
 def _slot_index(runner: object) -> int | None:

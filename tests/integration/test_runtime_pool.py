@@ -333,3 +333,26 @@ async def test_a_refused_name_leaves_no_process_slot_behind(mock_model: MockMode
                 await rt.start_thread(name="taken", **thread_options(mock_model))
             servers = rt.which_app_servers()
     assert [(s.thread, s.state) for s in servers] == [("taken", "hibernating")]
+
+
+async def test_a_pool_of_connections_to_a_remote_app_server(
+    mock_model: MockModel, tmp_path: Path
+) -> None:
+    from tests.remote_server import remote_app_server
+
+    mock_model.script = Script.replying(message("ok"))
+    with trio.fail_after(HANG_GUARD):
+        async with remote_app_server(mock_model, tmp_path) as server:
+            async with codex_trio.Runtime(
+                transport="app-server", url=server.url, app_servers=2, idle_timeout=0.3
+            ) as rt:
+                handles = [await rt.start_thread(**thread_options(mock_model)) for _ in range(2)]
+                first = [(await h.run("one")).final_response for h in handles]
+                placed = sorted(c.app_server for c in rt.which_children())
+                while any(s.state != "hibernating" for s in rt.which_app_servers()):
+                    await trio.sleep(0.05)  # both connections closed
+                again = [(await h.run("two")).final_response for h in handles]
+                servers = rt.which_app_servers()
+    assert first == again == ["ok", "ok"]
+    assert placed == [0, 1]
+    assert all(s.pid is None and s.rss is None and s.hibernations == 1 for s in servers)

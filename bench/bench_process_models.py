@@ -5,7 +5,7 @@ Sections, all in one run, the mock model in a process of its own (``mock_process
 codex process of both sides started in a session of its own (as codex-trio starts codex):
 
 1. **Throughput** (turns/s). ``--threads`` threads (default 12) each run ``--turns`` trivial
-   turns (default 4) in order, all threads at once, at most ``--cap`` turns at a time (default
+   turns (default 3) in order, all threads at once, at most ``--cap`` turns at a time (default
    8). Ours: ``Runtime(transport=..., app_servers=..., max_concurrent_turns=cap)``. Raw: for
    exec, ``codex exec`` processes (``exec resume <id>`` after the first turn) behind a
    ``trio.CapacityLimiter(cap)``; for the app-server models the raw driver
@@ -21,8 +21,8 @@ codex process of both sides started in a session of its own (as codex-trio start
    (``getrusage RUSAGE_SELF``: codex-trio and its trio loop, or the raw driver) against codex's
    (``RUSAGE_CHILDREN``: every codex process of a run is reaped by its end; the mock, reaped
    only at the very end, is not counted); codex's start-up is in it. (b) Steady state, the
-   figure for the target: ``--cpu-threads`` warm threads (default 8; processes up, one turn
-   done) run ``--cpu-turns`` turns each (default 6); codex's CPU over that window is the
+   figure for the target: ``--cpu-threads`` warm threads (default 6; processes up, one turn
+   done) run ``--cpu-turns`` turns each (default 8); codex's CPU over that window is the
    reaped children's plus the live processes' (``/proc/PID/stat`` utime + stime + cutime +
    cstime); ours and the raw driver interleaved, ``--cpu-rounds`` rounds (default 3).
 3. **Blast radius**: ``--blast-threads`` threads (default 6) each with a turn in flight (the mock
@@ -44,7 +44,7 @@ The pool and per-thread models and recycling are being built as this script is w
 model the installed runtime does not accept is skipped with a message, not failed.
 
     .venv/bin/python bench/bench_process_models.py [--quick] [--rounds 5] [--threads 12]
-        [--turns 4] [--cap 8] [--models exec,shared,pool2,per-thread]
+        [--turns 3] [--cap 8] [--models exec,shared,pool2,per-thread]
         [--skip throughput,cpu,blast,memory,recycling] [--recycle-threads 500]
 """
 
@@ -719,12 +719,12 @@ if __name__ == "__main__":
         "--skip", default="", help="comma list: throughput,cpu,blast,memory,recycling"
     )
     parser.add_argument("--threads", type=int, default=12)
-    parser.add_argument("--turns", type=int, default=4)
+    parser.add_argument("--turns", type=int, default=3)
     parser.add_argument("--cap", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5, help="throughput rounds")
     parser.add_argument("--cpu-rounds", type=int, default=3)
-    parser.add_argument("--cpu-threads", type=int, default=8)
-    parser.add_argument("--cpu-turns", type=int, default=6, help="turns per warm thread")
+    parser.add_argument("--cpu-threads", type=int, default=6)
+    parser.add_argument("--cpu-turns", type=int, default=8, help="turns per warm thread")
     parser.add_argument("--blast-threads", type=int, default=6)
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--idle-threads", type=int, default=12)

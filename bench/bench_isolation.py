@@ -6,8 +6,9 @@ rounds, medians and ratios printed:
 1. **Client overhead.** Turn latency on one long-lived ``codex app-server`` through our client
    (``open_app_server`` + ``client.turn``: writer task, subscriptions, typed decode, mapping)
    against a raw driver speaking JSON-RPC over the pipes by hand (``json`` + bytes, no typing).
-   Both processes are started the same way: in a new session (``start_new_session``, as
-   ``transport/process.py`` does), since this kernel schedules each session as its own group.
+   Both processes are started the same way: codex-trio's argv (``raw_app_server.ARGS``) in a
+   new session (``start_new_session``, as ``transport/process.py`` does), since this kernel
+   schedules each session as its own group.
 2. **Isolation.** Turn latency of thread B alone, against thread B while thread A's consumer on
    the same process has stopped reading (A's turn overflows its subscription and is interrupted;
    its stream stays open and unread while B runs). Before issue 8, B stalled outright here (the
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from raw_app_server import ARGS as RAW_ARGS
 
 from codex_trio._errors import SlowConsumerError
 from codex_trio._protocol.options import CodexOptions, ThreadOptions
@@ -83,7 +85,7 @@ class RawDriver:
 
 async def open_raw(model: Any) -> tuple[RawDriver, str]:
     proc = await trio.lowlevel.open_process(
-        [model.codex, "app-server"],
+        [model.codex, *RAW_ARGS],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

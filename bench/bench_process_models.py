@@ -2,7 +2,8 @@
 thread; each against a raw baseline at the same concurrency cap, on the real codex binary.
 
 Sections, all in one run, the mock model in a process of its own (``mock_process.py``), every
-codex process of both sides started in a session of its own (as codex-trio starts codex):
+codex process of both sides started in a session of its own (as codex-trio starts codex) with
+codex-trio's argv, flag for flag (checked at start):
 
 1. **Throughput** (turns/s). ``--threads`` threads (default 12) each run ``--turns`` trivial
    turns (default 3) in order, all threads at once, at most ``--cap`` turns at a time (default
@@ -68,11 +69,15 @@ from typing import Any
 
 import attrs
 import trio
+from bench_runtime import check_raw_argv
 from bench_runtime import raw_run as raw_exec_run
 from mock_process import HOLD_MARK, MockProcess, open_mock_process
+from raw_app_server import ARGS as RAW_APP_SERVER_ARGS
 from raw_app_server import RawAppServer, open_raw_app_server
 
 from codex_trio._errors import CodexError
+from codex_trio._protocol.app_server.params import app_server_argv
+from codex_trio._protocol.options import CodexOptions
 from codex_trio._transport.discovery import find_codex
 from codex_trio.runtime import Runtime, ThreadHandle
 
@@ -537,7 +542,11 @@ def med(values: list[float]) -> float:
 async def main(args: argparse.Namespace) -> None:
     codex = find_codex()
     began = time.monotonic()
+    ours_argv = app_server_argv(codex, CodexOptions(codex_path=codex))
+    if ours_argv != [codex, *RAW_APP_SERVER_ARGS]:  # the baselines must run what we run
+        raise SystemExit(f"raw app-server argv {RAW_APP_SERVER_ARGS} != codex-trio's {ours_argv}")
     with tempfile.TemporaryDirectory(prefix="bench-process-models-") as tmp:
+        check_raw_argv(codex, Path(tmp))
         async with open_mock_process(Path(tmp)) as mock:
             ctx = Ctx(codex, mock.env, Path(tmp), mock)
             models: list[str] = []

@@ -5,7 +5,8 @@
    (default 8). The baseline does the same work with raw ``codex exec`` processes (``exec resume
    <id>`` for turns 2..n) behind a ``trio.CapacityLimiter(--cap)``.
 
-   Like for like: the raw processes are started in a session of their own
+   Like for like: the raw processes run with codex-trio's argv, flag for flag (checked at
+   start: ``-c features.shell_snapshot=false`` included), and are started in a session of their own
    (``start_new_session=True``), as codex-trio starts codex (``_transport/process.py``). With the
    kernel's autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled`` = 1) each session
    is its own scheduling group, so a baseline left in the benchmark's session shares one group's
@@ -38,8 +39,32 @@ import trio
 from mock_process import HOLD_MARK, MockProcess, open_mock_process
 
 from codex_trio._errors import TransportError
+from codex_trio._protocol.options import CodexOptions, ThreadOptions, exec_argv
 from codex_trio._transport.discovery import find_codex
 from codex_trio.runtime import Runtime, ThreadHandle
+
+
+def raw_exec_argv(codex: str, workdir: Path) -> list[str]:
+    """The raw side's ``codex exec`` argv: codex-trio's for default options, flag for flag
+    (:func:`check_raw_argv`); shell snapshots are off on both sides (with them on, every exec
+    process runs the user's login shell once to snapshot it)."""
+    return [
+        codex,
+        "exec",
+        *("-c", "features.shell_snapshot=false"),
+        *("--cd", str(workdir), "--skip-git-repo-check", "--experimental-json"),
+    ]
+
+
+def check_raw_argv(codex: str, workdir: Path) -> None:
+    """Fail loudly if codex-trio would run codex with other flags than the raw side."""
+    ours = exec_argv(
+        codex,
+        CodexOptions(codex_path=codex),
+        ThreadOptions(working_directory=str(workdir), skip_git_repo_check=True),
+    )
+    if ours != raw_exec_argv(codex, workdir):
+        raise SystemExit(f"raw argv {raw_exec_argv(codex, workdir)} != codex-trio's {ours}")
 
 
 async def raw_thread(
@@ -47,7 +72,7 @@ async def raw_thread(
 ) -> None:
     thread_id: str | None = None
     for _ in range(turns):
-        argv = [codex, "exec", "--cd", str(workdir), "--skip-git-repo-check", "--experimental-json"]
+        argv = raw_exec_argv(codex, workdir)
         if thread_id is not None:
             argv += ["resume", thread_id]
         async with limiter:
@@ -151,6 +176,7 @@ async def main(args: argparse.Namespace) -> None:
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="codex-trio-bench-") as tmp:
         workdir = Path(tmp)
+        check_raw_argv(codex, workdir)
         async with open_mock_process(workdir) as mock:
             env = mock.env
             await raw_run(codex, env, workdir, 1, 1, 1)  # warm up: page cache, a warm home

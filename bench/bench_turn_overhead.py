@@ -2,7 +2,8 @@
 
 Both sides run the pinned codex binary against the same mock model, interleaved (raw, ours,
 ours, raw, ...: the side going first alternates) so that drift in machine load hits both alike.
-Like for like: the raw process is started in a session of its own (``start_new_session``), as
+Like for like: the raw process runs with codex-trio's argv (``bench_runtime.raw_exec_argv``,
+checked at start) and is started in a session of its own (``start_new_session``), as
 codex-trio starts codex (with autogroup scheduling each session is its own scheduling group),
 and the mock runs in a process of its own (``mock_process.py``), not in this trio loop. Prints
 the median, p90 and mean wall time of each and the difference. Target (issue 2): ours adds
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 
 import trio
+from bench_runtime import check_raw_argv, raw_exec_argv
 from mock_process import open_mock_process
 
 import codex_trio
@@ -27,7 +29,7 @@ from codex_trio._transport.discovery import find_codex
 
 
 async def raw_turn(codex: str, env: dict[str, str], workdir: Path) -> float:
-    argv = [codex, "exec", "--cd", str(workdir), "--skip-git-repo-check", "--experimental-json"]
+    argv = raw_exec_argv(codex, workdir)
     begun = time.perf_counter()
     result = await trio.run_process(
         argv,
@@ -64,6 +66,7 @@ async def main(turns: int) -> None:
     codex = find_codex()
     with tempfile.TemporaryDirectory(prefix="codex-trio-bench-") as tmp:
         workdir = Path(tmp)
+        check_raw_argv(codex, workdir)
         async with open_mock_process(workdir) as mock:
             env = mock.env
             client = codex_trio.Codex(codex_path=codex, env=env)

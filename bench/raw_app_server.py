@@ -4,7 +4,8 @@ JSON-RPC 2.0 over the process's stdio with trio and ``json``, nothing else: one 
 routes replies by id and ``turn/completed`` by thread, a lock so concurrent callers write whole
 lines, no typing, no subscriptions, no supervision. Nothing of codex-trio is imported except
 ``find_codex`` to find the same binary. The process is started as codex-trio starts its own: the
-same argv (``app-server -c thread_unload_delay_secs=0``), in a session of its own
+same argv (``app-server -c thread_unload_delay_secs=0 -c features.shell_snapshot=false``), in a
+session of its own
 (``start_new_session``: with ``sched_autogroup_enabled`` = 1 each session is its own scheduling
 group, so a baseline started otherwise would get a different share of the CPU).
 
@@ -22,7 +23,10 @@ from typing import Any
 
 import trio
 
-ARGS = ("app-server", "-c", "thread_unload_delay_secs=0")  # as codex-trio's app_server_argv
+# codex-trio's app_server_argv for default options, flag for flag (bench_process_models.py checks
+# it against codex-trio's): its threads unload as soon as they are left, and shell snapshots are
+# off (each thread would otherwise run the user's login shell once to snapshot it).
+ARGS = ("app-server", "-c", "thread_unload_delay_secs=0", "-c", "features.shell_snapshot=false")
 
 
 class RawAppServer:

@@ -18,14 +18,16 @@ codex-trio's argv, flag for flag (checked at start):
    first alternating by round (A B, B A, ...). Medians, the ratio of the medians, and the
    median of the per-round ratios ("paired": the two sides of a round ran back to back, so it
    is less moved by load that changes between rounds).
-2. **CPU per turn.** (a) Whole run, from the throughput runs: the benchmark process's own CPU
+2. **CPU per turn.** Whole run, from the throughput runs: the benchmark process's own CPU
    (``getrusage RUSAGE_SELF``: codex-trio and its trio loop, or the raw driver) against codex's
    (``RUSAGE_CHILDREN``: every codex process of a run is reaped by its end; the mock, reaped
-   only at the very end, is not counted); codex's start-up is in it. (b) Steady state, the
-   figure for the target: ``--cpu-threads`` warm threads (default 6; processes up, one turn
-   done) run ``--cpu-turns`` turns each (default 8); codex's CPU over that window is the
-   reaped children's plus the live processes' (``/proc/PID/stat`` utime + stime + cutime +
-   cstime); ours and the raw driver interleaved, ``--cpu-rounds`` rounds (default 3).
+   only at the very end, is not counted); codex's start-up is in it.
+   **Steady state** (app-server models; the figures for the targets, as a long-lived daemon
+   sees them): ``--cpu-threads`` warm threads (default 10; processes up, one turn done) run
+   ``--cpu-turns`` turns each (default 5) at the same cap; the window's wall time gives
+   turns/s, and codex's CPU over it is the reaped children's plus the live processes'
+   (``/proc/PID/stat`` utime + stime + cutime + cstime); ours and the raw driver interleaved,
+   ``--cpu-rounds`` rounds (default 3).
 3. **Blast radius**: ``--blast-threads`` threads (default 6) each with a turn in flight (the mock
    holds every request), one process serving thread k is killed with SIGKILL, the held turns
    released; turns failed per kill (median of ``--kills``, default 3), and whether every thread's
@@ -663,23 +665,29 @@ async def main(args: argparse.Namespace) -> None:
     if steady:
         n = args.cpu_threads * args.cpu_turns
         print(
-            f"\nCPU per turn, steady state (warm threads, processes up): {args.cpu_threads} "
-            f"threads x {args.cpu_turns} turns, cap {args.cap}, {args.cpu_rounds} rounds "
-            "interleaved, medians\n"
+            f"\nsteady state (warm threads, processes up): {args.cpu_threads} threads x "
+            f"{args.cpu_turns} turns, cap {args.cap}, {args.cpu_rounds} rounds interleaved, "
+            "medians\n"
         )
         print(
-            "| model | codex-trio ms/turn | raw driver ms/turn | codex ms/turn (ours / raw) "
-            "| codex-trio / codex | target <= 3 % |"
+            "| model | ours turns/s | raw turns/s | ours / raw | paired | codex-trio ms/turn "
+            "| raw driver ms/turn | codex ms/turn (ours / raw) | codex-trio / codex "
+            "| target <= 3 % |"
         )
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for model, sides in steady.items():
-            o_cpu = med([s.self_cpu for s in sides["ours"]]) / n * 1000
-            w_cpu = med([s.self_cpu for s in sides["raw"]]) / n * 1000
-            c_ours = med([s.codex_cpu for s in sides["ours"]]) / n * 1000
-            c_raw = med([s.codex_cpu for s in sides["raw"]]) / n * 1000
+            ours, raw = sides["ours"], sides["raw"]
+            o_rate = n / med([s.seconds for s in ours])
+            w_rate = n / med([s.seconds for s in raw])
+            paired = med([b.seconds / a.seconds for a, b in zip(ours, raw, strict=True)])
+            o_cpu = med([s.self_cpu for s in ours]) / n * 1000
+            w_cpu = med([s.self_cpu for s in raw]) / n * 1000
+            c_ours = med([s.codex_cpu for s in ours]) / n * 1000
+            c_raw = med([s.codex_cpu for s in raw]) / n * 1000
             share = o_cpu / c_ours * 100
             print(
-                f"| {LABELS[model]} | {o_cpu:.2f} | {w_cpu:.2f} | {c_ours:.1f} / {c_raw:.1f} "
+                f"| {LABELS[model]} | {o_rate:.1f} | {w_rate:.1f} | **{o_rate / w_rate:.3f}** "
+                f"| {paired:.3f} | {o_cpu:.2f} | {w_cpu:.2f} | {c_ours:.1f} / {c_raw:.1f} "
                 f"| **{share:.1f} %** | {'met' if share <= 3 else 'missed'} |"
             )
     if blasts or memory:
@@ -732,8 +740,8 @@ if __name__ == "__main__":
     parser.add_argument("--cap", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5, help="throughput rounds")
     parser.add_argument("--cpu-rounds", type=int, default=3)
-    parser.add_argument("--cpu-threads", type=int, default=6)
-    parser.add_argument("--cpu-turns", type=int, default=8, help="turns per warm thread")
+    parser.add_argument("--cpu-threads", type=int, default=10)
+    parser.add_argument("--cpu-turns", type=int, default=5, help="turns per warm thread")
     parser.add_argument("--blast-threads", type=int, default=6)
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--idle-threads", type=int, default=12)

@@ -225,6 +225,10 @@ class TurnStream:
     def handoff_capacity(self) -> int:
         return self._handoff.capacity
 
+    def handoff_held(self) -> int:
+        """Events waiting in the hand-off now (<= its capacity)."""
+        return self._handoff.held()
+
     @property
     def handoff_max_held(self) -> int:
         """The most events the hand-off to this thread held at once (<= its capacity)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Generic, TypeVar
@@ -136,18 +137,39 @@ class Job(Generic[T]):
                     scope.cancel()
                 try:
                     result = outcome.Value(await fn(*args))
-                except trio.Cancelled:
-                    raise
                 except BaseException as exc:
-                    result = outcome.Error(exc)
+                    # A trio Cancelled (or a group of them, from the core's nurseries) never
+                    # reaches the caller: it means our cancel, or the loop stopping.
+                    if _only_cancelled(exc):
+                        result = outcome.Error(
+                            JobCancelled()
+                            if self._cancel_requested
+                            else BridgeClosedError("the front door's loop stopped")
+                        )
+                    else:
+                        result = outcome.Error(_without_cancelled(exc))
         finally:
             self._scope = None
-            if result is None:
-                if self._cancel_requested:
-                    result = outcome.Error(JobCancelled())
-                else:
-                    result = outcome.Error(BridgeClosedError("the front door's loop stopped"))
+            if result is None:  # pragma: no cover - the loop's nursery cancelled us first
+                result = outcome.Error(BridgeClosedError("the front door's loop stopped"))
             self._finish(result)
+
+
+def _without_cancelled(exc: BaseException) -> BaseException:
+    """``exc`` without the Cancelled of a group (the errors that happened while cancelling)."""
+    if isinstance(exc, BaseExceptionGroup):
+        rest = exc.split(trio.Cancelled)[1]
+        if rest is not None:
+            return rest.exceptions[0] if len(rest.exceptions) == 1 else rest
+    return exc
+
+
+def _only_cancelled(exc: BaseException) -> bool:
+    if isinstance(exc, trio.Cancelled):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.split(trio.Cancelled)[1] is None
+    return False
 
 
 class Bridge:
@@ -309,12 +331,17 @@ class Held(Generic[T]):
 
 
 class Handoff:
-    """A core turn stream carried across the thread boundary: a host task enters the stream's
-    context, iterates it and sends each event into a bounded channel of ``capacity`` events
-    (waiting while it is full); the caller receives from it (see :meth:`receive_job`).
+    """A core turn stream carried across the thread boundary.
+
+    A host task on the loop enters the stream's context, iterates it and puts each event into
+    a bounded buffer of ``capacity`` events shared with the caller's thread: while the buffer
+    is full the host waits (so it stops reading the core's bounded channel, and codex stops);
+    the caller takes events with :meth:`get` (blocking) or :meth:`aget` (asyncio). Taking an
+    event the host put is a lock and a deque operation, no hop to the loop; only a side that
+    found the buffer full (host) or empty (caller) is woken from the other thread.
 
     :attr:`stream` is the core's :class:`~codex_trio.TurnStream` once entered; :attr:`host` is
-    the host task's job: its outcome is what the turn raised, once the channel has ended."""
+    the host task's job: its outcome is what the turn raised, once the buffer has ended."""
 
     def __init__(
         self,
@@ -322,10 +349,16 @@ class Handoff:
         cm: Callable[[], AbstractAsyncContextManager[Any]],
         capacity: int,
     ) -> None:
+        if capacity < 1:
+            raise ValueError("a hand-off's capacity must be at least 1")
         self._bridge = bridge
         self._cm = cm
-        self._send, self._receive = trio.open_memory_channel[ThreadEvent](capacity)
         self.capacity = capacity
+        self._items: deque[ThreadEvent] = deque()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._space: trio.Event | None = None  # the host waits for room
+        self._wake_caller: Callable[[], None] | None = None  # the caller waits for an event
         self.entered: Job[Any] = Job(bridge)
         self.host: Job[None] | None = None
         self.max_held = 0
@@ -346,29 +379,87 @@ class Handoff:
         self.host.add_done_callback(host_done)
         return self.entered
 
+    async def _put(self, event: ThreadEvent) -> None:
+        while True:
+            with self._lock:
+                if len(self._items) < self.capacity:
+                    self._items.append(event)
+                    held = len(self._items)
+                    if held > self.max_held:
+                        self.max_held = held
+                    wake, self._wake_caller = self._wake_caller, None
+                    break
+                space = self._space = trio.Event()
+            await space.wait()
+        if wake is not None:
+            wake()
+
     async def _pump(self) -> None:
-        async with self._send, self._cm() as stream:
-            self.entered._finish(outcome.Value(stream))
-            events: AsyncIterator[ThreadEvent] = aiter(stream)
-            async for event in events:
-                await self._send.send(event)
-                held = self._send.statistics().current_buffer_used
-                if held > self.max_held:
-                    self.max_held = held
-
-    async def _receive_one(self) -> ThreadEvent | None:
         try:
-            return await self._receive.receive()
-        except (trio.EndOfChannel, trio.ClosedResourceError):
-            return None
+            async with self._cm() as stream:
+                self.entered._finish(outcome.Value(stream))
+                events: AsyncIterator[ThreadEvent] = aiter(stream)
+                async for event in events:
+                    await self._put(event)
+        finally:
+            with self._lock:
+                self._closed = True
+                wake, self._wake_caller = self._wake_caller, None
+            if wake is not None:
+                wake()
 
-    def receive_job(self) -> Job[ThreadEvent | None]:
-        """A job receiving the next event (None once the host has closed the channel)."""
-        return self._bridge.spawn(self._receive_one)
+    def _take(self) -> tuple[bool, ThreadEvent | None]:
+        """(True, event or None at the end) if there is something to take; else (False, None)
+        -- called with the lock held."""
+        if self._items:
+            event = self._items.popleft()
+            space, self._space = self._space, None
+            if space is not None:
+                try:
+                    self._bridge._run_sync_soon(space.set)
+                except (trio.RunFinishedError, BridgeClosedError):  # pragma: no cover
+                    pass
+            return True, event
+        if self._closed:
+            return True, None
+        return False, None
+
+    def get(self) -> ThreadEvent | None:
+        """The next event, blocking (None once the host has ended). Ctrl-C raises here."""
+        while True:
+            ready = threading.Event()
+            with self._lock:
+                got, event = self._take()
+                if got:
+                    return event
+                self._wake_caller = ready.set
+            ready.wait()
+
+    async def aget(self) -> ThreadEvent | None:
+        """The next event, for asyncio (None once the host has ended)."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        while True:
+            ready = asyncio.Event()
+            with self._lock:
+                got, event = self._take()
+                if got:
+                    return event
+
+                def wake(ready: asyncio.Event = ready) -> None:
+                    try:
+                        loop.call_soon_threadsafe(ready.set)
+                    except RuntimeError:  # pragma: no cover - the caller's loop is closed
+                        pass
+
+                self._wake_caller = wake
+            await ready.wait()
 
     def held(self) -> int:
         """Events in the hand-off now."""
-        return self._send.statistics().current_buffer_used
+        with self._lock:
+            return len(self._items)
 
 
 async def await_concurrent(fut: Any) -> Any:

@@ -286,7 +286,7 @@ class TurnStream:
     async def __anext__(self) -> ThreadEvent:
         if self._ended:
             raise StopAsyncIteration
-        event = await _await_job(self._handoff.receive_job())
+        event = await self._handoff.aget()
         if event is None:
             self._ended = True
             host = self._handoff.host

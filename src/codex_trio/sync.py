@@ -199,7 +199,7 @@ class TurnStream:
     def __next__(self) -> ThreadEvent:
         if self._ended:
             raise StopIteration
-        event = self._handoff.receive_job().wait()
+        event = self._handoff.get()
         if event is None:
             self._ended = True
             host = self._handoff.host

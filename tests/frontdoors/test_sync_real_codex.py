@@ -23,6 +23,7 @@ from codex_trio.testing import (
     message,
     reasoning,
     response,
+    response_failed,
 )
 from tests.fakes import pid_alive
 
@@ -230,3 +231,62 @@ def test_ctrl_c_during_a_blocking_turn_reaps_codex_and_raises_keyboard_interrupt
     assert out.split("\n")[:2] == ["KeyboardInterrupt", "children 0"]
     assert child.returncode == 0
     assert not any(pid_alive(p) for p in codex_pids)
+
+
+def test_a_failed_turn_raises_turn_failed_error_through_the_blocking_call(mock: Mock) -> None:
+    mock.server.set_script([response_failed("the model fell over")])
+    with sync.Codex(env=mock.env) as codex:
+        with pytest.raises(codex_trio.TurnFailedError, match="the model fell over"):
+            codex.start_thread(**mock.thread_options()).run("go")
+
+
+def test_interrupt_from_the_blocking_side_ends_the_stream_as_interrupted(mock: Mock) -> None:
+    mock.server.set_script([hold(message("never")), message("after")])
+    with sync.Codex(transport="app-server", env=mock.env) as codex:
+        thread = codex.start_thread(**mock.thread_options())
+        with thread.run_streamed("wait") as events:
+            while mock.held() < 1:  # codex is inside the turn, waiting on the model
+                time.sleep(0.02)
+            events.interrupt()
+            last = list(events)[-1]
+        assert isinstance(last, codex_trio.TurnFailedEvent)
+        assert last.extra["status"] == "interrupted"
+        assert thread.run("again").final_response == "after"
+
+
+def test_the_runtime_in_blocking_form(mock: Mock) -> None:
+    mock.server.set_script([message("one"), message("two")])
+    with sync.Runtime(env=mock.env) as runtime:
+        handle = runtime.start_thread(name="a", **mock.thread_options())
+        assert isinstance(handle, sync.ThreadHandle) and handle.name == "a"
+        assert handle.run("first").final_response == "one"
+        assert runtime.whereis("a") is not None
+        with handle.run_streamed("second") as events:
+            assert [type(e) for e in events][-1] is codex_trio.TurnCompletedEvent
+        assert events.result.final_response == "two"
+    assert bridge_threads() == []
+
+
+NEVER_CLOSED = textwrap.dedent(
+    """
+    import os, sys, threading
+    from codex_trio import sync
+    codex = sync.Codex(env=dict(os.environ))
+    thread = codex.start_thread(working_directory=sys.argv[1], skip_git_repo_check=True)
+    print(thread.run("hi").final_response, flush=True)
+    print(sorted(t.name for t in threading.enumerate() if t.name.startswith("codex-trio-sync")))
+    # never closed: the interpreter's exit stops the loop
+    """
+)
+
+
+def test_a_front_door_never_closed_is_stopped_at_interpreter_exit(mock: Mock) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", NEVER_CLOSED, str(mock.workdir)],
+        env=mock.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == ["ok", "['codex-trio-sync']"]

@@ -187,6 +187,11 @@ class Bridge:
         self._finalizer: weakref.finalize[Any, Any] | None = None
 
     @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 

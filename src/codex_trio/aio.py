@@ -455,10 +455,13 @@ class Codex(_Owner):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close what ``async with`` opened, remove an isolated home, stop the loop."""
+        """Close what ``async with`` opened, remove an isolated home, stop the loop.
+        Idempotent."""
+        if self._bridge.closed:
+            return
         try:
             await self._release()
-            if self._bridge.running:
+            if self._bridge.running or self._inner.codex_home is not None:
                 await self._call(self._inner.aclose)
         finally:
             await asyncio.to_thread(self._bridge.close)

@@ -360,13 +360,15 @@ class Codex(_Front):
 
     def close(self) -> None:
         """Close what ``with`` opened, remove an isolated home, stop the loop. Idempotent."""
+        if self._bridge.closed:
+            return
         held, self._held = self._held, None
         try:
             if held is not None:
                 held.release()
                 assert held.host is not None
                 held.host.wait()
-            if self._bridge.running:
+            if self._bridge.running or self._inner.codex_home is not None:
                 _call(self._bridge, self._inner.aclose)
         finally:
             self._bridge.close()

@@ -290,3 +290,13 @@ def test_a_front_door_never_closed_is_stopped_at_interpreter_exit(mock: Mock) ->
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.splitlines() == ["ok", "['codex-trio-sync']"]
+
+
+def test_close_removes_an_isolated_home_even_if_nothing_ran_and_is_idempotent(mock: Mock) -> None:
+    codex = sync.Codex(env=mock.env, codex_home="isolated")
+    home = codex.inner.codex_home
+    assert home is not None and home.path.exists()
+    codex.close()
+    assert not home.path.exists()
+    codex.close()
+    assert bridge_threads() == []

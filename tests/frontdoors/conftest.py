@@ -19,7 +19,7 @@ from codex_trio.testing import (
     serve_in_thread,
     write_codex_home,
 )
-from tests.fakes import children_of_self, pid_alive
+from tests.fakes import children_of_self, open_fds, pid_alive
 
 BRIDGE_THREADS = ("codex-trio-sync", "codex-trio-aio")
 
@@ -56,7 +56,9 @@ def bridge_threads() -> list[threading.Thread]:
 
 @pytest.fixture(autouse=True)
 def _nothing_left() -> Iterator[None]:
-    """Every test leaves no bridge thread and no live child process behind."""
+    """Every test leaves no bridge thread, no live child process and no open fd behind."""
+    before = open_fds()
     yield
     assert bridge_threads() == []
     assert [pid for pid in children_of_self() if pid_alive(pid)] == []
+    assert open_fds() - before == set()

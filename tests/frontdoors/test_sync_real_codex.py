@@ -300,3 +300,23 @@ def test_close_removes_an_isolated_home_even_if_nothing_ran_and_is_idempotent(mo
     assert not home.path.exists()
     codex.close()
     assert bridge_threads() == []
+
+
+def test_threads_of_a_blocking_program_run_turns_at_once_on_one_codex(mock: Mock) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    mock.server.set_script([hold(message("first")), message("ok"), message("ok")])
+    with sync.Codex(env=mock.env) as codex:
+
+        def turn(prompt: str) -> str | None:
+            return codex.start_thread(**mock.thread_options()).run(prompt).final_response
+
+        with ThreadPoolExecutor(3) as pool:
+            held = pool.submit(turn, "held")
+            while mock.held() < 1:  # the first turn is inside the model's call
+                time.sleep(0.02)
+            # Two more turns run to their end while the first is still waiting.
+            assert list(pool.map(turn, ["a", "b"])) == ["ok", "ok"]
+            assert not held.done()
+            mock.server.release()
+            assert held.result() == "first"

@@ -177,7 +177,7 @@ SIGINT_SCRIPT = textwrap.dedent(
     """
     import os, sys
     from codex_trio import sync
-    codex = sync.Codex(env=dict(os.environ))
+    codex = sync.Codex(env=dict(os.environ), transport=sys.argv[2])
     thread = codex.start_thread(working_directory=sys.argv[1], skip_git_repo_check=True)
     print("running", flush=True)
     try:
@@ -205,12 +205,13 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+@pytest.mark.parametrize("transport", ["exec", "app-server"])
 def test_ctrl_c_during_a_blocking_turn_reaps_codex_and_raises_keyboard_interrupt(
-    mock: Mock,
+    mock: Mock, transport: str
 ) -> None:
     mock.server.set_script(Script([hold(message("never"))]))
     child = subprocess.Popen(
-        [sys.executable, "-c", SIGINT_SCRIPT, str(mock.workdir)],
+        [sys.executable, "-c", SIGINT_SCRIPT, str(mock.workdir), transport],
         env=mock.env,
         stdout=subprocess.PIPE,
         text=True,

@@ -65,7 +65,7 @@ DEFAULT_HANDOFF = 8
 BlockingApprovalHandler = Callable[[ApprovalRequest], ApprovalDecision]
 
 
-def approval_handler(handler: BlockingApprovalHandler | ApprovalHandler) -> ApprovalHandler:
+def _as_trio_handler(handler: BlockingApprovalHandler | ApprovalHandler) -> ApprovalHandler:
     """The trio handler running a blocking ``handler`` on a worker thread (an ``async``
     handler, such as the trio API's own, is returned as it is)."""
     if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
@@ -334,7 +334,7 @@ class Codex(_Front):
         **kwargs: Any,
     ) -> None:
         if approval_handler is not None:
-            kwargs["approval_handler"] = globals()["approval_handler"](approval_handler)
+            kwargs["approval_handler"] = _as_trio_handler(approval_handler)
         self._inner = codex_trio.Codex(*args, tools=_tools(tools), **kwargs)
         self._bridge = Bridge("codex-trio-sync")
         self._handoff = handoff
@@ -406,7 +406,7 @@ class Runtime(_Front):
         **kwargs: Any,
     ) -> None:
         if approval_handler is not None:
-            kwargs["approval_handler"] = globals()["approval_handler"](approval_handler)
+            kwargs["approval_handler"] = _as_trio_handler(approval_handler)
         self._inner = codex_trio.Runtime(*args, tools=_tools(tools), **kwargs)
         self._bridge = Bridge("codex-trio-sync-runtime")
         self._handoff = handoff

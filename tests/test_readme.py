@@ -40,6 +40,7 @@ HANG_GUARD = 180  # seconds; a guard against a hang, not a timing assertion
 
 QUICKSTART = "Quickstart"
 RUNTIME = "Many threads in a long-lived service"
+FRONT_DOORS = "Blocking and asyncio"
 APPROVALS = "Approvals and Python tools (app-server transport)"
 THREADS = "Thread management"
 STRUCTURED = "Typed structured output"
@@ -93,6 +94,10 @@ def block(section: str) -> str:
     return code
 
 
+def blocks(section: str) -> list[str]:
+    return [code for title, code in python_blocks() if title == section]
+
+
 def substitute(code: str, old: str, new: str) -> str:
     assert old in code, f"placeholder {old!r} is no longer in the README block"
     return code.replace(old, new)
@@ -130,6 +135,8 @@ def test_every_python_block_of_the_readme_has_a_runner() -> None:
     assert titles == [
         QUICKSTART,
         RUNTIME,
+        FRONT_DOORS,
+        FRONT_DOORS,
         APPROVALS,
         THREADS,
         STRUCTURED,
@@ -208,6 +215,26 @@ async def test_runtime_block_runs_two_threads_and_stops_on_sigterm(
     assert output.decode().splitlines()[-1] == "README-TEST stopped"
     prompts = sorted(r.last_user_text() for r in mock_model.requests)
     assert prompts == ["task A", "task B"]
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["sync", "aio"])
+async def test_blocking_and_asyncio_blocks_run_buffered_streamed_and_resumed_turns(
+    mock_model: MockModel, tmp_path: Path, which: int
+) -> None:
+    mock_model.script = [
+        message("The test fails because of X."),
+        message("Fixed it."),
+        message("Nothing else."),
+    ]
+    outside = tmp_path / "not-a-repo"  # working_directory="." is this directory
+    outside.mkdir()
+    out = await run_block(tmp_path, blocks(FRONT_DOORS)[which], mock_model.env, cwd=outside)
+    lines = out.splitlines()
+    assert lines[0] == "The test fails because of X."
+    assert "ThreadStartedEvent" in lines and "TurnCompletedEvent" in lines
+    assert lines[-1] == "Nothing else."
+    # the third turn continued the same thread: it carried the first prompt
+    assert "Diagnose the failing test" in " ".join(mock_model.requests[2].input_texts())
 
 
 async def test_approvals_and_tools_block_calls_the_python_tool(

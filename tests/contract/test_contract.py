@@ -16,6 +16,7 @@ that those fields do differ (so the list stays true) and that every other field 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -61,6 +62,8 @@ class Record:
     turn_tokens: tuple[int | None, ...] = ()
     thread_tokens: tuple[int | None, ...] = ()
     structured: Any = None
+    # Per turn: the status of each command execution item (completed, declined, failed ...).
+    command_statuses: tuple[tuple[str, ...], ...] = ()
     error_type: str | None = None
     # The failure's text as the engine gave it (codex-trio: CodexError.message), and str(error).
     error_message: str | None = None
@@ -72,7 +75,25 @@ class Scenario:
     script: Sequence[Step]
     prompts: Sequence[str] = ("go",)
     output_schema: dict[str, Any] | None = None
+    # The defaults of each side unless set: the official thread_start(approval_mode=...) and
+    # our start_thread(approval_policy=...); "never" on both by default.
+    official_approval_mode: str | None = "deny_all"
+    our_approval_policy: str | None = "never"
+    # Model requests only the official side makes (its automatic approval reviewer asks the
+    # model), spliced into its script at these positions.
+    official_extra_steps: dict[int, Step] = attrs.Factory(dict)
 
+    def official_script(self) -> list[Step]:
+        script = list(self.script)
+        for position, step in sorted(self.official_extra_steps.items()):
+            script.insert(position, step)
+        return script
+
+
+# The official default reviewer's verdict, in the JSON its output schema asks for.
+REVIEWER_ALLOWS = message(
+    json.dumps({"outcome": "allow", "risk_level": "low", "rationale": "a file in the workdir"})
+)
 
 SUMMARY_SCHEMA = {
     "type": "object",
@@ -94,6 +115,18 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     # The model endpoint refuses the request (no retries in the mock's CODEX_HOME).
     "http_error": Scenario([http_error(400, "bad request body")]),
+    # A command asking to run outside the sandbox, under each SDK's default approvals: the
+    # official thread_start() has its automatic reviewer (a model request) judge it, ours asks
+    # the approval handler, and the default handler declines.
+    "escalated_command_default_approvals": Scenario(
+        [
+            response(exec_command("touch made", escalated=True, justification="make a file")),
+            message("done"),
+        ],
+        official_approval_mode=None,
+        our_approval_policy="on-request",
+        official_extra_steps={1: REVIEWER_ALLOWS},
+    ),
     # Two turns on one thread: the thread's running total grows.
     "two_turns": Scenario([message("first"), message("second")], prompts=("one", "two")),
 }
@@ -132,6 +165,18 @@ INTENDED: dict[str, dict[str, str]] = {
         ),
     },
     "two_turns": {"echoes_user_input": ECHOED_INPUT},
+    "escalated_command_default_approvals": {
+        "echoes_user_input": ECHOED_INPUT,
+        "turn_tokens": (
+            "usage: the official usage.last is the last model request's, ours the turn's sum"
+        ),
+        "command_statuses": (
+            "safe approval default: the official SDK's default approval_mode (auto_review) lets "
+            "a model reviewer approve the command, and its client's fallback handler accepts; "
+            "codex-trio's default approval handler declines (and logs approval.declined_by_"
+            "default); a program that wants commands approved says so (approval_handler=)"
+        ),
+    },
 }
 
 
@@ -158,15 +203,22 @@ class _Collector:
     turn_tokens: list[int | None] = attrs.Factory(list)
     thread_tokens: list[int | None] = attrs.Factory(list)
     structured: Any = None
+    statuses: list[tuple[str, ...]] = attrs.Factory(list)
 
     def turn(
-        self, final: str | None, kinds: Sequence[str], turn: int | None, thread: int | None
+        self,
+        final: str | None,
+        kinds: Sequence[str],
+        turn: int | None,
+        thread: int | None,
+        statuses: Sequence[str],
     ) -> None:
         self.finals.append(final)
         self.kinds.append(tuple(kind for kind in kinds if kind != "userMessage"))
         self.echoes_user_input |= "userMessage" in kinds
         self.turn_tokens.append(turn)
         self.thread_tokens.append(thread)
+        self.statuses.append(tuple(statuses))
 
     def record(self, error: BaseException | None = None) -> Record:
         return Record(
@@ -176,6 +228,7 @@ class _Collector:
             turn_tokens=tuple(self.turn_tokens),
             thread_tokens=tuple(self.thread_tokens),
             structured=self.structured,
+            command_statuses=tuple(self.statuses),
             error_type=None if error is None else type(error).__name__,
             error_message=None if error is None else getattr(error, "message", str(error)),
             error_str=None if error is None else str(error),
@@ -186,10 +239,10 @@ def _run_official(home: CodexHome, workdir: Path, scenario: Scenario) -> Record:
     config = openai_codex.CodexConfig(codex_bin=find_codex(), env=home.environ())
     seen = _Collector()
     with openai_codex.Codex(config) as codex:
-        # deny_all is approval policy "never", as codex-trio's approval_policy="never" below.
-        thread = codex.thread_start(
-            cwd=str(workdir), approval_mode=openai_codex.ApprovalMode.deny_all
-        )
+        # deny_all is approval policy "never", as codex-trio's approval_policy="never".
+        mode = scenario.official_approval_mode
+        options = {} if mode is None else {"approval_mode": openai_codex.ApprovalMode(mode)}
+        thread = codex.thread_start(cwd=str(workdir), **options)
         try:
             for prompt in scenario.prompts:
                 result = thread.run(prompt, output_schema=scenario.output_schema)
@@ -199,6 +252,11 @@ def _run_official(home: CodexHome, workdir: Path, scenario: Scenario) -> Record:
                     [_kind(item) for item in result.items],
                     None if usage is None else usage.last.total_tokens,
                     None if usage is None else usage.total.total_tokens,
+                    [
+                        str(item.root.status.value)
+                        for item in result.items
+                        if item.root.type == "commandExecution"
+                    ],
                 )
         except Exception as exc:
             return seen.record(exc)
@@ -208,8 +266,11 @@ def _run_official(home: CodexHome, workdir: Path, scenario: Scenario) -> Record:
 def _run_ours(home: CodexHome, workdir: Path, scenario: Scenario) -> Record:
     seen = _Collector()
     with sync.Codex(transport="app-server", env=home.environ()) as codex:
+        policy = scenario.our_approval_policy
         thread = codex.start_thread(
-            working_directory=str(workdir), skip_git_repo_check=True, approval_policy="never"
+            working_directory=str(workdir),
+            skip_git_repo_check=True,
+            **({} if policy is None else {"approval_policy": policy}),
         )
         try:
             for prompt in scenario.prompts:
@@ -220,6 +281,11 @@ def _run_ours(home: CodexHome, workdir: Path, scenario: Scenario) -> Record:
                     [_wire_kind(str(item.type)) for item in result.items],
                     None if usage is None else usage.total_tokens,
                     None if total is None else total.total_tokens,
+                    [
+                        str(item.status.value)
+                        for item in result.items
+                        if isinstance(item, codex_trio.CommandExecutionItem)
+                    ],
                 )
                 seen.structured = result.structured
         except codex_trio.CodexError as exc:
@@ -238,12 +304,37 @@ def _on_mock(script: Sequence[Step]) -> Iterator[tuple[CodexHome, Path]]:
 
 def run_both(name: str) -> tuple[Record, Record]:
     scenario = SCENARIOS[name]
-    runners: tuple[Callable[[CodexHome, Path, Scenario], Record], ...] = (_run_official, _run_ours)
+    runs: tuple[tuple[Callable[[CodexHome, Path, Scenario], Record], list[Step]], ...] = (
+        (_run_official, scenario.official_script()),
+        (_run_ours, list(scenario.script)),
+    )
     records = []
-    for runner in runners:
-        with _on_mock(scenario.script) as (home, workdir):
+    for runner, script in runs:
+        with _on_mock(script) as (home, workdir):
             records.append(runner(home, workdir, scenario))
     return records[0], records[1]
+
+
+def _children() -> set[int]:
+    """This process's live children (from /proc): the codex processes either SDK started."""
+    mine = str(os.getpid())
+    children = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except (OSError, ValueError):
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if entry.name.isdigit() and fields[1] == mine and fields[0] != "Z":
+            children.add(int(entry.name))
+    return children
+
+
+@pytest.fixture(autouse=True)
+def _no_codex_left() -> Iterator[None]:
+    before = _children()
+    yield
+    assert _children() <= before, "a codex process outlived its SDK's `with` block"
 
 
 def _differing(official: Record, ours: Record) -> set[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,7 @@ from codex_trio.testing import (
     Step,
     exec_command,
     find_codex,
+    hang,
     http_error,
     message,
     reasoning,
@@ -64,6 +66,8 @@ class Record:
     structured: Any = None
     # Per turn: the status of each command execution item (completed, declined, failed ...).
     command_statuses: tuple[tuple[str, ...], ...] = ()
+    # Per turn that returned: how it ended (completed, interrupted, failed), as the result says.
+    outcomes: tuple[str, ...] = ()
     error_type: str | None = None
     # The failure's text as the engine gave it (codex-trio: CodexError.message), and str(error).
     error_message: str | None = None
@@ -74,6 +78,9 @@ class Record:
 class Scenario:
     script: Sequence[Step]
     prompts: Sequence[str] = ("go",)
+    # Interrupt each turn once the model has been asked (streamed on our side, TurnHandle on
+    # the official one).
+    interrupt: bool = False
     output_schema: dict[str, Any] | None = None
     # The defaults of each side unless set: the official thread_start(approval_mode=...) and
     # our start_thread(approval_policy=...); "never" on both by default.
@@ -127,6 +134,8 @@ SCENARIOS: dict[str, Scenario] = {
         our_approval_policy="on-request",
         official_extra_steps={1: REVIEWER_ALLOWS},
     ),
+    # The model never answers; the caller interrupts the turn once codex has asked it.
+    "interrupted": Scenario([hang()], interrupt=True),
     # Two turns on one thread: the thread's running total grows.
     "two_turns": Scenario([message("first"), message("second")], prompts=("one", "two")),
 }
@@ -165,6 +174,7 @@ INTENDED: dict[str, dict[str, str]] = {
         ),
     },
     "two_turns": {"echoes_user_input": ECHOED_INPUT},
+    "interrupted": {"echoes_user_input": ECHOED_INPUT},
     "escalated_command_default_approvals": {
         "echoes_user_input": ECHOED_INPUT,
         "turn_tokens": (
@@ -204,6 +214,7 @@ class _Collector:
     thread_tokens: list[int | None] = attrs.Factory(list)
     structured: Any = None
     statuses: list[tuple[str, ...]] = attrs.Factory(list)
+    outcomes: list[str] = attrs.Factory(list)
 
     def turn(
         self,
@@ -229,13 +240,22 @@ class _Collector:
             thread_tokens=tuple(self.thread_tokens),
             structured=self.structured,
             command_statuses=tuple(self.statuses),
+            outcomes=tuple(self.outcomes),
             error_type=None if error is None else type(error).__name__,
             error_message=None if error is None else getattr(error, "message", str(error)),
             error_str=None if error is None else str(error),
         )
 
 
-def _run_official(home: CodexHome, workdir: Path, scenario: Scenario) -> Record:
+def _wait_until(asked: Callable[[], bool]) -> None:
+    """Until the model has been asked (pytest-timeout is the hang guard; nothing is timed)."""
+    while not asked():
+        time.sleep(0.01)
+
+
+def _run_official(
+    home: CodexHome, workdir: Path, scenario: Scenario, asked: Callable[[], bool]
+) -> Record:
     config = openai_codex.CodexConfig(codex_bin=find_codex(), env=home.environ())
     seen = _Collector()
     with openai_codex.Codex(config) as codex:
@@ -245,7 +265,14 @@ def _run_official(home: CodexHome, workdir: Path, scenario: Scenario) -> Record:
         thread = codex.thread_start(cwd=str(workdir), **options)
         try:
             for prompt in scenario.prompts:
-                result = thread.run(prompt, output_schema=scenario.output_schema)
+                if scenario.interrupt:
+                    handle = thread.turn(prompt, output_schema=scenario.output_schema)
+                    _wait_until(asked)
+                    handle.interrupt()
+                    result = handle.run()
+                else:
+                    result = thread.run(prompt, output_schema=scenario.output_schema)
+                seen.outcomes.append(str(result.status.value))
                 usage = result.usage
                 seen.turn(
                     result.final_response,
@@ -263,7 +290,9 @@ def _run_official(home: CodexHome, workdir: Path, scenario: Scenario) -> Record:
     return seen.record()
 
 
-def _run_ours(home: CodexHome, workdir: Path, scenario: Scenario) -> Record:
+def _run_ours(
+    home: CodexHome, workdir: Path, scenario: Scenario, asked: Callable[[], bool]
+) -> Record:
     seen = _Collector()
     with sync.Codex(transport="app-server", env=home.environ()) as codex:
         policy = scenario.our_approval_policy
@@ -274,7 +303,18 @@ def _run_ours(home: CodexHome, workdir: Path, scenario: Scenario) -> Record:
         )
         try:
             for prompt in scenario.prompts:
-                result = thread.run(prompt, output_schema=scenario.output_schema)
+                if scenario.interrupt:
+                    with thread.run_streamed(
+                        prompt, output_schema=scenario.output_schema
+                    ) as events:
+                        _wait_until(asked)
+                        events.interrupt()
+                        for _ in events:
+                            pass
+                        result = events.result
+                else:
+                    result = thread.run(prompt, output_schema=scenario.output_schema)
+                seen.outcomes.append("failed" if result.failed else "completed")
                 usage, total = result.usage, result.cumulative_usage
                 seen.turn(
                     result.final_response,
@@ -294,24 +334,24 @@ def _run_ours(home: CodexHome, workdir: Path, scenario: Scenario) -> Record:
 
 
 @contextmanager
-def _on_mock(script: Sequence[Step]) -> Iterator[tuple[CodexHome, Path]]:
+def _on_mock(script: Sequence[Step]) -> Iterator[tuple[CodexHome, Path, Callable[[], bool]]]:
     with tempfile.TemporaryDirectory() as tmp, serve_in_thread(list(script)) as server:
         home = write_codex_home(Path(tmp) / "codex-home", base_url=server.base_url)
         workdir = Path(tmp) / "work"
         workdir.mkdir()
-        yield home, workdir
+        yield home, workdir, lambda: bool(server.requests)
 
 
 def run_both(name: str) -> tuple[Record, Record]:
     scenario = SCENARIOS[name]
-    runs: tuple[tuple[Callable[[CodexHome, Path, Scenario], Record], list[Step]], ...] = (
+    runs: tuple[tuple[Callable[..., Record], list[Step]], ...] = (
         (_run_official, scenario.official_script()),
         (_run_ours, list(scenario.script)),
     )
     records = []
     for runner, script in runs:
-        with _on_mock(script) as (home, workdir):
-            records.append(runner(home, workdir, scenario))
+        with _on_mock(script) as (home, workdir, asked):
+            records.append(runner(home, workdir, scenario, asked))
     return records[0], records[1]
 
 
@@ -345,7 +385,27 @@ def _differing(official: Record, ours: Record) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
+# Differences found by this suite that are not intended: scenario -> the finding. Each is an
+# expected failure (strict: when the difference is fixed, the entry must go).
+FINDINGS: dict[str, str] = {
+    "interrupted": (
+        "an interrupted turn: the official TurnResult.status is 'interrupted' (no error); "
+        "codex-trio's streamed result says failed=True, error_message='turn interrupted' "
+        "(its TurnFailedEvent has the status only in extra), so a caller cannot tell an "
+        "interrupt from a failure by the result's fields"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(reason=FINDINGS[name], strict=True))
+        if name in FINDINGS
+        else name
+        for name in sorted(SCENARIOS)
+    ],
+)
 def test_same_as_the_official_sdk(name: str) -> None:
     official, ours = run_both(name)
     intended = INTENDED.get(name, {})

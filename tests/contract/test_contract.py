@@ -4,13 +4,15 @@ codex-trio, on the same mock model, compared as one small record per scenario.
 Both sides are blocking here (the official ``Codex`` and ``codex_trio.sync.Codex``) and each
 runs on a mock server of its own (:func:`serve_in_thread`) with the same script and a CODEX_HOME
 from :func:`write_codex_home`; the official SDK gets that home through ``CodexConfig.env`` (it
-starts ``codex app-server`` with ``os.environ`` updated by it) and our binary through
-``codex_bin``, so both run the same engine.
+starts ``codex app-server`` with ``os.environ`` updated by it) and the binary codex-trio finds
+through ``CodexConfig.codex_bin``, so both run the same engine.
 
 A record holds what a user sees: the final response, the kinds of the items in order, the token
 usage, the structured output, and the error type and message of a failing turn. Differences
 that are ours on purpose are in :data:`INTENDED`: scenario -> {field: reason}; the suite asserts
 that those fields do differ (so the list stays true) and that every other field is equal.
+Differences found and not (yet) intended are in :data:`FINDINGS`, each a strict expected
+failure of its scenario.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ import outcome
 import trio
 
 from codex_trio._protocol.exec_events import ThreadEvent
+from codex_trio._turn import TurnResult, TurnStream, TurnStreamStatistics
 
 __all__ = ["Bridge", "BridgeClosedError", "Handoff", "Held", "Job", "JobCancelled"]
 
@@ -486,3 +487,38 @@ async def await_concurrent(fut: Any) -> Any:
         fut.cancel()
         raise
     return fut.result()
+
+
+class StreamView:
+    """What a front door's turn stream says about itself, the same in both worlds: the core
+    stream's result, pid and buffer, and the hand-off's fill. Subclasses set ``_stream`` and
+    ``_handoff``."""
+
+    _stream: TurnStream
+    _handoff: Handoff
+
+    @property
+    def result(self) -> TurnResult:
+        """The :class:`~codex_trio.TurnResult`, once the iteration has ended."""
+        return self._stream.result
+
+    @property
+    def pid(self) -> int | None:
+        return self._stream.pid
+
+    def statistics(self) -> TurnStreamStatistics:
+        """The core stream's buffer (see :meth:`codex_trio.TurnStream.statistics`)."""
+        return self._stream.statistics()
+
+    @property
+    def handoff_capacity(self) -> int:
+        return self._handoff.capacity
+
+    def handoff_held(self) -> int:
+        """Events waiting in the hand-off now (<= its capacity)."""
+        return self._handoff.held()
+
+    @property
+    def handoff_max_held(self) -> int:
+        """The most events the hand-off held at once (<= its capacity)."""
+        return self._handoff.max_held

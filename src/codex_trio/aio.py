@@ -49,7 +49,15 @@ import trio
 import codex_trio
 from codex_trio._api.threads import ThreadListing, ThreadPage
 from codex_trio._api.tools import tool as _trio_tool
-from codex_trio._bridge import Bridge, Handoff, Held, Job, JobCancelled, await_concurrent
+from codex_trio._bridge import (
+    Bridge,
+    Handoff,
+    Held,
+    Job,
+    JobCancelled,
+    StreamView,
+    await_concurrent,
+)
 from codex_trio._protocol.app_server.server_requests import (
     ApprovalDecision,
     ApprovalHandler,
@@ -58,7 +66,7 @@ from codex_trio._protocol.app_server.server_requests import (
 )
 from codex_trio._protocol.exec_events import ThreadEvent
 from codex_trio._protocol.options import Input, ThreadOptions, TurnOptions
-from codex_trio._turn import TurnResult, TurnStreamStatistics
+from codex_trio._turn import TurnResult
 
 __all__ = ["Codex", "Runtime", "Thread", "ThreadHandle", "TurnStream", "tool"]
 
@@ -271,7 +279,7 @@ async def _iterate(front: _Front, listing: ThreadListing) -> AsyncIterator[codex
             return
 
 
-class TurnStream:
+class TurnStream(StreamView):
     """A running turn's events for ``async for`` (see :meth:`Thread.run_streamed`)."""
 
     def __init__(self, front: _Front, handoff: Handoff, stream: codex_trio.TurnStream) -> None:
@@ -294,30 +302,6 @@ class TurnStream:
             await _await_job(host)
             raise StopAsyncIteration
         return event
-
-    @property
-    def result(self) -> TurnResult:
-        return self._stream.result
-
-    @property
-    def pid(self) -> int | None:
-        return self._stream.pid
-
-    def statistics(self) -> TurnStreamStatistics:
-        return self._stream.statistics()
-
-    @property
-    def handoff_capacity(self) -> int:
-        return self._handoff.capacity
-
-    def handoff_held(self) -> int:
-        """Events waiting in the hand-off now (<= its capacity)."""
-        return self._handoff.held()
-
-    @property
-    def handoff_max_held(self) -> int:
-        """The most events the hand-off held at once (<= its capacity)."""
-        return self._handoff.max_held
 
     async def steer(self, input: Input) -> None:
         await self._front._call(self._stream.steer, input)

@@ -46,7 +46,7 @@ import trio
 import codex_trio
 from codex_trio._api.threads import ThreadListing, ThreadPage
 from codex_trio._api.tools import tool as _async_tool
-from codex_trio._bridge import Bridge, Handoff, Held, JobCancelled
+from codex_trio._bridge import Bridge, Handoff, Held, JobCancelled, StreamView
 from codex_trio._protocol.app_server.server_requests import (
     ApprovalDecision,
     ApprovalHandler,
@@ -55,7 +55,7 @@ from codex_trio._protocol.app_server.server_requests import (
 )
 from codex_trio._protocol.exec_events import ThreadEvent
 from codex_trio._protocol.options import Input, ThreadOptions, TurnOptions
-from codex_trio._turn import TurnResult, TurnStreamStatistics
+from codex_trio._turn import TurnResult
 
 __all__ = ["Codex", "Runtime", "Thread", "ThreadHandle", "TurnStream", "tool"]
 
@@ -184,7 +184,7 @@ def _iterate(bridge: Bridge, listing: ThreadListing) -> Iterator[codex_trio.Stor
             return
 
 
-class TurnStream:
+class TurnStream(StreamView):
     """A running turn's events, as a plain iterator (see :meth:`Thread.run_streamed`)."""
 
     def __init__(self, bridge: Bridge, handoff: Handoff, stream: codex_trio.TurnStream) -> None:
@@ -207,32 +207,6 @@ class TurnStream:
             host.wait()  # what the turn raised, if it did
             raise StopIteration
         return event
-
-    @property
-    def result(self) -> TurnResult:
-        """The :class:`~codex_trio.TurnResult`, once the iteration has ended."""
-        return self._stream.result
-
-    @property
-    def pid(self) -> int | None:
-        return self._stream.pid
-
-    def statistics(self) -> TurnStreamStatistics:
-        """The core stream's buffer (see :meth:`codex_trio.TurnStream.statistics`)."""
-        return self._stream.statistics()
-
-    @property
-    def handoff_capacity(self) -> int:
-        return self._handoff.capacity
-
-    def handoff_held(self) -> int:
-        """Events waiting in the hand-off now (<= its capacity)."""
-        return self._handoff.held()
-
-    @property
-    def handoff_max_held(self) -> int:
-        """The most events the hand-off to this thread held at once (<= its capacity)."""
-        return self._handoff.max_held
 
     def steer(self, input: Input) -> None:
         """Add input to the running turn (app-server)."""

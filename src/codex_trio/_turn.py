@@ -76,6 +76,11 @@ class TurnResult:
     buffered ``run`` with an output schema made of the final message: the decoded JSON (checked
     against ``output_schema``), or an instance of ``output_type``; else None.
     :meth:`structured_as` gives it typed, also for a streamed turn's result.
+
+    ``status`` says how the turn ended: ``"completed"``, ``"failed"`` (codex reported
+    ``turn.failed``; ``failed`` is True and ``error_message`` says why) or ``"interrupted"``
+    (stopped by :meth:`TurnStream.interrupt` or another client's ``turn/interrupt``, app-server
+    only: not a failure, ``failed`` is False; a buffered ``run`` returns it rather than raise).
     """
 
     thread_id: str | None
@@ -92,6 +97,12 @@ class TurnResult:
     cannot ask). Each records the request and the decision."""
     output_type: Any = None
     """The ``output_type`` ``structured`` was made into (None if none was given)."""
+    status: str = "completed"
+    """``"completed"``, ``"failed"`` or ``"interrupted"`` (see the class docstring)."""
+
+    @property
+    def interrupted(self) -> bool:
+        return self.status == "interrupted"
 
     def structured_as(self, output_type: type[T]) -> T:
         """The final message as an instance of ``output_type`` (an attrs class, dataclass or
@@ -306,6 +317,7 @@ class StreamedTurn:
         self.cumulative_usage: Usage | None = None
         self.usage: Usage | None = None
         self.failed_message: str | None = None
+        self.interrupted = False
         self._done = False
         self._item_started: dict[str, float] = {}
 
@@ -334,7 +346,8 @@ class StreamedTurn:
 
     async def interrupt(self) -> None:
         """Stop the running turn (app-server ``turn/interrupt``); the stream then ends with a
-        ``TurnFailedEvent`` whose ``extra["status"]`` is ``"interrupted"``."""
+        ``TurnFailedEvent`` whose ``extra["status"]`` is ``"interrupted"``, and :attr:`result`
+        has ``status == "interrupted"`` (not ``failed``)."""
         interrupt = getattr(self._events, "interrupt", None)
         if interrupt is None:
             raise ConfigurationError(
@@ -365,7 +378,10 @@ class StreamedTurn:
             self.usage = self._state.ledger.per_turn(self._state.thread_id, event.usage)
             self._done = True
         elif isinstance(event, TurnFailedEvent):
-            self.failed_message = event.error.message
+            if event.extra.get("status") == "interrupted":
+                self.interrupted = True  # stopped on purpose: not a failure
+            else:
+                self.failed_message = event.error.message
             self._done = True
 
     @property
@@ -377,6 +393,8 @@ class StreamedTurn:
     def status(self) -> str:
         if not self._done:
             return "cancelled"
+        if self.interrupted:
+            return "interrupted"
         return "failed" if self.failed_message is not None else "completed"
 
     @property
@@ -392,6 +410,7 @@ class StreamedTurn:
             cumulative_usage=self.cumulative_usage,
             failed=self.failed_message is not None,
             error_message=self.failed_message,
+            status=self.status,
             approvals=tuple(getattr(self._events, "approvals", ())),
         )
 

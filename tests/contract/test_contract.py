@@ -316,7 +316,7 @@ def _run_ours(
                         result = events.result
                 else:
                     result = thread.run(prompt, output_schema=scenario.output_schema)
-                seen.outcomes.append("failed" if result.failed else "completed")
+                seen.outcomes.append(result.status)
                 usage, total = result.usage, result.cumulative_usage
                 seen.turn(
                     result.final_response,
@@ -389,14 +389,9 @@ def _differing(official: Record, ours: Record) -> set[str]:
 
 # Differences found by this suite that are not intended: scenario -> the finding. Each is an
 # expected failure (strict: when the difference is fixed, the entry must go).
-FINDINGS: dict[str, str] = {
-    "interrupted": (
-        "an interrupted turn: the official TurnResult.status is 'interrupted' (no error); "
-        "codex-trio's streamed result says failed=True, error_message='turn interrupted' "
-        "(its TurnFailedEvent has the status only in extra), so a caller cannot tell an "
-        "interrupt from a failure by the result's fields"
-    ),
-}
+FINDINGS: dict[str, str] = {}
+# Found and fixed: an interrupted turn's result said failed=True, error_message="turn
+# interrupted"; it now says status="interrupted" (failed=False), as the official SDK's does.
 
 
 @pytest.mark.parametrize(

@@ -251,7 +251,7 @@ ALL_EVENTS: Final[tuple[EventName, ...]] = (
 # --- documented metadata values (label allow-lists) ----------------------------------------------
 
 TRANSPORT_VALUES: Final = frozenset({"exec", "app-server"})
-TURN_STATUS_VALUES: Final = frozenset({"completed", "failed", "cancelled", "error"})
+TURN_STATUS_VALUES: Final = frozenset({"completed", "failed", "interrupted", "cancelled", "error"})
 TOOL_STATUS_VALUES: Final = frozenset({"ok", "error", "timeout"})
 APPROVAL_KIND_VALUES: Final = frozenset(
     {"command", "file_change", "permissions", "mcp_elicitation"}

@@ -185,3 +185,33 @@ def test_the_runtime_in_asyncio_form(mock: Mock) -> None:
             assert [c.name for c in runtime.which_children()] == ["a"]
 
     asyncio.run(main())
+
+
+def test_steer_and_interrupt_from_asyncio(mock: Mock) -> None:
+    """A streamed app-server turn steered and another interrupted from asyncio code: the steer
+    reaches the model, the interrupted turn's result says so, and the thread goes on."""
+    mock.server.set_script(
+        [hold(message("first")), message("steered"), hold(message("never")), message("after")]
+    )
+
+    async def main() -> None:
+        async with aio.Codex(transport="app-server", env=mock.env) as codex:
+            thread = codex.start_thread(**mock.thread_options())
+            async with thread.run_streamed("start") as stream:
+                await until(lambda: mock.held() == 1)
+                await stream.steer("and this too")
+                mock.server.release()
+                events = [e async for e in stream]
+            async with thread.run_streamed("stop me") as stopped:
+                await until(lambda: mock.held() == 1)
+                await stopped.interrupt()
+                last = [e async for e in stopped][-1]
+            assert isinstance(events[-1], codex_trio.TurnCompletedEvent)
+            assert isinstance(last, codex_trio.TurnFailedEvent)
+            assert stopped.result.status == "interrupted" and not stopped.result.failed
+            await until(lambda: mock.held() == 0)
+            assert (await thread.run("again")).final_response == "after"
+
+    asyncio.run(main())
+    texts = [" ".join(r.input_texts()) for r in mock.server.requests]
+    assert any("and this too" in t for t in texts)

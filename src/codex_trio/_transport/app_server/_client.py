@@ -506,15 +506,28 @@ class AppServerClient(GeneratedRequests):
         "retry thread/resume after the thread is closed"). That happens when another connection
         to the same server, or this client's previous one, left the thread just before: the
         server unloads a thread whose last subscriber is gone (at once with
-        ``thread_unload_delay_secs=0``). Retried for at most about 5 s, then raised."""
+        ``thread_unload_delay_secs=0``). Retried for at most about 5 s, then raised.
+
+        Also retried, for at most about 30 s (the turn's deadline bounds it too): "already has an
+        active writer" (-32600), the engine's answer while another process on the same
+        CODEX_HOME still holds the thread, e.g. a pool process being drained for recycling that
+        is finishing its last turns before it stops (observed on 0.163.0 in the 500-thread
+        recycling test: a thread moved off a draining process raced its exit)."""
         delay, waited = 0.02, 0.0
         while True:
             try:
                 return await self._typed("thread/resume", params, g.ThreadResumeResponse)
             except InvalidRequestError as exc:
-                if "is closing" not in exc.message or waited >= 5.0:
+                closing = "is closing" in exc.message and waited < 5.0
+                held = "already has an active writer" in exc.message and waited < 30.0
+                if not (closing or held):
                     raise
-                _log.debug("thread.resume_while_closing", thread_id=thread_id, retry_in=delay)
+                _log.debug(
+                    "thread.resume_retry",
+                    thread_id=thread_id,
+                    retry_in=delay,
+                    reason="closing" if closing else "held elsewhere",
+                )
             await trio.sleep(delay)
             waited += delay
             delay = min(delay * 2, 0.5)

@@ -638,13 +638,18 @@ class AppServerPool:
             key=lambda s: (len(s.placed), s.running, not s.awake, s.index or 0),
         )
 
-    async def _place(self, runner: PooledRunner) -> AppServerSlot:
+    async def _place(self, runner: PooledRunner, thread_id: str | None = None) -> AppServerSlot:
         """The slot for ``runner``'s next turn (sticky while its life lasts), reserved."""
         while True:
             slot = runner.app_server
             if slot is not None and slot._accepts():
                 slot._reserve()
                 return slot
+            if slot is not None and thread_id is not None and slot.draining is not None:
+                # Moving off a process being drained: let it unload the thread now, so that
+                # the resume elsewhere does not wait for it to exit ("already has an active
+                # writer" until then; the client retries that).
+                slot.forget_thread(thread_id)
             runner._unplace()
             slot = self._pick()
             if slot is not None:
@@ -682,7 +687,7 @@ class AppServerPool:
         if turn.timeout is not None:
             turn = attrs.evolve(turn, timeout=None, deadline=deadline)
         with trio.CancelScope(deadline=deadline) as scope:
-            slot = await self._place(runner)
+            slot = await self._place(runner, resume_thread_id)
         if scope.cancelled_caught:
             raise TurnDeadlineError(
                 "turn deadline passed while waiting for an app-server of the pool",

@@ -23,6 +23,8 @@ codex.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
 import weakref
 from collections import deque
@@ -522,3 +524,33 @@ class StreamView:
     def handoff_max_held(self) -> int:
         """The most events the hand-off held at once (<= its capacity)."""
         return self._handoff.max_held
+
+
+class FrontProxy:
+    """What both front doors' proxies share: attribute look-up on the wrapped trio object.
+    A coroutine method comes back in the caller's kind (:meth:`_lift`), a plain method with its
+    result wrapped (:meth:`_wrap`: a core ``Thread`` becomes the front door's), anything else
+    as it is. Subclasses set ``_inner`` and define both hooks."""
+
+    _inner: Any
+
+    def _wrap(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def _lift(self, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        attr = getattr(self._inner, name)
+        if inspect.iscoroutinefunction(attr):
+            return self._lift(attr)
+        if callable(attr) and not isinstance(attr, type):
+
+            @functools.wraps(attr)
+            def plain(*args: Any, **kwargs: Any) -> Any:
+                return self._wrap(attr(*args, **kwargs))
+
+            return plain
+        return attr

@@ -51,6 +51,7 @@ from codex_trio._api.threads import ThreadListing, ThreadPage
 from codex_trio._api.tools import tool as _trio_tool
 from codex_trio._bridge import (
     Bridge,
+    FrontProxy,
     Handoff,
     Held,
     Job,
@@ -230,7 +231,7 @@ async def _await_job(job: Job[T], *, unwrap: bool = True) -> T:
         raise asyncio.CancelledError() from None
 
 
-class _Front:
+class _Front(FrontProxy):
     _bridge: Bridge
     _inner: Any
     _ref: _LoopRef
@@ -246,23 +247,10 @@ class _Front:
             return _iterate(self, value)
         return value
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        attr = getattr(self._inner, name)
-        if not inspect.iscoroutinefunction(attr):
-            if callable(attr) and not isinstance(attr, type):
-
-                @functools.wraps(attr)
-                def plain(*args: Any, **kwargs: Any) -> Any:
-                    return self._wrap(attr(*args, **kwargs))
-
-                return plain
-            return attr
-
-        @functools.wraps(attr)
+    def _lift(self, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        @functools.wraps(fn)
         async def awaitable(*args: Any, **kwargs: Any) -> Any:
-            return self._wrap(await self._call(attr, *args, **kwargs))
+            return self._wrap(await self._call(fn, *args, **kwargs))
 
         return awaitable
 

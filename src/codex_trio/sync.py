@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar, overload
 
@@ -46,7 +46,7 @@ import trio
 import codex_trio
 from codex_trio._api.threads import ThreadListing, ThreadPage
 from codex_trio._api.tools import tool as _async_tool
-from codex_trio._bridge import Bridge, Handoff, Held, JobCancelled, StreamView
+from codex_trio._bridge import Bridge, FrontProxy, Handoff, Held, JobCancelled, StreamView
 from codex_trio._protocol.app_server.server_requests import (
     ApprovalDecision,
     ApprovalHandler,
@@ -137,7 +137,7 @@ def _call(bridge: Bridge, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
         raise KeyboardInterrupt from None
 
 
-class _Front:
+class _Front(FrontProxy):
     """What the blocking proxies share: their bridge, and blocking forms of whatever coroutine
     methods the wrapped trio object has."""
 
@@ -151,23 +151,10 @@ class _Front:
             return _iterate(self._bridge, value)
         return value
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        attr = getattr(self._inner, name)
-        if not inspect.iscoroutinefunction(attr):
-            if callable(attr) and not isinstance(attr, type):
-
-                @functools.wraps(attr)
-                def plain(*args: Any, **kwargs: Any) -> Any:
-                    return self._wrap(attr(*args, **kwargs))
-
-                return plain
-            return attr
-
-        @functools.wraps(attr)
+    def _lift(self, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+        @functools.wraps(fn)
         def blocking(*args: Any, **kwargs: Any) -> Any:
-            return self._wrap(_call(self._bridge, attr, *args, **kwargs))
+            return self._wrap(_call(self._bridge, fn, *args, **kwargs))
 
         return blocking
 

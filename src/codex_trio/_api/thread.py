@@ -320,6 +320,4 @@ class Thread:
                 if not _threads.is_not_found(exc):
                     raise
                 raise _threads.not_found(thread_id) from exc
-            # The engine dropped the thread; the client must not take it as still loaded.
-            client.forget_thread(thread_id)
-        self.close()
+        self.close()  # the engine dropped it: the client must not take it as still loaded

@@ -36,6 +36,7 @@ from codex_trio.testing._mock_model import (
 )
 from codex_trio.testing._mock_server import HttpLimits, MockResponsesServer, MockServerStatistics
 from codex_trio.testing._recorded import RecordedRequest
+from codex_trio.testing._redis import RedisServer, RedisServerUnavailable, find_redis_server
 from codex_trio.testing._script import (
     MockCredits,
     MockRateLimits,
@@ -78,6 +79,8 @@ __all__ = [
     "MockServerStatistics",
     "OutputItem",
     "RecordedRequest",
+    "RedisServer",
+    "RedisServerUnavailable",
     "ScriptedResponse",
     "Script",
     "Step",
@@ -86,6 +89,7 @@ __all__ = [
     "delay",
     "disconnect",
     "exec_command",
+    "find_redis_server",
     "find_codex",
     "function_call",
     "hang",

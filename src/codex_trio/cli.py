@@ -16,7 +16,8 @@ __all__ = ["main"]
 
 _DESCRIPTION = (
     "codex-trio: a Python SDK and supervised trio runtime for the codex agent engine. "
-    "'doctor' checks the installation; 'demo' runs the offline demo."
+    "'doctor' checks the installation; 'demo' runs the offline demo; 'worker' takes turns "
+    "from a Redis queue (codex_trio.cluster)."
 )
 
 
@@ -56,6 +57,35 @@ async def _doctor(explicit: str | None) -> int:
     return 0 if ok else 1
 
 
+def _add_worker_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    worker = sub.add_parser(
+        "worker", help="take turns from a Redis queue and run them here (codex_trio.cluster)"
+    )
+    worker.add_argument("--redis", default=None, help="redis://, rediss:// or unix:// URL")
+    worker.add_argument("--prefix", default="codex-trio")
+    worker.add_argument("--name", default=None)
+    worker.add_argument("--concurrency", type=int, default=4)
+    worker.add_argument("--prefetch", type=int, default=None)
+    worker.add_argument("--lease-ms", type=int, default=30_000)
+    worker.add_argument("--claim-idle-ms", type=int, default=60_000)
+    worker.add_argument("--max-deliveries", type=int, default=5)
+    worker.add_argument("--block-ms", type=int, default=2000)
+    worker.add_argument("--sample-interval", type=float, default=5.0)
+    worker.add_argument("--drain-timeout", type=float, default=30.0)
+    worker.add_argument("--transport", choices=("exec", "app-server"), default="exec")
+    worker.add_argument("--codex-home", default=None, help="a CODEX_HOME of this worker's own")
+    worker.add_argument("--metrics-port", type=int, default=None, help="serve /metrics here")
+
+
+def _worker(args: argparse.Namespace) -> int:
+    try:
+        from codex_trio.cluster._cli import main as worker_main
+    except ImportError as exc:  # coredis is the cluster extra
+        print(f"worker: needs codex-trio[cluster] ({exc})", file=sys.stderr)
+        return 2
+    return worker_main(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from codex_trio import __version__
     from codex_trio._transport.discovery import SUPPORTED_VERSIONS
@@ -74,7 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--serve", action="store_true", help="keep running until SIGINT/SIGTERM")
     demo.add_argument("--threads", type=int, default=4)
     demo.add_argument("--port", type=int, default=0, help="/metrics port (0: any free port)")
+    _add_worker_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "worker":
+        return _worker(args)
     if args.command == "doctor":
         return trio.run(_doctor, args.codex_path)
     from codex_trio._demo import run_demo

@@ -1,0 +1,200 @@
+"""The Lua scripts: each is one atomic step of the protocol, and each is idempotent (sent again
+after a lost reply it does no harm), which is what lets :meth:`Connection.call` retry them.
+
+A lease's value is ``"<token>:<worker>:<nonce>"``: the fencing token (``INCR`` of the thread's
+counter), who holds it, and a nonce of that attempt. Every write a worker makes for a turn it
+runs (events, the commit, the dead letter) first checks that the lease still holds exactly that
+value: a worker that lost its lease (paused past it, partitioned) can no longer write.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ACK",
+    "ACQUIRE",
+    "COMMIT",
+    "DEAD_LETTER",
+    "HEARTBEAT",
+    "PUBLISH",
+    "RELEASE",
+    "REQUEUE",
+    "SUBMIT",
+    "TOUCH",
+]
+
+# Owner check of a pending entry: XPENDING's extended form, one entry.
+_OWNS = """
+local function owns(stream, group, consumer, id)
+  local p = redis.call('XPENDING', stream, group, id, id, 1)
+  return p[1] ~= nil and p[1][2] == consumer
+end
+"""
+
+SUBMIT = """
+-- KEYS: thread, queue, turn, turns; ARGV: turn_id, thread_key, options ('' = none given),
+-- payload, submitted_ms. Returns {0, ''} queued, {1, ''} already submitted,
+-- {-1, recorded options} when the options differ from the thread's.
+if redis.call('EXISTS', KEYS[3]) == 1 then return {1, ''} end
+local existing = redis.call('HGET', KEYS[1], 'options')
+if existing then
+  if ARGV[3] ~= '' and ARGV[3] ~= existing then return {-1, existing} end
+else
+  local options = ARGV[3]
+  if options == '' then options = '{}' end
+  redis.call('HSET', KEYS[1], 'options', options, 'key', ARGV[2], 'version', 0)
+end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[3], 'thread_key', ARGV[2], 'payload', ARGV[4], 'status', 'queued',
+  'deliveries', 0, 'seq', 0, 'submitted_ms', ARGV[5])
+redis.call('XADD', KEYS[4], '*', 'turn', ARGV[1], 'thread', ARGV[2])
+return {0, ''}
+"""
+
+TOUCH = (
+    _OWNS
+    + """
+-- KEYS: turns; ARGV: group, consumer, entry id. Resets the entry's idle time if we own it.
+if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+return 1
+"""
+)
+
+ACQUIRE = """
+-- KEYS: lease, fence; ARGV: worker, nonce, lease_ms. Returns the fencing token, 0 if held.
+local v = redis.call('GET', KEYS[1])
+if v then
+  local t, w, n = string.match(v, '^(%d+):(.*):([^:]*)$')
+  if n == ARGV[2] and w == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[3])
+    return tonumber(t)
+  end
+  return 0
+end
+local t = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], t .. ':' .. ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
+return t
+"""
+
+HEARTBEAT = (
+    _OWNS
+    + """
+-- KEYS: lease, turns; ARGV: lease value, lease_ms, group, consumer, entry id.
+-- Renews the lease and resets the entry's idle time; 0 when the lease is lost.
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if owns(KEYS[2], ARGV[3], ARGV[4], ARGV[5]) then
+  redis.call('XCLAIM', KEYS[2], ARGV[3], ARGV[4], 0, ARGV[5], 'JUSTID')
+end
+return 1
+"""
+)
+
+RELEASE = (
+    _OWNS
+    + """
+-- KEYS: lease, turns, turn; ARGV: lease value ('' = none), group, consumer, entry id, idle_ms,
+-- error ('' = none). Gives the turn back: lease released, the entry made claimable at once
+-- (its idle time set past claim_idle_ms), the error recorded as the turn's last.
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[3], 'last_error', ARGV[6]) end
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+if owns(KEYS[2], ARGV[2], ARGV[3], ARGV[4]) then
+  redis.call('XCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[4], 'IDLE', ARGV[5], 'JUSTID')
+end
+return 1
+"""
+)
+
+REQUEUE = (
+    _OWNS
+    + """
+-- KEYS: turns; ARGV: group, consumer, entry id, turn id, thread key.
+-- A turn that waited too long for its thread goes to the back of the queue.
+if not owns(KEYS[1], ARGV[1], ARGV[2], ARGV[3]) then return 0 end
+redis.call('XADD', KEYS[1], '*', 'turn', ARGV[4], 'thread', ARGV[5])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+return 1
+"""
+)
+
+ACK = """
+-- KEYS: turns; ARGV: group, entry id.
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+return 1
+"""
+
+PUBLISH = """
+-- KEYS: events, turn, lease; ARGV: lease value, seq, kind, data, maxlen.
+-- 0 when the lease is lost (the event is dropped); a seq already published is skipped.
+if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end
+local last = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
+if tonumber(ARGV[2]) <= last then return 1 end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', 'seq', ARGV[2], 'kind', ARGV[3],
+  'data', ARGV[4])
+redis.call('HSET', KEYS[2], 'seq', ARGV[2])
+return 1
+"""
+
+_END = """
+local function finish(turn, events, status, ttl, maxlen)
+  local seq = tonumber(redis.call('HGET', turn, 'seq') or '0') + 1
+  redis.call('XADD', events, 'MAXLEN', '~', maxlen, '*', 'seq', seq, 'kind', 'end', 'data', status)
+  redis.call('HSET', turn, 'seq', seq)
+  redis.call('PEXPIRE', turn, ttl)
+  redis.call('PEXPIRE', events, ttl)
+end
+"""
+
+COMMIT = (
+    _END
+    + """
+-- KEYS: thread, done, queue, turn, events, lease, turns
+-- ARGV: lease value, turn id, token, worker, thread id ('' = unknown), rollout name,
+--       rollout ('' = none), status ('done' | 'error'), outcome, ttl_ms, group, entry id, maxlen
+-- 1 committed, 2 committed before (acknowledged again), 0 fenced off (the lease is not ours).
+if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1 then
+  redis.call('XACK', KEYS[7], ARGV[11], ARGV[12])
+  redis.call('XDEL', KEYS[7], ARGV[12])
+  return 2
+end
+if redis.call('GET', KEYS[6]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[3]) < tonumber(redis.call('HGET', KEYS[1], 'fence') or '0') then return 0 end
+if ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[1], 'rollout_name', ARGV[6], 'rollout', ARGV[7])
+end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'thread_id', ARGV[5]) end
+redis.call('HSET', KEYS[1], 'fence', ARGV[3], 'worker', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('LREM', KEYS[3], 1, ARGV[2])
+local field = 'result'
+if ARGV[8] ~= 'done' then field = 'error' end
+redis.call('HSET', KEYS[4], 'status', ARGV[8], field, ARGV[9], 'worker', ARGV[4])
+finish(KEYS[4], KEYS[5], ARGV[8], ARGV[10], ARGV[13])
+redis.call('DEL', KEYS[6])
+redis.call('XACK', KEYS[7], ARGV[11], ARGV[12])
+redis.call('XDEL', KEYS[7], ARGV[12])
+return 1
+"""
+)
+
+DEAD_LETTER = (
+    _END
+    + """
+-- KEYS: queue, turn, events, lease, turns, dead
+-- ARGV: lease value, turn id, thread key, deliveries, ttl_ms, group, entry id, maxlen
+if redis.call('GET', KEYS[4]) ~= ARGV[1] then return 0 end
+local err = redis.call('HGET', KEYS[2], 'last_error') or ''
+redis.call('LREM', KEYS[1], 1, ARGV[2])
+redis.call('HSET', KEYS[2], 'status', 'dead', 'error', err, 'deliveries', ARGV[4])
+redis.call('XADD', KEYS[6], '*', 'turn', ARGV[2], 'thread', ARGV[3], 'error', err,
+  'deliveries', ARGV[4])
+finish(KEYS[2], KEYS[3], 'dead', ARGV[5], ARGV[8])
+redis.call('DEL', KEYS[4])
+redis.call('XACK', KEYS[5], ARGV[6], ARGV[7])
+redis.call('XDEL', KEYS[5], ARGV[7])
+return 1
+"""
+)

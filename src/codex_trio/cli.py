@@ -17,7 +17,8 @@ __all__ = ["main"]
 _DESCRIPTION = (
     "codex-trio: a Python SDK and supervised trio runtime for the codex agent engine. "
     "'doctor' checks the installation; 'demo' runs the offline demo; 'worker' takes turns "
-    "from a Redis queue (codex_trio.cluster)."
+    "from a Redis queue (codex_trio.cluster); 'cluster-demo' shows a turn surviving a killed "
+    "worker."
 )
 
 
@@ -86,6 +87,29 @@ def _worker(args: argparse.Namespace) -> int:
     return worker_main(args)
 
 
+def _add_cluster_demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = sub.add_parser(
+        "cluster-demo",
+        help="a local Redis, two worker processes and a client on the mock model; one worker "
+        "is killed mid-turn and the other finishes the turn",
+    )
+    demo.add_argument(
+        "--claim-idle-ms",
+        type=int,
+        default=2500,
+        help="how long the killed worker's turn stays idle before the other reclaims it",
+    )
+
+
+def _cluster_demo(args: argparse.Namespace) -> int:
+    try:
+        from codex_trio.cluster._demo import run_cluster_demo
+    except ImportError as exc:  # coredis is the cluster extra
+        print(f"cluster-demo: needs codex-trio[cluster] ({exc})", file=sys.stderr)
+        return 2
+    return trio.run(run_cluster_demo, args.claim_idle_ms)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from codex_trio import __version__
     from codex_trio._transport.discovery import SUPPORTED_VERSIONS
@@ -105,9 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--threads", type=int, default=4)
     demo.add_argument("--port", type=int, default=0, help="/metrics port (0: any free port)")
     _add_worker_parser(sub)
+    _add_cluster_demo_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "worker":
         return _worker(args)
+    if args.command == "cluster-demo":
+        return _cluster_demo(args)
     if args.command == "doctor":
         return trio.run(_doctor, args.codex_path)
     from codex_trio._demo import run_demo

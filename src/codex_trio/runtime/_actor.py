@@ -349,12 +349,14 @@ class Actor(Generic[RequestT, ReplyT, CastT]):
             envelope.reply.set_error(ActorCrashed(actor=self.name, reason=exc))
             raise
         finally:
-            # Reached unanswered only when cancelled mid-handler.
-            envelope.reply.set_error(
-                ActorStopped(
-                    actor=self.name, message=f"actor {self.name!r} was stopped during the call"
+            # Reached unanswered only when cancelled mid-handler (the error, with its redacted
+            # message, is only built then: not once per call).
+            if not envelope.reply.resolved:
+                envelope.reply.set_error(
+                    ActorStopped(
+                        actor=self.name, message=f"actor {self.name!r} was stopped during the call"
+                    )
                 )
-            )
 
 
 def actor_spec(

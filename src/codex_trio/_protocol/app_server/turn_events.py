@@ -347,6 +347,23 @@ def usage_from_breakdown(b: g.TokenUsageBreakdown) -> Usage:
 _ZERO = Usage(input_tokens=0, cached_input_tokens=0, output_tokens=0)
 
 
+EXEC_STREAM_METHODS: frozenset[str] = frozenset(
+    {
+        "turn/started",
+        "turn/completed",
+        "turn/plan/updated",
+        "item/started",
+        "item/completed",
+        "thread/tokenUsage/updated",
+        "error",
+    }
+)
+"""The notifications :meth:`TurnEventMapper.map` turns into exec-style events, or whose state a
+later one carries (token usage goes into ``turn.completed``): all an exec-style stream needs.
+The others map to app-server-only events (deltas, status, diffs...), which an exec-style stream
+drops; its subscription does not even buffer them (``Subscription.methods``)."""
+
+
 class TurnEventMapper:
     """Maps the typed notifications of ONE turn to events, in order.
 

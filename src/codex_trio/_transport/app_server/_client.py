@@ -45,9 +45,6 @@ from codex_trio._protocol.app_server.server_requests import (
     decline_and_log,
 )
 from codex_trio._protocol.app_server.thread_list import PageCursor, decode_cursor, take_page
-from codex_trio._protocol.app_server.turn_events import (
-    usage_from_breakdown,
-)
 from codex_trio._protocol.exec_events import (
     ItemCompletedEvent,
     TurnFailedEvent,
@@ -320,13 +317,8 @@ class AppServerClient(GeneratedRequests):
 
     def _record_usage(self, thread_id: str, params: Mapping[str, Any]) -> None:
         record = self._threads.get(thread_id)
-        if record is None:
-            return
-        try:
-            usage = decode_params(g.ThreadTokenUsageUpdatedNotification, params)
-        except (CodexError, RecursionError):
-            return
-        record.usage = usage_from_breakdown(usage.token_usage.total)
+        if record is not None:
+            record.note_usage(params)
 
     # ------------------------------------------------------------- per-thread state
 

@@ -32,6 +32,7 @@ from codex_trio._protocol.app_server.server_requests import (
     approval_response,
     tool_response,
 )
+from codex_trio._protocol.app_server.turn_events import usage_from_breakdown
 from codex_trio._protocol.exec_events import (
     Usage,
 )
@@ -53,8 +54,27 @@ class ThreadRecord:
 
     tools: dict[str, DynamicTool] = attrs.field(factory=dict)
     handler: ApprovalHandler | None = None
-    usage: Usage | None = None
     loaded: bool = False
+    _usage_params: Mapping[str, Any] | None = attrs.field(default=None, init=False)
+    _usage: Usage | None = attrs.field(default=None, init=False)
+
+    def note_usage(self, params: Mapping[str, Any]) -> None:
+        """Keep a ``thread/tokenUsage/updated``'s params (the reader does only this: they are
+        decoded when :attr:`usage` is read, at the thread's next turn, not once per update)."""
+        self._usage_params = params
+
+    @property
+    def usage(self) -> Usage | None:
+        """The thread's cumulative usage as of its last token-usage update (None before one;
+        an update that does not decode leaves the previous value)."""
+        params, self._usage_params = self._usage_params, None
+        if params is not None:
+            try:
+                decoded = decode_params(g.ThreadTokenUsageUpdatedNotification, params)
+            except (CodexError, RecursionError):
+                return self._usage
+            self._usage = usage_from_breakdown(decoded.token_usage.total)
+        return self._usage
 
 
 class ServerRequests:

@@ -79,11 +79,19 @@ class Subscription:
         self._closed = False
         self.overflowed = False
         self.coalesced = 0
+        self.methods: frozenset[str] | None = None
+        """When set, only these notification methods are buffered; the others are taken and
+        dropped at once, waking nobody (an exec-style stream sets the few it maps)."""
+        self.dropped = 0
+        """Notifications dropped because :attr:`methods` leaves them out."""
 
     def offer(self, note: Notification) -> bool:
         """Take ``note`` without blocking; False if it was not taken (overflowed, ended)."""
         if self._ended or self._closed or self.overflowed:
             return False
+        if self.methods is not None and note.method not in self.methods:
+            self.dropped += 1
+            return True
         if len(self._queue) < self.capacity:
             self._queue.append(note)
             self._lot.unpark_all()
@@ -166,12 +174,17 @@ class Subscription:
 
     async def receive(self) -> Notification:
         await trio.lowlevel.checkpoint_if_cancelled()
+        note = self._next()
+        if note is not None:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return note
         while True:
+            # Parking was this call's checkpoint: what woke it is returned without yielding
+            # again (as trio's memory channels do), one scheduler pass per notification, not two.
+            await self._lot.park()
             note = self._next()
             if note is not None:
-                await trio.lowlevel.cancel_shielded_checkpoint()
                 return note
-            await self._lot.park()
 
     def __aiter__(self) -> Subscription:
         return self

@@ -24,6 +24,7 @@ from codex_trio._protocol.app_server.server_requests import (
     ApprovalRecord,
 )
 from codex_trio._protocol.app_server.turn_events import (
+    EXEC_STREAM_METHODS,
     AppServerEvent,
     AppServerNotificationEvent,
     TurnEventMapper,
@@ -217,6 +218,8 @@ class ExecEventStream:
     def __init__(self, thread_id: str, turn: AppServerTurn) -> None:
         self._thread_id = thread_id
         self._turn = turn
+        # What this stream would drop is not even buffered (nor its consumer woken for it).
+        turn._sub.methods = EXEC_STREAM_METHODS
         self._announced = False
         self._ended = False
 

@@ -185,8 +185,13 @@ SIGINT_SCRIPT = textwrap.dedent(
     except KeyboardInterrupt:
         print("KeyboardInterrupt", flush=True)
     codex.close()
-    kids = [p for p in os.listdir("/proc") if p.isdigit()
-            and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid())]
+    def parent_of(pid):
+        try:  # a process may exit between listdir and open (the test's own short-lived ones)
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            return None
+    kids = [p for p in os.listdir("/proc") if p.isdigit() and parent_of(p) == str(os.getpid())]
     print("children", len(kids), flush=True)
     """
 )

@@ -24,7 +24,7 @@ import pytest
 import trio
 
 from codex_trio.testing import MockModel, hold, message
-from tests.fakes import children_of
+from tests.fakes import children_of, children_of_self
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG")
 
@@ -54,10 +54,20 @@ def child_subreaper() -> Iterator[None]:
     prctl = ctypes.CDLL(None, use_errno=True).prctl
     if prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         pytest.skip(f"PR_SET_CHILD_SUBREAPER failed: errno {ctypes.get_errno()}")
+    before = set(children_of_self())
     try:
         yield
     finally:
         prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        # Whatever was re-parented to us meanwhile (codex's own children, such as the `git` it
+        # runs, orphaned when codex died) stays our child: kill and reap it here, or it turns
+        # into a zombie child of the test process that later tests would count as leaked.
+        for pid in set(children_of_self()) - before:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
 
 
 def try_reap(pid: int, *, block: bool = False) -> int | None:

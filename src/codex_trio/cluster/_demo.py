@@ -23,7 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TextIO
@@ -78,7 +78,7 @@ def _reply(held_once: list[bool]) -> Script:
     return Script.replying(reply)
 
 
-class _Worker:
+class WorkerProcess:
     def __init__(self, name: str, process: trio.Process, home: Path, log: Path) -> None:
         self.name = name
         self.process = process
@@ -93,16 +93,18 @@ class _Worker:
 
 
 @asynccontextmanager
-async def _worker(
-    name: str, root: Path, redis_url: str, base_url: str, options: dict[str, float]
-) -> AsyncIterator[_Worker]:
-    """``python -m codex_trio.cli worker`` with a CODEX_HOME of its own, in a session of its own;
-    yields once it printed its ready line; stopped (SIGTERM, then SIGKILL) and reaped after."""
+async def worker_process(
+    name: str, root: Path, redis_url: str, base_url: str, options: Mapping[str, float | str]
+) -> AsyncIterator[WorkerProcess]:
+    """``python -m codex_trio.cli worker --name NAME`` (``options``: more of its flags, e.g.
+    ``{"lease_ms": 1500}``) with a CODEX_HOME of its own under ``root``, in a session of its
+    own; yields once it printed its ready line; stopped (SIGTERM, then SIGKILL) and reaped
+    after. ``bench/bench_cluster.py`` starts its workers with it too."""
     directory = root / f"worker-{name}"
     home = write_codex_home(directory / "codex-home", base_url=base_url)
     env = home.environ()
     env["CODEX_TRIO_REDIS_URL"] = redis_url  # not in argv: other users can read a command line
-    argv = [sys.executable, "-m", "codex_trio.cli", "worker", "--name", name, "--concurrency", "1"]
+    argv = [sys.executable, "-m", "codex_trio.cli", "worker", "--name", name]
     for option, value in options.items():
         argv += [f"--{option.replace('_', '-')}", str(value)]
     log_path = directory / "worker.log"
@@ -115,7 +117,7 @@ async def _worker(
             stderr=log,
             start_new_session=True,
         )
-    worker = _Worker(name, process, home.path, log_path)
+    worker = WorkerProcess(name, process, home.path, log_path)
     try:
         assert process.stdout is not None
         line = b""
@@ -169,7 +171,8 @@ async def _show_events(handle: TurnHandle, out: TextIO) -> None:
 
 async def _demo(root: Path, binary: str, out: TextIO, claim_idle_ms: int) -> bool:
     lease_ms = max(100, claim_idle_ms * 3 // 5)
-    options = {
+    options: dict[str, float | str] = {
+        "concurrency": 1,
         "lease_ms": lease_ms,
         "claim_idle_ms": claim_idle_ms,
         "block_ms": 200,
@@ -186,8 +189,8 @@ async def _demo(root: Path, binary: str, out: TextIO, claim_idle_ms: int) -> boo
         print(f"[redis] redis-server pid {redis.pid} on {redis.url} (AOF on)", file=out)
         print(f"[model] mock Responses API on {model.base_url}", file=out)
         async with (
-            _worker("A", root, redis.url, model.base_url, options) as a,
-            _worker("B", root, redis.url, model.base_url, options) as b,
+            worker_process("A", root, redis.url, model.base_url, options) as a,
+            worker_process("B", root, redis.url, model.base_url, options) as b,
         ):
             workers = {"A": a, "B": b}
             for w in (a, b):

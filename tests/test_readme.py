@@ -46,6 +46,7 @@ THREADS = "Thread management"
 STRUCTURED = "Typed structured output"
 SERVICES = "Engine services and rate limits"
 REMOTE = "Remote app-servers"
+ACROSS = "Across machines"
 REAL_API = "Pointing it at the real OpenAI API"
 OFFLINE = "Testing your agent offline"
 
@@ -142,6 +143,7 @@ def test_every_python_block_of_the_readme_has_a_runner() -> None:
         STRUCTURED,
         SERVICES,
         REMOTE,
+        ACROSS,
         REAL_API,
         OFFLINE,
     ]
@@ -357,6 +359,30 @@ async def test_remote_block_runs_against_a_listening_server(
     assert lines[1] == "ThreadStartedEvent" and lines[-2] == "TurnCompletedEvent"
     assert lines[-1] == "401"  # the block's second Codex has no token
     assert "Summarise the open TODOs" in " ".join(mock_model.requests[-1].input_texts())
+
+
+async def test_across_machines_block_runs_a_worker_and_a_client_on_a_real_redis_server(
+    mock_model: MockModel, tmp_path: Path
+) -> None:
+    from codex_trio.testing import RedisServer, RedisServerUnavailable, find_redis_server
+
+    try:
+        binary = find_redis_server()
+    except RedisServerUnavailable as error:
+        pytest.skip(str(error))
+    mock_model.script = [message("Ticket 42: a missing null check."), message("Add the check.")]
+    repo = git_repo(tmp_path / "repo")
+    code = substitute(block(ACROSS), '"/repo"', repr(str(repo)))
+    async with RedisServer(tmp_path / "redis", binary=binary, password="readme-redis-pw") as redis:
+        env = {**mock_model.env, "CODEX_TRIO_REDIS_URL": redis.url}
+        out = await run_block(tmp_path, code, env, cwd=tmp_path, prelude="import codex_trio\n")
+    lines = out.splitlines()
+    assert lines[0] == "ThreadStartedEvent" and "TurnCompletedEvent" in lines
+    assert lines[-2:] == ["Ticket 42: a missing null check.", "True"]
+    # The second turn continued the thread: its request carried the first prompt and answer.
+    second = mock_model.requests[-1]
+    assert "Triage ticket 42" in second.input_texts()
+    assert second.input_texts("assistant") == ["Ticket 42: a missing null check."]
 
 
 async def test_real_api_block_runs_with_the_mock_in_place_of_openai(

@@ -26,7 +26,7 @@ Sections, all in one run:
    (default 10) in order on one thread through the in-process worker; ``INFO commandstats``
    (commands run inside scripts are counted too) and ``total_net_input_bytes`` /
    ``total_net_output_bytes`` divided by the turns. Idle reads (a worker's blocking
-   ``XREADGROUP`` every ``block_ms``) are in it; the worker's 5 s health sample is turned off.
+   ``XREADGROUP`` every ``block_ms``) are in it; the worker's health sample is set to 60 s.
 4. **Throughput, 1 and 2 workers.** Worker *processes* (``codex-trio worker``, each with a
    CODEX_HOME of its own, ``--concurrency --cap``, default 2): one deployment (key prefix) with
    one worker, another with two, all started once and left running; ``--threads`` threads
@@ -306,7 +306,8 @@ def report(lat: dict[str, Any], xfer: list[Any], ops: dict[str, Any], tp: Any, a
     print(f"   {'local Runtime':<34}{ms(median(local))}")
     print(f"   {'cluster (submit -> result)':<34}{ms(median(cluster))}")
     print(
-        f"   {'added (median - median)':<34}{ms(added)}   ratio {median(cluster) / median(local):.2f}x"
+        f"   {'added (median - median)':<34}{ms(added)}   "
+        f"ratio {median(cluster) / median(local):.2f}x"
     )
     print(f"   {'added (paired, per round)':<34}{ms(paired)}")
     print(

@@ -153,7 +153,9 @@ class ClusterWorker:
     worker reclaims it (keep it above ``lease_ms``); ``max_deliveries`` bounds the runs of a
     turn that keeps failing. ``events_maxlen`` caps each turn's events stream; results and
     events are kept ``result_ttl`` seconds after the turn ends. A turn waiting
-    ``requeue_after`` seconds for its thread goes to the back of the queue.
+    ``requeue_after`` seconds for its thread goes to the back of the queue. After a turn, the
+    rollout is uploaded once codex has written the whole turn into it (waiting up to
+    ``rollout_settle_timeout`` seconds: on app-server the writer outlives the turn's events).
     """
 
     def __init__(
@@ -176,6 +178,7 @@ class ClusterWorker:
         drain_timeout: float = 30.0,
         reconnect_timeout: float = 60.0,
         sample_interval: float = 5.0,
+        rollout_settle_timeout: float = 10.0,
         bus: TelemetryBus | None = None,
     ) -> None:
         if concurrency < 1:
@@ -202,6 +205,7 @@ class ClusterWorker:
         self.requeue_after = requeue_after
         self.drain_timeout = drain_timeout
         self.sample_interval = sample_interval
+        self.rollout_settle_timeout = rollout_settle_timeout
         self._bus = bus if bus is not None else default_bus
         self._conn = Connection(redis_url, password=password, reconnect_timeout=reconnect_timeout)
         self._intake = trio.Semaphore(concurrency + self.prefetch)
@@ -729,10 +733,41 @@ class ClusterWorker:
                     pass
         found: tuple[str, bytes] | None = None
         if thread_id is not None:
-            found = await trio.to_thread.run_sync(_take_rollout, sessions, thread_id)
+            found = await self._take_rollout(sessions, thread_id, ended=status == "done")
         if found is None:
             return status, data, thread_id, None, None
         return status, data, thread_id, found[0], found[1]
+
+    async def _take_rollout(
+        self, sessions: Path, thread_id: str, *, ended: bool
+    ) -> tuple[str, bytes] | None:
+        """The thread's rollout once codex has written the whole turn into it, read and the
+        local copy removed.
+
+        The thread is stopped first, but that need not end the writer: on the app-server
+        transport the process lives on (shared, or until its unload completes) and codex's
+        rollout recorder writes in a task of its own, so the file may still be catching up
+        when the turn's last event has been read. A rollout is complete when it ends with a
+        newline and every ``task_started`` in it has its ``task_complete`` (or
+        ``turn_aborted``). A turn that ended with a result (``ended``) waits for that, up to
+        ``rollout_settle_timeout``; one cut short (a deadline: on exec its codex was killed)
+        waits only for the file to stop growing. Either way it is read when it stops changing.
+        """
+        deadline = trio.current_time() + self.rollout_settle_timeout
+        last: int | None = None
+        while True:
+            size, complete = await trio.to_thread.run_sync(_rollout_state, sessions, thread_id)
+            if size is None:
+                return None
+            if complete or trio.current_time() >= deadline or (not ended and size == last):
+                if not complete:
+                    _log.warning(
+                        "cluster.rollout.incomplete", worker=self.name, thread_id=thread_id
+                    )
+                break
+            last = size
+            await trio.sleep(0.01)
+        return await trio.to_thread.run_sync(_take_rollout, sessions, thread_id)
 
     # --- samples -----------------------------------------------------------------------------
 
@@ -803,6 +838,36 @@ def _write_rollout(sessions: Path, name: str, thread_id: str, data: bytes) -> No
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+_TASK_ENDED = frozenset({"task_complete", "turn_aborted"})
+
+
+def _rollout_state(sessions: Path, thread_id: str) -> tuple[int | None, bool]:
+    """``(size, complete)`` of the thread's newest local rollout (``(None, False)``: none)."""
+    found = _rollouts(sessions, thread_id)
+    if not found:
+        return None, False
+    data = max(found, key=lambda p: p.stat().st_mtime).read_bytes()
+    if not data.endswith(b"\n"):
+        return len(data), False  # a line is being written
+    started = ended = 0
+    for line in data.splitlines():
+        if b'"event_msg"' not in line or (b'"task_' not in line and b'"turn_abort' not in line):
+            continue  # most lines: decoded only when they may be a turn's start or end
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return len(data), False
+        if not isinstance(record, dict) or record.get("type") != "event_msg":
+            continue
+        payload = record.get("payload")
+        kind = payload.get("type") if isinstance(payload, dict) else None
+        if kind == "task_started":
+            started += 1
+        elif kind in _TASK_ENDED:
+            ended += 1
+    return len(data), started > 0 and started == ended
 
 
 def _take_rollout(sessions: Path, thread_id: str) -> tuple[str, bytes] | None:

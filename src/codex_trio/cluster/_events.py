@@ -13,6 +13,7 @@ from codex_trio.observe.telemetry import EventName
 __all__ = [
     "CLUSTER_EVENTS",
     "DEAD_LETTERED",
+    "EVENTS_DROPPED",
     "FENCED",
     "LEASE_CONFLICT",
     "OUTCOME_VALUES",
@@ -65,6 +66,11 @@ ROLLOUT_DIRECTION_VALUES: Final = frozenset({"download", "upload"})
 DEAD_LETTERED: Final[EventName] = ("codex", "cluster", "dead_lettered")
 """A turn moved to the dead-letter stream. ``count``, ``deliveries``."""
 
+EVENTS_DROPPED: Final[EventName] = ("codex", "cluster", "events", "dropped")
+"""A turn's events dropped by the worker because Redis fell behind its event buffer
+(``event_buffer``): its readers saw an ``EventsGap`` there. ``count``; metadata ``worker``,
+``turn_id``."""
+
 QUEUE_SAMPLE: Final[EventName] = ("codex", "cluster", "queue")
 """Every ``sample_interval``: ``depth`` (entries in the turns stream), ``pending`` (taken, not
 acknowledged), ``running`` and ``held`` (this worker's turns running, and entries it holds)."""
@@ -77,5 +83,6 @@ CLUSTER_EVENTS: Final = (
     FENCED,
     ROLLOUT_MOVED,
     DEAD_LETTERED,
+    EVENTS_DROPPED,
     QUEUE_SAMPLE,
 )

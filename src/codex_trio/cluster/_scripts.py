@@ -126,14 +126,24 @@ return 1
 """
 
 PUBLISH = """
--- KEYS: events, turn, lease; ARGV: lease value, seq, kind, data, maxlen.
--- 0 when the lease is lost (the event is dropped); a seq already published is skipped.
+-- KEYS: events, turn, lease; ARGV: lease value, maxlen, upto, then (seq, kind, data) per event.
+-- A batch of a turn's events, in seq order. 0 when the lease is lost (nothing written); an
+-- event whose seq was already published is skipped (a batch sent again after a lost reply).
+-- The turn's seq becomes the batch's last, or upto when that is higher: events the worker
+-- dropped from its full buffer (the reader sees the hole as a gap) are passed over.
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end
 local last = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
-if tonumber(ARGV[2]) <= last then return 1 end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', 'seq', ARGV[2], 'kind', ARGV[3],
-  'data', ARGV[4])
-redis.call('HSET', KEYS[2], 'seq', ARGV[2])
+local top = last
+for i = 4, #ARGV, 3 do
+  local seq = tonumber(ARGV[i])
+  if seq > top then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'seq', ARGV[i], 'kind', ARGV[i + 1],
+      'data', ARGV[i + 2])
+    top = seq
+  end
+end
+if tonumber(ARGV[3]) > top then top = tonumber(ARGV[3]) end
+if top > last then redis.call('HSET', KEYS[2], 'seq', top) end
 return 1
 """
 

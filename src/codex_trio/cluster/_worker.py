@@ -59,6 +59,7 @@ from codex_trio.cluster._codec import (
 )
 from codex_trio.cluster._errors import ClusterError
 from codex_trio.cluster._keys import GROUP, Keys
+from codex_trio.cluster._publish import EventPublisher
 from codex_trio.cluster._redis import Connection
 from codex_trio.observe import get_logger
 from codex_trio.observe.telemetry import TelemetryBus, default_bus
@@ -86,6 +87,8 @@ class _Held:
     lost: bool = False
     finished: bool = False
     run_scope: trio.CancelScope | None = None
+    nursery: trio.Nursery | None = None
+    publisher: EventPublisher | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -115,8 +118,8 @@ class WorkerStatus:
     held: int
     counters: Mapping[str, int]
     """turns (ended here, any outcome), completed, failed_deliveries, reclaimed,
-    lease_conflicts, fenced, dead_lettered, duplicates, requeued, rollout_bytes_in,
-    rollout_bytes_out."""
+    lease_conflicts, fenced, dead_lettered, duplicates, requeued, events_dropped,
+    rollout_bytes_in, rollout_bytes_out."""
 
 
 class _Fenced(Exception):
@@ -134,6 +137,7 @@ _COUNTERS = (
     "dead_lettered",
     "duplicates",
     "requeued",
+    "events_dropped",
     "rollout_bytes_in",
     "rollout_bytes_out",
 )
@@ -152,7 +156,10 @@ class ClusterWorker:
     third of it), ``claim_idle_ms`` how long an entry may go without a heartbeat before another
     worker reclaims it (keep it above ``lease_ms``); ``max_deliveries`` bounds the runs of a
     turn that keeps failing. ``events_maxlen`` caps each turn's events stream; results and
-    events are kept ``result_ttl`` seconds after the turn ends. A turn waiting
+    events are kept ``result_ttl`` seconds after the turn ends. A turn's events go to Redis in
+    batches through a buffer of ``event_buffer`` events (and ``event_buffer_bytes``): when
+    Redis falls that far behind, later events are dropped and the reader sees an ``EventsGap``
+    (the result is always complete). A turn waiting
     ``requeue_after`` seconds for its thread goes to the back of the queue. After a turn, the
     rollout is uploaded once codex has written the whole turn into it (waiting up to
     ``rollout_settle_timeout`` seconds: on app-server the writer outlives the turn's events).
@@ -179,6 +186,8 @@ class ClusterWorker:
         reconnect_timeout: float = 60.0,
         sample_interval: float = 5.0,
         rollout_settle_timeout: float = 10.0,
+        event_buffer: int = 256,
+        event_buffer_bytes: int = 8 << 20,
         bus: TelemetryBus | None = None,
     ) -> None:
         if concurrency < 1:
@@ -189,6 +198,8 @@ class ClusterWorker:
             raise ConfigurationError("max_deliveries must be at least 1")
         if events_maxlen < 1:
             raise ConfigurationError("events_maxlen must be at least 1")
+        if event_buffer < 1 or event_buffer_bytes < 1:
+            raise ConfigurationError("event_buffer and event_buffer_bytes must be at least 1")
         self.runtime = runtime
         self.keys = Keys(prefix)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -206,6 +217,8 @@ class ClusterWorker:
         self.drain_timeout = drain_timeout
         self.sample_interval = sample_interval
         self.rollout_settle_timeout = rollout_settle_timeout
+        self.event_buffer = event_buffer
+        self.event_buffer_bytes = event_buffer_bytes
         self._bus = bus if bus is not None else default_bus
         self._conn = Connection(redis_url, password=password, reconnect_timeout=reconnect_timeout)
         self._intake = trio.Semaphore(concurrency + self.prefetch)
@@ -436,6 +449,7 @@ class ClusterWorker:
         outcome = "lost"
         try:
             async with trio.open_nursery() as nursery:
+                held.nursery = nursery
                 nursery.start_soon(self._heartbeat, held)
                 try:
                     outcome = await self._process(held)
@@ -612,7 +626,11 @@ class ClusterWorker:
                 held.run_scope = scope
                 outcome = await self._run_turn(held, deliveries)
             if scope.cancelled_caught:
-                return self._fenced(held, "heartbeat")
+                publisher = held.publisher
+                if publisher is not None and publisher.error is not None:
+                    raise publisher.error  # Redis gave up on the events: another delivery
+                stage = "publish" if publisher is not None and publisher.fenced else "heartbeat"
+                return self._fenced(held, stage)
         except _Fenced as fenced:
             return self._fenced(held, fenced.stage)
         except Exception as exc:  # codex crashed, the thread did not resume, Redis gave up...
@@ -681,24 +699,47 @@ class ClusterWorker:
         keys, conn = self.keys, self._conn
         turn_key = keys.turn(held.turn_id)
         thread = await conn.call(lambda r: r.hgetall(keys.thread(held.thread_key)))
-        raw_payload: bytes | None = await conn.call(lambda r: r.hget(turn_key, "payload"))
+        raw_payload, raw_seq = await conn.call(lambda r: r.hmget(turn_key, ["payload", "seq"]))
         payload = orjson.loads(raw_payload or b"{}")
-        seq = int(await conn.call(lambda r: r.hget(turn_key, "seq")) or 0)
+        seq = int(raw_seq or 0)
         lease = held.lease_value
         assert lease is not None
 
-        async def publish(kind: str, data: str | bytes) -> None:
-            nonlocal seq
-            seq += 1
-            ok = await conn.script(
-                scripts.PUBLISH,
-                [keys.events(held.turn_id), turn_key, keys.lease(held.thread_key)],
-                [lease, seq, kind, data, self.events_maxlen],
-            )
-            if not ok:
-                raise _Fenced("publish")
+        scope = held.run_scope
+        publisher = EventPublisher(
+            conn,
+            keys,
+            turn_id=held.turn_id,
+            thread_key=held.thread_key,
+            lease=lease,
+            seq=seq,
+            maxlen=self.events_maxlen,
+            capacity=self.event_buffer,
+            max_bytes=self.event_buffer_bytes,
+            on_failed=scope.cancel if scope is not None else lambda: None,
+        )
+        held.publisher = publisher
+        assert held.nursery is not None
+        held.nursery.start_soon(publisher.run)
+        try:
+            publisher.offer("attempt", str(deliveries))
+            found = await self._run_codex(held, deliveries, thread, payload, publisher)
+            await publisher.drain()  # every event in Redis (or passed over) before the commit
+        finally:
+            publisher.cancel()
+            if publisher.dropped:
+                self._counters["events_dropped"] += publisher.dropped
+                self._emit(ev.EVENTS_DROPPED, {"count": publisher.dropped}, turn_id=held.turn_id)
+        return found
 
-        await publish("attempt", str(deliveries))
+    async def _run_codex(
+        self,
+        held: _Held,
+        deliveries: int,
+        thread: dict[bytes, bytes],
+        payload: Any,
+        publisher: EventPublisher,
+    ) -> tuple[str, bytes, str | None, str | None, bytes | None]:
         thread_id = _text(thread.get(b"thread_id"))
         sessions = self.codex_home / "sessions"
         rollout = thread.get(b"rollout")
@@ -717,7 +758,7 @@ class ClusterWorker:
             try:
                 async with handle.run_streamed(prompt, turn_options) as stream:
                     async for event in stream:
-                        await publish("event", encode_event(event))
+                        publisher.offer("event", encode_event(event))
                 result = stream.result
                 status, data = "done", encode_result(result)
                 thread_id = result.thread_id or handle.id or thread_id

@@ -1,3 +1,4 @@
+import os
 import signal
 import sys
 import threading
@@ -150,3 +151,50 @@ async def test_death_signal_is_armed_and_survives_trio_worker_threads_exiting(
             await proc.wait()
         assert proc.returncode is None, "codex died with a thread instead of its process"
     assert proc.exit_info is not None and proc.exit_info.sent_signal == signal.SIGINT
+
+
+ARMED = """
+import ctypes
+armed = ctypes.c_int(0)
+ctypes.CDLL(None).prctl(2, ctypes.byref(armed), 0, 0, 0)  # PR_GET_PDEATHSIG
+cmdline = open(f"/proc/{os.getpid()}/cmdline", "rb").read().split(b"\\0")[:-1]
+print(armed.value, os.getppid(), len(cmdline), os.path.basename(cmdline[1]).decode(), flush=True)
+time.sleep(30)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG")
+@pytest.mark.parametrize("setpriv", [True, False], ids=["setpriv", "preexec_fn"])
+async def test_both_ways_of_arming_the_death_signal_start_codex_as_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setpriv: bool
+) -> None:
+    # With util-linux's setpriv the signal is armed by setpriv, which then executes codex in
+    # the same process (so Popen needs no preexec_fn and vforks, not forks, this process);
+    # without it, by a preexec_fn. Either way codex is our child, armed, with its own argv.
+    from codex_trio._transport import process
+
+    if setpriv and process._setpriv_prefix() is None:
+        pytest.skip("no setpriv with --pdeathsig on this machine")
+    if not setpriv:
+        monkeypatch.setattr(process, "_SETPRIV", [None])
+    codex = fake_codex(tmp_path, ARMED)
+    async with open_codex_process([codex, "--flag"], stop_policy=FAST) as proc:
+        line = await proc.receive_line()
+        assert line is not None
+        armed, parent, argc, script = line.decode().split()
+        # The fake is `python SCRIPT --flag`: the interpreter, the script, the flag.
+        assert (int(armed), int(parent), int(argc), script) == (
+            int(signal.SIGKILL),
+            os.getpid(),
+            3,
+            Path(codex).name,
+        )
+    assert children_of_self() == []
+
+
+async def test_a_missing_binary_fails_the_same_way_with_setpriv_available(tmp_path: Path) -> None:
+    # The program is looked up before setpriv is used: a missing one is Popen's error (a
+    # TransportError naming the start), not a setpriv exit status read as codex exiting.
+    with pytest.raises(TransportError, match="could not start codex"):
+        async with open_codex_process(["codex-trio-no-such-binary"]):
+            pass  # pragma: no cover

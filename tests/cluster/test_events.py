@@ -65,18 +65,21 @@ async def test_events_beyond_the_buffer_while_redis_is_slow_become_a_gap_result_
     assert result.final_response == "part 29"
     texts = [getattr(item, "text", None) for item in result.items]
     assert [t for t in texts if t in parts] == parts
-    # The events: what came before the pause, a few after, then one gap where the buffer was
-    # full, then what came after Redis was back (the turn's end, or nothing: a gap at the
-    # very end is passed over before the end event, see the next test).
+    # The events: what came before the pause, a few after, then the gaps where the buffer was
+    # full (one, or two when a batch left while Redis was already paused, freeing the buffer
+    # once), then what came after Redis was back (the turn's end, or nothing: a gap at the very
+    # end is passed over before the end event, see the next test).
     assert isinstance(events[0], ThreadStartedEvent)
     gaps = [i for i, e in enumerate(events) if isinstance(e, EventsGap)]
-    assert len(gaps) == 1
-    gap = events[gaps[0]]
-    assert isinstance(gap, EventsGap)
-    assert gap.missed == worker.status.counters["events_dropped"] >= 25
-    assert all(isinstance(e, TurnCompletedEvent) for e in events[gaps[0] + 1 :])
+    assert 1 <= len(gaps) <= 2
+    missed = sum(e.missed for e in events if isinstance(e, EventsGap))
+    assert missed == worker.status.counters["events_dropped"] >= 25
+    assert all(isinstance(e, TurnCompletedEvent) for e in events[gaps[-1] + 1 :])
     delivered = [e for e in events if isinstance(e, ItemCompletedEvent)]
-    assert 1 <= len(delivered) <= 3  # the batch in flight and the buffer of two
+    ended = any(isinstance(e, TurnCompletedEvent) for e in events)
+    # Every number accounted for: each of the 30 items (and the turn's end) delivered or missed.
+    assert len(delivered) + missed == len(parts) + (0 if ended else 1)
+    assert 1 <= len(delivered) < 10  # what the buffer held while Redis was paused
     assert not [e for e in events if isinstance(e, TurnRestarted)]
     assert worker.status.counters["completed"] == 1
 

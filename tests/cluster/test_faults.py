@@ -180,3 +180,40 @@ async def test_a_poison_turn_is_dead_lettered_after_max_deliveries_with_its_erro
     assert worker.status.counters["failed_deliveries"] == 3
     assert worker.status.counters["dead_lettered"] == 1
     assert record is not None and record.queued == () and record.version == 1
+
+
+async def test_a_turn_given_back_by_shutting_down_workers_is_not_dead_lettered(
+    redis_server: RedisServer, mock_model: MockModel, tmp_path: Path
+) -> None:
+    # Three workers in a row take the turn and are shut down mid-turn (drained at once): more
+    # runs than max_deliveries, none the turn's fault. A fourth worker completes it.
+    mock_model.script = [hold(message("cut short")) for _ in range(3)] + [message("finished")]
+    async with ClusterClient(redis_server.url) as client:
+        handle = await client.submit("k", "the long task", **thread_options(mock_model))
+        turn_key = client.keys.turn(handle.turn_id)
+        for n in range(1, 4):
+            async with in_process_worker(
+                redis_server.url, mock_model, tmp_path / f"w{n}", max_deliveries=2, drain_timeout=0
+            ) as worker:
+                with trio.fail_after(60):
+                    await mock_model.server.wait_for_held(n)
+                assert [h.deliveries for h in worker.which_children()] == [1]
+            assert worker.status.counters["turns"] == 1  # given back, as "released"
+            counts = await client._conn.call(
+                lambda r: r.hmget(turn_key, ["deliveries", "attempts"])
+            )
+            assert tuple(counts) == (b"0", str(n).encode())
+        async with in_process_worker(
+            redis_server.url, mock_model, tmp_path / "w4", max_deliveries=2
+        ) as worker:
+            with trio.fail_after(90):
+                result = await handle.result()
+        events = [e async for e in handle.events()]
+        stats = await client.queue_stats()
+        deliveries = await client._conn.call(lambda r: r.hget(turn_key, "deliveries"))
+    assert result.final_response == "finished"
+    assert stats.dead_letters == 0 and worker.status.counters["completed"] == 1
+    assert deliveries == b"1"
+    assert [e for e in events if isinstance(e, TurnRestarted)] == [
+        TurnRestarted(attempt=n) for n in (2, 3, 4)
+    ]

@@ -2,8 +2,10 @@
 
 The worker's turn never waits for Redis to take an event: :meth:`EventPublisher.offer` numbers
 the event (the turn's sequence numbers, in order) and appends it to the buffer, and one flusher
-task sends what has gathered as one ``PUBLISH`` script call (up to :data:`BATCH_EVENTS` events
-or :data:`BATCH_BYTES` bytes), so while one batch is on its way the next gathers. A buffer that
+task sends what has gathered as one ``PUBLISH`` script call (up to :data:`BATCH_EVENTS`
+events or :data:`BATCH_BYTES` bytes), so while one batch is on its way the next gathers; after
+an idle buffer's first event it waits ``linger`` seconds, so a burst goes together
+(:meth:`drain` cuts the wait short). A buffer that
 is full (``capacity`` events, or ``max_bytes``: Redis is slower than codex) drops the event
 *but keeps its number*: the reader sees the hole as an ``EventsGap``, exactly as it sees events
 trimmed from the capped stream, and the worker's memory stays bounded whatever Redis does. The
@@ -54,6 +56,7 @@ class EventPublisher:
         maxlen: int,
         capacity: int,
         max_bytes: int,
+        linger: float = 0.0,
         on_failed: Callable[[], None],
     ) -> None:
         self._conn = conn
@@ -62,6 +65,7 @@ class EventPublisher:
         self._maxlen = maxlen
         self.capacity = capacity
         self.max_bytes = max_bytes
+        self.linger = linger
         self._on_failed = on_failed
         self.seq = seq
         """The last sequence number given out."""
@@ -75,6 +79,7 @@ class EventPublisher:
         self._bytes = 0
         self._wake = trio.Event()
         self._closed = False
+        self._closing = trio.Event()
         self._done = trio.Event()
         self._scope = trio.CancelScope()
 
@@ -107,6 +112,9 @@ class EventPublisher:
                             return
                         await self._wake.wait()
                         self._wake = trio.Event()
+                        if self.linger > 0:  # let a burst gather into one batch
+                            with trio.move_on_after(self.linger):
+                                await self._closing.wait()
                         continue
                     await self._send(self._take())
         except ClusterError as exc:
@@ -148,6 +156,7 @@ class EventPublisher:
     async def drain(self) -> None:
         """Flush what is buffered and wait for it; raises the flusher's Redis error."""
         self._closed = True
+        self._closing.set()
         self._wake.set()
         await self._done.wait()
         if self.error is not None:
@@ -156,4 +165,5 @@ class EventPublisher:
     def cancel(self) -> None:
         """Stop the flusher (the run failed, or was cut short): what is buffered is dropped."""
         self._closed = True
+        self._closing.set()
         self._scope.cancel()

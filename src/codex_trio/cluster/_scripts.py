@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "ACK",
     "ACQUIRE",
+    "BEGIN",
     "COMMIT",
     "DEAD_LETTER",
     "HEARTBEAT",
@@ -76,6 +77,29 @@ redis.call('SET', KEYS[1], t .. ':' .. ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
 return t
 """
 
+BEGIN = """
+-- KEYS: turn, lease; ARGV: lease value, worker, max_deliveries.
+-- The start of a run under a lease just taken: counts the delivery (toward max_deliveries)
+-- and the attempt (what readers see as TurnRestarted) once per claim -- the lease value names
+-- the claim, so a resend after a lost reply counts nothing more -- and marks the turn running
+-- unless it is past max_deliveries (the worker dead-letters it then).
+-- Returns {deliveries, attempts}, or {0, 0} when the lease is not ours.
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0, 0} end
+local n, a
+if redis.call('HGET', KEYS[1], 'claim') == ARGV[1] then
+  n = tonumber(redis.call('HGET', KEYS[1], 'deliveries') or '0')
+  a = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+else
+  n = redis.call('HINCRBY', KEYS[1], 'deliveries', 1)
+  a = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+  redis.call('HSET', KEYS[1], 'claim', ARGV[1])
+end
+if n <= tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[2])
+end
+return {n, a}
+"""
+
 HEARTBEAT = (
     _OWNS
     + """
@@ -94,9 +118,17 @@ RELEASE = (
     _OWNS
     + """
 -- KEYS: lease, turns, turn; ARGV: lease value ('' = none), group, consumer, entry id, idle_ms,
--- error ('' = none). Gives the turn back: lease released, the entry made claimable at once
--- (its idle time set past claim_idle_ms), the error recorded as the turn's last.
+-- error ('' = none), uncount ('1': the worker is shutting down). Gives the turn back: lease
+-- released, the entry made claimable at once (its idle time set past claim_idle_ms), the error
+-- recorded as the turn's last. A turn given back by a worker shutting down was not at fault:
+-- its claim's delivery is taken back (once: the claim is forgotten), so it does not count
+-- toward max_deliveries (its attempt still does: readers see the next run as a restart).
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[3], 'last_error', ARGV[6]) end
+if ARGV[7] == '1' and ARGV[1] ~= '' and redis.call('HGET', KEYS[3], 'claim') == ARGV[1]
+    and redis.call('HGET', KEYS[3], 'status') == 'running' then
+  redis.call('HINCRBY', KEYS[3], 'deliveries', -1)
+  redis.call('HDEL', KEYS[3], 'claim')
+end
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 if owns(KEYS[2], ARGV[2], ARGV[3], ARGV[4]) then
   redis.call('XCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[4], 'IDLE', ARGV[5], 'JUSTID')

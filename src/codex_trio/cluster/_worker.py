@@ -21,7 +21,9 @@ from a worker that stopped heartbeating for ``claim_idle_ms``):
 While a turn runs (or waits for its thread) the worker heartbeats: it renews the lease and
 resets the entry's idle time (XCLAIM JUSTID to itself), so nobody reclaims it. A turn that
 fails (codex crashed, the thread could not be resumed...) is given back at once for another
-delivery; after ``max_deliveries`` it is dead-lettered with its last error. What a user's side
+delivery; after ``max_deliveries`` it is dead-lettered with its last error (a turn given back
+because its worker was shutting down does not count: the delivery is counted once per claim,
+and taken back then). What a user's side
 effects see: a turn cut short by a crash may run again, as with the local ``RetryPolicy``.
 """
 
@@ -159,7 +161,8 @@ class ClusterWorker:
     events are kept ``result_ttl`` seconds after the turn ends. A turn's events go to Redis in
     batches through a buffer of ``event_buffer`` events (and ``event_buffer_bytes``): when
     Redis falls that far behind, later events are dropped and the reader sees an ``EventsGap``
-    (the result is always complete). A turn waiting
+    (the result is always complete). ``event_linger`` seconds let a burst of events gather
+    into one batch. A turn waiting
     ``requeue_after`` seconds for its thread goes to the back of the queue. After a turn, the
     rollout is uploaded once codex has written the whole turn into it (waiting up to
     ``rollout_settle_timeout`` seconds: on app-server the writer outlives the turn's events).
@@ -188,6 +191,7 @@ class ClusterWorker:
         rollout_settle_timeout: float = 10.0,
         event_buffer: int = 256,
         event_buffer_bytes: int = 8 << 20,
+        event_linger: float = 0.005,
         bus: TelemetryBus | None = None,
     ) -> None:
         if concurrency < 1:
@@ -219,6 +223,7 @@ class ClusterWorker:
         self.rollout_settle_timeout = rollout_settle_timeout
         self.event_buffer = event_buffer
         self.event_buffer_bytes = event_buffer_bytes
+        self.event_linger = event_linger
         self._bus = bus if bus is not None else default_bus
         self._conn = Connection(redis_url, password=password, reconnect_timeout=reconnect_timeout)
         self._intake = trio.Semaphore(concurrency + self.prefetch)
@@ -457,9 +462,9 @@ class ClusterWorker:
                     held.finished = True
                     nursery.cancel_scope.cancel()
         except BaseException:
-            outcome = "released"
+            outcome = "released"  # the worker is stopping: not the turn's fault
             with trio.CancelScope(shield=True), trio.move_on_after(5):
-                await self._give_back(held, error=None)
+                await self._give_back(held, error=None, shutdown=True)
             raise
         finally:
             del self._held[held.entry_id]
@@ -506,7 +511,7 @@ class ClusterWorker:
     async def _ack(self, held: _Held) -> None:
         await self._conn.script(scripts.ACK, [self.keys.turns], [GROUP, held.entry_id])
 
-    async def _give_back(self, held: _Held, *, error: bytes | None) -> None:
+    async def _give_back(self, held: _Held, *, error: bytes | None, shutdown: bool = False) -> None:
         keys = self.keys
         try:
             await self._conn.script(
@@ -519,6 +524,7 @@ class ClusterWorker:
                     held.entry_id,
                     self.claim_idle_ms,
                     error or b"",
+                    "1" if shutdown else "0",
                 ],
             )
         except ClusterError as exc:
@@ -578,7 +584,13 @@ class ClusterWorker:
         lease = held.lease_value
         assert lease is not None
         held.state = "running"
-        deliveries = await conn.call(lambda r: r.hincrby(turn_key, "deliveries", 1))
+        deliveries, attempt = await conn.script(
+            scripts.BEGIN,
+            [turn_key, keys.lease(held.thread_key)],
+            [lease, self.name, self.max_deliveries],
+        )
+        if not deliveries:
+            return self._fenced(held, "begin")
         held.deliveries = deliveries
         if deliveries > self.max_deliveries:
             done = await conn.script(
@@ -613,7 +625,6 @@ class ClusterWorker:
                 deliveries=deliveries - 1,
             )
             return "dead_lettered"
-        await conn.call(lambda r: r.hset(turn_key, {"status": "running", "worker": self.name}))
         self._emit(
             ev.TURN_START,
             {"count": 1, "deliveries": deliveries},
@@ -624,7 +635,7 @@ class ClusterWorker:
         try:
             with trio.CancelScope() as scope:
                 held.run_scope = scope
-                outcome = await self._run_turn(held, deliveries)
+                outcome = await self._run_turn(held, attempt)
             if scope.cancelled_caught:
                 publisher = held.publisher
                 if publisher is not None and publisher.error is not None:
@@ -692,7 +703,7 @@ class ClusterWorker:
         return "fenced"
 
     async def _run_turn(
-        self, held: _Held, deliveries: int
+        self, held: _Held, attempt: int
     ) -> tuple[str, bytes, str | None, str | None, bytes | None]:
         """Download, run, reap, read back: ``(status, outcome, thread id, rollout name,
         rollout bytes)``; raises for a failure worth another delivery."""
@@ -716,14 +727,15 @@ class ClusterWorker:
             maxlen=self.events_maxlen,
             capacity=self.event_buffer,
             max_bytes=self.event_buffer_bytes,
+            linger=self.event_linger,
             on_failed=scope.cancel if scope is not None else lambda: None,
         )
         held.publisher = publisher
         assert held.nursery is not None
         held.nursery.start_soon(publisher.run)
         try:
-            publisher.offer("attempt", str(deliveries))
-            found = await self._run_codex(held, deliveries, thread, payload, publisher)
+            publisher.offer("attempt", str(attempt))
+            found = await self._run_codex(held, attempt, thread, payload, publisher)
             await publisher.drain()  # every event in Redis (or passed over) before the commit
         finally:
             publisher.cancel()
@@ -735,7 +747,7 @@ class ClusterWorker:
     async def _run_codex(
         self,
         held: _Held,
-        deliveries: int,
+        attempt: int,
         thread: dict[bytes, bytes],
         payload: Any,
         publisher: EventPublisher,
@@ -752,7 +764,7 @@ class ClusterWorker:
         turn_options = decode_turn_options(payload.get("options", {}))
         prompt = decode_input(payload.get("input", ""))
         runtime = self.runtime
-        local = f"cluster:{held.turn_id}:{deliveries}"
+        local = f"cluster:{held.turn_id}:{attempt}"
         handle = await runtime.start_thread(options, name=local, thread_id=thread_id)
         try:
             try:

@@ -180,3 +180,28 @@ def test_import_codex_trio_cluster_loads_coredis_but_codex_trio_does_not() -> No
     code = "import sys, codex_trio.cluster\nprint('coredis' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "True"
+
+
+def test_codex_trio_cluster_loads_prometheus_only_for_its_metrics() -> None:
+    code = "import sys, codex_trio.cluster\nprint('prometheus_client' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False"
+    code = (
+        "import sys\nfrom codex_trio.cluster import ClusterMetrics\n"
+        "print('prometheus_client' in sys.modules, ClusterMetrics.__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True ClusterMetrics"
+
+
+def test_the_dropped_events_metric_counts_the_telemetry_event() -> None:
+    from codex_trio.cluster import _events as ev
+    from codex_trio.observe.telemetry import TelemetryBus
+
+    bus = TelemetryBus()
+    metrics = ClusterMetrics()
+    metrics.attach(bus)
+    bus.execute(ev.EVENTS_DROPPED, {"count": 7}, {"worker": "w", "turn_id": "t"})
+    bus.execute(ev.EVENTS_DROPPED, {"count": "bad"}, {})  # ignored, as observe's metrics do
+    metrics.detach()
+    assert metrics.snapshot()["codex_cluster_events_dropped_total"] == 7

@@ -10,6 +10,8 @@ key layout). Needs the ``cluster`` extra (``pip install codex-trio[cluster]``: c
 Prompts, results and rollouts are stored in Redis; API keys never are (workers hold their own).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from codex_trio.cluster._client import (
     ClusterClient,
     EventsGap,
@@ -28,8 +30,22 @@ from codex_trio.cluster._errors import (
     TurnDeadLettered,
 )
 from codex_trio.cluster._keys import Keys
-from codex_trio.cluster._metrics import ClusterMetrics
 from codex_trio.cluster._worker import ClusterTurnInfo, ClusterWorker, WorkerStatus
+
+if TYPE_CHECKING:
+    from codex_trio.cluster._metrics import ClusterMetrics
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use (PEP 562), as codex_trio.observe.Metrics: prometheus_client is needed
+    # only to count, not to run a worker or a client.
+    if name == "ClusterMetrics":
+        from codex_trio.cluster._metrics import ClusterMetrics
+
+        globals()[name] = ClusterMetrics
+        return ClusterMetrics
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ClusterAuthenticationError",

@@ -8,6 +8,13 @@ Share a registry with the runtime's metrics to serve both on one endpoint::
 
 Labels are bounded (``outcome``, ``direction``); no worker, turn or thread label: each worker
 process is its own scrape target.
+
+Why here and not under :mod:`codex_trio.observe` (which DESIGN.md says is the only importer of
+prometheus_client): observe is the bottom layer and must not import the cluster, and these
+collectors are fed by the cluster's own event names (:mod:`codex_trio.cluster._events`), whose
+package pulls in coredis. So they live with the cluster, built the observe way (fed only by
+telemetry, bounded labels through observe's ``_label`` / ``_number``), and load prometheus_client
+only when used: ``codex_trio.cluster`` exports :class:`ClusterMetrics` lazily.
 """
 
 from __future__ import annotations
@@ -75,6 +82,11 @@ class ClusterMetrics:
         self.dead_letters = Counter(
             "codex_cluster_dead_letters_total", "Turns dead-lettered.", registry=reg
         )
+        self.events_dropped = Counter(
+            "codex_cluster_events_dropped_total",
+            "Turn events dropped because Redis fell behind the worker's event buffer.",
+            registry=reg,
+        )
 
     def _routes(self) -> dict[EventName, Handler]:
         return {
@@ -84,6 +96,7 @@ class ClusterMetrics:
             ev.FENCED: self._on_fenced,
             ev.ROLLOUT_MOVED: self._on_rollout,
             ev.DEAD_LETTERED: self._on_dead,
+            ev.EVENTS_DROPPED: self._on_events_dropped,
             ev.QUEUE_SAMPLE: self._on_queue,
         }
 
@@ -151,6 +164,11 @@ class ClusterMetrics:
         self, e: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
     ) -> None:
         self.dead_letters.inc(self._count(m))
+
+    def _on_events_dropped(
+        self, e: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any
+    ) -> None:
+        self.events_dropped.inc(self._count(m))
 
     def _on_queue(
         self, e: EventName, m: Mapping[str, float], meta: Mapping[str, Any], _: Any

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import trio
+import trio.testing
 
 from codex_trio._errors import TransportError
 from codex_trio._transport.process import StderrRing, StopPolicy, open_codex_process
@@ -198,3 +199,48 @@ async def test_a_missing_binary_fails_the_same_way_with_setpriv_available(tmp_pa
     with pytest.raises(TransportError, match="could not start codex"):
         async with open_codex_process(["codex-trio-no-such-binary"]):
             pass  # pragma: no cover
+
+
+async def test_the_pipe_reader_returns_data_wait_eof_and_closed(tmp_path: Path) -> None:
+    # codex's stdout and stderr are read through process._PipeReader: data already in the pipe
+    # comes back at once, an empty pipe is waited for, EOF is b"", and a closed reader raises
+    # trio.ClosedResourceError (also in a task that was waiting when it was closed).
+    from codex_trio._transport.process import _PipeReader
+
+    read_fd, write_fd = os.pipe()
+    reader = _PipeReader(read_fd)
+    try:
+        os.write(write_fd, b"ready\n")
+        assert await reader.receive_some(100) == b"ready\n"
+        got: list[bytes] = []
+
+        async def receive() -> None:
+            got.append(await reader.receive_some())
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(receive)
+            await trio.testing.wait_all_tasks_blocked()
+            assert got == []  # waiting on the empty pipe
+            os.write(write_fd, b"later")
+        assert got == [b"later"]
+        with pytest.raises(ValueError):
+            await reader.receive_some(0)
+
+        async def receive_closed() -> None:
+            with pytest.raises(trio.ClosedResourceError):
+                await reader.receive_some()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(receive_closed)
+            await trio.testing.wait_all_tasks_blocked()
+            await reader.aclose()
+        with pytest.raises(trio.ClosedResourceError):
+            await reader.receive_some()
+    finally:
+        reader.close()
+        os.close(write_fd)
+    read_fd, write_fd = os.pipe()
+    os.close(write_fd)
+    eof = _PipeReader(read_fd)
+    assert await eof.receive_some() == b""
+    await eof.aclose()

@@ -28,7 +28,9 @@ dedicated daemon thread, which lives as long as the interpreter.
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
+import errno
 import os
 import queue
 import shutil
@@ -411,6 +413,73 @@ class _Spawner:
 _spawner = _Spawner()
 
 
+class _PipeReader(trio.abc.ReceiveStream):
+    """The read end of a pipe (non-blocking), like trio's ``FdStream`` but with a
+    ``receive_some`` that yields to the scheduler once per call, not twice: ``FdStream`` always
+    yields before reading, then waits for the pipe when it is empty, which is the common case
+    for codex's pipes (one line at a time). Here an empty pipe's wait is the call's checkpoint;
+    data already there is returned after one yield, as before. One reader at a time (the line
+    reader, the stderr drain)."""
+
+    def __init__(self, fd: int) -> None:
+        os.set_blocking(fd, False)
+        self._fd = fd
+
+    def fileno(self) -> int:
+        return self._fd
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        size = max_bytes if max_bytes is not None else _PIPE_READ_SIZE
+        if not isinstance(size, int) or size < 1:
+            raise ValueError("max_bytes must be an integer >= 1")
+        await trio.lowlevel.checkpoint_if_cancelled()
+        try:
+            data = os.read(self._fd, size)
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            raise _pipe_error(exc) from None
+        else:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return data
+        while True:
+            if self._fd < 0:
+                raise trio.ClosedResourceError("file was already closed")
+            await trio.lowlevel.wait_readable(self._fd)
+            try:
+                return os.read(self._fd, size)
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                raise _pipe_error(exc) from None
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            trio.lowlevel.notify_closing(fd)
+            os.close(fd)
+
+    async def aclose(self) -> None:
+        self.close()
+        await trio.lowlevel.checkpoint()
+
+    def __del__(self) -> None:
+        if self._fd >= 0:  # never closed (an error path): do not leak the descriptor
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+
+
+_PIPE_READ_SIZE = 64 * 1024
+
+
+def _pipe_error(exc: OSError) -> Exception:
+    if exc.errno == errno.EBADF:
+        return trio.ClosedResourceError("file was already closed")
+    error = trio.BrokenResourceError()
+    error.__cause__ = exc
+    return error
+
+
 class _Child:
     """A spawned process with trio streams on its pipes and an async :meth:`wait` (a pidfd on
     Linux, a waitid thread elsewhere): the part of ``trio.Process`` this module uses."""
@@ -419,8 +488,8 @@ class _Child:
         self,
         popen: subprocess.Popen[bytes],
         stdin: trio.lowlevel.FdStream,
-        stdout: trio.lowlevel.FdStream,
-        stderr: trio.lowlevel.FdStream,
+        stdout: _PipeReader,
+        stderr: _PipeReader,
     ) -> None:
         self._popen = popen
         self.pid = popen.pid
@@ -527,8 +596,8 @@ async def _spawn(
     return _Child(
         process,
         trio.lowlevel.FdStream(stdin_w),
-        trio.lowlevel.FdStream(stdout_r),
-        trio.lowlevel.FdStream(stderr_r),
+        _PipeReader(stdout_r),
+        _PipeReader(stderr_r),
     )
 
 

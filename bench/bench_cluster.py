@@ -14,8 +14,8 @@ Sections, all in one run:
    added time (median cluster - median local), and the median of the per-round differences
    ("paired"). The cluster side's extra work per turn: the submit script, the worker's read,
    lease, rollout download and write, a thread actor started and stopped around the turn,
-   events published one script each, the rollout read back and uploaded in the commit script,
-   the client woken by the end event.
+   events published in batches, the rollout read back and uploaded in the commit script
+   (with the last events and the outcome), the client woken by the end event.
 2. **Rollout transfer against rollout size.** One thread run through the cluster to
    ``--sizes`` turns (default 1,10,50); at each size, what a worker does to move the rollout,
    ``--transfers`` times (default 20), medians: *down* = ``HGETALL`` of the thread's hash plus
@@ -38,6 +38,7 @@ Sections, all in one run:
 
     .venv/bin/python bench/bench_cluster.py [--quick] [--rounds 15] [--sizes 1,10,50]
         [--transfers 20] [--ops-turns 10] [--threads 8] [--turns 2] [--cap 2] [--tp-rounds 3]
+        [--sections latency,transfer,ops,throughput]
 """
 
 from __future__ import annotations
@@ -296,7 +297,24 @@ async def throughput(
 # --- report -------------------------------------------------------------------------------------
 
 
-def report(lat: dict[str, Any], xfer: list[Any], ops: dict[str, Any], tp: Any, args: Any) -> None:
+def report(
+    lat: dict[str, Any] | None,
+    xfer: list[Any] | None,
+    ops: dict[str, Any] | None,
+    tp: Any,
+    args: Any,
+) -> None:
+    if lat is not None:
+        report_latency(lat)
+    if xfer is not None:
+        report_transfer(xfer, args)
+    if ops is not None:
+        report_ops(ops, args)
+    if tp is not None:
+        report_throughput(tp, args)
+
+
+def report_latency(lat: dict[str, Any]) -> None:
     local, cluster = lat["local"], lat["cluster"]
     added = median(cluster) - median(local)
     paired = median([c - w for c, w in zip(cluster, local, strict=True)])
@@ -315,6 +333,9 @@ def report(lat: dict[str, Any], xfer: list[Any], ops: dict[str, Any], tp: Any, a
         f"({lat['rollout_bytes']} bytes: down {ms(down).strip()}, up {ms(up).strip()})"
     )
     print(f"   {'added minus transfer':<34}{ms(paired - down - up)}   (target <= 10 ms)")
+
+
+def report_transfer(xfer: list[Any], args: Any) -> None:
     print()
     print(f"2. rollout transfer ({args.transfers} times each, medians)")
     print(f"   {'turns':>5} {'bytes':>9} {'+bytes/turn':>11} {'down':>11} {'up':>11}")
@@ -324,6 +345,9 @@ def report(lat: dict[str, Any], xfer: list[Any], ops: dict[str, Any], tp: Any, a
         print(f"   {size:>5} {nbytes:>9} {growth:>11.0f} {ms(d):>11} {ms(u):>11}")
     print("   (+bytes/turn: growth per turn after the first size; a first turn's rollout holds")
     print("   codex's instructions and environment context)")
+
+
+def report_ops(ops: dict[str, Any], args: Any) -> None:
     print()
     print(f"3. Redis per turn ({args.ops_turns} turns, thread of {ops['rollout_bytes']} bytes)")
     calls = ops["calls"]
@@ -336,6 +360,9 @@ def report(lat: dict[str, Any], xfer: list[Any], ops: dict[str, Any], tp: Any, a
         f"   network: {ops['in_bytes'] / 1024:.1f} KiB in, {ops['out_bytes'] / 1024:.1f} KiB out "
         f"per turn; {ms(ops['seconds']).strip()} per turn"
     )
+
+
+def report_throughput(tp: Any, args: Any) -> None:
     print()
     print(
         f"4. throughput ({args.threads} threads x {args.turns} turns, --cap {args.cap} per "
@@ -358,15 +385,23 @@ async def main(args: argparse.Namespace) -> None:
             open_mock_process(root / "mock") as mock,
             RedisServer(root / "redis", binary=binary) as redis,
         ):
+            lat: dict[str, Any] | None = None
+            xfer: list[Any] | None = None
+            ops: dict[str, Any] | None = None
+            tp: Any = None
             async with Runtime(codex_path=codex, env=mock.env, max_concurrent_turns=2) as runtime:
-                print("1. latency", flush=True)
-                lat = await latency(runtime, redis, workdir, args.rounds)
-                print("2. transfer", flush=True)
-                xfer = await transfers(runtime, redis, workdir, args.sizes, args.transfers)
-                print("3. Redis operations", flush=True)
-                ops = await operations(runtime, redis, workdir, args.ops_turns)
-            print("4. throughput", flush=True)
-            tp = await throughput(mock, redis, root, args)
+                if "latency" in args.sections:
+                    print("1. latency", flush=True)
+                    lat = await latency(runtime, redis, workdir, args.rounds)
+                if "transfer" in args.sections:
+                    print("2. transfer", flush=True)
+                    xfer = await transfers(runtime, redis, workdir, args.sizes, args.transfers)
+                if "ops" in args.sections:
+                    print("3. Redis operations", flush=True)
+                    ops = await operations(runtime, redis, workdir, args.ops_turns)
+            if "throughput" in args.sections:
+                print("4. throughput", flush=True)
+                tp = await throughput(mock, redis, root, args)
     report(lat, xfer, ops, tp, args)
 
 
@@ -381,7 +416,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--turns", type=int, default=2)
     parser.add_argument("--cap", type=int, default=2)
     parser.add_argument("--tp-rounds", type=int, default=3)
+    parser.add_argument(
+        "--sections",
+        default="latency,transfer,ops,throughput",
+        help="which sections to run, comma-separated (default: all)",
+    )
     args = parser.parse_args(argv)
+    args.sections = set(args.sections.split(","))
+    unknown = args.sections - {"latency", "transfer", "ops", "throughput"}
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     if args.quick:
         args.rounds, args.sizes, args.transfers, args.ops_turns = 2, "1,3", 3, 2
         args.threads, args.turns, args.tp_rounds = 2, 1, 1

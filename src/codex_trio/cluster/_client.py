@@ -150,29 +150,40 @@ class TurnHandle:
         turn_key, events_key = keys.turn(self.turn_id), keys.events(self.turn_id)
         last_id = b"0-0"
         block = self._client.block_ms
+        check = True
         while True:
-            fields = await conn.call(
-                lambda r: r.hmget(
-                    turn_key, ["status", "result", "error", "deliveries", "thread_key"]
+            # The turn's hash is read first, then again only when the events stream shows the
+            # end (or a blocking read times out: the turn may have expired): not once per
+            # batch of events.
+            if check:
+                fields = await conn.call(
+                    lambda r: r.hmget(turn_key, ["status", "result", "error", "deliveries"])
                 )
-            )
-            status, result, error, deliveries, _ = fields
-            if status is None:
-                raise ResultExpiredError(
-                    f"no turn {self.turn_id} in Redis (its result expired, or it was never "
-                    "submitted)",
-                    turn_id=self.turn_id,
-                )
-            if status in _FINAL:
-                return self._outcome(status, result, error, int(deliveries or 0))
+                status, result, error, deliveries = fields
+                if status is None:
+                    raise ResultExpiredError(
+                        f"no turn {self.turn_id} in Redis (its result expired, or it was never "
+                        "submitted)",
+                        turn_id=self.turn_id,
+                    )
+                if status in _FINAL:
+                    return self._outcome(status, result, error, int(deliveries or 0))
             stream = last_id
             reply = await conn.call(
                 lambda r: r.xread({events_key: stream}, count=256, block=block)  # noqa: B023
             )
-            if reply:
-                for entries in reply.values():
-                    if entries:
-                        last_id = _id(entries[-1].identifier)
+            entries = next(iter(reply.values()), ()) if reply else ()
+            check = not entries
+            for entry in entries:
+                last_id = _id(entry.identifier)
+                values = entry.field_values
+                if values.get(b"kind") == b"end":
+                    outcome = values.get(b"outcome")
+                    if outcome is not None and values.get(b"data") == b"done":
+                        return self._outcome(b"done", _id(outcome), None, 0)
+                    if outcome is not None and values.get(b"data") == b"error":
+                        return self._outcome(b"error", None, _id(outcome), 0)
+                    check = True
 
     def _outcome(
         self, status: bytes, result: bytes | None, error: bytes | None, deliveries: int

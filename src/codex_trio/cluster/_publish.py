@@ -11,9 +11,11 @@ is full (``capacity`` events, or ``max_bytes``: Redis is slower than codex) drop
 trimmed from the capped stream, and the worker's memory stays bounded whatever Redis does. The
 result never goes through here (the commit stores it), so it is always complete.
 
-Before the commit, :meth:`EventPublisher.drain` flushes what is left, and, when the last events
-were dropped, moves the turn's sequence past them (so the ``end`` event follows the hole and the
-reader sees it). A batch refused because the lease is lost marks the publisher *fenced* and
+Before the commit, :meth:`EventPublisher.finish` waits for the batch on its way and hands what
+is left to the worker, whose commit script appends it (one round trip instead of a last
+``PUBLISH`` and the commit) and moves the turn's sequence past events dropped at the tail (so
+the ``end`` event follows the hole and the reader sees it); :meth:`EventPublisher.drain` instead
+flushes it all itself. A batch refused because the lease is lost marks the publisher *fenced* and
 cancels the run; a Redis failure (reconnection gave up) is kept and raised by :meth:`drain`.
 """
 
@@ -79,6 +81,7 @@ class EventPublisher:
         self._bytes = 0
         self._wake = trio.Event()
         self._closed = False
+        self._handover = False
         self._closing = trio.Event()
         self._done = trio.Event()
         self._scope = trio.CancelScope()
@@ -104,7 +107,7 @@ class EventPublisher:
         """The flusher task: send batches until :meth:`drain` (or :meth:`cancel`)."""
         try:
             with self._scope:
-                while not self.fenced:
+                while not self.fenced and not self._handover:
                     if not self._queue:
                         if self._closed:
                             if self.published < self.seq:  # the last events were dropped
@@ -121,8 +124,9 @@ class EventPublisher:
             self.error = exc
             self._on_failed()  # the run cannot go on without its events: give it back
         finally:
-            self._queue.clear()
-            self._bytes = 0
+            if not self._handover or self.fenced or self.error is not None:
+                self._queue.clear()
+                self._bytes = 0
             self._done.set()
 
     def _take(self) -> list[tuple[int, str, bytes]]:
@@ -161,6 +165,26 @@ class EventPublisher:
         await self._done.wait()
         if self.error is not None:
             raise self.error
+
+    async def finish(self) -> tuple[int, list[tuple[int, str, bytes]]]:
+        """Stop the flusher once the batch on its way (if any) is in Redis, and hand over what
+        is left: ``(upto, events)``, for the commit script to append in the same round trip
+        (``upto``: the last number given out, so events dropped at the tail are passed over).
+        Raises the flusher's Redis error; a fenced publisher hands over nothing (the commit
+        is refused anyway)."""
+        self._handover = True
+        self._closed = True
+        self._closing.set()
+        self._wake.set()
+        await self._done.wait()
+        if self.error is not None:
+            raise self.error
+        rest = list(self._queue)
+        self._queue.clear()
+        self._bytes = 0
+        if not self.fenced:
+            self.published = self.seq
+        return self.seq, rest
 
     def cancel(self) -> None:
         """Stop the flusher (the run failed, or was cut short): what is buffered is dropped."""

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 __all__ = [
     "ACK",
-    "ACQUIRE",
-    "BEGIN",
     "COMMIT",
     "DEAD_LETTER",
     "HEARTBEAT",
@@ -20,6 +18,7 @@ __all__ = [
     "RELEASE",
     "REQUEUE",
     "SUBMIT",
+    "TAKE",
     "TOUCH",
 ]
 
@@ -61,43 +60,62 @@ return 1
 """
 )
 
-ACQUIRE = """
--- KEYS: lease, fence; ARGV: worker, nonce, lease_ms. Returns the fencing token, 0 if held.
-local v = redis.call('GET', KEYS[1])
+
+TAKE = """
+-- KEYS: turn, queue, lease, fence, thread, events, turns
+-- ARGV: turn id, worker, nonce, lease_ms, max_deliveries, group, entry id, maxlen
+-- The start of a delivery, in one round trip (what HGET status, LINDEX, ACQUIRE, BEGIN,
+-- HGETALL, HMGET and the attempt's PUBLISH did one by one):
+--   {'ended'}    the turn has ended (or expired): its entry is acknowledged and deleted;
+--   {'wait'}     it is not the head of its thread's FIFO yet;
+--   {'held'}     it is, but another worker holds the thread's lease;
+--   {'dead', token, deliveries}   past max_deliveries: the lease is ours, dead-letter it;
+--   {'run', token, deliveries, attempts, seq, payload, thread fields...}: the lease is ours,
+--   the delivery and attempt counted, the turn marked running, its 'attempt' event appended
+--   (seq: the turn's last event number, the attempt's included), the thread's hash returned.
+-- Idempotent: the lease value (token:worker:nonce) names the claim; sent again after a lost
+-- reply it re-arms the same lease and counts, and appends, nothing more.
+local status = redis.call('HGET', KEYS[1], 'status')
+if (not status) or status == 'done' or status == 'error' or status == 'dead' then
+  redis.call('XACK', KEYS[7], ARGV[6], ARGV[7])
+  redis.call('XDEL', KEYS[7], ARGV[7])
+  return {'ended'}
+end
+if redis.call('LINDEX', KEYS[2], 0) ~= ARGV[1] then return {'wait'} end
+local v = redis.call('GET', KEYS[3])
+local token
 if v then
   local t, w, n = string.match(v, '^(%d+):(.*):([^:]*)$')
-  if n == ARGV[2] and w == ARGV[1] then
-    redis.call('PEXPIRE', KEYS[1], ARGV[3])
-    return tonumber(t)
-  end
-  return 0
-end
-local t = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], t .. ':' .. ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
-return t
-"""
-
-BEGIN = """
--- KEYS: turn, lease; ARGV: lease value, worker, max_deliveries.
--- The start of a run under a lease just taken: counts the delivery (toward max_deliveries)
--- and the attempt (what readers see as TurnRestarted) once per claim -- the lease value names
--- the claim, so a resend after a lost reply counts nothing more -- and marks the turn running
--- unless it is past max_deliveries (the worker dead-letters it then).
--- Returns {deliveries, attempts}, or {0, 0} when the lease is not ours.
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {0, 0} end
-local n, a
-if redis.call('HGET', KEYS[1], 'claim') == ARGV[1] then
-  n = tonumber(redis.call('HGET', KEYS[1], 'deliveries') or '0')
-  a = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+  if n ~= ARGV[3] or w ~= ARGV[2] then return {'held'} end
+  redis.call('PEXPIRE', KEYS[3], ARGV[4])
+  token = tonumber(t)
 else
+  token = redis.call('INCR', KEYS[4])
+  v = token .. ':' .. ARGV[2] .. ':' .. ARGV[3]
+  redis.call('SET', KEYS[3], v, 'PX', ARGV[4])
+end
+local n, a
+local fresh = redis.call('HGET', KEYS[1], 'claim') ~= v
+if fresh then
   n = redis.call('HINCRBY', KEYS[1], 'deliveries', 1)
   a = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-  redis.call('HSET', KEYS[1], 'claim', ARGV[1])
+  redis.call('HSET', KEYS[1], 'claim', v)
+else
+  n = tonumber(redis.call('HGET', KEYS[1], 'deliveries') or '0')
+  a = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
 end
-if n <= tonumber(ARGV[3]) then
-  redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[2])
+if n > tonumber(ARGV[5]) then return {'dead', token, n} end
+redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[2])
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+if fresh then
+  seq = seq + 1
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[8], '*', 'seq', seq, 'kind', 'attempt',
+    'data', a)
+  redis.call('HSET', KEYS[1], 'seq', seq)
 end
-return {n, a}
+local out = {'run', token, n, a, seq, redis.call('HGET', KEYS[1], 'payload') or '{}'}
+for _, x in ipairs(redis.call('HGETALL', KEYS[5])) do out[#out + 1] = x end
+return out
 """
 
 HEARTBEAT = (
@@ -180,9 +198,17 @@ return 1
 """
 
 _END = """
-local function finish(turn, events, status, ttl, maxlen)
+-- The end event; 'outcome' (the result or error, when given) rides along for a caller waiting
+-- on the stream, which then needs no read of the turn's hash.
+local function finish(turn, events, status, ttl, maxlen, outcome)
   local seq = tonumber(redis.call('HGET', turn, 'seq') or '0') + 1
-  redis.call('XADD', events, 'MAXLEN', '~', maxlen, '*', 'seq', seq, 'kind', 'end', 'data', status)
+  if outcome then
+    redis.call('XADD', events, 'MAXLEN', '~', maxlen, '*', 'seq', seq, 'kind', 'end', 'data',
+      status, 'outcome', outcome)
+  else
+    redis.call('XADD', events, 'MAXLEN', '~', maxlen, '*', 'seq', seq, 'kind', 'end', 'data',
+      status)
+  end
   redis.call('HSET', turn, 'seq', seq)
   redis.call('PEXPIRE', turn, ttl)
   redis.call('PEXPIRE', events, ttl)
@@ -194,7 +220,11 @@ COMMIT = (
     + """
 -- KEYS: thread, done, queue, turn, events, lease, turns
 -- ARGV: lease value, turn id, token, worker, thread id ('' = unknown), rollout name,
---       rollout ('' = none), status ('done' | 'error'), outcome, ttl_ms, group, entry id, maxlen
+--       rollout ('' = none), status ('done' | 'error'), outcome, ttl_ms, group, entry id, maxlen,
+--       upto, inline ('1': the outcome rides on the end event too), then (seq, kind, data)
+--       per event: the run's last events, which the worker's publisher had not sent, appended
+--       as PUBLISH does (a seq already published skipped, the turn's seq moved to upto past
+--       events dropped) before the end event.
 -- 1 committed, 2 committed before (acknowledged again), 0 fenced off (the lease is not ours).
 if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1 then
   redis.call('XACK', KEYS[7], ARGV[11], ARGV[12])
@@ -214,7 +244,21 @@ redis.call('LREM', KEYS[3], 1, ARGV[2])
 local field = 'result'
 if ARGV[8] ~= 'done' then field = 'error' end
 redis.call('HSET', KEYS[4], 'status', ARGV[8], field, ARGV[9], 'worker', ARGV[4])
-finish(KEYS[4], KEYS[5], ARGV[8], ARGV[10], ARGV[13])
+local last = tonumber(redis.call('HGET', KEYS[4], 'seq') or '0')
+local top = last
+for i = 16, #ARGV, 3 do
+  local seq = tonumber(ARGV[i])
+  if seq > top then
+    redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[13], '*', 'seq', ARGV[i], 'kind',
+      ARGV[i + 1], 'data', ARGV[i + 2])
+    top = seq
+  end
+end
+if tonumber(ARGV[14]) > top then top = tonumber(ARGV[14]) end
+if top > last then redis.call('HSET', KEYS[4], 'seq', top) end
+local inline = nil
+if ARGV[15] == '1' then inline = ARGV[9] end
+finish(KEYS[4], KEYS[5], ARGV[8], ARGV[10], ARGV[13], inline)
 redis.call('DEL', KEYS[6])
 redis.call('XACK', KEYS[7], ARGV[11], ARGV[12])
 redis.call('XDEL', KEYS[7], ARGV[12])

@@ -73,6 +73,8 @@ __all__ = ["ClusterTurnInfo", "ClusterWorker", "WorkerStatus"]
 
 _log = get_logger("codex_trio.cluster")
 _FINAL = frozenset({b"done", b"error", b"dead"})
+_INLINE_OUTCOME = 64 << 10
+"""An outcome up to this size rides on the end event too (the caller reads no hash then)."""
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -508,9 +510,6 @@ class ClusterWorker:
                     held.run_scope.cancel()
                 return
 
-    async def _ack(self, held: _Held) -> None:
-        await self._conn.script(scripts.ACK, [self.keys.turns], [GROUP, held.entry_id])
-
     async def _give_back(self, held: _Held, *, error: bytes | None, shutdown: bool = False) -> None:
         keys = self.keys
         try:
@@ -533,40 +532,47 @@ class ClusterWorker:
     async def _process(self, held: _Held) -> str:
         keys, conn = self.keys, self._conn
         turn_key = keys.turn(held.turn_id)
-        status = await conn.call(lambda r: r.hget(turn_key, "status"))
-        if status is None or status in _FINAL:
-            await self._ack(held)  # ended already (or expired): at-least-once, not twice
-            self._counters["duplicates"] += 1
-            return "duplicate"
-        queue_key = keys.queue(held.thread_key)
         delay = 0.02
         conflicted = False
         while True:
             if held.lost:
                 return "lost"
-            head = await conn.call(lambda r: r.lindex(queue_key, 0))
-            if head is not None and head.decode() == held.turn_id:
-                async with self._running:
-                    nonce = uuid.uuid4().hex[:12]
-                    token = await conn.script(
-                        scripts.ACQUIRE,
-                        [keys.lease(held.thread_key), keys.fence(held.thread_key)],
-                        [self.name, nonce, self.lease_ms],
-                    )
-                    if token:
-                        held.token = int(token)
-                        held.lease_value = f"{token}:{self.name}:{nonce}"
-                        return await self._run(held)
-                if not conflicted:
-                    conflicted = True
-                    self._counters["lease_conflicts"] += 1
-                    self._emit(ev.LEASE_CONFLICT, {"count": 1}, turn_id=held.turn_id)
-            else:
-                status = await conn.call(lambda r: r.hget(turn_key, "status"))
-                if status is None or status in _FINAL:
-                    await self._ack(held)
+            async with self._running:
+                nonce = uuid.uuid4().hex[:12]
+                reply = await conn.script(
+                    scripts.TAKE,
+                    [
+                        turn_key,
+                        keys.queue(held.thread_key),
+                        keys.lease(held.thread_key),
+                        keys.fence(held.thread_key),
+                        keys.thread(held.thread_key),
+                        keys.events(held.turn_id),
+                        keys.turns,
+                    ],
+                    [
+                        held.turn_id,
+                        self.name,
+                        nonce,
+                        self.lease_ms,
+                        self.max_deliveries,
+                        GROUP,
+                        held.entry_id,
+                        self.events_maxlen,
+                    ],
+                )
+                verdict = reply[0]
+                if verdict == b"ended":  # ended already (or expired): at least once, not twice
                     self._counters["duplicates"] += 1
                     return "duplicate"
+                if verdict in (b"run", b"dead"):
+                    held.token = int(reply[1])
+                    held.lease_value = f"{held.token}:{self.name}:{nonce}"
+                    return await self._run(held, reply)
+            if verdict == b"held" and not conflicted:
+                conflicted = True
+                self._counters["lease_conflicts"] += 1
+                self._emit(ev.LEASE_CONFLICT, {"count": 1}, turn_id=held.turn_id)
             if trio.current_time() - held.since > self.requeue_after:
                 await conn.script(
                     scripts.REQUEUE,
@@ -575,24 +581,21 @@ class ClusterWorker:
                 )
                 self._counters["requeued"] += 1
                 return "requeued"
-            await trio.sleep(delay)
+            # Polled (another worker's commit wakes nobody here); an entry this worker lets go
+            # (its thread's earlier turn, committed) wakes the wait at once.
+            changed = self._changed
+            with trio.move_on_after(delay):
+                await changed.wait()
             delay = min(delay * 2, 0.25)
 
-    async def _run(self, held: _Held) -> str:
+    async def _run(self, held: _Held, reply: list[Any]) -> str:
         keys, conn = self.keys, self._conn
         turn_key = keys.turn(held.turn_id)
         lease = held.lease_value
         assert lease is not None
         held.state = "running"
-        deliveries, attempt = await conn.script(
-            scripts.BEGIN,
-            [turn_key, keys.lease(held.thread_key)],
-            [lease, self.name, self.max_deliveries],
-        )
-        if not deliveries:
-            return self._fenced(held, "begin")
-        held.deliveries = deliveries
-        if deliveries > self.max_deliveries:
+        deliveries = held.deliveries = int(reply[2])
+        if reply[0] == b"dead":
             done = await conn.script(
                 scripts.DEAD_LETTER,
                 [
@@ -625,6 +628,9 @@ class ClusterWorker:
                 deliveries=deliveries - 1,
             )
             return "dead_lettered"
+        attempt, seq, raw_payload = int(reply[3]), int(reply[4]), reply[5]
+        fields = reply[6:]
+        thread: dict[bytes, bytes] = dict(zip(fields[::2], fields[1::2], strict=True))
         self._emit(
             ev.TURN_START,
             {"count": 1, "deliveries": deliveries},
@@ -635,7 +641,7 @@ class ClusterWorker:
         try:
             with trio.CancelScope() as scope:
                 held.run_scope = scope
-                outcome = await self._run_turn(held, attempt)
+                outcome = await self._run_turn(held, attempt, seq, raw_payload, thread)
             if scope.cancelled_caught:
                 publisher = held.publisher
                 if publisher is not None and publisher.error is not None:
@@ -657,7 +663,11 @@ class ClusterWorker:
             return "retry"
         finally:
             held.run_scope = None
-        status, data, thread_id, rollout_name, rollout = outcome
+        (status, data, thread_id, rollout_name, rollout), (upto, rest) = outcome
+        inline = "1" if len(data) <= _INLINE_OUTCOME else "0"
+        events: list[str | bytes | int | float] = [upto, inline]
+        for number, kind, event in rest:
+            events.extend((number, kind, event))
         committed = await conn.script(
             scripts.COMMIT,
             [
@@ -683,6 +693,7 @@ class ClusterWorker:
                 GROUP,
                 held.entry_id,
                 self.events_maxlen,
+                *events,
             ],
         )
         if committed == 0:
@@ -703,16 +714,18 @@ class ClusterWorker:
         return "fenced"
 
     async def _run_turn(
-        self, held: _Held, attempt: int
-    ) -> tuple[str, bytes, str | None, str | None, bytes | None]:
+        self, held: _Held, attempt: int, seq: int, raw_payload: bytes, thread: dict[bytes, bytes]
+    ) -> tuple[
+        tuple[str, bytes, str | None, str | None, bytes | None],
+        tuple[int, list[tuple[int, str, bytes]]],
+    ]:
         """Download, run, reap, read back: ``(status, outcome, thread id, rollout name,
-        rollout bytes)``; raises for a failure worth another delivery."""
+        rollout bytes)``, and the events the commit appends (``(upto, events)``, see
+        :meth:`EventPublisher.finish`); raises for a failure worth another delivery. ``seq``
+        is the turn's last event number (TAKE appended the attempt), ``thread`` the thread's
+        hash as TAKE read it."""
         keys, conn = self.keys, self._conn
-        turn_key = keys.turn(held.turn_id)
-        thread = await conn.call(lambda r: r.hgetall(keys.thread(held.thread_key)))
-        raw_payload, raw_seq = await conn.call(lambda r: r.hmget(turn_key, ["payload", "seq"]))
         payload = orjson.loads(raw_payload or b"{}")
-        seq = int(raw_seq or 0)
         lease = held.lease_value
         assert lease is not None
 
@@ -734,15 +747,14 @@ class ClusterWorker:
         assert held.nursery is not None
         held.nursery.start_soon(publisher.run)
         try:
-            publisher.offer("attempt", str(attempt))
             found = await self._run_codex(held, attempt, thread, payload, publisher)
-            await publisher.drain()  # every event in Redis (or passed over) before the commit
+            tail = await publisher.finish()  # the rest goes in the commit, in order
         finally:
             publisher.cancel()
             if publisher.dropped:
                 self._counters["events_dropped"] += publisher.dropped
                 self._emit(ev.EVENTS_DROPPED, {"count": publisher.dropped}, turn_id=held.turn_id)
-        return found
+        return found, tail
 
     async def _run_codex(
         self,
@@ -809,7 +821,11 @@ class ClusterWorker:
         deadline = trio.current_time() + self.rollout_settle_timeout
         last: int | None = None
         while True:
-            size, complete = await trio.to_thread.run_sync(_rollout_state, sessions, thread_id)
+            size, complete, taken = await trio.to_thread.run_sync(
+                _rollout_state_or_take, sessions, thread_id
+            )
+            if taken is not None:
+                return taken  # complete at first look: read and removed in one thread call
             if size is None:
                 return None
             if complete or trio.current_time() >= deadline or (not ended and size == last):
@@ -921,6 +937,14 @@ def _rollout_state(sessions: Path, thread_id: str) -> tuple[int | None, bool]:
         elif kind in _TASK_ENDED:
             ended += 1
     return len(data), started > 0 and started == ended
+
+
+def _rollout_state_or_take(
+    sessions: Path, thread_id: str
+) -> tuple[int | None, bool, tuple[str, bytes] | None]:
+    """:func:`_rollout_state`, and when the rollout is complete, :func:`_take_rollout` too."""
+    size, complete = _rollout_state(sessions, thread_id)
+    return size, complete, _take_rollout(sessions, thread_id) if complete else None
 
 
 def _take_rollout(sessions: Path, thread_id: str) -> tuple[str, bytes] | None:

@@ -424,6 +424,9 @@ class _PipeReader(trio.abc.ReceiveStream):
     def __init__(self, fd: int) -> None:
         os.set_blocking(fd, False)
         self._fd = fd
+        # The last read took less than it asked for, so the pipe is most likely empty now: wait
+        # for it first rather than spend a read on EAGAIN.
+        self._drained = False
 
     def fileno(self) -> int:
         return self._fd
@@ -433,25 +436,29 @@ class _PipeReader(trio.abc.ReceiveStream):
         if not isinstance(size, int) or size < 1:
             raise ValueError("max_bytes must be an integer >= 1")
         await trio.lowlevel.checkpoint_if_cancelled()
-        try:
-            data = os.read(self._fd, size)
-        except BlockingIOError:
-            pass
-        except OSError as exc:
-            raise _pipe_error(exc) from None
-        else:
-            await trio.lowlevel.cancel_shielded_checkpoint()
-            return data
+        if not self._drained:
+            try:
+                data = os.read(self._fd, size)
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                raise _pipe_error(exc) from None
+            else:
+                self._drained = len(data) < size
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return data
         while True:
             if self._fd < 0:
                 raise trio.ClosedResourceError("file was already closed")
             await trio.lowlevel.wait_readable(self._fd)
             try:
-                return os.read(self._fd, size)
+                data = os.read(self._fd, size)
             except BlockingIOError:
                 continue
             except OSError as exc:
                 raise _pipe_error(exc) from None
+            self._drained = len(data) < size
+            return data
 
     def close(self) -> None:
         fd, self._fd = self._fd, -1

@@ -153,3 +153,63 @@ async def test_the_publisher_keeps_order_and_numbers_and_passes_over_a_dropped_t
             await fenced.drain()
         assert fenced.fenced
         assert await conn.call(lambda r: r.xlen(keys.events(handle.turn_id))) == 3
+
+
+async def test_the_publisher_hands_its_unsent_tail_to_the_commit(
+    redis_server: RedisServer,
+) -> None:
+    async with ClusterClient(redis_server.url) as client:
+        handle = await client.submit("k", "hi")
+        conn, keys = client._conn, client.keys
+        lease = "1:w:nonce"
+        await conn.call(lambda r: r.set(keys.lease("k"), lease))
+        publisher = EventPublisher(
+            conn,
+            keys,
+            turn_id=handle.turn_id,
+            thread_key="k",
+            lease=lease,
+            seq=1,  # the attempt, appended by TAKE
+            maxlen=1000,
+            capacity=2,
+            max_bytes=1 << 20,
+            linger=60.0,  # the flusher waits for more: nothing is sent before finish()
+            on_failed=lambda: None,
+        )
+        line = encode_event(TurnStartedEvent())
+        offered = [publisher.offer("event", line) for _ in range(4)]
+        assert offered == [True, True, False, False]
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(publisher.run)
+            upto, rest = await publisher.finish()
+        # Nothing went to Redis; the commit gets the buffered events in order, and the last
+        # number given out, so the reader sees the two dropped ones as a gap before the end.
+        assert publisher.batches == 0 and (upto, [seq for seq, _, _ in rest]) == (5, [2, 3])
+        assert await conn.call(lambda r: r.xlen(keys.events(handle.turn_id))) == 0
+
+
+async def test_a_turns_last_events_and_outcome_arrive_with_the_commit(
+    redis_server: RedisServer, mock_model: MockModel, tmp_path: Path
+) -> None:
+    mock_model.script = [message("pong")]
+    async with (
+        in_process_worker(redis_server.url, mock_model, tmp_path / "w") as worker,
+        ClusterClient(redis_server.url) as client,
+    ):
+        handle = await client.submit("k", "ping", **thread_options(mock_model))
+        result = await handle.result()
+        assert result.final_response == "pong"
+        await wait_until(lambda: worker.status.counters["completed"] == 1)
+        entries = await client._conn.call(lambda r: r.xrange(client.keys.events(handle.turn_id)))
+        values = [e.field_values for e in entries]
+        # Numbered without a hole, the attempt first and the end last, carrying the outcome.
+        assert [int(v[b"seq"]) for v in values] == list(range(1, len(values) + 1))
+        assert values[0][b"kind"] == b"attempt" and values[-1][b"kind"] == b"end"
+        assert values[-1][b"data"] == b"done" and b"outcome" in values[-1]
+        kinds = [v[b"kind"] for v in values[1:-1]]
+        assert kinds and set(kinds) == {b"event"}
+        seen = [e async for e in handle.events()]
+        assert isinstance(seen[-1], TurnCompletedEvent)
+        # The result read from the turn's hash (another process's handle) is the same.
+        again = await client.handle(handle.turn_id).result()
+        assert again.final_response == "pong"

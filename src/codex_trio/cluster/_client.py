@@ -128,6 +128,7 @@ class TurnHandle:
         self.turn_id = turn_id
         self.thread_key = thread_key
         self.options = options
+        self._submitted = False  # set by submit(): the turn is known to exist, just queued
 
     def __repr__(self) -> str:
         return f"<TurnHandle {self.turn_id} thread_key={self.thread_key!r}>"
@@ -150,7 +151,8 @@ class TurnHandle:
         turn_key, events_key = keys.turn(self.turn_id), keys.events(self.turn_id)
         last_id = b"0-0"
         block = self._client.block_ms
-        check = True
+        check = not self._submitted  # a turn just submitted has no outcome to read yet
+        self._submitted = False
         while True:
             # The turn's hash is read first, then again only when the events stream shows the
             # end (or a blocking read times out: the turn may have expired): not once per
@@ -351,7 +353,9 @@ class ClusterClient:
                 f"turn gives {thread_json.decode()}; thread options stay with the thread "
                 "(override one turn with options=TurnOptions(...))"
             )
-        return TurnHandle(self, turn_id, thread_key, opts)
+        handle = TurnHandle(self, turn_id, thread_key, opts)
+        handle._submitted = code == 0
+        return handle
 
     def handle(
         self, turn_id: str, thread_key: str = "", options: TurnOptions | None = None

@@ -36,6 +36,8 @@ from typing import Any
 
 sys.path.append(str(Path(__file__).resolve().parent))
 
+from proc_stats import descendants, proc_cpu
+
 SIDES = ("codex-trio", "raw", "official")
 OVERRIDES = ("thread_unload_delay_secs=0", "features.shell_snapshot=false")
 
@@ -43,37 +45,9 @@ OVERRIDES = ("thread_unload_delay_secs=0", "features.shell_snapshot=false")
 # --- one side, in its own process ----------------------------------------------------------------
 
 
-def _descendants() -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
-                    children.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(
-                        int(entry)
-                    )
-            except (OSError, ValueError, IndexError):
-                continue
-    out, todo = [], list(children.get(os.getpid(), []))
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo += children.get(pid, [])
-    return out
-
-
-def _proc_cpu(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
 def _snapshot() -> tuple[float, float, float]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    codex = sum(_proc_cpu(pid) for pid in _descendants())
+    codex = sum(proc_cpu(pid) for pid in descendants())
     return time.perf_counter(), usage.ru_utime + usage.ru_stime, codex
 
 

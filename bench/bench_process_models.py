@@ -74,6 +74,7 @@ import trio
 from bench_runtime import check_raw_argv
 from bench_runtime import raw_run as raw_exec_run
 from mock_process import HOLD_MARK, MockProcess, open_mock_process
+from proc_stats import descendants, proc_cpu
 from raw_app_server import ARGS as RAW_APP_SERVER_ARGS
 from raw_app_server import RawAppServer, open_raw_app_server
 
@@ -108,27 +109,6 @@ class Ctx:
 
 
 # --- /proc --------------------------------------------------------------------------------------
-
-
-def descendants(exclude: set[int]) -> list[int]:
-    """Pids of every process below this one, minus the trees rooted at ``exclude``."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    out: list[int] = []
-    todo = [p for p in children.get(os.getpid(), []) if p not in exclude]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo += [p for p in children.get(pid, []) if p not in exclude]
-    return out
 
 
 def rss_mb(pids: list[int]) -> float:
@@ -268,16 +248,6 @@ async def throughput(
 
 
 # --- CPU per turn, steady state ----------------------------------------------------------------
-
-
-def proc_cpu(pid: int) -> float:
-    """utime + stime + cutime + cstime of ``pid``, in seconds (0 if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_snapshot(ctx: Ctx) -> tuple[float, float]:

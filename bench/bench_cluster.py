@@ -15,7 +15,11 @@ Sections, all in one run:
    ("paired"). The cluster side's extra work per turn: the submit script, the worker's read,
    lease, rollout download and write, a thread actor started and stopped around the turn,
    events published in batches, the rollout read back and uploaded in the commit script
-   (with the last events and the outcome), the client woken by the end event.
+   (with the last events and the outcome), the client woken by the end event. Since codex's
+   own run varies by tens of milliseconds between turns on a busy machine, the cluster turn is
+   also split: the worker's thread on the shared runtime is timed from its start to its stop
+   (codex's run, the thread actor around it), and the rest, "outside codex", is the cluster's
+   path (submit, take, download, upload and commit, the wake-up), transfer included.
 2. **Rollout transfer against rollout size.** One thread run through the cluster to
    ``--sizes`` turns (default 1,10,50); at each size, what a worker does to move the rollout,
    ``--transfers`` times (default 20), medians: *down* = ``HGETALL`` of the thread's hash plus
@@ -82,6 +86,24 @@ async def latency(
     options = {"working_directory": str(workdir), "skip_git_repo_check": True}
     local_s: list[float] = []
     cluster_s: list[float] = []
+    outside_s: list[float] = []
+    marks: dict[str, float] = {}
+    start_thread, stop_thread = runtime.start_thread, runtime.stop_thread
+
+    # The worker's thread on the shared runtime, timed: from its start to its stop is codex's
+    # run (and the thread actor around it); the rest of a cluster turn is the cluster's path.
+    async def timed_start(*args: Any, **kwargs: Any) -> Any:
+        if str(kwargs.get("name", "")).startswith("cluster:"):
+            marks["start"] = time.perf_counter()
+        return await start_thread(*args, **kwargs)
+
+    async def timed_stop(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("cluster:"):
+            marks["stop"] = time.perf_counter()
+        return await stop_thread(name, *args, **kwargs)
+
+    runtime.start_thread = timed_start  # type: ignore[method-assign]
+    runtime.stop_thread = timed_stop  # type: ignore[method-assign]
     async with (
         ClusterWorker(redis.url, runtime=runtime, prefix="lat", concurrency=1, sample_interval=60),
         ClusterClient(redis.url, prefix="lat") as client,
@@ -99,9 +121,11 @@ async def latency(
 
         async def cluster_turn() -> float:
             begun = time.perf_counter()
+            marks.clear()
             result = await (await client.submit("lat", "ping")).result()
             elapsed = time.perf_counter() - begun
             assert result.final_response == "pong", result
+            outside_s.append(elapsed - (marks["stop"] - marks["start"]))
             return elapsed
 
         for r in range(rounds):
@@ -119,7 +143,9 @@ async def latency(
         assert record is not None
         down, up = await transfer_once(client, "lat", workdir.parent / "xfer-lat")
         await runtime.stop_thread(local.name)
+    runtime.start_thread, runtime.stop_thread = start_thread, stop_thread  # type: ignore[method-assign]
     return {
+        "outside": outside_s,
         "local": local_s,
         "cluster": cluster_s,
         "rollout_bytes": record.rollout_bytes,
@@ -333,6 +359,12 @@ def report_latency(lat: dict[str, Any]) -> None:
         f"({lat['rollout_bytes']} bytes: down {ms(down).strip()}, up {ms(up).strip()})"
     )
     print(f"   {'added minus transfer':<34}{ms(paired - down - up)}   (target <= 10 ms)")
+    outside = lat["outside"]
+    print(
+        f"   {'cluster path outside codex':<34}{ms(median(outside))}   (submit -> thread started"
+        f" + thread stopped -> result; min {ms(min(outside)).strip()}, max "
+        f"{ms(max(outside)).strip()})"
+    )
 
 
 def report_transfer(xfer: list[Any], args: Any) -> None:

@@ -10,7 +10,6 @@ value: a worker that lost its lease (paused past it, partitioned) can no longer 
 from __future__ import annotations
 
 __all__ = [
-    "ACK",
     "COMMIT",
     "DEAD_LETTER",
     "HEARTBEAT",
@@ -168,12 +167,6 @@ return 1
 """
 )
 
-ACK = """
--- KEYS: turns; ARGV: group, entry id.
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-return 1
-"""
 
 PUBLISH = """
 -- KEYS: events, turn, lease; ARGV: lease value, maxlen, upto, then (seq, kind, data) per event.

@@ -23,7 +23,7 @@ from codex_trio.runtime import (
     actor_spec,
 )
 from codex_trio.runtime._thread_actor import TurnRequest
-from codex_trio.testing import MockModel, hang, hold, message, response_failed
+from codex_trio.testing import MockModel, Script, hang, hold, message, response_failed
 from tests.fakes import fake_codex
 from tests.runtime.test_runtime import HANG_GUARD, runtime, thread_options, wait_until
 
@@ -143,7 +143,11 @@ async def test_turn_failed_is_raised_without_restarting_the_actor(mock_model: Mo
 
 
 async def test_turn_deadline_is_raised_without_restarting_the_actor(mock_model: MockModel) -> None:
-    mock_model.script = [hang(), message("on time")]
+    # By prompt, not by order: on a busy machine codex can be stopped at the deadline before it
+    # has asked the model anything, and a script in order would then hang the next turn.
+    mock_model.script = Script.replying(
+        lambda request: hang() if request.last_user_text() == "slow" else message("on time")
+    )
     with trio.fail_after(HANG_GUARD):
         async with runtime(mock_model) as rt:
             thread = await rt.start_thread(**thread_options(mock_model))

@@ -272,13 +272,17 @@ async def test_the_low_level_client_reports_no_pid_and_the_server_outlives_it(
 async def test_a_turn_deadline_over_the_websocket_is_a_turn_deadline_error_without_a_pid(
     mock_model: MockModel, tmp_path: Path
 ) -> None:
-    mock_model.script = [hang(), message("next turn")]
+    # By prompt, not by order: the deadline may pass before the model was asked anything.
+    slow = "this waits for a model that never answers"
+    mock_model.script = Script.replying(
+        lambda request: hang() if request.last_user_text() == slow else message("next turn")
+    )
     with trio.fail_after(HANG_GUARD):
         async with remote_app_server(mock_model, tmp_path) as server:
             async with codex_trio.Codex(transport="app-server", url=server.url) as codex:
                 thread = codex.start_thread(**thread_options(mock_model))
                 with pytest.raises(TurnDeadlineError) as info:
-                    await thread.run("this waits for a model that never answers", timeout=2)
+                    await thread.run(slow, timeout=2)
                 after = await thread.run("and this one runs")
     assert info.value.pid is None and info.value.stderr_tail == ""
     assert info.value.thread_id == thread.id

@@ -215,3 +215,26 @@ async def test_a_held_reader_is_let_go_at_the_turns_deadline(mock_model: MockMod
                         pass
             after = await handle.run("and now?")
     assert after.final_response == "next"
+
+
+async def test_many_first_turns_at_once_on_a_fresh_home_all_succeed(mock_model: MockModel) -> None:
+    # codex 0.163: app-server processes starting at once on a CODEX_HOME it has never used fail
+    # with "failed to initialize sqlite state runtime" (seen with 10 per-thread processes). The
+    # runtime warms such a home (one app-server start) before any thread runs.
+    assert not any(mock_model.home.path.glob("state_*.sqlite"))  # never used
+    mock_model.script = Script.replying(lambda request: message("ok"))
+    with trio.fail_after(HANG_GUARD):
+        async with per_thread(mock_model) as runtime:
+            assert any(mock_model.home.path.glob("state_*.sqlite"))  # warmed on entry
+            assert mock_model.requests == []  # the warm-up asks the model nothing
+            handles = [await runtime.start_thread(**thread_options(mock_model)) for _ in range(8)]
+            results: list[str | None] = []
+
+            async def run(handle: codex_trio.ThreadHandle) -> None:
+                results.append((await handle.run("hi")).final_response)
+
+            async with trio.open_nursery() as nursery:
+                for handle in handles:
+                    nursery.start_soon(run, handle)
+    assert results == ["ok"] * 8
+    assert children_of_self() == []

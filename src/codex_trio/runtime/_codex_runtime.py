@@ -33,13 +33,13 @@ import trio
 
 from codex_trio._errors import ConfigurationError
 from codex_trio._groups import collapse
-from codex_trio._home import CodexHomeSeed, with_private_home
+from codex_trio._home import CodexHomeSeed, PrivateCodexHome, user_codex_home, with_private_home
 from codex_trio._protocol.app_server.server_requests import (
     ApprovalHandler,
     DynamicTool,
     decline_and_log,
 )
-from codex_trio._protocol.options import CodexOptions, ThreadOptions
+from codex_trio._protocol.options import CodexOptions, ThreadOptions, exec_env
 from codex_trio._transport.discovery import find_codex
 from codex_trio._transport.exec import ExecTransport
 from codex_trio._turn import ThreadState, TurnRunner, UsageLedger, default_ledger
@@ -231,6 +231,9 @@ class Runtime:
             self._runner = self._pool.runner()  # for its name; each thread gets its own
         else:
             raise ConfigurationError(f"unknown transport {transport!r}")
+        self._starts_app_servers_at_once = (
+            transport == "app-server" and url is None and app_servers != 1
+        )
         self.limiter = trio.CapacityLimiter(max_concurrent_turns)
         self._ledger = ledger if ledger is not None else default_ledger
         self._thread_max_restarts = thread_max_restarts
@@ -345,6 +348,13 @@ class Runtime:
             raise RuntimeError("this Runtime is already running")
         if self.codex_home is not None:  # before any concurrency: see docs/codex-home.md
             await self.codex_home.warm(self.options)
+        elif self._starts_app_servers_at_once:
+            # Several app-server processes starting at once on a home codex has never used fail
+            # ("failed to initialize sqlite state runtime", seen with per-thread processes on
+            # 0.163): the user's own home is warmed too, once, if it is that fresh.
+            home = PrivateCodexHome(path=user_codex_home(exec_env(self.options)), isolated=False)
+            if home.path.is_dir() and home.fresh:
+                await home.warm(self.options)
         stack = AsyncExitStack()
         try:
             nursery = await stack.enter_async_context(trio.open_nursery())

@@ -365,8 +365,21 @@ class StreamedTurn:
         self._observe(event)
         return event
 
+    def defer_wakeups(self) -> None:
+        """The caller reads the events only to reach the result (a buffered ``run()``): where
+        the transport can, it wakes this turn's consumer for the turn's end only, not for each
+        event (item durations still use each event's own arrival time)."""
+        defer = getattr(self._events, "defer_wakeups", None)
+        if defer is not None:
+            defer()
+
     def _observe(self, event: ThreadEvent) -> None:
-        item_telemetry(event, self._state.thread_id, self._item_started)
+        item_telemetry(
+            event,
+            self._state.thread_id,
+            self._item_started,
+            getattr(self._events, "received_at", None),
+        )
         if isinstance(event, ThreadStartedEvent):
             self._state.set_id(event.thread_id)
         elif isinstance(event, ItemCompletedEvent):
@@ -491,21 +504,28 @@ def check_result(result: TurnResult, options: TurnOptions) -> TurnResult:
     return attrs.evolve(result, structured=structured, output_type=options.output_type)
 
 
-def item_telemetry(event: ThreadEvent, thread_id: str | None, started: dict[str, float]) -> None:
+def item_telemetry(
+    event: ThreadEvent,
+    thread_id: str | None,
+    started: dict[str, float],
+    at: float | None = None,
+) -> None:
     """Emit ``item.completed`` (and ``command.executed``) for a completed item, with its duration
-    when its ``item.started`` was seen (``started`` maps item ids to start times)."""
+    when its ``item.started`` was seen (``started`` maps item ids to start times). ``at`` is
+    when the event arrived (``time.monotonic()``; default: now)."""
     item = getattr(event, "item", None)
     if item is None:
         return
+    now = time.monotonic() if at is None else at
     item_id = getattr(item, "id", None)
     if not isinstance(event, ItemCompletedEvent):
         if item_id is not None:
-            started.setdefault(item_id, time.monotonic())
+            started.setdefault(item_id, now)
         return
     began = started.pop(item_id, None) if item_id is not None else None
     measurements: dict[str, float] = {}
     if began is not None:
-        measurements["duration"] = time.monotonic() - began
+        measurements["duration"] = max(0.0, now - began)
     status = getattr(item, "status", None)
     status_text = (
         str(status)

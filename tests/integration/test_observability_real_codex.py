@@ -186,3 +186,32 @@ async def test_thread_start_and_stop_events_stay_balanced_in_the_runtime(
     names = [name[-1] for name, _, _ in seen]
     assert names == ["start", "stop"]
     assert seen[0][2]["thread_id"] == seen[1][2]["thread_id"] == busy.id
+
+
+async def test_item_durations_of_a_buffered_app_server_run_are_the_items_own(
+    app_server_setup: AppServerSetup,
+) -> None:
+    # A buffered run() on app-server wakes its consumer for the turn's end only and takes the
+    # events in one go; a command's duration still spans its own run (measured from when each
+    # notification arrived), not the ~0 s between two events read back to back.
+    app_server_setup.mock_model.script = [
+        exec_command("sleep 0.4", login=False),
+        message("done"),
+    ]
+    seen: list[Event] = []
+    telemetry.attach("durations", [events.COMMAND_EXECUTED], recorder(seen))
+    try:
+        async with app_server_setup.codex(thread={"sandbox_mode": "danger-full-access"}) as (
+            _codex,
+            thread,
+        ):
+            result = await thread.run("sleep a bit")
+    finally:
+        telemetry.detach("durations")
+    assert result.final_response == "done"
+    [(_, meas, meta)] = seen
+    assert meta["exit_code"] == 0
+    # The command sleeps 0.4 s; codex reports its start ~0.15 s late (the same without the
+    # deferral). Read back to back at the turn's end, the two events would be < 1 ms apart. A
+    # lower bound only: a slower machine makes it longer, never shorter.
+    assert meas["duration"] >= 0.15

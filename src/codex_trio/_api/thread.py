@@ -105,6 +105,7 @@ class Thread:
         """
         opts = turn_options(options, turn_options_)
         async with self._lock, open_turn(self._state, input, opts) as streamed:
+            streamed.defer_wakeups()  # nobody sees the events: woken for the end only
             async for _ in streamed:
                 pass
         return finish(streamed, opts)

@@ -249,6 +249,8 @@ class ThreadActor(Actor[TurnRequest, TurnResult, None]):
     async def _run_turn(self, request: TurnRequest) -> TurnResult | None:
         async with open_turn(self.state, request.input, request.options) as streamed:
             request.control.stream = streamed
+            if request.events is None:
+                streamed.defer_wakeups()  # a buffered run: woken for the turn's end only
             async for event in streamed:
                 request.control.pid = streamed.pid
                 if request.events is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import time
 from collections.abc import Callable
 
 import attrs
@@ -73,6 +74,12 @@ class Subscription:
         on a connection private to one thread, where holding the reader holds nobody else."""
         self._on_overflow = on_overflow
         self._queue: collections.deque[Notification] = collections.deque()
+        # When each buffered notification was offered (time.monotonic()), in step with _queue.
+        self._times: collections.deque[float] = collections.deque()
+        self.last_received: float | None = None
+        """When the notification :meth:`receive` returned last was read off the connection
+        (``time.monotonic()``): item durations are measured with it, so they stay right when
+        the consumer takes several notifications at once (:attr:`wake_on`)."""
         self._lot = trio.lowlevel.ParkingLot()
         self._room = trio.lowlevel.ParkingLot()
         self._ended = False
@@ -84,6 +91,10 @@ class Subscription:
         dropped at once, waking nobody (an exec-style stream sets the few it maps)."""
         self.dropped = 0
         """Notifications dropped because :attr:`methods` leaves them out."""
+        self.wake_on: frozenset[str] | None = None
+        """When set, the consumer is woken only by these methods (and when the buffer is half
+        full, overflows or ends), not by every notification: for a consumer that only wants
+        the turn's end, such as a buffered ``run()``, which then takes the rest in one go."""
 
     def offer(self, note: Notification) -> bool:
         """Take ``note`` without blocking; False if it was not taken (overflowed, ended)."""
@@ -94,10 +105,15 @@ class Subscription:
             return True
         if len(self._queue) < self.capacity:
             self._queue.append(note)
-            self._lot.unpark_all()
+            self._times.append(time.monotonic())
+            wake_on = self.wake_on
+            if wake_on is None or note.method in wake_on or 2 * len(self._queue) >= self.capacity:
+                self._lot.unpark_all()
             return True
         if self._merge(note):
             self.coalesced += 1
+            self._times[-1] = time.monotonic()
+            self._lot.unpark_all()
             return True
         self.overflowed = True
         self._lot.unpark_all()
@@ -143,6 +159,7 @@ class Subscription:
         """The consumer is done: drop what is buffered; receivers get ClosedResourceError."""
         self._closed = True
         self._queue.clear()
+        self._times.clear()
         self._lot.unpark_all()
         self._room.unpark_all()
 
@@ -151,6 +168,7 @@ class Subscription:
             raise trio.ClosedResourceError("subscription closed")
         if self._queue:
             note = self._queue.popleft()
+            self.last_received = self._times.popleft()
             if self.blocking:
                 self._room.unpark_all()
             return note

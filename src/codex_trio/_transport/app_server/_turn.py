@@ -68,6 +68,9 @@ class AppServerTurn:
         self._mapper = TurnEventMapper(usage=usage)
         self._queue: collections.deque[AppServerEvent] = collections.deque()
         self.approvals: list[ApprovalRecord] = []
+        self.received_at: float | None = None
+        """When the notification behind the event returned last was read (``time.monotonic()``;
+        the events of one notification are all returned before the next is taken)."""
 
     @property
     def ended(self) -> bool:
@@ -90,6 +93,7 @@ class AppServerTurn:
                 raise StopAsyncIteration
             try:
                 note = await self._sub.receive()
+                self.received_at = self._sub.last_received
             except SlowConsumerError as exc:
                 exc.turn_id = self.turn_id
                 self._mapper.finished = True
@@ -218,10 +222,23 @@ class ExecEventStream:
     def __init__(self, thread_id: str, turn: AppServerTurn) -> None:
         self._thread_id = thread_id
         self._turn = turn
+        self._announced = False
+        self._announced_seen = False
+        self._ended = False
         # What this stream would drop is not even buffered (nor its consumer woken for it).
         turn._sub.methods = EXEC_STREAM_METHODS
-        self._announced = False
-        self._ended = False
+
+    def defer_wakeups(self) -> None:
+        """For a consumer that only wants the turn's end (a buffered ``run()``): wake it for
+        ``turn/completed`` (or a half-full buffer) only, and let it take the rest in one go.
+        :attr:`received_at` keeps each event's own time for item durations."""
+        self._turn._sub.wake_on = TURN_END_METHODS
+
+    @property
+    def received_at(self) -> float | None:
+        """When the notification behind the event returned last was read off the connection
+        (None for the stream's own ``ThreadStartedEvent``)."""
+        return self._turn.received_at if self._announced_seen else None
 
     def __aiter__(self) -> ExecEventStream:
         return self
@@ -230,6 +247,7 @@ class ExecEventStream:
         if not self._announced:
             self._announced = True
             return ThreadStartedEvent(self._thread_id)
+        self._announced_seen = True
         while not self._ended:
             event = await self._turn.__anext__()
             if isinstance(event, _EXEC_EVENT_TYPES):
@@ -274,3 +292,6 @@ def _exec_types() -> tuple[type, ...]:
 
 
 _EXEC_EVENT_TYPES = _exec_types()
+
+TURN_END_METHODS: frozenset[str] = frozenset({"turn/completed"})
+"""What wakes a deferred consumer (:meth:`ExecEventStream.defer_wakeups`)."""

@@ -436,28 +436,23 @@ class _PipeReader(trio.abc.ReceiveStream):
         if not isinstance(size, int) or size < 1:
             raise ValueError("max_bytes must be an integer >= 1")
         await trio.lowlevel.checkpoint_if_cancelled()
-        if not self._drained:
-            try:
-                data = os.read(self._fd, size)
-            except BlockingIOError:
-                pass
-            except OSError as exc:
-                raise _pipe_error(exc) from None
-            else:
-                self._drained = len(data) < size
-                await trio.lowlevel.cancel_shielded_checkpoint()
-                return data
+        waited = False
         while True:
-            if self._fd < 0:
-                raise trio.ClosedResourceError("file was already closed")
-            await trio.lowlevel.wait_readable(self._fd)
+            if self._drained:  # wait first: a read now would almost always be EAGAIN
+                if self._fd < 0:
+                    raise trio.ClosedResourceError("file was already closed")
+                await trio.lowlevel.wait_readable(self._fd)
+                waited = True
             try:
                 data = os.read(self._fd, size)
             except BlockingIOError:
+                self._drained = True
                 continue
             except OSError as exc:
                 raise _pipe_error(exc) from None
             self._drained = len(data) < size
+            if not waited:  # the wait was this call's checkpoint; without one, yield once
+                await trio.lowlevel.cancel_shielded_checkpoint()
             return data
 
     def close(self) -> None:
@@ -569,25 +564,18 @@ async def _spawn(
             # so Popen needs no preexec_fn and can vfork: a fork of this process instead costs
             # it ~7 ms of CPU per child (copying its page tables, then copy-on-write faults).
             wrapper = _setpriv_prefix() if preexec is not None else None
+            command, arm = list(argv), preexec
             if wrapper is not None and _executable(argv[0], env, cwd):
-                return subprocess.Popen(
-                    [*wrapper, *argv],
-                    stdin=stdin_r,
-                    stdout=stdout_w,
-                    stderr=stderr_w,
-                    env=env,
-                    cwd=cwd,
-                    start_new_session=True,
-                )
+                command, arm = [*wrapper, *argv], None
             return subprocess.Popen(
-                list(argv),
+                command,
                 stdin=stdin_r,
                 stdout=stdout_w,
                 stderr=stderr_w,
                 env=env,
                 cwd=cwd,
                 start_new_session=True,
-                preexec_fn=preexec,
+                preexec_fn=arm,
             )
 
         if preexec is not None:

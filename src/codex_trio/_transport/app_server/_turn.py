@@ -223,7 +223,6 @@ class ExecEventStream:
         self._thread_id = thread_id
         self._turn = turn
         self._announced = False
-        self._announced_seen = False
         self._ended = False
         # What this stream would drop is not even buffered (nor its consumer woken for it).
         turn._sub.methods = EXEC_STREAM_METHODS
@@ -237,8 +236,8 @@ class ExecEventStream:
     @property
     def received_at(self) -> float | None:
         """When the notification behind the event returned last was read off the connection
-        (None for the stream's own ``ThreadStartedEvent``)."""
-        return self._turn.received_at if self._announced_seen else None
+        (None before the first: the stream's own ``ThreadStartedEvent`` comes from none)."""
+        return self._turn.received_at
 
     def __aiter__(self) -> ExecEventStream:
         return self
@@ -247,7 +246,6 @@ class ExecEventStream:
         if not self._announced:
             self._announced = True
             return ThreadStartedEvent(self._thread_id)
-        self._announced_seen = True
         while not self._ended:
             event = await self._turn.__anext__()
             if isinstance(event, _EXEC_EVENT_TYPES):

@@ -3,10 +3,6 @@ worker subprocesses (``python -m codex_trio.cli worker``)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +12,8 @@ import trio
 
 import codex_trio
 from codex_trio.cluster import ClusterWorker
+from codex_trio.cluster._demo import WorkerProcess
+from codex_trio.cluster._demo import worker_process as demo_worker_process
 from codex_trio.testing import MockModel, write_codex_home
 
 FAST = {"lease_ms": 1500, "claim_idle_ms": 2500, "block_ms": 200, "sample_interval": 0.5}
@@ -54,86 +52,14 @@ async def wait_until(predicate: Callable[[], Any], *, deadline: float = 60.0) ->
             await trio.sleep(0.05)
 
 
-class WorkerProcess:
-    """``python -m codex_trio.cli worker`` in a session of its own (so a kill takes its codex
-    children with it, as when a machine dies). The Redis URL goes in the environment."""
-
-    def __init__(self, process: trio.Process, name: str) -> None:
-        self.process = process
-        self.name = name
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def signal_group(self, sig: int) -> None:
-        os.killpg(self.process.pid, sig)
-
-    async def stop(self) -> int:
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            with trio.move_on_after(30) as scope:
-                await self.process.wait()
-            if scope.cancelled_caught:
-                self.signal_group(signal.SIGKILL)
-        with trio.CancelScope(shield=True):
-            await self.process.wait()
-        return self.process.returncode
-
-
 @asynccontextmanager
 async def worker_process(
-    redis_url: str,
-    mock_model: MockModel,
-    directory: Path,
-    name: str,
-    *args: str,
+    redis_url: str, mock_model: MockModel, directory: Path, name: str
 ) -> AsyncIterator[WorkerProcess]:
-    env = worker_home(mock_model, directory / "home")
-    env["CODEX_TRIO_REDIS_URL"] = redis_url
-    argv = [
-        sys.executable,
-        "-m",
-        "codex_trio.cli",
-        "worker",
-        "--name",
-        name,
-        "--lease-ms",
-        str(FAST["lease_ms"]),
-        "--claim-idle-ms",
-        str(FAST["claim_idle_ms"]),
-        "--block-ms",
-        "200",
-        "--sample-interval",
-        "0.5",
-        *args,
-    ]
-    log = (directory / "worker.log").open("wb")
-    process = await trio.lowlevel.open_process(
-        argv,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        start_new_session=True,
-    )
-    worker = WorkerProcess(process, name)
-    try:
-        assert process.stdout is not None
-        with trio.fail_after(60):
-            line = b""
-            while b"\n" not in line:
-                chunk = await process.stdout.receive_some(4096)
-                if not chunk:
-                    raise AssertionError(
-                        f"worker {name} exited: {(directory / 'worker.log').read_text()[-2000:]}"
-                    )
-                line += chunk
-        assert b"ready" in line, line
+    """``python -m codex_trio.cli worker`` with the FAST timings, in a session of its own (so
+    a kill takes its codex children with it, as when a machine dies), its own CODEX_HOME on the
+    mock model, the Redis URL in its environment: the cluster demo's worker process."""
+    async with demo_worker_process(
+        name, directory, redis_url, mock_model.server.base_url, FAST
+    ) as worker:
         yield worker
-    finally:
-        with trio.CancelScope(shield=True):
-            await worker.stop()
-            if process.stdout is not None:
-                await process.stdout.aclose()
-            log.close()

@@ -85,6 +85,14 @@ class WorkerProcess:
         self.home = home
         self.log = log
 
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def signal_group(self, sig: int) -> None:
+        """Signal the worker's whole session (it and its codex children: a machine dying)."""
+        os.killpg(self.process.pid, sig)
+
     def log_tail(self, lines: int = 15) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -127,6 +135,8 @@ async def worker_process(
                 if not chunk:
                     raise ClusterError(f"worker {name} exited at start:\n{worker.log_tail()}")
                 line += chunk
+        if b'"ready"' not in line:
+            raise ClusterError(f"worker {name} did not say it was ready: {line[:200]!r}")
         yield worker
     finally:
         with trio.CancelScope(shield=True):
